@@ -1,0 +1,263 @@
+package engine
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// Entry is one contest entry as it arrives (a row of entries.parquet or an entry event).
+type Entry struct {
+	ContestID, EntryID, UserID, TeamID int64
+	Players                            []int32
+	Captain, ViceCaptain               int32
+}
+
+// EntryError reports an entry that cannot be ranked. Callers add the file or topic.
+type EntryError struct {
+	EntryID   int64
+	ContestID int64
+	Reason    string
+}
+
+func (e *EntryError) Error() string {
+	return fmt.Sprintf("entry %d (contest %d): %s", e.EntryID, e.ContestID, e.Reason)
+}
+
+// Builder collects one match's entries and builds a Partition. It validates every entry:
+// lineup size, distinct players, captain and vice-captain in the lineup and distinct,
+// entries sharing a team_id sharing a lineup, and (in Build) unique entry ids.
+type Builder struct {
+	lineupSize int
+
+	slotOf  slotTable
+	players []int32 // slot -> player id
+
+	teamIdx  map[int64]uint32
+	teamID   []int64
+	teamSlot []uint8 // lineupSize slots per team, sorted ascending
+	captain  []uint8
+	vice     []uint8
+
+	contestID []int64
+	entryID   []int64
+	userID    []int64
+	team      []uint32
+
+	scratch []uint8
+}
+
+// NewBuilder returns a Builder for lineups of lineupSize players; 0 takes the size of the
+// first entry. sizeHint pre-sizes the entry columns.
+func NewBuilder(lineupSize, sizeHint int) *Builder {
+	if lineupSize < 0 || lineupSize > MaxLineupSize {
+		panic(fmt.Sprintf("BUG: lineup size %d outside [0, %d]", lineupSize, MaxLineupSize))
+	}
+	return &Builder{
+		lineupSize: lineupSize,
+		teamIdx:    make(map[int64]uint32, sizeHint/4),
+		contestID:  make([]int64, 0, sizeHint),
+		entryID:    make([]int64, 0, sizeHint),
+		userID:     make([]int64, 0, sizeHint),
+		team:       make([]uint32, 0, sizeHint),
+	}
+}
+
+// Len is the number of entries added so far.
+func (b *Builder) Len() int { return len(b.entryID) }
+
+// Add validates and appends one entry.
+func (b *Builder) Add(e Entry) error {
+	return b.add(e.ContestID, e.EntryID, e.UserID, e.TeamID, e.Players, e.Captain, e.ViceCaptain)
+}
+
+// Append validates and appends every row of a record batch with the columns of
+// EntriesSchema (found by name; extra columns are ignored).
+func (b *Builder) Append(rec arrow.RecordBatch) error {
+	cols, err := entryColumns(rec)
+	if err != nil {
+		return err
+	}
+	n := int(rec.NumRows())
+	for c, col := range cols {
+		if col.NullN() == 0 {
+			continue
+		}
+		for i := 0; i < n; i++ {
+			if col.IsNull(i) {
+				return fmt.Errorf("row %d: %s is null", i, EntriesSchema.Field(c).Name)
+			}
+		}
+	}
+	contest := cols[0].(*array.Int64).Int64Values()
+	entry := cols[1].(*array.Int64).Int64Values()
+	user := cols[2].(*array.Int64).Int64Values()
+	team := cols[3].(*array.Int64).Int64Values()
+	lists := cols[4].(*array.List)
+	offsets := lists.Offsets()
+	values := lists.ListValues().(*array.Int32)
+	if values.NullN() > 0 {
+		for i := 0; i < n; i++ {
+			for k := offsets[i]; k < offsets[i+1]; k++ {
+				if values.IsNull(int(k)) {
+					return &EntryError{EntryID: entry[i], ContestID: contest[i], Reason: "lineup holds a null player"}
+				}
+			}
+		}
+	}
+	pv := values.Int32Values()
+	capt := cols[5].(*array.Int32).Int32Values()
+	vice := cols[6].(*array.Int32).Int32Values()
+	for i := 0; i < n; i++ {
+		if err := b.add(contest[i], entry[i], user[i], team[i], pv[offsets[i]:offsets[i+1]], capt[i], vice[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// entryColumns finds the EntriesSchema columns of rec by name and checks their types.
+func entryColumns(rec arrow.RecordBatch) ([]arrow.Array, error) {
+	cols := make([]arrow.Array, EntriesSchema.NumFields())
+	for c, f := range EntriesSchema.Fields() {
+		idx := rec.Schema().FieldIndices(f.Name)
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("column %q is missing", f.Name)
+		}
+		col := rec.Column(idx[0])
+		if !sameType(col.DataType(), f.Type) {
+			return nil, fmt.Errorf("column %q has type %s, want %s", f.Name, col.DataType(), f.Type)
+		}
+		cols[c] = col
+	}
+	return cols, nil
+}
+
+// sameType compares types, ignoring the name and nullability of a list's element field.
+func sameType(got, want arrow.DataType) bool {
+	gl, ok1 := got.(*arrow.ListType)
+	wl, ok2 := want.(*arrow.ListType)
+	if ok1 && ok2 {
+		return arrow.TypeEqual(gl.Elem(), wl.Elem())
+	}
+	return arrow.TypeEqual(got, want)
+}
+
+func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt, vice int32) error {
+	fail := func(format string, args ...any) error {
+		return &EntryError{EntryID: entry, ContestID: contest, Reason: fmt.Sprintf(format, args...)}
+	}
+	if b.lineupSize == 0 {
+		if len(players) == 0 || len(players) > MaxLineupSize {
+			return fail("lineup has %d players, want 1..%d", len(players), MaxLineupSize)
+		}
+		b.lineupSize = len(players)
+	}
+	if len(players) != b.lineupSize {
+		return fail("lineup has %d players, want %d", len(players), b.lineupSize)
+	}
+	if capt == vice {
+		return fail("captain and vice-captain are both player %d", capt)
+	}
+	// Map players to slots; a 256-bit mask catches duplicates and gives the lineup set.
+	var mask [MaxPlayersPerMatch / 64]uint64
+	slots := b.scratch[:0]
+	for _, p := range players {
+		s, err := b.slot(p)
+		if err != nil {
+			return fail("%v", err)
+		}
+		if mask[s>>6]&(1<<(s&63)) != 0 {
+			return fail("player %d appears twice in the lineup", p)
+		}
+		mask[s>>6] |= 1 << (s & 63)
+		slots = append(slots, s)
+	}
+	b.scratch = slots
+	cs, ok := b.slotOf.get(capt)
+	if !ok || mask[cs>>6]&(1<<(cs&63)) == 0 {
+		return fail("captain %d is not in the lineup", capt)
+	}
+	vs, ok := b.slotOf.get(vice)
+	if !ok || mask[vs>>6]&(1<<(vs&63)) == 0 {
+		return fail("vice-captain %d is not in the lineup", vice)
+	}
+	t, ok := b.teamIdx[teamID]
+	if ok {
+		// Entries sharing a team share its lineup (as a set), captain and vice-captain.
+		var tmask [MaxPlayersPerMatch / 64]uint64
+		for _, s := range b.teamSlot[int(t)*b.lineupSize : int(t+1)*b.lineupSize] {
+			tmask[s>>6] |= 1 << (s & 63)
+		}
+		if tmask != mask || b.captain[t] != cs || b.vice[t] != vs {
+			return fail("team %d already has a different lineup, captain or vice-captain", teamID)
+		}
+	} else {
+		if len(b.teamID) >= 1<<32-1 {
+			return fail("more than 2^32-1 teams in one partition")
+		}
+		t = uint32(len(b.teamID))
+		b.teamIdx[teamID] = t
+		b.teamID = append(b.teamID, teamID)
+		// Store slots in ascending order: the mask already is the sorted set.
+		for w, m := range mask {
+			for m != 0 {
+				b.teamSlot = append(b.teamSlot, uint8(w*64+bits.TrailingZeros64(m)))
+				m &= m - 1
+			}
+		}
+		b.captain = append(b.captain, cs)
+		b.vice = append(b.vice, vs)
+	}
+	b.contestID = append(b.contestID, contest)
+	b.entryID = append(b.entryID, entry)
+	b.userID = append(b.userID, user)
+	b.team = append(b.team, t)
+	return nil
+}
+
+func (b *Builder) slot(player int32) (uint8, error) {
+	if s, ok := b.slotOf.get(player); ok {
+		return s, nil
+	}
+	if len(b.players) >= MaxPlayersPerMatch {
+		return 0, fmt.Errorf("player %d would be the match's %dth distinct player (at most %d)", player, len(b.players)+1, MaxPlayersPerMatch)
+	}
+	s := uint8(len(b.players))
+	b.slotOf.put(player, s)
+	b.players = append(b.players, player)
+	return s, nil
+}
+
+// slotTable maps a match's player ids to their uint8 slots: an open-addressing table
+// twice the size of the largest dictionary, so a lookup is a hash and a probe or two
+// (a Go map costs several times more, and it runs for every player of every entry).
+type slotTable struct {
+	key  [2 * MaxPlayersPerMatch]int32
+	slot [2 * MaxPlayersPerMatch]uint16 // slot+1; 0 = empty
+}
+
+func (t *slotTable) home(player int32) uint32 {
+	return (uint32(player) * 0x9E3779B1) >> (32 - 9)
+}
+
+func (t *slotTable) get(player int32) (uint8, bool) {
+	for h := t.home(player); ; h = (h + 1) & (2*MaxPlayersPerMatch - 1) {
+		if t.slot[h] == 0 {
+			return 0, false
+		}
+		if t.key[h] == player {
+			return uint8(t.slot[h] - 1), true
+		}
+	}
+}
+
+func (t *slotTable) put(player int32, s uint8) {
+	h := t.home(player)
+	for t.slot[h] != 0 {
+		h = (h + 1) & (2*MaxPlayersPerMatch - 1)
+	}
+	t.key[h], t.slot[h] = player, uint16(s)+1
+}

@@ -1,0 +1,420 @@
+package engine
+
+import (
+	"math"
+	"math/bits"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+)
+
+// Stage names, in the order a cycle runs them.
+const (
+	StageTeamPoints = "team_points" // player points -> team points, once per team
+	StageRank       = "rank"        // per contest: sort, competition ranks, pages, diffs
+	StageChanges    = "changes"     // change sets as roaring bitmaps
+)
+
+// StageTime is how long one stage of a cycle took (zero without Config.Now).
+type StageTime struct {
+	Name     string
+	Duration time.Duration
+}
+
+// Stats describes one cycle.
+type Stats struct {
+	Cycle           int // 1 for the first cycle
+	Entries         int
+	Contests        int
+	Teams           int
+	ChangedEntries  int // entries whose rank or points changed
+	ChangedPages    int // pages whose content (entries, ranks or points) changed
+	SkippedContests int // contests with no team-point change: not re-sorted
+	Stages          []StageTime
+}
+
+type cycleState struct {
+	cycles              int
+	teamPts, prevTeam   []int32  // per team, units of 1/PointsScale
+	order, prevOrder    []uint32 // per contest position: entry index in display order
+	rank, prevRank      []uint32 // per entry
+	changed             []uint64 // bitset over entries
+	changedEntries      *roaring.Bitmap
+	changedPages        *roaring.Bitmap
+	ws                  []workerScratch
+	megaPairs, megaTmp  []uint64
+	megaHist            [][1 << maxDigitBits]uint32
+	megaMin, megaMax    []uint32
+	megaAny             []bool
+	megaWords           [][]uint64
+	slotPts             [MaxPlayersPerMatch]int32
+	nextUnit            atomic.Int64
+	skipped, changedCnt atomic.Int64
+}
+
+type workerScratch struct {
+	pairs, tmp []uint64
+	hist       [1 << maxDigitBits]uint32
+	words      []uint64
+	pages      []uint32
+}
+
+func (st *cycleState) init(p *Partition) {
+	n, nt := p.NumEntries(), p.NumTeams()
+	st.teamPts, st.prevTeam = make([]int32, nt), make([]int32, nt)
+	st.order, st.prevOrder = make([]uint32, n), make([]uint32, n)
+	st.rank, st.prevRank = make([]uint32, n), make([]uint32, n)
+	st.changed = make([]uint64, (n+63)/64)
+	st.changedEntries, st.changedPages = roaring.New(), roaring.New()
+	maxUnit, maxMega := 0, 0
+	for _, u := range p.units {
+		for c := u.lo; c < u.hi; c++ {
+			maxUnit = max(maxUnit, p.contestSize(c))
+		}
+	}
+	for _, c := range p.mega {
+		maxMega = max(maxMega, p.contestSize(c))
+	}
+	st.ws = make([]workerScratch, p.workers)
+	for w := range st.ws {
+		st.ws[w].pairs = make([]uint64, maxUnit)
+		st.ws[w].tmp = make([]uint64, maxUnit)
+		st.ws[w].words = make([]uint64, maxUnit/64+2)
+	}
+	if maxMega > 0 {
+		st.megaPairs, st.megaTmp = make([]uint64, maxMega), make([]uint64, maxMega)
+		st.megaHist = make([][1 << maxDigitBits]uint32, p.workers)
+		st.megaMin, st.megaMax = make([]uint32, p.workers), make([]uint32, p.workers)
+		st.megaAny = make([]bool, p.workers)
+		st.megaWords = make([][]uint64, p.workers)
+		for w := range st.megaWords {
+			st.megaWords[w] = make([]uint64, maxMega/64+2)
+		}
+	}
+}
+
+// Run ranks every entry against one points snapshot: team points, then per contest the
+// display order, competition ranks, and what changed since the previous Run. Results
+// are read with Rank, Points, Ordered, ChangedEntries and ChangedPages until the next Run.
+func (p *Partition) Run(snap *Snapshot) Stats {
+	st := &p.st
+	var stages []StageTime
+	now := p.cfg.Now
+	var t0 time.Time
+	if now != nil {
+		t0 = now()
+	}
+	mark := func(name string) {
+		if now != nil {
+			t := now()
+			stages = append(stages, StageTime{name, t.Sub(t0)})
+			t0 = t
+		}
+	}
+
+	for s, id := range p.players {
+		st.slotPts[s] = int32(snap.Centi(id))
+	}
+	st.teamPts, st.prevTeam = st.prevTeam, st.teamPts
+	parallelRange(p.workers, p.NumTeams(), func(_, lo, hi int) { p.teamPoints(lo, hi) })
+	mark(StageTeamPoints)
+
+	st.order, st.prevOrder = st.prevOrder, st.order
+	st.rank, st.prevRank = st.prevRank, st.rank
+	clear(st.changed)
+	st.skipped.Store(0)
+	st.changedCnt.Store(0)
+	for w := range st.ws {
+		st.ws[w].pages = st.ws[w].pages[:0]
+	}
+	for _, c := range p.mega {
+		p.rankMega(c)
+	}
+	st.nextUnit.Store(0)
+	parallelRange(p.workers, p.workers, func(w, _, _ int) {
+		ws := &st.ws[w]
+		for {
+			u := int(st.nextUnit.Add(1) - 1)
+			if u >= len(p.units) {
+				return
+			}
+			for c := p.units[u].lo; c < p.units[u].hi; c++ {
+				p.rankContest(ws, c)
+			}
+		}
+	})
+	mark(StageRank)
+
+	st.changedEntries = roaring.FromDense(st.changed, true)
+	st.changedPages = roaring.New()
+	for w := range st.ws {
+		st.changedPages.AddMany(st.ws[w].pages)
+	}
+	mark(StageChanges)
+	st.cycles++
+	return Stats{
+		Cycle:           st.cycles,
+		Entries:         p.NumEntries(),
+		Contests:        p.NumContests(),
+		Teams:           p.NumTeams(),
+		ChangedEntries:  int(st.changedEntries.GetCardinality()),
+		ChangedPages:    int(st.changedPages.GetCardinality()),
+		SkippedContests: int(st.skipped.Load()),
+		Stages:          stages,
+	}
+}
+
+// teamPoints computes team points for teams [lo, hi):
+// 2·Σ lineup + 2·captain + vice-captain, in units of 1/200 point.
+func (p *Partition) teamPoints(lo, hi int) {
+	st := &p.st
+	L := p.lineupSize
+	sp := &st.slotPts
+	slots := p.teamSlot[lo*L : hi*L]
+	capt, vice, out := p.captain[lo:hi], p.vice[lo:hi], st.teamPts[lo:hi]
+	for t := range out {
+		var sum int32
+		for _, s := range slots[t*L : t*L+L] {
+			sum += sp[s]
+		}
+		out[t] = 2*sum + 2*sp[capt[t]] + sp[vice[t]]
+	}
+}
+
+// gatherPairs fills pairs for entries [s, s+len(pairs)) and returns the key range and
+// whether any entry's team points changed.
+func (p *Partition) gatherPairs(pairs []uint64, s int, pos0 uint32) (minK, maxK uint32, changed bool) {
+	st := &p.st
+	tp, prev := st.teamPts, st.prevTeam
+	minK, maxK = math.MaxUint32, 0
+	var flags uint64
+	pos := pos0
+	for i, e := s, s+len(pairs); i < e; {
+		b, off := i>>p.shift, i&p.mask
+		seg := p.team[b][off:min(len(p.team[b]), off+e-i)]
+		out := pairs[i-s : i-s+len(seg)]
+		for j, t := range seg {
+			pts := tp[t]
+			k := uint32(math.MaxInt32 - pts)
+			var f uint64
+			if pts != prev[t] {
+				f = flagBit
+			}
+			flags |= f
+			minK, maxK = min(minK, k), max(maxK, k)
+			out[j] = uint64(k)<<32 | f | uint64(pos)
+			pos++
+		}
+		i += len(seg)
+	}
+	return minK, maxK, flags != 0
+}
+
+// rankContest ranks one contest on one worker.
+func (p *Partition) rankContest(ws *workerScratch, c int) {
+	st := &p.st
+	s, e := int(p.start[c]), int(p.start[c+1])
+	n := e - s
+	first := st.cycles == 0
+	pairs := ws.pairs[:n]
+	minK, maxK, anyChanged := p.gatherPairs(pairs, s, 0)
+	if !anyChanged && !first {
+		copy(st.order[s:e], st.prevOrder[s:e])
+		copy(st.rank[s:e], st.prevRank[s:e])
+		st.skipped.Add(1)
+		return
+	}
+	sorted := sortPairs(pairs, ws.tmp, minK, maxK, &ws.hist)
+
+	w0 := s >> 6
+	words := ws.words[:(e-1)>>6-w0+1]
+	clear(words)
+	order, prevOrder := st.order[s:e], st.prevOrder[s:e]
+	rank, prevRank := st.rank, st.prevRank
+	pageSize := p.cfg.PageSize
+	page0 := p.pageStart[c]
+	lastPage := uint32(math.MaxUint32)
+	r := uint32(1)
+	k0 := pairKey(sorted[0])
+	for j, x := range sorted {
+		if k := pairKey(x); k != k0 {
+			r, k0 = uint32(j+1), k
+		}
+		idx := uint32(s) + uint32(x)&posMask
+		order[j] = idx
+		rank[idx] = r
+		ch := first || x&flagBit != 0 || prevRank[idx] != r
+		if ch {
+			d := idx - uint32(w0<<6)
+			words[d>>6] |= 1 << (d & 63)
+		}
+		if ch || prevOrder[j] != idx {
+			if pg := page0 + uint32(j/pageSize); pg != lastPage {
+				ws.pages = append(ws.pages, pg)
+				lastPage = pg
+			}
+		}
+	}
+	// Words wholly inside [s, e) belong to this contest alone; edge words are shared
+	// with neighbouring contests, which other workers may be ranking now.
+	for k, m := range words {
+		g := w0 + k
+		if g<<6 >= s && g<<6+64 <= e {
+			st.changed[g] = m
+		} else if m != 0 {
+			atomic.OrUint64(&st.changed[g], m)
+		}
+	}
+}
+
+// rankMega ranks one large contest with every worker: parallel gather, parallel LSD
+// radix passes, and a parallel walk that finds each chunk's first rank by binary search.
+func (p *Partition) rankMega(c int) {
+	st := &p.st
+	s, e := int(p.start[c]), int(p.start[c+1])
+	n := e - s
+	first := st.cycles == 0
+	W := p.workers
+	pairs, tmp := st.megaPairs[:n], st.megaTmp[:n]
+	parallelRange(W, n, func(w, lo, hi int) {
+		st.megaMin[w], st.megaMax[w], st.megaAny[w] = p.gatherPairs(pairs[lo:hi], s+lo, uint32(lo))
+		if lo == hi {
+			st.megaMin[w], st.megaMax[w] = math.MaxUint32, 0
+		}
+	})
+	minK, maxK, anyChanged := uint32(math.MaxUint32), uint32(0), first
+	for w := range W {
+		minK, maxK = min(minK, st.megaMin[w]), max(maxK, st.megaMax[w])
+		anyChanged = anyChanged || st.megaAny[w]
+	}
+	if !anyChanged {
+		copy(st.order[s:e], st.prevOrder[s:e])
+		copy(st.rank[s:e], st.prevRank[s:e])
+		st.skipped.Add(1)
+		return
+	}
+
+	src, dst := pairs, tmp
+	if keyBits := bits.Len32(maxK - minK); keyBits > 0 {
+		passes := (keyBits + maxDigitBits - 1) / maxDigitBits
+		db := (keyBits + passes - 1) / passes
+		mask := uint64(1)<<db - 1
+		base := uint64(minK) << 32
+		for pass := range passes {
+			shift := uint(32 + pass*db)
+			parallelRange(W, n, func(w, lo, hi int) {
+				h := st.megaHist[w][:1<<db]
+				clear(h)
+				for _, x := range src[lo:hi] {
+					h[((x-base)>>shift)&mask]++
+				}
+			})
+			var sum uint32
+			for d := 0; d < 1<<db; d++ {
+				for w := range W {
+					cnt := st.megaHist[w][d]
+					st.megaHist[w][d] = sum
+					sum += cnt
+				}
+			}
+			parallelRange(W, n, func(w, lo, hi int) {
+				h := st.megaHist[w][:1<<db]
+				for _, x := range src[lo:hi] {
+					d := ((x - base) >> shift) & mask
+					dst[h[d]] = x
+					h[d]++
+				}
+			})
+			src, dst = dst, src
+		}
+	}
+
+	w0 := s >> 6
+	nw := (e-1)>>6 - w0 + 1
+	pageSize := p.cfg.PageSize
+	page0 := p.pageStart[c]
+	order, prevOrder := st.order[s:e], st.prevOrder[s:e]
+	rank, prevRank := st.rank, st.prevRank
+	parallelRange(W, n, func(w, lo, hi int) {
+		words := st.megaWords[w][:nw]
+		clear(words)
+		if lo == hi {
+			return
+		}
+		ws := &st.ws[w]
+		k0 := pairKey(src[lo])
+		firstTie := sort.Search(lo, func(j int) bool { return pairKey(src[j]) >= k0 })
+		r := uint32(firstTie + 1)
+		lastPage := uint32(math.MaxUint32)
+		for j := lo; j < hi; j++ {
+			x := src[j]
+			if k := pairKey(x); k != k0 {
+				r, k0 = uint32(j+1), k
+			}
+			idx := uint32(s) + uint32(x)&posMask
+			order[j] = idx
+			rank[idx] = r
+			ch := first || x&flagBit != 0 || prevRank[idx] != r
+			if ch {
+				d := idx - uint32(w0<<6)
+				words[d>>6] |= 1 << (d & 63)
+			}
+			if ch || prevOrder[j] != idx {
+				if pg := page0 + uint32(j/pageSize); pg != lastPage {
+					ws.pages = append(ws.pages, pg)
+					lastPage = pg
+				}
+			}
+		}
+	})
+	// No other contest is being ranked now: merge the workers' bitsets with plain ORs.
+	parallelRange(W, nw, func(_, lo, hi int) {
+		for g := lo; g < hi; g++ {
+			var m uint64
+			for w := range W {
+				m |= st.megaWords[w][g]
+			}
+			st.changed[w0+g] |= m
+		}
+	})
+}
+
+// parallelRange splits [0, n) into `workers` contiguous chunks and runs fn on each in its
+// own goroutine, returning when all are done. Chunks may be empty.
+func parallelRange(workers, n int, fn func(w, lo, hi int)) {
+	if workers <= 1 {
+		fn(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() { fn(w, lo, hi) })
+	}
+	wg.Wait()
+}
+
+// Cycles is the number of cycles run.
+func (p *Partition) Cycles() int { return p.st.cycles }
+
+// Rank returns entry i's competition rank in the last cycle (1 = best).
+func (p *Partition) Rank(i int) int { return int(p.st.rank[i]) }
+
+// Points returns entry i's team points in the last cycle, in units of 1/PointsScale.
+func (p *Partition) Points(i int) int32 { return p.st.teamPts[p.teamOf(i)] }
+
+// Ordered returns contest c's entry indices in display order (points desc, entry_id
+// asc). The slice is the engine's own: read it, don't keep it past the next Run.
+func (p *Partition) Ordered(c int) []uint32 {
+	return p.st.order[p.start[c]:p.start[c+1]]
+}
+
+// ChangedEntries holds the indices of entries whose rank or points changed in the last
+// cycle (every entry after the first cycle).
+func (p *Partition) ChangedEntries() *roaring.Bitmap { return p.st.changedEntries }
+
+// ChangedPages holds the global indices of pages whose content changed in the last cycle.
+func (p *Partition) ChangedPages() *roaring.Bitmap { return p.st.changedPages }

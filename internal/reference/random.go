@@ -1,0 +1,95 @@
+package reference
+
+import (
+	"math/rand/v2"
+
+	"github.com/fantasy/leaderboard/engine"
+)
+
+// Shape describes a random dataset for property tests.
+type Shape struct {
+	Contests    []int // size of each contest
+	Players     int   // players in the match
+	LineupSize  int
+	Teams       int     // distinct teams to draw entries from (0 = one per entry)
+	PointValues int     // distinct point values drawn per player; small => many ties
+	Negative    bool    // allow negative points
+	Missing     float64 // share of players absent from the points table
+	Shuffle     bool    // entries in random order rather than by contest
+}
+
+// Random builds entries and a points table of the given shape. Entry ids are unique but
+// not in contest order; team_ids repeat with identical lineups.
+func Random(seed uint64, s Shape) ([]engine.Entry, map[int32]float64) {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	players := make([]int32, s.Players)
+	seen := map[int32]bool{}
+	for i := range players {
+		for {
+			id := int32(100000 + rng.IntN(900000))
+			if !seen[id] {
+				seen[id], players[i] = true, id
+				break
+			}
+		}
+	}
+	total := 0
+	for _, n := range s.Contests {
+		total += n
+	}
+	nTeams := s.Teams
+	if nTeams <= 0 {
+		nTeams = total
+	}
+	type team struct {
+		lineup     []int32
+		capt, vice int32
+	}
+	teams := make([]team, nTeams)
+	for t := range teams {
+		perm := rng.Perm(s.Players)[:s.LineupSize]
+		lineup := make([]int32, s.LineupSize)
+		for k, pi := range perm {
+			lineup[k] = players[pi]
+		}
+		c, v := rng.IntN(s.LineupSize), rng.IntN(s.LineupSize-1)
+		if v >= c {
+			v++
+		}
+		teams[t] = team{lineup, lineup[c], lineup[v]}
+	}
+	ids := rng.Perm(total * 3)
+	entries := make([]engine.Entry, 0, total)
+	for c, n := range s.Contests {
+		contestID := int64(1000 + c*7 + rng.IntN(5))
+		if c%3 == 1 {
+			contestID = -contestID // ids are int64: negative ones must sort too
+		}
+		for range n {
+			t := rng.IntN(nTeams)
+			entries = append(entries, engine.Entry{
+				ContestID: contestID, EntryID: int64(ids[len(entries)]) + 1, UserID: int64(rng.IntN(1000)),
+				TeamID: int64(t) + 1, Players: teams[t].lineup, Captain: teams[t].capt, ViceCaptain: teams[t].vice,
+			})
+		}
+	}
+	if s.Shuffle {
+		rng.Shuffle(len(entries), func(i, j int) { entries[i], entries[j] = entries[j], entries[i] })
+	}
+	pts := map[int32]float64{}
+	values := s.PointValues
+	if values <= 0 {
+		values = 1000
+	}
+	for _, id := range players {
+		if rng.Float64() < s.Missing {
+			continue
+		}
+		v := float64(rng.IntN(values)) * 0.25 // quarter points: 2 decimals
+		if s.Negative && rng.IntN(3) == 0 {
+			v = -v
+		}
+		pts[id] = v
+	}
+	return entries, pts
+}
