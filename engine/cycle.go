@@ -37,10 +37,19 @@ type Stats struct {
 }
 
 type cycleState struct {
-	cycles              int
-	teamPts, prevTeam   []int32  // per team, units of 1/PointsScale
-	order, prevOrder    []uint32 // per contest position: entry index in display order
-	rank, prevRank      []uint32 // per entry
+	cycles int
+	// team holds per team key<<32 | flag: key = MaxInt32 - team points / quantum,
+	// flag (bit 31) = the points changed in this cycle. One word per team keeps the
+	// per-entry gather to one cache miss.
+	team []uint64
+	// quantum is the gcd of this cycle's player centipoints: every team's points are a
+	// multiple of it, so keys divided by it keep order and ties and span fewer bits
+	// (T20 points move in half points: quantum 50 makes most contests one radix pass).
+	quantum, prevQuantum int32
+	order, prevOrder     []uint32 // per contest position: entry index in display order
+	// rank holds per entry the ranks of the last two cycles: cycle k writes the half
+	// 32·(k&1) and reads the other half as the previous rank, so both share a cache line.
+	rank                []uint64
 	changed             []uint64 // bitset over entries
 	changedEntries      *roaring.Bitmap
 	changedPages        *roaring.Bitmap
@@ -64,9 +73,9 @@ type workerScratch struct {
 
 func (st *cycleState) init(p *Partition) {
 	n, nt := p.NumEntries(), p.NumTeams()
-	st.teamPts, st.prevTeam = make([]int32, nt), make([]int32, nt)
+	st.team = make([]uint64, nt)
 	st.order, st.prevOrder = make([]uint32, n), make([]uint32, n)
-	st.rank, st.prevRank = make([]uint32, n), make([]uint32, n)
+	st.rank = make([]uint64, n)
 	st.changed = make([]uint64, (n+63)/64)
 	st.changedEntries, st.changedPages = roaring.New(), roaring.New()
 	maxUnit, maxMega := 0, 0
@@ -115,15 +124,19 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 		}
 	}
 
+	st.prevQuantum, st.quantum = st.quantum, 0
 	for s, id := range p.players {
-		st.slotPts[s] = int32(snap.Centi(id))
+		c := int32(snap.Centi(id))
+		st.slotPts[s] = c
+		st.quantum = gcd(st.quantum, c)
 	}
-	st.teamPts, st.prevTeam = st.prevTeam, st.teamPts
+	if st.quantum == 0 {
+		st.quantum = 1
+	}
 	parallelRange(p.workers, p.NumTeams(), func(_, lo, hi int) { p.teamPoints(lo, hi) })
 	mark(StageTeamPoints)
 
 	st.order, st.prevOrder = st.prevOrder, st.order
-	st.rank, st.prevRank = st.prevRank, st.rank
 	clear(st.changed)
 	st.skipped.Store(0)
 	st.changedCnt.Store(0)
@@ -174,43 +187,60 @@ func (p *Partition) teamPoints(lo, hi int) {
 	L := p.lineupSize
 	sp := &st.slotPts
 	slots := p.teamSlot[lo*L : hi*L]
-	capt, vice, out := p.captain[lo:hi], p.vice[lo:hi], st.teamPts[lo:hi]
+	capt, vice, out := p.captain[lo:hi], p.vice[lo:hi], st.team[lo:hi]
+	q, pq := st.quantum, st.prevQuantum
 	for t := range out {
 		var sum int32
 		for _, s := range slots[t*L : t*L+L] {
 			sum += sp[s]
 		}
-		out[t] = 2*sum + 2*sp[capt[t]] + sp[vice[t]]
+		pts := 2*sum + 2*sp[capt[t]] + sp[vice[t]]
+		var f uint64
+		if pts != keyPoints(uint32(out[t]>>32), pq) {
+			f = flagBit
+		}
+		out[t] = uint64(uint32(math.MaxInt32-pts/q))<<32 | f
 	}
 }
 
 // gatherPairs fills pairs for entries [s, s+len(pairs)) and returns the key range and
 // whether any entry's team points changed.
 func (p *Partition) gatherPairs(pairs []uint64, s int, pos0 uint32) (minK, maxK uint32, changed bool) {
-	st := &p.st
-	tp, prev := st.teamPts, st.prevTeam
-	minK, maxK = math.MaxUint32, 0
+	ts := p.st.team
+	lo, hi := uint64(math.MaxUint64), uint64(0)
 	var flags uint64
-	pos := pos0
+	pos := uint64(pos0)
 	for i, e := s, s+len(pairs); i < e; {
 		b, off := i>>p.shift, i&p.mask
 		seg := p.team[b][off:min(len(p.team[b]), off+e-i)]
 		out := pairs[i-s : i-s+len(seg)]
 		for j, t := range seg {
-			pts := tp[t]
-			k := uint32(math.MaxInt32 - pts)
-			var f uint64
-			if pts != prev[t] {
-				f = flagBit
-			}
-			flags |= f
-			minK, maxK = min(minK, k), max(maxK, k)
-			out[j] = uint64(k)<<32 | f | uint64(pos)
+			x := ts[t]
+			flags |= x
+			lo, hi = min(lo, x), max(hi, x)
+			out[j] = x | pos
 			pos++
 		}
 		i += len(seg)
 	}
-	return minK, maxK, flags != 0
+	if len(pairs) == 0 {
+		return math.MaxUint32, 0, false
+	}
+	return uint32(lo >> 32), uint32(hi >> 32), flags&flagBit != 0
+}
+
+func (st *cycleState) curShift() uint  { return uint(st.cycles&1) * 32 }
+func (st *cycleState) prevShift() uint { return 32 - st.curShift() }
+
+// keepContest carries an unchanged contest's order and ranks over to this cycle.
+func (p *Partition) keepContest(s, e int) {
+	st := &p.st
+	copy(st.order[s:e], st.prevOrder[s:e])
+	cur, prev := st.curShift(), st.prevShift()
+	for i, v := range st.rank[s:e] {
+		st.rank[s+i] = v&^(math.MaxUint32<<cur) | (v>>prev&math.MaxUint32)<<cur
+	}
+	st.skipped.Add(1)
 }
 
 // rankContest ranks one contest on one worker.
@@ -222,9 +252,7 @@ func (p *Partition) rankContest(ws *workerScratch, c int) {
 	pairs := ws.pairs[:n]
 	minK, maxK, anyChanged := p.gatherPairs(pairs, s, 0)
 	if !anyChanged && !first {
-		copy(st.order[s:e], st.prevOrder[s:e])
-		copy(st.rank[s:e], st.prevRank[s:e])
-		st.skipped.Add(1)
+		p.keepContest(s, e)
 		return
 	}
 	sorted := sortPairs(pairs, ws.tmp, minK, maxK, &ws.hist)
@@ -233,7 +261,7 @@ func (p *Partition) rankContest(ws *workerScratch, c int) {
 	words := ws.words[:(e-1)>>6-w0+1]
 	clear(words)
 	order, prevOrder := st.order[s:e], st.prevOrder[s:e]
-	rank, prevRank := st.rank, st.prevRank
+	rank, cur, prev := st.rank, st.curShift(), st.prevShift()
 	pageSize := p.cfg.PageSize
 	page0 := p.pageStart[c]
 	lastPage := uint32(math.MaxUint32)
@@ -245,8 +273,9 @@ func (p *Partition) rankContest(ws *workerScratch, c int) {
 		}
 		idx := uint32(s) + uint32(x)&posMask
 		order[j] = idx
-		rank[idx] = r
-		ch := first || x&flagBit != 0 || prevRank[idx] != r
+		v := rank[idx]
+		rank[idx] = v&^(math.MaxUint32<<cur) | uint64(r)<<cur
+		ch := first || x&flagBit != 0 || uint32(v>>prev) != r
 		if ch {
 			d := idx - uint32(w0<<6)
 			words[d>>6] |= 1 << (d & 63)
@@ -291,9 +320,7 @@ func (p *Partition) rankMega(c int) {
 		anyChanged = anyChanged || st.megaAny[w]
 	}
 	if !anyChanged {
-		copy(st.order[s:e], st.prevOrder[s:e])
-		copy(st.rank[s:e], st.prevRank[s:e])
-		st.skipped.Add(1)
+		p.keepContest(s, e)
 		return
 	}
 
@@ -337,7 +364,7 @@ func (p *Partition) rankMega(c int) {
 	pageSize := p.cfg.PageSize
 	page0 := p.pageStart[c]
 	order, prevOrder := st.order[s:e], st.prevOrder[s:e]
-	rank, prevRank := st.rank, st.prevRank
+	rank, cur, prev := st.rank, st.curShift(), st.prevShift()
 	parallelRange(W, n, func(w, lo, hi int) {
 		words := st.megaWords[w][:nw]
 		clear(words)
@@ -356,8 +383,9 @@ func (p *Partition) rankMega(c int) {
 			}
 			idx := uint32(s) + uint32(x)&posMask
 			order[j] = idx
-			rank[idx] = r
-			ch := first || x&flagBit != 0 || prevRank[idx] != r
+			v := rank[idx]
+			rank[idx] = v&^(math.MaxUint32<<cur) | uint64(r)<<cur
+			ch := first || x&flagBit != 0 || uint32(v>>prev) != r
 			if ch {
 				d := idx - uint32(w0<<6)
 				words[d>>6] |= 1 << (d & 63)
@@ -401,10 +429,27 @@ func parallelRange(workers, n int, fn func(w, lo, hi int)) {
 func (p *Partition) Cycles() int { return p.st.cycles }
 
 // Rank returns entry i's competition rank in the last cycle (1 = best).
-func (p *Partition) Rank(i int) int { return int(p.st.rank[i]) }
+func (p *Partition) Rank(i int) int {
+	return int(uint32(p.st.rank[i] >> ((uint(p.st.cycles-1) & 1) * 32)))
+}
 
 // Points returns entry i's team points in the last cycle, in units of 1/PointsScale.
-func (p *Partition) Points(i int) int32 { return p.st.teamPts[p.teamOf(i)] }
+func (p *Partition) Points(i int) int32 {
+	return keyPoints(uint32(p.st.team[p.teamOf(i)]>>32), p.st.quantum)
+}
+
+// keyPoints inverts key = MaxInt32 - points/quantum.
+func keyPoints(key uint32, quantum int32) int32 {
+	return int32(math.MaxInt32-int64(key)) * quantum
+}
+
+func gcd(a, b int32) int32 {
+	a, b = max(a, -a), max(b, -b)
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
 
 // Ordered returns contest c's entry indices in display order (points desc, entry_id
 // asc). The slice is the engine's own: read it, don't keep it past the next Run.

@@ -99,7 +99,7 @@ func checkRankIndex(t *testing.T, p *engine.Partition) {
 }
 
 var shapes = map[string]reference.Shape{
-	"mixed": {Contests: []int{1, 2, 3, 5, 10, 47, 48, 49, 100, 1000, 5000, 2, 1, 7}, Players: 22, LineupSize: 11, Teams: 300, PointValues: 400, Negative: true, Missing: 0.1},
+	"mixed":               {Contests: []int{1, 2, 3, 5, 10, 47, 48, 49, 100, 1000, 5000, 2, 1, 7}, Players: 22, LineupSize: 11, Teams: 300, PointValues: 400, Negative: true, Missing: 0.1},
 	"all ties":            {Contests: []int{2, 50, 3000, 1}, Players: 22, LineupSize: 11, PointValues: 1},
 	"few values":          {Contests: []int{60, 200, 4000, 9}, Players: 22, LineupSize: 11, Teams: 50, PointValues: 3, Negative: true},
 	"one-entry contests":  {Contests: slices.Repeat([]int{1}, 500), Players: 22, LineupSize: 11, PointValues: 100},
@@ -243,4 +243,22 @@ func expectedChanges(p *engine.Partition, prev, cur board) (entries, pages []uin
 		}
 	}
 	return entries, pages
+}
+
+// TestLookupAllocs: reading a result (rank, points, ids, order) allocates nothing.
+func TestLookupAllocs(t *testing.T) {
+	entries, pts := reference.Random(3, shapes["mixed"])
+	p := build(t, entries, engine.DefaultConfig())
+	p.Run(snapshotOf(t, pts))
+	var sink int64
+	if a := testing.AllocsPerRun(100, func() {
+		c, _ := p.FindContest(p.Contest(3).ID)
+		for _, i := range p.Ordered(c) {
+			j, _ := p.FindEntry(c, p.EntryID(int(i)))
+			sink += int64(p.Rank(j)) + int64(p.Points(j)) + p.UserID(j) + p.TeamID(j)
+		}
+	}); a != 0 {
+		t.Fatalf("lookups allocate %v times", a)
+	}
+	_ = sink
 }

@@ -93,3 +93,28 @@ func Random(seed uint64, s Shape) ([]engine.Entry, map[int32]float64) {
 	}
 	return entries, pts
 }
+
+// HeavyTail returns contest sizes summing to n, shaped like a match day: one mega contest
+// with ~10% of the entries, a few dozen of 10k-500k (scaled down for small n), and many
+// of 2..1000 entries, about n/28 contests in all.
+func HeavyTail(seed uint64, n int) []int {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	mega := n / 10
+	sizes := []int{mega}
+	left := n - mega
+	big := left / 4 // a few dozen large contests take a quarter of the rest
+	for big > 0 {
+		s := min(big, max(2, (10_000+rng.IntN(490_000))*n/56_000_000))
+		sizes = append(sizes, s)
+		big -= s
+		left -= s
+	}
+	small := []int{2, 2, 2, 3, 4, 6, 10, 10, 20, 20, 50, 100, 1000}
+	for left > 0 {
+		s := min(left, small[rng.IntN(len(small))])
+		sizes = append(sizes, s)
+		left -= s
+	}
+	rng.Shuffle(len(sizes), func(i, j int) { sizes[i], sizes[j] = sizes[j], sizes[i] })
+	return sizes
+}
