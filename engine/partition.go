@@ -378,3 +378,13 @@ func (p *Partition) FindEntry(c int, entryID int64) (int, bool) {
 	}
 	return lo, lo < int(p.start[c+1]) && p.EntryID(lo) == entryID
 }
+
+// Lineup appends entry i's players to dst and returns them with its captain and
+// vice-captain (player ids).
+func (p *Partition) Lineup(i int, dst []int32) (players []int32, captain, vice int32) {
+	t := int(p.teamOf(i))
+	for _, s := range p.teamSlot[t*p.lineupSize : (t+1)*p.lineupSize] {
+		dst = append(dst, p.players[s])
+	}
+	return dst, p.players[p.captain[t]], p.players[p.vice[t]]
+}

@@ -1,0 +1,8 @@
+// Package bench is the cycle benchmark harness behind `leaderboard bench`: it runs the
+// engine over a loaded partition for K cycles, alternating snapshots, next to a naive
+// baseline (sort.Slice per contest, points summed per entry) measured in the same run,
+// and reports per-stage medians and memory per entry.
+//
+// The DuckDB comparison lives in its own module, bench/duckdb, to keep cgo out of the
+// main module.
+package bench

@@ -1,0 +1,69 @@
+// Package engine ranks one partition of one match: it holds the partition's entries in
+// Arrow columnar batches and, each cycle, turns a player-points snapshot into every
+// entry's team points, the display order and competition rank of every contest, and
+// the sets of entries and pages that changed since the previous cycle.
+//
+// The package is pure: no Kafka, store, HTTP, gossip or clock (pass Config.Now to time
+// stages). Main types: Builder (validates entries, builds a Partition), Partition (the
+// layout and the last cycle's results), Snapshot (player points), Stats.
+//
+// # Semantics (DESIGN.md)
+//
+// Team points = Σ lineup + captain (2x) + ½·vice-captain (1.5x), exact: player points are
+// int64 centipoints, team points int32 units of 1/200 point (PointsScale). Rank = 1 + the
+// number of entries in the same contest with strictly greater points ("1224"). Display
+// order = points desc, entry_id asc. A page is PageSize consecutive display positions.
+//
+// # Layout
+//
+// Entries are sorted by (contest_id, entry_id) once, in Build, and numbered 0..N-1 in
+// that order; every per-entry array below is indexed by that number.
+//
+//	entry batches (Arrow, BatchRows rows each, the last one shorter)
+//	  entry_id  int64    unique in the partition
+//	  user_id   int64
+//	  team      uint32   row of the team batch
+//
+//	team batch (Arrow, one row per distinct team_id; entries sharing a team share it)
+//	  team_id      int64
+//	  slots        fixed_size_list<uint8>[L]  lineup as player slots, ascending, distinct
+//	  captain      uint8  slot, in slots
+//	  vice_captain uint8  slot, in slots, != captain
+//
+//	players    []int32   slot -> player_id (the match's dictionary, <= 256 players)
+//	contestID  []int64   ascending; contest c holds entries [start[c], start[c+1])
+//	pageStart  []uint32  contest c holds global pages [pageStart[c], pageStart[c+1])
+//
+// Cycle state (reused across cycles; nothing per entry is allocated per cycle):
+//
+//	team   []uint64  per team: key<<32 | changed<<31, key = MaxInt32 - points/quantum
+//	order  []uint32  per display position: entry number (order[start[c]:start[c+1]])
+//	rank   []uint64  per entry: ranks of the last two cycles, one per 32-bit half
+//	changed []uint64 bitset of entries whose rank or points changed
+//
+// That is 8+8+4 bytes of entry batches, 4+4 of order and previous order and 8 of ranks:
+// 36 bytes per entry, plus ~30 bytes per team and 16 per contest.
+//
+// # A cycle
+//
+//  1. team points: once per team, from the snapshot's points by slot (parallel).
+//  2. rank: contests are ranked independently. A contest packs each entry into a uint64
+//     pair (key, changed flag, position within the contest); since positions follow
+//     entry_id, a stable sort by key alone gives the display order. Contests of up to 48
+//     entries use insertion sort, larger ones an LSD radix sort over only the key bits
+//     that vary (keys are divided by the gcd of player points, so half-point scoring
+//     makes most contests a single pass). Contests with no team-point change are not
+//     sorted: their order and ranks carry over. Small contests are grouped into units
+//     handed to workers; a mega contest (>= Config.MegaContest) is ranked by every worker:
+//     parallel gather, parallel radix passes with per-worker histograms, and a parallel
+//     walk in which each chunk finds its first rank by binary search.
+//  3. changes: the changed-entry bitset and the changed pages become roaring bitmaps.
+//
+// # Invariants
+//
+//   - Within a contest, position order == entry_id order; this is what makes a stable
+//     key sort produce the tie order.
+//   - A page changed iff some position on it holds another entry than in the previous
+//     cycle, or an entry whose rank or points changed.
+//   - Every team's points are a multiple of the quantum, so key order == points order.
+package engine

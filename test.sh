@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's whole test suite: what CI runs (through .ci/run) and what a developer runs.
+# Needs Go (go.mod's version) and a C compiler for the DuckDB comparison module.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "go vet ./..."
+go vet ./...
+
+step "go test -race ./..."
+go test -race -timeout 20m ./...
+
+step "every benchmark once (-benchtime 1x), so they keep compiling and running"
+go test -run '^$' -bench . -benchtime 1x -timeout 20m ./...
+
+step "bench/duckdb: ranks against DuckDB's rank() on datasets our generator did not make"
+(cd bench/duckdb && go vet ./... && go test -timeout 20m ./...)
+
+echo
+echo "all tests passed"
