@@ -2,8 +2,9 @@ package engine
 
 import (
 	"fmt"
-	"math"
 	"strconv"
+
+	"github.com/fantasy/leaderboard/internal/fixedpoint"
 )
 
 // Fixed point. Player points have at most two decimals, so they are held as int64
@@ -14,30 +15,15 @@ const (
 	PointsScale = 200
 	// MaxPlayerPoints bounds |points| of one player so that a team total of up to
 	// MaxLineupSize players always fits int32 units exactly.
-	MaxPlayerPoints = 100_000
+	MaxPlayerPoints = fixedpoint.MaxPlayerPoints
 	// MaxLineupSize is the largest lineup a match may use.
 	MaxLineupSize = 64
 	// MaxPlayersPerMatch is the size of the per-match player-slot dictionary (uint8 slots).
 	MaxPlayersPerMatch = 256
 )
 
-// Centipoints converts a player's points to exact centipoints. It rejects non-finite
-// values, values with more than two decimals and values beyond ±MaxPlayerPoints.
-func Centipoints(v float64) (int64, error) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("points %v are not a finite number", v)
-	}
-	if math.Abs(v) > MaxPlayerPoints {
-		return 0, fmt.Errorf("points %v are beyond ±%d", v, MaxPlayerPoints)
-	}
-	c := math.Round(v * 100)
-	// A decimal with at most two places parses to the double nearest c/100, and
-	// c/100 is correctly rounded to that same double: equality is exact.
-	if c/100 != v {
-		return 0, fmt.Errorf("points %v have more than 2 decimal places", v)
-	}
-	return int64(c), nil
-}
+// Centipoints converts a player's points to exact centipoints; see fixedpoint.Centipoints.
+func Centipoints(v float64) (int64, error) { return fixedpoint.Centipoints(v) }
 
 // UnitsToFloat converts team-point units to a float64 (exact to the nearest double of a
 // decimal with at most 3 places, which is how JSON and Parquet carry it).
