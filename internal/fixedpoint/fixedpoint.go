@@ -6,6 +6,7 @@ package fixedpoint
 import (
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // MaxPlayerPoints bounds |points| of one player so that a team total of up to 64 players
@@ -29,3 +30,38 @@ func Centipoints(v float64) (int64, error) {
 	}
 	return int64(c), nil
 }
+
+// PointsScale is the number of team-point units per point: 1/200 point holds the
+// vice-captain's half of a two-decimal value exactly.
+const PointsScale = 200
+
+// TeamUnits is a team's points in units of 1/PointsScale from the centipoints of its
+// lineup (summed), its captain and its vice-captain: Σ + captain (2x) + ½·vice (1.5x).
+func TeamUnits(lineupCenti, captainCenti, viceCenti int64) int64 {
+	return 2*lineupCenti + 2*captainCenti + viceCenti
+}
+
+// FormatUnits renders team-point units as the shortest exact decimal, e.g. "52.125".
+func FormatUnits(u int64) string {
+	neg := u < 0
+	if neg {
+		u = -u
+	}
+	// u/200 = u*5/1000: three decimals at most.
+	m := u * 5
+	s := strconv.FormatInt(m/1000, 10)
+	if frac := m % 1000; frac != 0 {
+		f := fmt.Sprintf("%03d", frac)
+		for f[len(f)-1] == '0' {
+			f = f[:len(f)-1]
+		}
+		s += "." + f
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// FormatCenti renders centipoints as the shortest exact decimal, e.g. "-2", "52.5".
+func FormatCenti(c int64) string { return FormatUnits(c * 2) }

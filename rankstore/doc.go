@@ -1,0 +1,10 @@
+// Package rankstore is the embedded rank store: the `live` and `complete` namespaces of
+// docs/STORAGE.md with Aerospike's semantics (records of bins under a set and key, a TTL
+// per namespace, batch reads), in one process. `live` is memory only; `complete` is also
+// kept on disk as an Arrow IPC file compressed with zstd, rewritten on Flush and loaded
+// by Open, so final standings survive a restart.
+//
+// Records are held as packed bins (records.EncodeBins) in sharded maps; a read decodes a
+// fresh copy, so callers may keep what they read. Expired records are invisible at once
+// and dropped by Sweep.
+package rankstore

@@ -1,0 +1,135 @@
+package rankstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/fantasy/leaderboard/records"
+)
+
+// FileName is the file in Config.DataDir holding the complete namespace.
+const FileName = "complete.arrow"
+
+var fileSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "key", Type: arrow.BinaryTypes.String}, // set \x00 key
+	{Name: "bins", Type: arrow.BinaryTypes.Binary},
+	{Name: "expires", Type: arrow.PrimitiveTypes.Int64}, // unix ns
+}, nil)
+
+// Flush writes the complete namespace to DataDir (no-op without one): an Arrow IPC file,
+// zstd-compressed, written to a temporary name and renamed.
+func (s *Store) Flush() error {
+	if s.cfg.DataDir == "" {
+		return nil
+	}
+	s.flushM.Lock()
+	defer s.flushM.Unlock()
+	if err := os.MkdirAll(s.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("cannot create store directory: %w", err)
+	}
+	path := filepath.Join(s.cfg.DataDir, FileName)
+	tmp, err := os.CreateTemp(s.cfg.DataDir, FileName+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	w, err := ipc.NewFileWriter(tmp, ipc.WithSchema(fileSchema), ipc.WithZstd())
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	now := s.now().UnixNano()
+	n := s.ns[records.Complete]
+	rows := 0
+	for i := range n.shards {
+		sh := &n.shards[i]
+		b := array.NewRecordBuilder(memory.DefaultAllocator, fileSchema)
+		sh.mu.RLock()
+		for k, e := range sh.m {
+			if e.expires > now {
+				b.Field(0).(*array.StringBuilder).Append(k)
+				b.Field(1).(*array.BinaryBuilder).Append(e.bins)
+				b.Field(2).(*array.Int64Builder).Append(e.expires)
+				rows++
+			}
+		}
+		sh.mu.RUnlock()
+		rec := b.NewRecordBatch()
+		b.Release()
+		err := w.Write(rec)
+		rec.Release()
+		if err != nil {
+			tmp.Close()
+			return fmt.Errorf("cannot write %s: %w", path, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	s.log.Debug("flushed complete namespace", "records", rows, "path", path)
+	return nil
+}
+
+// load reads DataDir/complete.arrow into the complete namespace, skipping expired records.
+func (s *Store) load() (int, error) {
+	path := filepath.Join(s.cfg.DataDir, FileName)
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f, ipc.WithSchema(fileSchema))
+	if err != nil {
+		return 0, fmt.Errorf("%s is not a store file (%w); move it away to start empty", path, err)
+	}
+	defer r.Close()
+	now := s.now().UnixNano()
+	n := s.ns[records.Complete]
+	loaded := 0
+	for i := range r.NumRecords() {
+		rec, err := r.RecordBatch(i)
+		if err != nil {
+			return loaded, fmt.Errorf("%s: batch %d: %w", path, i, err)
+		}
+		keys := rec.Column(0).(*array.String)
+		bins := rec.Column(1).(*array.Binary)
+		exp := rec.Column(2).(*array.Int64).Int64Values()
+		for j := range int(rec.NumRows()) {
+			if exp[j] <= now {
+				continue
+			}
+			k := strings.Clone(keys.Value(j))
+			b := append([]byte(nil), bins.Value(j)...)
+			if _, err := records.DecodeBins(b); err != nil {
+				return loaded, fmt.Errorf("%s: record %q: %w", path, k, err)
+			}
+			sh := n.shard(k)
+			sh.m[k] = entry{bins: b, expires: exp[j]}
+			loaded++
+		}
+	}
+	return loaded, nil
+}

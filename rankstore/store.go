@@ -1,0 +1,244 @@
+package rankstore
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/fantasy/leaderboard/records"
+)
+
+// Config configures the store.
+type Config struct {
+	LiveTTL     time.Duration
+	CompleteTTL time.Duration
+	DataDir     string // where `complete` is persisted; empty = memory only
+}
+
+// RegisterFlags registers the store's flags with a prefix.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
+	fs.DurationVar(&c.LiveTTL, prefix+"live-ttl", time.Hour, "time to live of records in the live namespace")
+	fs.DurationVar(&c.CompleteTTL, prefix+"complete-ttl", 7*24*time.Hour, "time to live of records in the complete namespace")
+}
+
+// Validate reports a setting that cannot work.
+func (c *Config) Validate() error {
+	if c.LiveTTL <= 0 || c.CompleteTTL <= 0 {
+		return fmt.Errorf("TTLs must be positive (live %v, complete %v)", c.LiveTTL, c.CompleteTTL)
+	}
+	return nil
+}
+
+// ErrNamespace is returned for a namespace other than records.Live and records.Complete.
+var ErrNamespace = errors.New("unknown namespace")
+
+const shards = 64
+
+type entry struct {
+	bins    []byte
+	expires int64 // unix ns
+}
+
+type shard struct {
+	mu sync.RWMutex
+	m  map[string]entry // set + "\x00" + key
+}
+
+type namespace struct {
+	ttl    time.Duration
+	seed   maphash.Seed
+	shards [shards]shard
+}
+
+// Store is the embedded store. It is safe for concurrent use.
+type Store struct {
+	cfg    Config
+	now    func() time.Time
+	log    *slog.Logger
+	ns     map[string]*namespace
+	flushM sync.Mutex
+}
+
+// Open creates a store and, with a data dir, loads the persisted complete namespace.
+func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Store{cfg: cfg, now: now, log: log, ns: map[string]*namespace{
+		records.Live:     newNamespace(cfg.LiveTTL),
+		records.Complete: newNamespace(cfg.CompleteTTL),
+	}}
+	if cfg.DataDir != "" {
+		n, err := s.load()
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("loaded complete namespace", "records", n, "dir", cfg.DataDir)
+		}
+	}
+	return s, nil
+}
+
+func newNamespace(ttl time.Duration) *namespace {
+	n := &namespace{ttl: ttl, seed: maphash.MakeSeed()}
+	for i := range n.shards {
+		n.shards[i].m = map[string]entry{}
+	}
+	return n
+}
+
+func (n *namespace) shard(k string) *shard {
+	return &n.shards[maphash.String(n.seed, k)%shards]
+}
+
+func mapKey(set, key string) string { return set + "\x00" + key }
+
+func (s *Store) namespace(ns string) (*namespace, error) {
+	n, ok := s.ns[ns]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrNamespace, ns)
+	}
+	return n, nil
+}
+
+// Put writes records into a namespace with its TTL, replacing whole records.
+func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
+	n, err := s.namespace(ns)
+	if err != nil {
+		return err
+	}
+	exp := s.now().Add(n.ttl).UnixNano()
+	for _, r := range recs {
+		k := mapKey(r.Set, r.Key)
+		e := entry{bins: records.EncodeBins(r.Bins), expires: exp}
+		sh := n.shard(k)
+		sh.mu.Lock()
+		sh.m[k] = e
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
+// Delete removes records by key from a set.
+func (s *Store) Delete(_ context.Context, ns, set string, keys []string) error {
+	n, err := s.namespace(ns)
+	if err != nil {
+		return err
+	}
+	for _, key := range keys {
+		k := mapKey(set, key)
+		sh := n.shard(k)
+		sh.mu.Lock()
+		delete(sh.m, k)
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
+// Get reads one record.
+func (s *Store) Get(_ context.Context, ns, set, key string) (records.Bins, bool, error) {
+	n, err := s.namespace(ns)
+	if err != nil {
+		return nil, false, err
+	}
+	return s.get(n, set, key, s.now().UnixNano())
+}
+
+func (s *Store) get(n *namespace, set, key string, now int64) (records.Bins, bool, error) {
+	k := mapKey(set, key)
+	sh := n.shard(k)
+	sh.mu.RLock()
+	e, ok := sh.m[k]
+	sh.mu.RUnlock()
+	if !ok || e.expires <= now {
+		return nil, false, nil
+	}
+	b, err := records.DecodeBins(e.bins)
+	if err != nil {
+		return nil, false, fmt.Errorf("record %s/%s: %w", set, key, err)
+	}
+	return b, true, nil
+}
+
+// GetMany reads records of one set; an absent record is a nil element.
+func (s *Store) GetMany(_ context.Context, ns, set string, keys []string) ([]records.Bins, error) {
+	n, err := s.namespace(ns)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UnixNano()
+	out := make([]records.Bins, len(keys))
+	for i, key := range keys {
+		b, ok, err := s.get(n, set, key, now)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = b
+		}
+	}
+	return out, nil
+}
+
+// Len counts the unexpired records of a namespace.
+func (s *Store) Len(ns string) int {
+	n, err := s.namespace(ns)
+	if err != nil {
+		return 0
+	}
+	now := s.now().UnixNano()
+	total := 0
+	for i := range n.shards {
+		sh := &n.shards[i]
+		sh.mu.RLock()
+		for _, e := range sh.m {
+			if e.expires > now {
+				total++
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return total
+}
+
+// Sweep drops expired records and returns how many it dropped.
+func (s *Store) Sweep() int {
+	now := s.now().UnixNano()
+	dropped := 0
+	for _, n := range s.ns {
+		for i := range n.shards {
+			sh := &n.shards[i]
+			sh.mu.Lock()
+			for k, e := range sh.m {
+				if e.expires <= now {
+					delete(sh.m, k)
+					dropped++
+				}
+			}
+			sh.mu.Unlock()
+		}
+	}
+	return dropped
+}
+
+// Run sweeps expired records every interval until ctx ends, then flushes `complete`.
+func (s *Store) Run(ctx context.Context, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return s.Flush()
+		case <-t.C:
+			if n := s.Sweep(); n > 0 {
+				s.log.Debug("swept expired records", "records", n)
+			}
+		}
+	}
+}

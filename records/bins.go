@@ -1,0 +1,71 @@
+package records
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Bin value tags of EncodeBins.
+const (
+	tagInt   = 1
+	tagStr   = 2
+	tagBytes = 3
+)
+
+// EncodeBins packs bins (sorted by name) for stores that keep a record as bytes: the
+// embedded store in memory and on disk.
+func EncodeBins(b Bins) []byte {
+	var w writer
+	names := slices.Sorted(mapKeys(b))
+	w.u(uint64(len(names)))
+	for _, n := range names {
+		w.u(uint64(len(n)))
+		w.b = append(w.b, n...)
+		switch v := b[n].(type) {
+		case int64:
+			w.u(tagInt)
+			w.i(v)
+		case string:
+			w.u(tagStr)
+			w.u(uint64(len(v)))
+			w.b = append(w.b, v...)
+		case []byte:
+			w.u(tagBytes)
+			w.u(uint64(len(v)))
+			w.b = append(w.b, v...)
+		default:
+			panic(fmt.Sprintf("BUG: bin %q holds %T; bins hold int64, string or []byte", n, v))
+		}
+	}
+	return w.b
+}
+
+// DecodeBins unpacks EncodeBins. Strings and byte slices are copies.
+func DecodeBins(buf []byte) (Bins, error) {
+	r := reader{b: buf}
+	n := r.n()
+	b := make(Bins, n)
+	raw := func() []byte {
+		k := r.n()
+		if r.err != nil {
+			return nil
+		}
+		v := r.b[:k:k]
+		r.b = r.b[k:]
+		return v
+	}
+	for range n {
+		name := string(raw())
+		switch r.u() {
+		case tagInt:
+			b[name] = r.i()
+		case tagStr:
+			b[name] = string(raw())
+		case tagBytes:
+			b[name] = slices.Clone(raw())
+		default:
+			r.fail()
+		}
+	}
+	return b, r.done("bins")
+}

@@ -1,0 +1,67 @@
+package records
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Namespaces.
+const (
+	Live     = "live"     // in memory, TTL 1 h by default: ranks of matches being played
+	Complete = "complete" // on disk, TTL 7 days by default: final standings
+)
+
+// Sets.
+const (
+	SetMatches  = "matches"  // key "all": the ids of every known match
+	SetMatch    = "match"    // key match_id: state, cycle, points log
+	SetContests = "contests" // key "match_id/chunk": contest ids by size, ContestsPerChunk a record
+	SetContest  = "contest"  // key contest_id: totals, points histogram, first page of rows
+	SetPage     = "page"     // key "contest_id/page": rows of page >= 1
+	SetEntry    = "entry"    // key entry_id: contest, user, team, lineup
+	SetUser     = "user"     // key "match_id/user_id": the user's entries in the match
+)
+
+// ContestsPerChunk is the number of contests in one SetContests record.
+const ContestsPerChunk = 1000
+
+// Bins holds a record's values: int64, string or []byte.
+type Bins map[string]any
+
+// Record is one store record.
+type Record struct {
+	Set  string
+	Key  string
+	Bins Bins
+}
+
+// Key helpers: every key is a string.
+func IDKey(id int64) string               { return strconv.FormatInt(id, 10) }
+func PageKey(contest int64, page int) string { return fmt.Sprintf("%d/%d", contest, page) }
+func UserKey(match, user int64) string      { return fmt.Sprintf("%d/%d", match, user) }
+func ChunkKey(match int64, chunk int) string { return fmt.Sprintf("%d/%d", match, chunk) }
+
+// MatchesKey is the key of the SetMatches record.
+const MatchesKey = "all"
+
+// Int reads an int64 bin (0 when absent or of another type).
+func (b Bins) Int(name string) int64 {
+	v, _ := b[name].(int64)
+	return v
+}
+
+// Str reads a string bin.
+func (b Bins) Str(name string) string {
+	v, _ := b[name].(string)
+	return v
+}
+
+// Bytes reads a []byte bin.
+func (b Bins) Bytes(name string) []byte {
+	v, _ := b[name].([]byte)
+	return v
+}
+
+// Millis converts a time to the epoch milliseconds stored in as_of bins.
+func Millis(t time.Time) int64 { return t.UnixMilli() }

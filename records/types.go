@@ -1,0 +1,196 @@
+package records
+
+import "fmt"
+
+// Match states.
+const (
+	StateScheduled = "scheduled"
+	StateLive      = "live"
+	StateCompleted = "completed"
+)
+
+// Match is the SetMatch record: the match's state, last cycle and points history.
+type Match struct {
+	ID       int64
+	State    string
+	Cycle    int64 // last cycle ranked; 0 before the first
+	AsOf     int64 // epoch ms of that cycle's snapshot
+	Entries  int64
+	Contests int64
+	Log      PointsLog
+}
+
+func (m Match) Record() Record {
+	return Record{Set: SetMatch, Key: IDKey(m.ID), Bins: Bins{
+		"id": m.ID, "state": m.State, "cycle": m.Cycle, "as_of": m.AsOf,
+		"entries": m.Entries, "contests": m.Contests, "log": EncodePointsLog(m.Log),
+	}}
+}
+
+// MatchFrom decodes a SetMatch record.
+func MatchFrom(b Bins) (Match, error) {
+	l, err := DecodePointsLog(b.Bytes("log"))
+	return Match{ID: b.Int("id"), State: b.Str("state"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
+		Entries: b.Int("entries"), Contests: b.Int("contests"), Log: l}, err
+}
+
+// Contest is the SetContest record: one contest's standings at the cycle it last changed.
+// Its first page of rows is inline (most contests have one page); pages 1.. are SetPage
+// records written at the same cycle or earlier (unchanged since).
+type Contest struct {
+	ID       int64
+	Match    int64
+	Cycle    int64
+	AsOf     int64
+	Total    int64 // entries
+	PageSize int64
+	Hist     []Bucket // distinct points, descending, with counts
+	First    []Row    // page 0
+}
+
+// Pages is the number of pages of the contest.
+func (c Contest) Pages() int64 { return (c.Total + c.PageSize - 1) / c.PageSize }
+
+func (c Contest) Record() Record {
+	return Record{Set: SetContest, Key: IDKey(c.ID), Bins: Bins{
+		"id": c.ID, "match": c.Match, "cycle": c.Cycle, "as_of": c.AsOf, "total": c.Total,
+		"page_size": c.PageSize, "hist": EncodeHist(c.Hist), "rows": EncodeRows(c.First),
+	}}
+}
+
+// ContestFrom decodes a SetContest record.
+func ContestFrom(b Bins) (Contest, error) {
+	c := Contest{ID: b.Int("id"), Match: b.Int("match"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
+		Total: b.Int("total"), PageSize: b.Int("page_size")}
+	var err1, err2 error
+	c.Hist, err1 = DecodeHist(b.Bytes("hist"))
+	c.First, err2 = DecodeRows(b.Bytes("rows"))
+	if err1 != nil {
+		return c, err1
+	}
+	if c.PageSize <= 0 {
+		return c, fmt.Errorf("contest %d: page size %d: %w", c.ID, c.PageSize, ErrCorrupt)
+	}
+	return c, err2
+}
+
+// Page is a SetPage record: rows of page No (>= 1) of a contest, as of Cycle.
+type Page struct {
+	Contest int64
+	No      int
+	Cycle   int64
+	Rows    []Row
+}
+
+func (p Page) Record() Record {
+	return Record{Set: SetPage, Key: PageKey(p.Contest, p.No), Bins: Bins{
+		"contest": p.Contest, "page": int64(p.No), "cycle": p.Cycle, "rows": EncodeRows(p.Rows),
+	}}
+}
+
+// PageFrom decodes a SetPage record.
+func PageFrom(b Bins) (Page, error) {
+	rows, err := DecodeRows(b.Bytes("rows"))
+	return Page{Contest: b.Int("contest"), No: int(b.Int("page")), Cycle: b.Int("cycle"), Rows: rows}, err
+}
+
+// Entry is the SetEntry record: what an entry is, not where it stands (which changes
+// every cycle and is read from its contest record instead).
+type Entry struct {
+	ID, Contest, Match, User, Team int64
+	Lineup
+}
+
+func (e Entry) Record() Record {
+	var w writer
+	w.lineup(e.Lineup)
+	return Record{Set: SetEntry, Key: IDKey(e.ID), Bins: Bins{
+		"id": e.ID, "contest": e.Contest, "match": e.Match, "user": e.User, "team": e.Team, "lineup": w.b,
+	}}
+}
+
+// EntryFrom decodes a SetEntry record.
+func EntryFrom(b Bins) (Entry, error) {
+	r := reader{b: b.Bytes("lineup")}
+	e := Entry{ID: b.Int("id"), Contest: b.Int("contest"), Match: b.Int("match"), User: b.Int("user"), Team: b.Int("team"), Lineup: r.lineup()}
+	return e, r.done("lineup")
+}
+
+// User is the SetUser record: a user's entries in one match.
+type User struct {
+	Match, User int64
+	Entries     []Entry
+}
+
+func (u User) Record() Record {
+	var w writer
+	w.u(uint64(len(u.Entries)))
+	for _, e := range u.Entries {
+		w.i(e.ID)
+		w.i(e.Contest)
+		w.i(e.Team)
+		w.lineup(e.Lineup)
+	}
+	return Record{Set: SetUser, Key: UserKey(u.Match, u.User), Bins: Bins{"match": u.Match, "user": u.User, "entries": w.b}}
+}
+
+// UserFrom decodes a SetUser record.
+func UserFrom(b Bins) (User, error) {
+	u := User{Match: b.Int("match"), User: b.Int("user")}
+	r := reader{b: b.Bytes("entries")}
+	u.Entries = make([]Entry, r.n())
+	for k := range u.Entries {
+		e := &u.Entries[k]
+		e.ID, e.Contest, e.Team = r.i(), r.i(), r.i()
+		e.Match, e.User = u.Match, u.User
+		e.Lineup = r.lineup()
+	}
+	return u, r.done("user entries")
+}
+
+// ContestSize is a contest and its number of entries.
+type ContestSize struct{ ID, Size int64 }
+
+// ContestChunk is a SetContests record: contests of a match ordered by size descending
+// (then id), ContestsPerChunk per record; chunk 0 also carries the total count.
+type ContestChunk struct {
+	Match    int64
+	Chunk    int
+	Total    int64 // contests in the match (every chunk carries it)
+	Contests []ContestSize
+}
+
+func (c ContestChunk) Record() Record {
+	var w writer
+	w.u(uint64(len(c.Contests)))
+	for _, cs := range c.Contests {
+		w.i(cs.ID)
+		w.i(cs.Size)
+	}
+	return Record{Set: SetContests, Key: ChunkKey(c.Match, c.Chunk), Bins: Bins{
+		"match": c.Match, "chunk": int64(c.Chunk), "total": c.Total, "contests": w.b}}
+}
+
+// ContestChunkFrom decodes a SetContests record.
+func ContestChunkFrom(b Bins) (ContestChunk, error) {
+	c := ContestChunk{Match: b.Int("match"), Chunk: int(b.Int("chunk")), Total: b.Int("total")}
+	r := reader{b: b.Bytes("contests")}
+	c.Contests = make([]ContestSize, r.n())
+	for k := range c.Contests {
+		c.Contests[k] = ContestSize{r.i(), r.i()}
+	}
+	return c, r.done("contests")
+}
+
+// Matches is the SetMatches record: every match the store knows.
+type Matches struct{ IDs []int64 }
+
+func (m Matches) Record() Record {
+	return Record{Set: SetMatches, Key: MatchesKey, Bins: Bins{"ids": EncodeIDs(m.IDs)}}
+}
+
+// MatchesFrom decodes the SetMatches record.
+func MatchesFrom(b Bins) (Matches, error) {
+	ids, err := DecodeIDs(b.Bytes("ids"))
+	return Matches{IDs: ids}, err
+}
