@@ -37,9 +37,9 @@ type Record struct {
 }
 
 // Key helpers: every key is a string.
-func IDKey(id int64) string               { return strconv.FormatInt(id, 10) }
+func IDKey(id int64) string                  { return strconv.FormatInt(id, 10) }
 func PageKey(contest int64, page int) string { return fmt.Sprintf("%d/%d", contest, page) }
-func UserKey(match, user int64) string      { return fmt.Sprintf("%d/%d", match, user) }
+func UserKey(match, user int64) string       { return fmt.Sprintf("%d/%d", match, user) }
 func ChunkKey(match int64, chunk int) string { return fmt.Sprintf("%d/%d", match, chunk) }
 
 // MatchesKey is the key of the SetMatches record.
