@@ -90,13 +90,16 @@ func WriteRanks(ctx context.Context, p *engine.Partition, path string, progress 
 	}
 	total := int64(p.NumEntries())
 	var done int64
+	var ranks []uint32
 	for c := range p.NumContests() {
 		id := p.Contest(c).ID
-		for _, i := range p.Ordered(c) {
+		ranks = p.Ranks(c, ranks[:0])
+		pts := p.PointsOrdered(c)
+		for j, i := range p.Ordered(c) {
 			contest = append(contest, id)
 			entry = append(entry, p.EntryID(int(i)))
-			points = append(points, engine.UnitsToFloat(p.Points(int(i))))
-			rank = append(rank, int64(p.Rank(int(i))))
+			points = append(points, engine.UnitsToFloat(pts[j]))
+			rank = append(rank, int64(ranks[j]))
 			if len(entry) == chunk {
 				if err := ctx.Err(); err != nil {
 					return err

@@ -129,9 +129,13 @@ func (b *Baseline) Run(snap *engine.Snapshot, workers int) {
 
 // Agrees reports whether the baseline's ranks equal the partition's last cycle.
 func (b *Baseline) Agrees() bool {
-	for i, r := range b.rank {
-		if int(r) != b.p.Rank(i) {
-			return false
+	var ranks []uint32
+	for c := range b.p.NumContests() {
+		ranks = b.p.Ranks(c, ranks[:0])
+		for j, i := range b.p.Ordered(c) {
+			if uint32(b.rank[i]) != ranks[j] {
+				return false
+			}
 		}
 	}
 	return true

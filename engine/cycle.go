@@ -47,9 +47,10 @@ type cycleState struct {
 	// (T20 points move in half points: quantum 50 makes most contests one radix pass).
 	quantum, prevQuantum int32
 	order, prevOrder     []uint32 // per contest position: entry index in display order
-	// rank holds per entry the ranks of the last two cycles: cycle k writes the half
-	// 32·(k&1) and reads the other half as the previous rank, so both share a cache line.
-	rank                []uint64
+	// pts holds per display position the entry's team points (units of 1/PointsScale),
+	// so ranks, and whether they changed, come from sequential walks: rank at position j
+	// is 1 + the first position holding the same points.
+	pts, prevPts []int32
 	changed             []uint64 // bitset over entries
 	changedEntries      *roaring.Bitmap
 	changedPages        *roaring.Bitmap
@@ -75,7 +76,7 @@ func (st *cycleState) init(p *Partition) {
 	n, nt := p.NumEntries(), p.NumTeams()
 	st.team = make([]uint64, nt)
 	st.order, st.prevOrder = make([]uint32, n), make([]uint32, n)
-	st.rank = make([]uint64, n)
+	st.pts, st.prevPts = make([]int32, n), make([]int32, n)
 	st.changed = make([]uint64, (n+63)/64)
 	st.changedEntries, st.changedPages = roaring.New(), roaring.New()
 	maxUnit, maxMega := 0, 0
@@ -137,6 +138,7 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 	mark(StageTeamPoints)
 
 	st.order, st.prevOrder = st.prevOrder, st.order
+	st.pts, st.prevPts = st.prevPts, st.pts
 	clear(st.changed)
 	st.skipped.Store(0)
 	st.changedCnt.Store(0)
@@ -229,17 +231,11 @@ func (p *Partition) gatherPairs(pairs []uint64, s int, pos0 uint32) (minK, maxK 
 	return uint32(lo >> 32), uint32(hi >> 32), flags&flagBit != 0
 }
 
-func (st *cycleState) curShift() uint  { return uint(st.cycles&1) * 32 }
-func (st *cycleState) prevShift() uint { return 32 - st.curShift() }
-
-// keepContest carries an unchanged contest's order and ranks over to this cycle.
+// keepContest carries an unchanged contest's order and points over to this cycle.
 func (p *Partition) keepContest(s, e int) {
 	st := &p.st
 	copy(st.order[s:e], st.prevOrder[s:e])
-	cur, prev := st.curShift(), st.prevShift()
-	for i, v := range st.rank[s:e] {
-		st.rank[s+i] = v&^(math.MaxUint32<<cur) | (v>>prev&math.MaxUint32)<<cur
-	}
+	copy(st.pts[s:e], st.prevPts[s:e])
 	st.skipped.Add(1)
 }
 
@@ -260,33 +256,7 @@ func (p *Partition) rankContest(ws *workerScratch, c int) {
 	w0 := s >> 6
 	words := ws.words[:(e-1)>>6-w0+1]
 	clear(words)
-	order, prevOrder := st.order[s:e], st.prevOrder[s:e]
-	rank, cur, prev := st.rank, st.curShift(), st.prevShift()
-	pageSize := p.cfg.PageSize
-	page0 := p.pageStart[c]
-	lastPage := uint32(math.MaxUint32)
-	r := uint32(1)
-	k0 := pairKey(sorted[0])
-	for j, x := range sorted {
-		if k := pairKey(x); k != k0 {
-			r, k0 = uint32(j+1), k
-		}
-		idx := uint32(s) + uint32(x)&posMask
-		order[j] = idx
-		v := rank[idx]
-		rank[idx] = v&^(math.MaxUint32<<cur) | uint64(r)<<cur
-		ch := first || x&flagBit != 0 || uint32(v>>prev) != r
-		if ch {
-			d := idx - uint32(w0<<6)
-			words[d>>6] |= 1 << (d & 63)
-		}
-		if ch || prevOrder[j] != idx {
-			if pg := page0 + uint32(j/pageSize); pg != lastPage {
-				ws.pages = append(ws.pages, pg)
-				lastPage = pg
-			}
-		}
-	}
+	p.walk(c, sorted, 0, n, words, &ws.pages)
 	// Words wholly inside [s, e) belong to this contest alone; edge words are shared
 	// with neighbouring contests, which other workers may be ranking now.
 	for k, m := range words {
@@ -295,6 +265,57 @@ func (p *Partition) rankContest(ws *workerScratch, c int) {
 			st.changed[g] = m
 		} else if m != 0 {
 			atomic.OrUint64(&st.changed[g], m)
+		}
+	}
+}
+
+// walk lays out display positions [lo, hi) of contest c from its sorted pairs: the
+// order and points by position, and what changed: an entry changed if its points did or
+// its rank did, and for an entry with unchanged points p the rank changed iff the number
+// of entries above p changed, which a merge with the previous cycle's points (also
+// sorted) tells without looking the entry up. Changed entries are set in words (a
+// bitset from entry s&^63), changed pages appended to pages. Every access is sequential.
+func (p *Partition) walk(c int, sorted []uint64, lo, hi int, words []uint64, pages *[]uint32) {
+	st := &p.st
+	s, e := int(p.start[c]), int(p.start[c+1])
+	n := e - s
+	first := st.cycles == 0
+	q := st.quantum
+	order, prevOrder := st.order[s:e], st.prevOrder[s:e]
+	pts, prevPts := st.pts[s:e], st.prevPts[s:e]
+	pageSize := p.cfg.PageSize
+	page, left := p.pageStart[c]+uint32(lo/pageSize), pageSize-lo%pageSize // page of position j, positions left on it
+	lastPage := uint32(math.MaxUint32)
+	w0 := uint32(s &^ 63)
+
+	k0 := pairKey(sorted[lo])
+	above := lo // entries with more points than position j's
+	if lo > 0 {
+		above = sort.Search(lo, func(j int) bool { return pairKey(sorted[j]) >= k0 })
+	}
+	pt := keyPoints(k0, q)
+	prevAbove := sort.Search(n, func(j int) bool { return prevPts[j] <= pt })
+	for j := lo; j < hi; j++ {
+		x := sorted[j]
+		if k := pairKey(x); k != k0 {
+			k0, above, pt = k, j, keyPoints(k, q)
+			for prevAbove < n && prevPts[prevAbove] > pt {
+				prevAbove++
+			}
+		}
+		idx := uint32(s) + uint32(x)&posMask
+		order[j], pts[j] = idx, pt
+		ch := first || x&flagBit != 0 || prevAbove != above
+		if ch {
+			d := idx - w0
+			words[d>>6] |= 1 << (d & 63)
+		}
+		if (ch || prevOrder[j] != idx) && page != lastPage {
+			*pages = append(*pages, page)
+			lastPage = page
+		}
+		if left--; left == 0 {
+			page, left = page+1, pageSize
 		}
 	}
 }
@@ -361,41 +382,11 @@ func (p *Partition) rankMega(c int) {
 
 	w0 := s >> 6
 	nw := (e-1)>>6 - w0 + 1
-	pageSize := p.cfg.PageSize
-	page0 := p.pageStart[c]
-	order, prevOrder := st.order[s:e], st.prevOrder[s:e]
-	rank, cur, prev := st.rank, st.curShift(), st.prevShift()
 	parallelRange(W, n, func(w, lo, hi int) {
 		words := st.megaWords[w][:nw]
 		clear(words)
-		if lo == hi {
-			return
-		}
-		ws := &st.ws[w]
-		k0 := pairKey(src[lo])
-		firstTie := sort.Search(lo, func(j int) bool { return pairKey(src[j]) >= k0 })
-		r := uint32(firstTie + 1)
-		lastPage := uint32(math.MaxUint32)
-		for j := lo; j < hi; j++ {
-			x := src[j]
-			if k := pairKey(x); k != k0 {
-				r, k0 = uint32(j+1), k
-			}
-			idx := uint32(s) + uint32(x)&posMask
-			order[j] = idx
-			v := rank[idx]
-			rank[idx] = v&^(math.MaxUint32<<cur) | uint64(r)<<cur
-			ch := first || x&flagBit != 0 || uint32(v>>prev) != r
-			if ch {
-				d := idx - uint32(w0<<6)
-				words[d>>6] |= 1 << (d & 63)
-			}
-			if ch || prevOrder[j] != idx {
-				if pg := page0 + uint32(j/pageSize); pg != lastPage {
-					ws.pages = append(ws.pages, pg)
-					lastPage = pg
-				}
-			}
+		if lo < hi {
+			p.walk(c, src, lo, hi, words, &st.ws[w].pages)
 		}
 	})
 	// No other contest is being ranked now: merge the workers' bitsets with plain ORs.
@@ -428,10 +419,31 @@ func parallelRange(workers, n int, fn func(w, lo, hi int)) {
 // Cycles is the number of cycles run.
 func (p *Partition) Cycles() int { return p.st.cycles }
 
-// Rank returns entry i's competition rank in the last cycle (1 = best).
+// Rank returns entry i's competition rank in the last cycle (1 = best): a binary search
+// of its points in its contest's display order. To read a whole contest, use Ranks.
 func (p *Partition) Rank(i int) int {
-	return int(uint32(p.st.rank[i] >> ((uint(p.st.cycles-1) & 1) * 32)))
+	c := sort.Search(p.NumContests(), func(c int) bool { return int(p.start[c+1]) > i })
+	s, e := int(p.start[c]), int(p.start[c+1])
+	pt := p.Points(i)
+	return 1 + sort.Search(e-s, func(j int) bool { return p.st.pts[s+j] <= pt })
 }
+
+// Ranks appends contest c's ranks in display order (parallel to Ordered(c)) to dst.
+func (p *Partition) Ranks(c int, dst []uint32) []uint32 {
+	pts := p.st.pts[p.start[c]:p.start[c+1]]
+	for j, pt := range pts {
+		r := uint32(j + 1)
+		if j > 0 && pt == pts[j-1] {
+			r = dst[len(dst)-1]
+		}
+		dst = append(dst, r)
+	}
+	return dst
+}
+
+// PointsOrdered returns contest c's team points in display order (parallel to
+// Ordered(c)), in units of 1/PointsScale. The slice is the engine's own.
+func (p *Partition) PointsOrdered(c int) []int32 { return p.st.pts[p.start[c]:p.start[c+1]] }
 
 // Points returns entry i's team points in the last cycle, in units of 1/PointsScale.
 func (p *Partition) Points(i int) int32 {

@@ -12,7 +12,7 @@ import (
 // one more binary digit: team points are held as int32 in units of 1/PointsScale point.
 const (
 	// PointsScale is the number of team-point units per point (1/200 point).
-	PointsScale = 200
+	PointsScale = fixedpoint.PointsScale
 	// MaxPlayerPoints bounds |points| of one player so that a team total of up to
 	// MaxLineupSize players always fits int32 units exactly.
 	MaxPlayerPoints = fixedpoint.MaxPlayerPoints

@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -22,6 +24,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	in := fs.String("in", "", "dataset directory (entries.parquet, points.parquet, points2.parquet)")
 	cycles := fs.Int("cycles", 10, "engine cycles to time, alternating points.parquet and points2.parquet")
 	baseCycles := fs.Int("baseline-cycles", 3, "naive baseline cycles to time (0 = skip)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed engine cycles to this file")
 	cfg := engine.DefaultConfig()
 	cfg.RegisterFlags(fs, "")
 	if err := parseFlags(fs, args); err != nil {
@@ -65,7 +68,20 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res.RSSBytesPerEntry = float64(bench.RSS()-rss0) / float64(res.Entries)
 	res.HeapBytesPerEntry = float64(bench.HeapInUse()-heap0) / float64(res.Entries)
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	total, stages, last := bench.Cycles(p, snaps, *cycles, time.Now)
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	res.CycleMin = slices.Min(total)
 	res.CycleMedian = bench.Median(total)
 	res.StageMedian = map[string]float64{}
