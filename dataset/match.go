@@ -115,7 +115,25 @@ func (s *playerStats) halfPoints(r role) int {
 // then plays the match ball by ball: points1 is taken late in the first innings, points2
 // in the middle of the chase.
 func newMatch(seed int64, players int) *match {
-	r := newRNG(seed, streamMatch)
+	m, sim, playing, r := newSquad(seed, players)
+	stop1 := r.between(14*6, 18*6) // late in the first innings
+	stop2 := r.between(5*6, 15*6)  // middle of the chase
+	sim.startInnings(playing[0], playing[1])
+	sim.play(stop1, -1)
+	m.points1 = sim.points()
+	sim.play(120, -1)
+	target := sim.total
+	sim.startInnings(playing[1], playing[0])
+	sim.play(stop2, target)
+	m.points2 = sim.points()
+	return m
+}
+
+// newSquad draws the squad (ids, sides, roles, skills, popularity) and returns a match
+// simulation ready to start, with the random source it continues from.
+func newSquad(seed int64, players int) (*match, *t20, [2][]int, *rng) {
+	rv := newRNG(seed, streamMatch)
+	r := &rv
 	m := &match{
 		ids:   make([]int32, 0, players),
 		pop:   make([]uint64, players),
@@ -218,18 +236,8 @@ func newMatch(seed int64, players int) *match {
 		m.viceW[p] = w
 	}
 
-	sim := &t20{r: &r, roles: roles, bat: batSkill, bowl: bowlSkill, stats: make([]playerStats, players)}
-	stop1 := r.between(14*6, 18*6) // late in the first innings
-	stop2 := r.between(5*6, 15*6)  // middle of the chase
-	sim.startInnings(playing[0], playing[1])
-	sim.play(stop1, -1)
-	m.points1 = sim.points()
-	sim.play(120, -1)
-	target := sim.total
-	sim.startInnings(playing[1], playing[0])
-	sim.play(stop2, target)
-	m.points2 = sim.points()
-	return m
+	sim := &t20{r: r, roles: roles, bat: batSkill, bowl: bowlSkill, stats: make([]playerStats, players)}
+	return m, sim, playing, r
 }
 
 // t20 plays a match ball by ball; an innings can be played in pieces, so that the
@@ -249,6 +257,15 @@ type t20 struct {
 	nextIn              int
 	bowlerNow           int
 	overs               map[int]int
+	last                ballEvent // what the last ball did
+}
+
+// ballEvent is what one ball did, for commentary.
+type ballEvent struct {
+	batter, bowler int
+	runs           int
+	how            string // "" or the mode of dismissal
+	fielder        int    // catcher, run-out fielder or keeper; -1 if none
 }
 
 func (g *t20) startInnings(batting, fielding []int) {
@@ -321,6 +338,7 @@ func (g *t20) ball() {
 	ws.ballsBowled++
 	x := g.r.float64()
 	runs := 0
+	g.last = ballEvent{batter: bat, bowler: g.bowlerNow, fielder: -1}
 	switch {
 	case x < pWicket:
 		g.dismiss(bat)
@@ -339,6 +357,7 @@ func (g *t20) ball() {
 	case x < pWicket+pSix+pFour+0.418:
 		runs = 1
 	}
+	g.last.runs = runs
 	bs.runs += runs
 	g.total += runs
 	ws.conceded += runs
@@ -377,19 +396,29 @@ func (g *t20) dismiss(bat int) {
 	switch x := g.r.float64(); {
 	case x < 0.58:
 		ws.wickets++
-		g.stats[fielder()].catches++
+		f := fielder()
+		g.stats[f].catches++
+		g.last.how, g.last.fielder = "caught", f
 	case x < 0.87:
 		ws.wickets++
 		ws.bowledLBW++
-	case x < 0.94 || keeperP < 0:
-		if g.r.chance(0.4) {
-			g.stats[fielder()].runOutsDirect++
-		} else {
-			g.stats[fielder()].runOutsIndirect++
+		g.last.how = "bowled"
+		if x >= 0.75 {
+			g.last.how = "lbw"
 		}
+	case x < 0.94 || keeperP < 0:
+		direct := g.r.chance(0.4)
+		f := fielder()
+		if direct {
+			g.stats[f].runOutsDirect++
+		} else {
+			g.stats[f].runOutsIndirect++
+		}
+		g.last.how, g.last.fielder = "run out", f
 	default:
 		ws.wickets++
 		g.stats[keeperP].stumpings++
+		g.last.how, g.last.fielder = "stumped", keeperP
 	}
 	if g.nextIn < len(batting) {
 		g.striker = g.nextIn
