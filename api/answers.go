@@ -1,0 +1,119 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/fantasy/leaderboard/internal/fixedpoint"
+	"github.com/fantasy/leaderboard/records"
+)
+
+// The JSON answers. Field order is the order of DESIGN.md's "API answers".
+
+type matchSummary struct {
+	MatchID  int64  `json:"match_id"`
+	State    string `json:"state"`
+	Cycle    int64  `json:"cycle"`
+	AsOf     string `json:"as_of"`
+	Entries  int64  `json:"entries"`
+	Contests int64  `json:"contests"`
+}
+
+type matchList struct {
+	Matches []matchSummary `json:"matches"`
+}
+
+type playerPoints struct {
+	PlayerID int32       `json:"player_id"`
+	Points   json.Number `json:"points"`
+}
+
+type matchDetail struct {
+	matchSummary
+	Players []playerPoints `json:"players"`
+}
+
+type contestSize struct {
+	ContestID int64 `json:"contest_id"`
+	Entries   int64 `json:"entries"`
+}
+
+type contestList struct {
+	MatchID  int64         `json:"match_id"`
+	Cycle    int64         `json:"cycle"`
+	AsOf     string        `json:"as_of"`
+	Total    int64         `json:"total"`
+	Offset   int64         `json:"offset"`
+	Limit    int64         `json:"limit"`
+	Contests []contestSize `json:"contests"`
+}
+
+type row struct {
+	Rank    int64       `json:"rank"`
+	EntryID int64       `json:"entry_id"`
+	UserID  int64       `json:"user_id"`
+	TeamID  int64       `json:"team_id"`
+	Points  json.Number `json:"points"`
+}
+
+// leaderboardPage is a leaderboard page, and with EntryID the window around an entry.
+type leaderboardPage struct {
+	ContestID int64  `json:"contest_id"`
+	EntryID   *int64 `json:"entry_id,omitempty"`
+	MatchID   int64  `json:"match_id"`
+	Cycle     int64  `json:"cycle"`
+	AsOf      string `json:"as_of"`
+	Total     int64  `json:"total"`
+	Offset    int64  `json:"offset"`
+	Limit     int64  `json:"limit"`
+	Entries   []row  `json:"entries"`
+}
+
+type entryStanding struct {
+	ContestID int64       `json:"contest_id"`
+	MatchID   int64       `json:"match_id"`
+	EntryID   int64       `json:"entry_id"`
+	UserID    int64       `json:"user_id"`
+	TeamID    int64       `json:"team_id"`
+	Rank      int64       `json:"rank"`
+	Points    json.Number `json:"points"`
+	Total     int64       `json:"total"`
+	Cycle     int64       `json:"cycle"`
+	AsOf      string      `json:"as_of"`
+}
+
+// userEntry is one of a user's entries; Rank and Points are null while its contest has no
+// standings yet.
+type userEntry struct {
+	ContestID int64        `json:"contest_id"`
+	EntryID   int64        `json:"entry_id"`
+	Rank      *int64       `json:"rank"`
+	Points    *json.Number `json:"points"`
+	Total     int64        `json:"total"`
+}
+
+type userEntries struct {
+	UserID  int64       `json:"user_id"`
+	MatchID int64       `json:"match_id"`
+	Cycle   int64       `json:"cycle"`
+	AsOf    string      `json:"as_of"`
+	Entries []userEntry `json:"entries"`
+}
+
+// points renders team-point units as an exact JSON number.
+func points(units int64) json.Number { return json.Number(fixedpoint.FormatUnits(units)) }
+
+// asOf renders an as_of bin (epoch ms) as RFC 3339 in UTC with milliseconds.
+func asOf(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+func rowsJSON(rs []records.Row) []row {
+	out := make([]row, len(rs))
+	for k, r := range rs {
+		out[k] = row{Rank: r.Rank, EntryID: r.EntryID, UserID: r.UserID, TeamID: r.TeamID, Points: points(r.Points)}
+	}
+	return out
+}
+
+func summary(m records.Match) matchSummary {
+	return matchSummary{MatchID: m.ID, State: m.State, Cycle: m.Cycle, AsOf: asOf(m.AsOf), Entries: m.Entries, Contests: m.Contests}
+}

@@ -1,0 +1,263 @@
+package api
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fantasy/leaderboard/engine"
+	"github.com/fantasy/leaderboard/internal/fixedpoint"
+	"github.com/fantasy/leaderboard/internal/reference"
+	"github.com/fantasy/leaderboard/records"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The test data: a live match ranked by the reference implementation, a live match with
+// many contests (chunks only), and a completed match held only in the complete namespace.
+const (
+	liveMatch  = int64(1)
+	chunkMatch = int64(2) // 2,345 contests, only its match and contests records
+	doneMatch  = int64(3) // completed: records in the complete namespace only
+	chunkCount = 2345
+	pageSize   = 100
+)
+
+var (
+	asOf1 = time.Date(2026, 11, 3, 14, 0, 0, 0, time.UTC)
+	asOf2 = asOf1.Add(10*time.Second + 250*time.Millisecond)
+)
+
+// matchData is one match as the tests expect to see it.
+type matchData struct {
+	id       int64
+	ns       string
+	state    string
+	contests []int64                     // in the order the dataset made them
+	ranked   map[int64][]reference.Row   // contest -> display order (points in 1/400)
+	cycle    map[int64]int64             // contest -> cycle of its record
+	entries  map[int64]engine.Entry      // by entry id
+	users    map[int64][]int64           // user -> entry ids
+	points   map[int64]map[int32]float64 // cycle -> player points
+	sizes    []records.ContestSize       // size desc, then id
+}
+
+type fixture struct {
+	store   *fakeStore
+	matches map[int64]*matchData
+}
+
+var (
+	fixtureOnce sync.Once
+	theFixture  *fixture
+)
+
+// testFixture builds the data once per test binary; tests must not change the store
+// without putting back what they changed.
+func testFixture() *fixture {
+	fixtureOnce.Do(func() {
+		st := newFakeStore()
+		f := &fixture{store: st, matches: map[int64]*matchData{}}
+		// Contest 0 keeps an older cycle (its standings did not change at cycle 2). The
+		// 2,500-entry contest has ~30 teams, so its tie groups run across many pages.
+		f.matches[liveMatch] = buildMatch(st, records.Live, liveMatch, 11, []int{3, 1, 2500, 250, 101, 100, 7, 2}, 0, 0)
+		f.matches[doneMatch] = buildMatch(st, records.Complete, doneMatch, 12, []int{40, 1, 230}, 1_000_000, 10_000_000)
+		f.matches[doneMatch].state = records.StateCompleted
+		m := records.Match{ID: doneMatch, State: records.StateCompleted, Cycle: 2, AsOf: records.Millis(asOf2),
+			Entries: 271, Contests: 3, Log: logOf(f.matches[doneMatch].points)}
+		st.put(records.Complete, m.Record())
+		f.matches[chunkMatch] = buildChunkMatch(st)
+		st.put(records.Live, records.Matches{IDs: []int64{chunkMatch, liveMatch}}.Record())
+		st.put(records.Complete, records.Matches{IDs: []int64{doneMatch, liveMatch}}.Record()) // live also listed here: dedup
+		theFixture = f
+	})
+	return theFixture
+}
+
+func logOf(pts map[int64]map[int32]float64) records.PointsLog {
+	var l records.PointsLog
+	for _, c := range slices.Sorted(maps.Keys(pts)) {
+		centi := map[int32]int64{}
+		for p, v := range pts[c] {
+			cp, err := fixedpoint.Centipoints(v)
+			if err != nil {
+				panic(err)
+			}
+			centi[p] = cp
+		}
+		l = l.Append(c, records.Millis(cycleTime(c)), centi)
+	}
+	return l
+}
+
+func cycleTime(c int64) time.Time {
+	if c == 1 {
+		return asOf1
+	}
+	return asOf2
+}
+
+// buildMatch ranks a random tie-heavy dataset with the reference and writes its records
+// into ns. Contest 0 is ranked at cycle 1 with the points of cycle 1; the others at
+// cycle 2. Pages that are odd-numbered keep cycle 1 when their contest is at cycle 2 and
+// the rows equal (tests only rely on them being <= the contest's cycle).
+func buildMatch(st *fakeStore, ns string, matchID int64, seed uint64, sizes []int, contestShift, entryShift int64) *matchData {
+	entries, pts2 := reference.Random(seed, reference.Shape{Contests: sizes, Players: 22, LineupSize: 11,
+		Teams: 30, PointValues: 4, Negative: true, Missing: 0.1, Shuffle: true})
+	for k := range entries {
+		e := &entries[k]
+		if e.ContestID < 0 {
+			e.ContestID -= contestShift
+		} else {
+			e.ContestID += contestShift
+		}
+		e.EntryID += entryShift
+	}
+	pts1 := map[int32]float64{}
+	for p, v := range pts2 {
+		pts1[p] = v - 0.25 // every player changes between the cycles
+	}
+	md := &matchData{id: matchID, ns: ns, state: records.StateLive, ranked: map[int64][]reference.Row{},
+		cycle: map[int64]int64{}, entries: map[int64]engine.Entry{}, users: map[int64][]int64{},
+		points: map[int64]map[int32]float64{1: pts1, 2: pts2}}
+	byContest := map[int64][]engine.Entry{}
+	for _, e := range entries {
+		if _, ok := byContest[e.ContestID]; !ok {
+			md.contests = append(md.contests, e.ContestID)
+		}
+		byContest[e.ContestID] = append(byContest[e.ContestID], e)
+		md.entries[e.EntryID] = e
+	}
+	slices.SortFunc(md.contests, func(a, b int64) int { return cmp.Compare(abs(a), abs(b)) }) // dataset order
+	for k, cid := range md.contests {
+		cycle := int64(2)
+		if k == 0 {
+			cycle = 1
+		}
+		ranked := reference.Rank(byContest[cid], md.points[cycle])
+		md.ranked[cid], md.cycle[cid] = ranked, cycle
+		md.sizes = append(md.sizes, records.ContestSize{ID: cid, Size: int64(len(ranked))})
+		st.put(ns, contestRecords(matchID, cid, cycle, ranked)...)
+	}
+	var recs []records.Record
+	users := map[int64][]records.Entry{}
+	for _, e := range entries {
+		re := records.Entry{ID: e.EntryID, Contest: e.ContestID, Match: matchID, User: e.UserID, Team: e.TeamID,
+			Lineup: records.Lineup{Players: e.Players, Captain: e.Captain, Vice: e.ViceCaptain}}
+		recs = append(recs, re.Record())
+		users[e.UserID] = append(users[e.UserID], re)
+		md.users[e.UserID] = append(md.users[e.UserID], e.EntryID)
+	}
+	for u, es := range users {
+		recs = append(recs, records.User{Match: matchID, User: u, Entries: es}.Record())
+	}
+	slices.SortFunc(md.sizes, func(a, b records.ContestSize) int {
+		return cmp.Or(cmp.Compare(b.Size, a.Size), cmp.Compare(a.ID, b.ID))
+	})
+	recs = append(recs, chunkRecords(matchID, md.sizes)...)
+	if ns == records.Live {
+		recs = append(recs, records.Match{ID: matchID, State: records.StateLive, Cycle: 2, AsOf: records.Millis(asOf2),
+			Entries: int64(len(entries)), Contests: int64(len(md.contests)), Log: logOf(md.points)}.Record())
+	}
+	st.put(ns, recs...)
+	return md
+}
+
+func abs(v int64) int64 { return max(v, -v) }
+
+// contestRecords is what a worker writes for one contest: the contest record with page 0
+// and the page records.
+func contestRecords(matchID, cid, cycle int64, ranked []reference.Row) []records.Record {
+	rows := make([]records.Row, len(ranked))
+	var hist []records.Bucket
+	for k, r := range ranked {
+		if r.Points%2 != 0 {
+			panic("reference points are not a whole number of 1/200 point")
+		}
+		rows[k] = records.Row{Rank: int64(r.Rank), EntryID: r.EntryID, UserID: r.UserID, TeamID: r.TeamID, Points: r.Points / 2}
+		if n := len(hist); n > 0 && hist[n-1].Points == rows[k].Points {
+			hist[n-1].Count++
+		} else {
+			hist = append(hist, records.Bucket{Points: rows[k].Points, Count: 1})
+		}
+	}
+	c := records.Contest{ID: cid, Match: matchID, Cycle: cycle, AsOf: records.Millis(cycleTime(cycle)),
+		Total: int64(len(rows)), PageSize: pageSize, Hist: hist, First: rows[:min(pageSize, len(rows))]}
+	recs := []records.Record{c.Record()}
+	for p := 1; p*pageSize < len(rows); p++ {
+		pc := cycle
+		if p%2 == 1 {
+			pc = 1 // unchanged since cycle 1: still valid for its contest's cycle
+		}
+		recs = append(recs, records.Page{Contest: cid, No: p, Cycle: pc, Rows: rows[p*pageSize : min((p+1)*pageSize, len(rows))]}.Record())
+	}
+	return recs
+}
+
+func chunkRecords(matchID int64, sizes []records.ContestSize) []records.Record {
+	var recs []records.Record
+	for n := 0; n*records.ContestsPerChunk < len(sizes); n++ {
+		recs = append(recs, records.ContestChunk{Match: matchID, Chunk: n, Total: int64(len(sizes)),
+			Contests: sizes[n*records.ContestsPerChunk : min((n+1)*records.ContestsPerChunk, len(sizes))]}.Record())
+	}
+	return recs
+}
+
+// buildChunkMatch writes a live match of chunkCount contests (no standings yet).
+func buildChunkMatch(st *fakeStore) *matchData {
+	md := &matchData{id: chunkMatch, ns: records.Live, state: records.StateScheduled}
+	for k := range chunkCount {
+		md.sizes = append(md.sizes, records.ContestSize{ID: int64(500_000 + k), Size: int64(2 + (k*7919)%1000)})
+	}
+	slices.SortFunc(md.sizes, func(a, b records.ContestSize) int {
+		return cmp.Or(cmp.Compare(b.Size, a.Size), cmp.Compare(a.ID, b.ID))
+	})
+	st.put(records.Live, chunkRecords(chunkMatch, md.sizes)...)
+	st.put(records.Live, records.Match{ID: chunkMatch, State: records.StateScheduled, Contests: chunkCount}.Record())
+	return md
+}
+
+// bigContest is the contest of match 1 with the most entries.
+func (md *matchData) bigContest() int64 {
+	best := md.contests[0]
+	for _, c := range md.contests {
+		if len(md.ranked[c]) > len(md.ranked[best]) {
+			best = c
+		}
+	}
+	return best
+}
+
+// contestOfSize returns the contest with n entries.
+func (md *matchData) contestOfSize(n int) int64 {
+	for _, c := range md.contests {
+		if len(md.ranked[c]) == n {
+			return c
+		}
+	}
+	panic(fmt.Sprintf("no contest of %d entries", n))
+}
+
+// wantPoints renders reference points (1/400 point) through float formatting: an
+// independent path to the decimal the API must print.
+func wantPoints(units400 int64) string {
+	return strconv.FormatFloat(float64(units400)/400, 'f', -1, 64)
+}
+
+func wantAsOf(cycle int64) string { return cycleTime(cycle).Format("2006-01-02T15:04:05.000Z") }
+
+// newTestServer serves the fixture's store (or st) over real HTTP.
+func newTestServer(t testing.TB, st Store, ready func() bool) (*httptest.Server, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	cfg := DefaultConfig()
+	s := New(cfg, st, nil, reg, ready)
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	return srv, reg
+}

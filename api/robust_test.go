@@ -1,0 +1,160 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/fantasy/leaderboard/records"
+)
+
+// TestNotRankedYet: an entry whose contest has no standings yet, and a match record not
+// written yet (its first cycle is being written).
+func TestNotRankedYet(t *testing.T) {
+	f := newFixtureCopy()
+	md := f.matches[liveMatch]
+	ranked := md.ranked[md.contests[0]][0]
+	e := md.entries[ranked.EntryID]
+	lineup := records.Lineup{Players: e.Players, Captain: e.Captain, Vice: e.ViceCaptain}
+	fresh := records.Entry{ID: 1 << 40, Contest: 424242, Match: liveMatch, User: 5555, Team: 1, Lineup: lineup}
+	old := records.Entry{ID: e.EntryID, Contest: e.ContestID, Match: liveMatch, User: 5555, Team: e.TeamID, Lineup: lineup}
+	f.store.put(records.Live, fresh.Record(), records.User{Match: liveMatch, User: 5555, Entries: []records.Entry{old, fresh}}.Record())
+	srv, _ := newTestServer(t, f.store, nil)
+
+	var got struct{ Error string }
+	fetch(t, srv, fmt.Sprintf("/v1/contests/424242/entries/%d", fresh.ID), 404, &got)
+	if !strings.Contains(got.Error, "no standings yet") {
+		t.Fatalf("%q", got.Error)
+	}
+	var u tUser
+	fetch(t, srv, "/v1/users/5555/entries?match_id=1", 200, &u)
+	if len(u.Entries) != 2 || u.Entries[0].Rank == nil || *u.Entries[0].Rank != int64(ranked.Rank) ||
+		u.Entries[1].Rank != nil || u.Entries[1].Points != nil || u.Entries[1].ContestID != 424242 {
+		t.Fatalf("%+v", u)
+	}
+	if u.Cycle != md.cycle[md.contests[0]] {
+		t.Fatalf("cycle %d", u.Cycle)
+	}
+
+	// The match record is written last in a cycle: contests without it are mid-write.
+	f.store.del(records.Live, records.SetMatch, records.IDKey(liveMatch))
+	fetch(t, srv, fmt.Sprintf("/v1/contests/%d/entries/%d", e.ContestID, e.EntryID), 503, &got)
+	if !strings.Contains(got.Error, "not written yet") {
+		t.Fatalf("%q", got.Error)
+	}
+	fetch(t, srv, "/v1/users/5555/entries?match_id=1", 503, nil)
+	fetch(t, srv, "/v1/matches/1", 404, nil)
+}
+
+// syncBuffer is a log sink for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestCorruptRecords: records whose packed bins are cut short or flipped, or whose
+// numbers are wrong, give 500 (logged) or another error, never a panic.
+func TestCorruptRecords(t *testing.T) {
+	f := newFixtureCopy()
+	md := f.matches[liveMatch]
+	big := md.bigContest()
+	w := md.ranked[big][1234]
+	paths := []string{
+		"/v1/matches", "/v1/matches/1", "/v1/matches/1/contests", "/v1/matches/2/contests?offset=1500",
+		fmt.Sprintf("/v1/contests/%d/leaderboard?offset=1150&limit=300", big),
+		fmt.Sprintf("/v1/contests/%d/entries/%d", big, w.EntryID),
+		fmt.Sprintf("/v1/contests/%d/entries/%d/around?before=100&after=100", big, w.EntryID),
+		fmt.Sprintf("/v1/users/%d/entries?match_id=1", w.UserID),
+	}
+	var logs syncBuffer
+	s := New(DefaultConfig(), f.store, slog.New(slog.NewTextHandler(&logs, nil)), nil, nil)
+	h := s.Handler()
+	rng := rand.New(rand.NewPCG(1, 2))
+	var mu sync.Mutex
+	mangle := func(b records.Bins) {
+		mu.Lock()
+		defer mu.Unlock()
+		for name, v := range b {
+			switch v := v.(type) {
+			case []byte:
+				switch rng.IntN(4) {
+				case 0:
+					b[name] = v[:rng.IntN(len(v)+1)]
+				case 1:
+					if len(v) > 0 {
+						v[rng.IntN(len(v))] ^= byte(1 << rng.IntN(8))
+					}
+				}
+			case int64:
+				switch rng.IntN(6) {
+				case 0:
+					b[name] = -v
+				case 1:
+					b[name] = v + int64(rng.IntN(3)) - 1
+				case 2:
+					b[name] = 1<<63 - 1
+				}
+			}
+		}
+	}
+	f.store.setHook(func(ns, set, key string, b records.Bins, ok bool) (records.Bins, bool, error) {
+		if ok {
+			mangle(b)
+		}
+		return b, ok, nil
+	})
+	codes := map[int]int{}
+	for range 60 {
+		for _, p := range paths {
+			rec := newRecorder()
+			h.ServeHTTP(rec, mustRequest(t, p))
+			codes[rec.Code]++
+			if rec.Code != 200 && !strings.HasPrefix(rec.Body.String(), `{"error":`) {
+				t.Fatalf("%s: %d %s", p, rec.Code, rec.Body)
+			}
+		}
+	}
+	if strings.Contains(logs.String(), "panic") {
+		t.Fatalf("a corrupt record panicked a handler:\n%s", logs.String())
+	}
+	if codes[500] == 0 {
+		t.Fatalf("no corrupt record was detected: %v", codes)
+	}
+	t.Logf("answers by status: %v", codes)
+}
+
+// shortStore answers batches with the wrong number of records.
+type shortStore struct{ *fakeStore }
+
+func (s shortStore) GetMany(ctx context.Context, ns, set string, keys []string) ([]records.Bins, error) {
+	bs, err := s.fakeStore.GetMany(ctx, ns, set, keys)
+	if len(bs) > 0 {
+		bs = bs[1:]
+	}
+	return bs, err
+}
+
+func TestShortBatch(t *testing.T) {
+	f := testFixture()
+	srv, _ := newTestServer(t, shortStore{f.store}, nil)
+	big := f.matches[liveMatch].bigContest()
+	fetch(t, srv, fmt.Sprintf("/v1/contests/%d/leaderboard?offset=300", big), 503, nil)
+	fetch(t, srv, "/v1/matches", 503, nil)
+}

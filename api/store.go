@@ -1,0 +1,305 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/fantasy/leaderboard/records"
+)
+
+// Store is what the API reads. Both the embedded store (package rankstore) and the
+// Aerospike client satisfy it. Get reports ok=false for an absent record; GetMany returns
+// one element per key, nil where the record is absent. An error means the store could not
+// answer (the API answers 503).
+type Store interface {
+	Get(ctx context.Context, ns, set, key string) (records.Bins, bool, error)
+	GetMany(ctx context.Context, ns, set string, keys []string) ([]records.Bins, error) // nil element = absent
+}
+
+// maxTries bounds the reads of one answer that finds records from two cycles; retryPause
+// is the pause before the second read, doubled before the third.
+const (
+	maxTries   = 3
+	retryPause = 2 * time.Millisecond
+)
+
+// inconsistent reports records caught between two cycles' writes (a page newer than its
+// contest, points missing from the histogram): the answer reads them again.
+type inconsistent struct{ reason string }
+
+func (e *inconsistent) Error() string { return e.reason }
+
+func mixed(format string, args ...any) error {
+	return &inconsistent{fmt.Sprintf(format, args...)}
+}
+
+// consistent runs read until it returns something other than an inconsistency, at most
+// maxTries times, pausing briefly between tries (a cycle's writes take milliseconds);
+// then the answer (about the kind id, e.g. "contest" 5) is 503.
+func (s *Server) consistent(ctx context.Context, kind string, id int64, read func() error) error {
+	var err error
+	for try := range maxTries {
+		err = read()
+		var inc *inconsistent
+		if !errors.As(err, &inc) {
+			return err
+		}
+		if try == maxTries-1 {
+			break
+		}
+		s.rereads.Inc()
+		t := time.NewTimer(retryPause << try)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return unavailable("%s %d: no consistent read before the deadline (%v); retry", kind, id, err)
+		case <-t.C:
+		}
+	}
+	s.logLimited(slog.LevelWarn, "records stay inconsistent", "answer", kind, "id", id, "tries", maxTries, "reason", err)
+	return unavailable("%s %d: the standings are being rewritten (%v); retry", kind, id, err)
+}
+
+// otherNS is the namespace read when a record is absent from ns.
+func otherNS(ns string) string {
+	if ns == records.Live {
+		return records.Complete
+	}
+	return records.Live
+}
+
+func (s *Server) storeError(err error, ns, set, key string) error {
+	s.logLimited(slog.LevelWarn, "store read failed", "ns", ns, "set", set, "key", key, "err", err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return unavailable("store did not answer in time reading %s %s", set, key)
+	}
+	return unavailable("store unavailable reading %s %s", set, key)
+}
+
+// get reads one record from ns, then from the other namespace. It returns the namespace
+// that holds it, "" when neither does.
+func (s *Server) get(ctx context.Context, ns, set, key string) (records.Bins, string, error) {
+	for _, at := range [2]string{ns, otherNS(ns)} {
+		b, ok, err := s.store.Get(ctx, at, set, key)
+		if err != nil {
+			return nil, "", s.storeError(err, at, set, key)
+		}
+		if ok && b != nil {
+			return b, at, nil
+		}
+	}
+	return nil, "", nil
+}
+
+// getIn reads records from ns only, in one batch.
+func (s *Server) getIn(ctx context.Context, ns, set string, keys []string) ([]records.Bins, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	bs, err := s.store.GetMany(ctx, ns, set, keys)
+	if err != nil {
+		return nil, s.storeError(err, ns, set, keys[0])
+	}
+	if len(bs) != len(keys) {
+		s.logLimited(slog.LevelError, "store answered a batch with the wrong count", "ns", ns, "set", set, "keys", len(keys), "records", len(bs))
+		return nil, unavailable("store answered %d records for %d keys of %s", len(bs), len(keys), set)
+	}
+	return bs, nil
+}
+
+// getMany reads records from ns in one batch, then the ones absent there from the other
+// namespace in a second. It returns each record's namespace ("" when absent).
+func (s *Server) getMany(ctx context.Context, ns, set string, keys []string) ([]records.Bins, []string, error) {
+	bs, err := s.getIn(ctx, ns, set, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	at := make([]string, len(keys))
+	var missing []string
+	var where []int
+	for k, b := range bs {
+		if b != nil {
+			at[k] = ns
+		} else {
+			missing = append(missing, keys[k])
+			where = append(where, k)
+		}
+	}
+	if len(missing) > 0 {
+		more, err := s.getIn(ctx, otherNS(ns), set, missing)
+		if err != nil {
+			return nil, nil, err
+		}
+		for j, b := range more {
+			if b != nil {
+				bs[where[j]], at[where[j]] = b, otherNS(ns)
+			}
+		}
+	}
+	return bs, at, nil
+}
+
+func (s *Server) corrupt(what string, id any, err error) error {
+	s.logLimited(slog.LevelError, "corrupt record", "record", what, "key", id, "err", err)
+	return internal("the stored %s %v cannot be read", what, id)
+}
+
+// readMatch reads a match record (ns first). ok is false when it is absent.
+func (s *Server) readMatch(ctx context.Context, ns string, id int64) (m records.Match, at string, err error) {
+	b, at, err := s.get(ctx, ns, records.SetMatch, records.IDKey(id))
+	if err != nil || at == "" {
+		return m, at, err
+	}
+	if m, err = records.MatchFrom(b); err != nil {
+		return m, "", s.corrupt("match", id, err)
+	}
+	return m, at, nil
+}
+
+// readContest reads a contest record (ns first), "" as its namespace when absent. Without
+// rows it leaves page 0 undecoded (c.First nil): an entry's rank needs the histogram only.
+func (s *Server) readContest(ctx context.Context, ns string, id int64, rows bool) (c records.Contest, at string, err error) {
+	b, at, err := s.get(ctx, ns, records.SetContest, records.IDKey(id))
+	if err != nil || at == "" {
+		return c, at, err
+	}
+	c, err = s.decodeContest(b, id, rows)
+	return c, at, err
+}
+
+func (s *Server) decodeContest(b records.Bins, id int64, rows bool) (c records.Contest, err error) {
+	if rows {
+		c, err = records.ContestFrom(b)
+	} else {
+		c = records.Contest{ID: b.Int("id"), Match: b.Int("match"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
+			Total: b.Int("total"), PageSize: b.Int("page_size")}
+		c.Hist, err = records.DecodeHist(b.Bytes("hist"))
+	}
+	if err == nil && (c.ID != id || c.Total < 0 || c.PageSize <= 0 || c.PageSize > maxPageSize ||
+		rows && int64(len(c.First)) != min(c.PageSize, c.Total)) {
+		err = fmt.Errorf("id %d, total %d, page size %d, %d rows on page 0: %w", c.ID, c.Total, c.PageSize, len(c.First), records.ErrCorrupt)
+	}
+	if err != nil {
+		return c, s.corrupt("contest", id, err)
+	}
+	return c, nil
+}
+
+// maxPageSize bounds the page size a contest record may claim (the engine's is <= 65536).
+const maxPageSize = 1 << 20
+
+// readEntry reads an entry record (live first).
+func (s *Server) readEntry(ctx context.Context, id int64) (e records.Entry, at string, err error) {
+	b, at, err := s.get(ctx, records.Live, records.SetEntry, records.IDKey(id))
+	if err != nil || at == "" {
+		return e, at, err
+	}
+	if e, err = records.EntryFrom(b); err != nil {
+		return e, "", s.corrupt("entry", id, err)
+	}
+	return e, at, nil
+}
+
+// pages holds the rows of one contest's pages read so far; page 0 is the contest record's.
+type pages struct {
+	s    *Server
+	ctx  context.Context
+	ns   string // the contest's namespace: its pages are read there only
+	c    records.Contest
+	rows map[int64][]records.Row
+	read int // page records read, for tests
+}
+
+func (s *Server) pagesOf(ctx context.Context, ns string, c records.Contest) *pages {
+	return &pages{s: s, ctx: ctx, ns: ns, c: c, rows: map[int64][]records.Row{0: c.First}}
+}
+
+// load reads the pages among nos not read yet, in one batch. A page that is absent, newer
+// than the contest or of the wrong length means the contest is being rewritten.
+func (p *pages) load(nos ...int64) error {
+	var keys []string
+	var want []int64
+	for _, n := range nos {
+		if _, ok := p.rows[n]; ok || n < 0 || n >= p.c.Pages() {
+			continue
+		}
+		if !containsInt(want, n) {
+			want = append(want, n)
+			keys = append(keys, records.PageKey(p.c.ID, int(n)))
+		}
+	}
+	bs, err := p.s.getIn(p.ctx, p.ns, records.SetPage, keys)
+	if err != nil {
+		return err
+	}
+	p.read += len(keys)
+	for k, b := range bs {
+		n := want[k]
+		if b == nil {
+			return mixed("page %d of contest %d is missing", n, p.c.ID)
+		}
+		pg, err := records.PageFrom(b)
+		if err == nil && (pg.Contest != p.c.ID || int64(pg.No) != n) {
+			err = fmt.Errorf("page %d of contest %d holds page %d of contest %d: %w", n, p.c.ID, pg.No, pg.Contest, records.ErrCorrupt)
+		}
+		if err != nil {
+			return p.s.corrupt("page", keys[k], err)
+		}
+		if pg.Cycle > p.c.Cycle {
+			return mixed("page %d of contest %d is at cycle %d, the contest at %d", n, p.c.ID, pg.Cycle, p.c.Cycle)
+		}
+		if want := min(p.c.PageSize, p.c.Total-n*p.c.PageSize); int64(len(pg.Rows)) != want {
+			return mixed("page %d of contest %d holds %d rows, not %d", n, p.c.ID, len(pg.Rows), want)
+		}
+		p.rows[n] = pg.Rows
+	}
+	return nil
+}
+
+// span loads the pages covering display positions [from, to) and returns their rows.
+func (p *pages) span(from, to int64) ([]records.Row, error) {
+	if from >= to {
+		return []records.Row{}, nil
+	}
+	ps := p.c.PageSize
+	var nos []int64
+	for n := from / ps; n <= (to-1)/ps; n++ {
+		nos = append(nos, n)
+	}
+	if err := p.load(nos...); err != nil {
+		return nil, err
+	}
+	out := make([]records.Row, 0, to-from)
+	for _, n := range nos {
+		rows := p.rows[n]
+		lo, hi := max(from-n*ps, 0), min(to-n*ps, int64(len(rows)))
+		if lo > hi {
+			return nil, mixed("page %d of contest %d is short", n, p.c.ID)
+		}
+		out = append(out, rows[lo:hi]...)
+	}
+	return out, nil
+}
+
+func containsInt(s []int64, v int64) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// logLimited logs at most one line a second (a failing store would otherwise log a line
+// per request); the metrics count every failed answer by route and status.
+func (s *Server) logLimited(level slog.Level, msg string, args ...any) {
+	now := time.Now().UnixNano()
+	last := s.lastLog.Load()
+	if now-last < int64(time.Second) || !s.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Log(context.Background(), level, msg, args...)
+}
