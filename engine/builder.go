@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -35,7 +36,13 @@ type Builder struct {
 	slotOf  slotTable
 	players []int32 // slot -> player id
 
-	teamIdx  map[int64]uint32
+	teamIdx  idIndex
+	teamMask []uint64 // lineup set of each team while every slot is < 64 (narrow)
+	// The first lineup seen for each team, as given: an entry repeating it exactly (the
+	// common case) needs no validation beyond a comparison.
+	rawPlayers       []int32
+	rawCapt, rawVice []int32
+	wide     bool     // some slot is >= 64: compare lineups through teamSlot instead
 	teamID   []int64
 	teamSlot []uint8 // lineupSize slots per team, sorted ascending
 	captain  []uint8
@@ -57,7 +64,7 @@ func NewBuilder(lineupSize, sizeHint int) *Builder {
 	}
 	return &Builder{
 		lineupSize: lineupSize,
-		teamIdx:    make(map[int64]uint32, sizeHint/4),
+		teamIdx:    newIDIndex(sizeHint),
 		contestID:  make([]int64, 0, sizeHint),
 		entryID:    make([]int64, 0, sizeHint),
 		userID:     make([]int64, 0, sizeHint),
@@ -149,6 +156,11 @@ func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt,
 	fail := func(format string, args ...any) error {
 		return &EntryError{EntryID: entry, ContestID: contest, Reason: fmt.Sprintf(format, args...)}
 	}
+	if t, ok := b.teamIdx.get(teamID); ok && len(players) == b.lineupSize && capt == b.rawCapt[t] && vice == b.rawVice[t] &&
+		slices.Equal(players, b.rawPlayers[int(t)*b.lineupSize:int(t+1)*b.lineupSize]) {
+		b.appendEntry(contest, entry, user, t)
+		return nil
+	}
 	if b.lineupSize == 0 {
 		if len(players) == 0 || len(players) > MaxLineupSize {
 			return fail("lineup has %d players, want 1..%d", len(players), MaxLineupSize)
@@ -184,14 +196,20 @@ func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt,
 	if !ok || mask[vs>>6]&(1<<(vs&63)) == 0 {
 		return fail("vice-captain %d is not in the lineup", vice)
 	}
-	t, ok := b.teamIdx[teamID]
+	t, ok := b.teamIdx.get(teamID)
 	if ok {
 		// Entries sharing a team share its lineup (as a set), captain and vice-captain.
-		var tmask [MaxPlayersPerMatch / 64]uint64
-		for _, s := range b.teamSlot[int(t)*b.lineupSize : int(t+1)*b.lineupSize] {
-			tmask[s>>6] |= 1 << (s & 63)
+		same := b.captain[t] == cs && b.vice[t] == vs
+		if !b.wide {
+			same = same && mask[0] == b.teamMask[t] && mask[1]|mask[2]|mask[3] == 0
+		} else {
+			var tmask [MaxPlayersPerMatch / 64]uint64
+			for _, s := range b.teamSlot[int(t)*b.lineupSize : int(t+1)*b.lineupSize] {
+				tmask[s>>6] |= 1 << (s & 63)
+			}
+			same = same && tmask == mask
 		}
-		if tmask != mask || b.captain[t] != cs || b.vice[t] != vs {
+		if !same {
 			return fail("team %d already has a different lineup, captain or vice-captain", teamID)
 		}
 	} else {
@@ -199,8 +217,12 @@ func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt,
 			return fail("more than 2^32-1 teams in one partition")
 		}
 		t = uint32(len(b.teamID))
-		b.teamIdx[teamID] = t
+		b.teamIdx.put(teamID, t)
 		b.teamID = append(b.teamID, teamID)
+		b.teamMask = append(b.teamMask, mask[0])
+		if mask[1]|mask[2]|mask[3] != 0 {
+			b.wide = true
+		}
 		// Store slots in ascending order: the mask already is the sorted set.
 		for w, m := range mask {
 			for m != 0 {
@@ -210,12 +232,19 @@ func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt,
 		}
 		b.captain = append(b.captain, cs)
 		b.vice = append(b.vice, vs)
+		b.rawPlayers = append(b.rawPlayers, players...)
+		b.rawCapt = append(b.rawCapt, capt)
+		b.rawVice = append(b.rawVice, vice)
 	}
+	b.appendEntry(contest, entry, user, t)
+	return nil
+}
+
+func (b *Builder) appendEntry(contest, entry, user int64, t uint32) {
 	b.contestID = append(b.contestID, contest)
 	b.entryID = append(b.entryID, entry)
 	b.userID = append(b.userID, user)
 	b.team = append(b.team, t)
-	return nil
 }
 
 func (b *Builder) slot(player int32) (uint8, error) {
@@ -260,4 +289,36 @@ func (t *slotTable) put(player int32, s uint8) {
 		h = (h + 1) & (2*MaxPlayersPerMatch - 1)
 	}
 	t.key[h], t.slot[h] = player, uint16(s)+1
+}
+
+// idIndex maps team ids to team numbers: a dense slice while ids are small non-negative
+// numbers (the usual case, and several times faster than a map for millions of teams),
+// a map for the rest.
+type idIndex struct {
+	dense  []uint32 // id -> number+1; 0 = absent
+	sparse map[int64]uint32
+}
+
+func newIDIndex(sizeHint int) idIndex {
+	return idIndex{dense: make([]uint32, 0, max(1024, 2*sizeHint)), sparse: map[int64]uint32{}}
+}
+
+func (x *idIndex) get(id int64) (uint32, bool) {
+	if uint64(id) < uint64(len(x.dense)) {
+		v := x.dense[id]
+		return v - 1, v != 0
+	}
+	v, ok := x.sparse[id]
+	return v, ok
+}
+
+func (x *idIndex) put(id int64, t uint32) {
+	if uint64(id) < uint64(cap(x.dense)) {
+		if int(id) >= len(x.dense) {
+			x.dense = x.dense[:id+1]
+		}
+		x.dense[id] = t + 1
+		return
+	}
+	x.sparse[id] = t
 }

@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -68,20 +66,12 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	res.RSSBytesPerEntry = float64(bench.RSS()-rss0) / float64(res.Entries)
 	res.HeapBytesPerEntry = float64(bench.HeapInUse()-heap0) / float64(res.Entries)
 
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
 	total, stages, last := bench.Cycles(p, snaps, *cycles, time.Now)
-	if *cpuProfile != "" {
-		pprof.StopCPUProfile()
-	}
+	stopProfile()
 	res.CycleMin = slices.Min(total)
 	res.CycleMedian = bench.Median(total)
 	res.StageMedian = map[string]float64{}

@@ -19,6 +19,7 @@ func cmdRank(ctx context.Context, args []string, _, stderr io.Writer) error {
 	points := fs.String("points", "", "points file (default: <in>/points.parquet)")
 	out := fs.String("out", "", "ranks.parquet to write")
 	lineup := fs.Int("lineup-size", 0, "players per lineup (0 = the first entry's)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cfg := engine.DefaultConfig()
 	cfg.RegisterFlags(fs, "")
 	if err := parseFlags(fs, args); err != nil {
@@ -44,6 +45,11 @@ func cmdRank(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 	}
 	cfg.Now = time.Now
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	start := time.Now()
 
 	snap, err := batch.Snapshot(*points)
