@@ -178,3 +178,14 @@ func TestAppendRecord(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestEmptyPartition(t *testing.T) {
+	p, err := engine.NewBuilder(0, 0).Build(engine.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := engine.NewSnapshot(nil, nil)
+	if st := p.Run(s); st.Entries != 0 || p.NumContests() != 0 || p.NumPages() != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

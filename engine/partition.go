@@ -248,9 +248,10 @@ func (p *Partition) layoutBatches(entryID, userID []int64, team []uint32) {
 
 func (p *Partition) layoutTeams() {
 	nt := len(p.teamID)
+	width := max(1, p.lineupSize) // an empty partition has no lineup size yet
 	slots := array.NewData(arrow.PrimitiveTypes.Uint8, nt*p.lineupSize,
 		[]*memory.Buffer{nil, memory.NewBufferBytes(p.teamSlot)}, nil, 0, 0)
-	list := array.NewData(arrow.FixedSizeListOf(int32(p.lineupSize), arrow.PrimitiveTypes.Uint8), nt,
+	list := array.NewData(arrow.FixedSizeListOf(int32(width), arrow.PrimitiveTypes.Uint8), nt,
 		[]*memory.Buffer{nil}, []arrow.ArrayData{slots}, 0, 0)
 	cols := []arrow.Array{
 		int64Array(p.teamID),
@@ -258,7 +259,7 @@ func (p *Partition) layoutTeams() {
 		array.NewUint8Data(array.NewData(arrow.PrimitiveTypes.Uint8, nt, []*memory.Buffer{nil, memory.NewBufferBytes(p.captain)}, nil, 0, 0)),
 		array.NewUint8Data(array.NewData(arrow.PrimitiveTypes.Uint8, nt, []*memory.Buffer{nil, memory.NewBufferBytes(p.vice)}, nil, 0, 0)),
 	}
-	p.teams = array.NewRecordBatch(teamSchema(p.lineupSize), cols, int64(nt))
+	p.teams = array.NewRecordBatch(teamSchema(width), cols, int64(nt))
 }
 
 func int64Array(v []int64) arrow.Array {

@@ -2,7 +2,8 @@
 // docs/STORAGE.md with Aerospike's semantics (records of bins under a set and key, a TTL
 // per namespace, batch reads), in one process. `live` is memory only; `complete` is also
 // kept on disk as an Arrow IPC file compressed with zstd, rewritten on Flush and loaded
-// by Open, so final standings survive a restart.
+// by Open, so final standings survive a restart. A clean shutdown (Close) also saves
+// `live`, so a restarted single-node system serves at once and continues its cycles.
 //
 // Records are held as packed bins (records.EncodeBins) in sharded maps; a read decodes a
 // fresh copy, so callers may keep what they read. Expired records are invisible at once

@@ -16,8 +16,13 @@ import (
 	"github.com/fantasy/leaderboard/records"
 )
 
-// FileName is the file in Config.DataDir holding the complete namespace.
-const FileName = "complete.arrow"
+// FileName is the file in Config.DataDir holding the complete namespace; LiveFileName
+// holds the live namespace as of the last clean shutdown, so a restarted standalone node
+// serves at once and continues its cycle numbering (a crash loses live, as RAM does).
+const (
+	FileName     = "complete.arrow"
+	LiveFileName = "live.arrow"
+)
 
 var fileSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "key", Type: arrow.BinaryTypes.String}, // set \x00 key
@@ -27,7 +32,17 @@ var fileSchema = arrow.NewSchema([]arrow.Field{
 
 // Flush writes the complete namespace to DataDir (no-op without one): an Arrow IPC file,
 // zstd-compressed, written to a temporary name and renamed.
-func (s *Store) Flush() error {
+func (s *Store) Flush() error { return s.save(records.Complete, FileName) }
+
+// Close saves both namespaces (the live one for a restart) and releases nothing else.
+func (s *Store) Close() error {
+	if err := s.save(records.Live, LiveFileName); err != nil {
+		return err
+	}
+	return s.Flush()
+}
+
+func (s *Store) save(ns, name string) error {
 	if s.cfg.DataDir == "" {
 		return nil
 	}
@@ -36,8 +51,8 @@ func (s *Store) Flush() error {
 	if err := os.MkdirAll(s.cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("cannot create store directory: %w", err)
 	}
-	path := filepath.Join(s.cfg.DataDir, FileName)
-	tmp, err := os.CreateTemp(s.cfg.DataDir, FileName+".tmp-*")
+	path := filepath.Join(s.cfg.DataDir, name)
+	tmp, err := os.CreateTemp(s.cfg.DataDir, name+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
@@ -48,7 +63,7 @@ func (s *Store) Flush() error {
 		return err
 	}
 	now := s.now().UnixNano()
-	n := s.ns[records.Complete]
+	n := s.ns[ns]
 	rows := 0
 	for i := range n.shards {
 		sh := &n.shards[i]
@@ -86,13 +101,13 @@ func (s *Store) Flush() error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	s.log.Debug("flushed complete namespace", "records", rows, "path", path)
+	s.log.Debug("saved namespace", "namespace", ns, "records", rows, "path", path)
 	return nil
 }
 
-// load reads DataDir/complete.arrow into the complete namespace, skipping expired records.
-func (s *Store) load() (int, error) {
-	path := filepath.Join(s.cfg.DataDir, FileName)
+// load reads DataDir/<name> into a namespace, skipping expired records.
+func (s *Store) load(ns, name string) (int, error) {
+	path := filepath.Join(s.cfg.DataDir, name)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
@@ -107,7 +122,7 @@ func (s *Store) load() (int, error) {
 	}
 	defer r.Close()
 	now := s.now().UnixNano()
-	n := s.ns[records.Complete]
+	n := s.ns[ns]
 	loaded := 0
 	for i := range r.NumRecords() {
 		rec, err := r.RecordBatch(i)

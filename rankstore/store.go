@@ -74,12 +74,14 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 		records.Complete: newNamespace(cfg.CompleteTTL),
 	}}
 	if cfg.DataDir != "" {
-		n, err := s.load()
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			log.Info("loaded complete namespace", "records", n, "dir", cfg.DataDir)
+		for _, f := range []struct{ ns, name string }{{records.Complete, FileName}, {records.Live, LiveFileName}} {
+			n, err := s.load(f.ns, f.name)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				log.Info("loaded namespace", "namespace", f.ns, "records", n, "dir", cfg.DataDir)
+			}
 		}
 	}
 	return s, nil
@@ -227,14 +229,15 @@ func (s *Store) Sweep() int {
 	return dropped
 }
 
-// Run sweeps expired records every interval until ctx ends, then flushes `complete`.
+// Run sweeps expired records every interval until ctx ends. Call Close after the last
+// write to save the namespaces.
 func (s *Store) Run(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return s.Flush()
+			return nil
 		case <-t.C:
 			if n := s.Sweep(); n > 0 {
 				s.log.Debug("swept expired records", "records", n)

@@ -20,6 +20,11 @@ type command struct {
 }
 
 var commands = []command{
+	{"demo", "everything in one process: embedded broker, generated dataset, simulated match, ranking, API", cmdDemo},
+	{"standalone", "a single-node system (worker owning every partition, embedded store, API) against any Kafka", cmdStandalone},
+	{"broker", "a development Kafka broker (franz-go kfake) that any Kafka client can use", cmdBroker},
+	{"load", "publish a dataset's entries to the entries topic", cmdLoad},
+	{"simulate", "play a T20 match ball by ball, publishing player points and its lifecycle", cmdSimulate},
 	{"gen", "write a deterministic synthetic dataset (entries.parquet, points.parquet, points2.parquet)",
 		func(ctx context.Context, args []string, _, stderr io.Writer) error { return cmdGen(ctx, args, stderr) }},
 	{"rank", "rank a Parquet dataset once and write ranks.parquet (the batch job)", cmdRank},

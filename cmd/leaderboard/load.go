@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fantasy/leaderboard/dataset"
+	"github.com/fantasy/leaderboard/kafkasource"
+)
+
+func cmdLoad(ctx context.Context, args []string, _, stderr io.Writer) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	var kc kafkasource.Config
+	kc.RegisterFlags(fs, "")
+	in := fs.String("in", "", "dataset directory holding entries.parquet")
+	match := fs.Int64("match", 1, "match id to give the dataset's entries")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *in == "":
+		return fmt.Errorf("%w: --in is required", errUsage)
+	case *match <= 0:
+		return fmt.Errorf("%w: --match %d: must be > 0", errUsage, *match)
+	}
+	if err := kc.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	pub, err := kafkasource.NewPublisher(kc, slog.New(slog.NewTextHandler(stderr, nil)), prometheus.NewRegistry())
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	start := time.Now()
+	update, finish := newProgress(stderr, "load")
+	n, err := load(ctx, pub, *in, *match, update)
+	finish()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "published %d entries of match %d to %s in %.2fs\n", n, *match, kc.EntriesTopic, time.Since(start).Seconds())
+	return nil
+}
+
+// load publishes a dataset's entries to the entries topic (keyed by contest_id) and
+// waits until the broker has them all.
+func load(ctx context.Context, pub *kafkasource.Publisher, dir string, match int64, progress func(done, total int64)) (int64, error) {
+	path := filepath.Join(dir, dataset.EntriesFile)
+	total, err := dataset.CountRows(path)
+	if err != nil {
+		return 0, err
+	}
+	var done int64
+	var evs []kafkasource.EntryEvent
+	err = dataset.ReadEntries(ctx, path, 0, func(rec arrow.RecordBatch) error {
+		contest := rec.Column(0).(*array.Int64).Int64Values()
+		entry := rec.Column(1).(*array.Int64).Int64Values()
+		user := rec.Column(2).(*array.Int64).Int64Values()
+		team := rec.Column(3).(*array.Int64).Int64Values()
+		lists := rec.Column(4).(*array.List)
+		off := lists.Offsets()
+		players := lists.ListValues().(*array.Int32).Int32Values()
+		capt := rec.Column(5).(*array.Int32).Int32Values()
+		vice := rec.Column(6).(*array.Int32).Int32Values()
+		evs = evs[:0]
+		for i := range entry {
+			evs = append(evs, kafkasource.EntryEvent{MatchID: match, ContestID: contest[i], EntryID: entry[i], UserID: user[i], TeamID: team[i],
+				Players: players[off[i]:off[i+1]], Captain: capt[i], ViceCaptain: vice[i]})
+		}
+		if err := pub.PublishEntries(ctx, evs); err != nil {
+			return err
+		}
+		done += int64(len(evs))
+		if progress != nil {
+			progress(done, total)
+		}
+		return nil
+	})
+	if err != nil {
+		return done, err
+	}
+	return done, pub.Flush(ctx)
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fantasy/leaderboard/api"
+	"github.com/fantasy/leaderboard/kafkasource"
+	"github.com/fantasy/leaderboard/rankstore"
+	"github.com/fantasy/leaderboard/worker"
+)
+
+// nodeConfig is a whole single-node system: source, worker, embedded store, API.
+type nodeConfig struct {
+	kafka   kafkasource.Config
+	worker  worker.Config
+	store   rankstore.Config
+	api     api.Config
+	dataDir string
+	verbose bool
+}
+
+func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
+	if withKafka {
+		c.kafka.RegisterFlags(fs, "")
+	} else {
+		c.kafka = kafkasource.DefaultConfig()
+	}
+	c.worker.RegisterFlags(fs, "")
+	c.store.RegisterFlags(fs, "")
+	c.api.RegisterFlags(fs, "")
+	fs.StringVar(&c.dataDir, "data-dir", "", "directory for the complete namespace (final standings survive restarts); empty = memory only")
+	fs.BoolVar(&c.verbose, "v", false, "log every cycle")
+}
+
+func (c *nodeConfig) validate() error {
+	c.store.DataDir = c.dataDir
+	c.worker.EntriesTopic = c.kafka.EntriesTopic
+	for _, v := range []interface{ Validate() error }{&c.kafka, &c.worker, &c.store, &c.api} {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	return nil
+}
+
+func cmdStandalone(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("standalone", flag.ContinueOnError)
+	var c nodeConfig
+	c.registerFlags(fs, true)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	n, err := startNode(ctx, c, logger(stderr, c.verbose))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "leaderboard API on http://%s (metrics on /metrics); ranking every %v from %v\n", n.addr, c.worker.Interval, c.kafka.Brokers)
+	return n.wait()
+}
+
+func logger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelInfo
+	if verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// node is a running single-node system.
+type node struct {
+	addr   string
+	store  *rankstore.Store
+	worker *worker.Worker
+	wg     sync.WaitGroup
+	errc   chan error
+}
+
+func (n *node) wait() error {
+	n.wg.Wait()
+	close(n.errc)
+	for err := range n.errc {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startNode wires source -> worker -> embedded store <- API and starts them; they run
+// until ctx ends.
+func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := kafkasource.EnsureTopics(ctx, c.kafka.Brokers, c.kafka, 16); err != nil {
+		return nil, fmt.Errorf("cannot reach Kafka at %v (is a broker running? try 'leaderboard broker'): %w", c.kafka.Brokers, err)
+	}
+	parts, err := kafkasource.Partitions(ctx, c.kafka)
+	if err != nil {
+		return nil, err
+	}
+	src, err := kafkasource.New(c.kafka, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	start := make(map[int32]int64, len(parts))
+	for _, p := range parts {
+		start[p] = kafkasource.OffsetStart // entries are upserts: replaying rebuilds the state
+	}
+	if err := src.AssignEntries(start); err != nil {
+		src.Close()
+		return nil, err
+	}
+	store, err := rankstore.Open(c.store, time.Now, log)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	w, err := worker.New(c.worker, src, store, log, reg, time.Now)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", c.api.Addr)
+	if err != nil {
+		src.Close()
+		return nil, fmt.Errorf("cannot listen on %s (is another server on it? pick another with --http): %w", c.api.Addr, err)
+	}
+	srv := api.New(c.api, store, log, reg, w.Ready)
+	n := &node{addr: ln.Addr().String(), store: store, worker: w, errc: make(chan error, 3)}
+	workerDone := make(chan struct{})
+	n.wg.Go(func() {
+		defer close(workerDone)
+		defer src.Close()
+		n.errc <- w.Run(ctx)
+	})
+	n.wg.Go(func() { n.errc <- srv.Serve(ctx, ln) })
+	n.wg.Go(func() {
+		store.Run(ctx, time.Minute)
+		<-workerDone // the last write is done: save the namespaces
+		n.errc <- store.Close()
+	})
+	log.Info("node started", "api", n.addr, "kafka", c.kafka.Brokers, "partitions", len(parts), "interval", c.worker.Interval)
+	return n, nil
+}

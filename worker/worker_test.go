@@ -1,0 +1,333 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fantasy/leaderboard/engine"
+	"github.com/fantasy/leaderboard/internal/reference"
+	"github.com/fantasy/leaderboard/kafkasource"
+	"github.com/fantasy/leaderboard/rankstore"
+	"github.com/fantasy/leaderboard/records"
+)
+
+// rejects records what the worker dead-letters; Poll is not used by these tests, which
+// feed batches through Apply (the Kafka path is tested end to end in cmd/leaderboard).
+type rejects struct {
+	mu   sync.Mutex
+	errs []*kafkasource.RejectError
+}
+
+func (r *rejects) Poll(ctx context.Context) (kafkasource.Batch, error) {
+	<-ctx.Done()
+	return kafkasource.Batch{}, ctx.Err()
+}
+
+func (r *rejects) Reject(_ context.Context, _ string, _ int32, _ int64, _, _ []byte, err *kafkasource.RejectError) error {
+	r.mu.Lock()
+	r.errs = append(r.errs, err)
+	r.mu.Unlock()
+	return nil
+}
+
+type fixture struct {
+	t     *testing.T
+	store *rankstore.Store
+	src   *rejects
+	w     *Worker
+	clock time.Time
+}
+
+func newFixture(t *testing.T, store *rankstore.Store) *fixture {
+	f := &fixture{t: t, src: &rejects{}, clock: time.Unix(1_800_000_000, 0)}
+	if store == nil {
+		var err error
+		store, err = rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: 7 * 24 * time.Hour}, func() time.Time { return f.clock }, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.store = store
+	cfg := Config{Interval: time.Second, Refresh: time.Minute, EntriesTopic: "lb.entries", WriteBatch: 100, Engine: engine.DefaultConfig()}
+	cfg.Engine.PageSize = 10
+	w, err := New(cfg, f.src, store, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), func() time.Time { return f.clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.w = w
+	return f
+}
+
+func entryEvents(match int64, entries []engine.Entry) kafkasource.Batch {
+	var b kafkasource.Batch
+	for k, e := range entries {
+		b.Entries = append(b.Entries, kafkasource.EntryRecord{Offset: int64(k), Event: kafkasource.EntryEvent{
+			MatchID: match, ContestID: e.ContestID, EntryID: e.EntryID, UserID: e.UserID, TeamID: e.TeamID,
+			Players: e.Players, Captain: e.Captain, ViceCaptain: e.ViceCaptain}})
+	}
+	return b
+}
+
+func pointsEvents(match int64, pts map[int32]float64) kafkasource.Batch {
+	var b kafkasource.Batch
+	for id, v := range pts {
+		c, _ := engine.Centipoints(v)
+		b.Points = append(b.Points, kafkasource.PointsEvent{MatchID: match, PlayerID: id, Centi: c})
+	}
+	return b
+}
+
+func state(match int64, s kafkasource.MatchState) kafkasource.Batch {
+	return kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: match, State: s}}}
+}
+
+func (f *fixture) apply(b kafkasource.Batch) {
+	f.t.Helper()
+	if err := f.w.Apply(context.Background(), b); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) cycle() {
+	f.t.Helper()
+	f.clock = f.clock.Add(time.Second)
+	if err := f.w.Cycle(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// board reads every contest's standings back from the store, as reference rows.
+func (f *fixture) board(ns string, contests []int64) map[int64][]reference.Row {
+	f.t.Helper()
+	ctx := context.Background()
+	out := map[int64][]reference.Row{}
+	for _, id := range contests {
+		b, ok, err := f.store.Get(ctx, ns, records.SetContest, records.IDKey(id))
+		if err != nil || !ok {
+			continue
+		}
+		c, err := records.ContestFrom(b)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		all := slices.Clone(c.First)
+		for pg := 1; pg < int(c.Pages()); pg++ {
+			pb, ok, _ := f.store.Get(ctx, ns, records.SetPage, records.PageKey(id, pg))
+			if !ok {
+				f.t.Fatalf("contest %d page %d missing", id, pg)
+			}
+			page, _ := records.PageFrom(pb)
+			if page.Cycle > c.Cycle {
+				f.t.Fatalf("page %d newer than its contest", pg)
+			}
+			all = append(all, page.Rows...)
+		}
+		if int64(len(all)) != c.Total {
+			f.t.Fatalf("contest %d: %d rows, total %d", id, len(all), c.Total)
+		}
+		for _, r := range all {
+			out[id] = append(out[id], reference.Row{ContestID: id, EntryID: r.EntryID, UserID: r.UserID, TeamID: r.TeamID, Points: r.Points * 2, Rank: int(r.Rank)})
+		}
+	}
+	return out
+}
+
+func refBoard(entries []engine.Entry, pts map[int32]float64) (map[int64][]reference.Row, []int64) {
+	out := map[int64][]reference.Row{}
+	var ids []int64
+	for _, r := range reference.Rank(entries, pts) {
+		if _, ok := out[r.ContestID]; !ok {
+			ids = append(ids, r.ContestID)
+		}
+		out[r.ContestID] = append(out[r.ContestID], r)
+	}
+	return out, ids
+}
+
+func (f *fixture) check(ns string, entries []engine.Entry, pts map[int32]float64) {
+	f.t.Helper()
+	want, ids := refBoard(entries, pts)
+	got := f.board(ns, ids)
+	for _, id := range ids {
+		if !slices.Equal(got[id], want[id]) {
+			f.t.Fatalf("%s contest %d:\n got %v\nwant %v", ns, id, head(got[id]), head(want[id]))
+		}
+	}
+	// Every entry's record gives, with its contest's histogram and the match's points
+	// log, the rank the reference gives: what the API computes.
+	ctx := context.Background()
+	mb, _, _ := f.store.Get(ctx, ns, records.SetMatch, "1")
+	m, _ := records.MatchFrom(mb)
+	for _, rows := range want {
+		for _, r := range rows {
+			eb, ok, _ := f.store.Get(ctx, ns, records.SetEntry, records.IDKey(r.EntryID))
+			if !ok {
+				f.t.Fatalf("entry %d has no record", r.EntryID)
+			}
+			e, _ := records.EntryFrom(eb)
+			cb, _, _ := f.store.Get(ctx, ns, records.SetContest, records.IDKey(e.Contest))
+			c, _ := records.ContestFrom(cb)
+			pts := e.Lineup.Points(m.Log.At(c.Cycle))
+			st, ok := records.StandingOf(c.Hist, pts)
+			if !ok || st.Rank != int64(r.Rank) || pts*2 != r.Points {
+				f.t.Fatalf("entry %d: computed rank %d points %d, want %d %d", r.EntryID, st.Rank, pts, r.Rank, r.Points/2)
+			}
+		}
+	}
+}
+
+func head(r []reference.Row) []reference.Row {
+	if len(r) > 5 {
+		return r[:5]
+	}
+	return r
+}
+
+func TestWorkerRanksIntoStore(t *testing.T) {
+	f := newFixture(t, nil)
+	entries, pts := reference.Random(9, reference.Shape{Contests: []int{1, 2, 10, 11, 95, 3}, Players: 22, LineupSize: 11, Teams: 40, PointValues: 30, Negative: true})
+	f.apply(entryEvents(1, entries))
+	f.apply(state(1, kafkasource.MatchState("live")))
+	f.apply(pointsEvents(1, pts))
+	f.cycle()
+	f.check(records.Live, entries, pts)
+	if f.w.LastCycle().Cycle != 1 {
+		t.Fatalf("cycle %d", f.w.LastCycle().Cycle)
+	}
+
+	// Points move: the next cycle rewrites what changed and nothing else.
+	pts2 := map[int32]float64{}
+	for id, v := range pts {
+		pts2[id] = v
+	}
+	for id := range pts2 {
+		pts2[id] += 4
+		break
+	}
+	f.apply(pointsEvents(1, pts2))
+	f.cycle()
+	f.check(records.Live, entries, pts2)
+	if rep := f.w.LastCycle(); rep.Cycle != 2 || rep.Stats.ChangedEntries == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+
+	// A withdrawal shrinks a contest; its last page's record goes away.
+	last := entries[len(entries)-1]
+	withdraw := kafkasource.Batch{Entries: []kafkasource.EntryRecord{{Event: kafkasource.EntryEvent{MatchID: 1, ContestID: last.ContestID, EntryID: last.EntryID, Withdrawn: true}}}}
+	f.apply(withdraw)
+	entries = entries[:len(entries)-1]
+	f.cycle()
+	f.check(records.Live, entries, pts2)
+	if _, ok, _ := f.store.Get(context.Background(), records.Live, records.SetEntry, records.IDKey(last.EntryID)); ok {
+		t.Fatal("withdrawn entry still has a record")
+	}
+
+	// An entry moving contest is dead-lettered; state is unchanged.
+	moved := entries[0]
+	moved.ContestID += 1_000_000
+	f.apply(entryEvents(1, []engine.Entry{moved}))
+	if len(f.src.errs) != 1 || f.src.errs[0].Code != "contest_move" {
+		t.Fatalf("rejections %v", f.src.errs)
+	}
+	f.cycle()
+	f.check(records.Live, entries, pts2)
+
+	// Completion: a final cycle into the complete namespace, then no more cycles.
+	f.apply(state(1, kafkasource.MatchState("completed")))
+	f.cycle()
+	f.check(records.Complete, entries, pts2)
+	final := f.w.LastCycle().Cycle
+	f.apply(pointsEvents(1, pts))
+	f.cycle()
+	if f.w.LastCycle().Cycle != final {
+		t.Fatal("a completed match was ranked again")
+	}
+	f.check(records.Complete, entries, pts2)
+
+	// A restarted worker over the same store resumes the numbering and does not rank
+	// the completed match again.
+	g := newFixture(t, f.store)
+	g.apply(entryEvents(1, entries))
+	g.apply(state(1, kafkasource.MatchState("completed")))
+	g.apply(pointsEvents(1, pts))
+	g.cycle()
+	g.check(records.Complete, entries, pts2)
+	if g.w.LastCycle() != nil {
+		t.Fatal("restarted worker ranked a completed match")
+	}
+}
+
+func TestWorkerResumesCycleNumbers(t *testing.T) {
+	f := newFixture(t, nil)
+	entries, pts := reference.Random(4, reference.Shape{Contests: []int{5, 30}, Players: 22, LineupSize: 11, PointValues: 10})
+	f.apply(entryEvents(1, entries))
+	f.apply(state(1, kafkasource.MatchState("live")))
+	f.apply(pointsEvents(1, pts))
+	f.cycle()
+	f.cycle()
+	g := newFixture(t, f.store)
+	g.apply(entryEvents(1, entries))
+	g.apply(state(1, kafkasource.MatchState("live")))
+	g.apply(pointsEvents(1, pts))
+	g.cycle()
+	if g.w.LastCycle().Cycle != 3 {
+		t.Fatalf("restarted at cycle %d, want 3", g.w.LastCycle().Cycle)
+	}
+	g.check(records.Live, entries, pts)
+}
+
+// TestTeamEdit: entries sharing a team share its lineup, so a new lineup for the team
+// (the user edited it before the deadline) applies to all of its entries.
+func TestTeamEdit(t *testing.T) {
+	f := newFixture(t, nil)
+	entries, pts := reference.Random(6, reference.Shape{Contests: []int{4, 25}, Players: 22, LineupSize: 11, Teams: 3, PointValues: 50})
+	f.apply(entryEvents(1, entries))
+	f.apply(state(1, kafkasource.MatchState("live")))
+	f.apply(pointsEvents(1, pts))
+	f.cycle()
+	edited := entries[0]
+	edited.Players = slices.Clone(edited.Players)
+	for _, p := range entries[1].Players { // swap in a player the lineup lacks
+		if !slices.Contains(edited.Players, p) {
+			for k, q := range edited.Players {
+				if q != edited.Captain && q != edited.ViceCaptain {
+					edited.Players[k] = p
+					break
+				}
+			}
+			break
+		}
+	}
+	f.apply(entryEvents(1, []engine.Entry{edited}))
+	for k := range entries {
+		if entries[k].TeamID == edited.TeamID {
+			entries[k].Players = edited.Players
+		}
+	}
+	f.cycle()
+	f.check(records.Live, entries, pts)
+}
+
+// TestRefreshRewritesEverything: with refresh = 3 intervals, every record of a live match
+// is rewritten within 3 cycles even if nothing changed, so none reaches the live TTL.
+func TestRefreshRewritesEverything(t *testing.T) {
+	f := newFixture(t, nil)
+	f.w.cfg.Refresh = 3 * f.w.cfg.Interval
+	entries, pts := reference.Random(7, reference.Shape{Contests: []int{3, 40, 7, 12}, Players: 22, LineupSize: 11, PointValues: 50})
+	f.apply(entryEvents(1, entries))
+	f.apply(state(1, kafkasource.MatchState("live")))
+	f.apply(pointsEvents(1, pts))
+	f.cycle()
+	f.clock = f.clock.Add(50 * time.Minute)
+	for range 3 {
+		f.cycle() // nothing changes
+	}
+	f.clock = f.clock.Add(59 * time.Minute) // 59 min after the last three cycles, 109 after the first
+	f.check(records.Live, entries, pts)
+}
