@@ -33,7 +33,7 @@ import (
 // e2e is one single-node system over real TCP: the embedded broker, the node (source,
 // worker, embedded store, API) and a publisher.
 type e2e struct {
-	t      *testing.T
+	t      testing.TB
 	broker *devbroker.Broker
 	cfg    nodeConfig
 	pub    *kafkasource.Publisher
@@ -42,7 +42,7 @@ type e2e struct {
 	base   string
 }
 
-func newE2E(t *testing.T) *e2e {
+func newE2E(t testing.TB) *e2e {
 	t.Helper()
 	b, err := devbroker.Start(devbroker.Config{Addr: "127.0.0.1:0", EntriesPartitions: 4})
 	if err != nil {
@@ -107,7 +107,7 @@ func (e *e2e) get(path string, out any) int {
 	return resp.StatusCode
 }
 
-func eventually(t *testing.T, what string, d time.Duration, ok func() bool) {
+func eventually(t testing.TB, what string, d time.Duration, ok func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !ok() {
