@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fantasy/leaderboard/engine"
@@ -24,6 +25,7 @@ type Result struct {
 	LoadSeconds         float64            `json:"load_s"`
 	CycleMedian         float64            `json:"cycle_median_s"`
 	CycleMin            float64            `json:"cycle_min_s"`
+	CycleCPUMedian      float64            `json:"cycle_cpu_median_s"`
 	StageMedian         map[string]float64 `json:"stage_median_s"`
 	BaselineCycles      int                `json:"baseline_cycles"`
 	BaselineMedian      float64            `json:"baseline_cycle_median_s"`
@@ -37,17 +39,28 @@ type Result struct {
 
 // Cycles runs k engine cycles alternating the snapshots and returns each cycle's wall
 // time and its stage times. p must have been built with Config.Now set.
-func Cycles(p *engine.Partition, snaps []*engine.Snapshot, k int, now func() time.Time) (total []float64, stages map[string][]float64, last engine.Stats) {
+func Cycles(p *engine.Partition, snaps []*engine.Snapshot, k int, now func() time.Time) (total, cpu []float64, stages map[string][]float64, last engine.Stats) {
 	stages = map[string][]float64{}
 	for i := range k {
-		t0 := now()
+		t0, c0 := now(), CPUTime()
 		last = p.Run(snaps[i%len(snaps)])
 		total = append(total, now().Sub(t0).Seconds())
+		cpu = append(cpu, CPUTime()-c0)
 		for _, s := range last.Stages {
 			stages[s.Name] = append(stages[s.Name], s.Duration.Seconds())
 		}
 	}
-	return total, stages, last
+	return total, cpu, stages, last
+}
+
+// CPUTime is the process's user+system CPU seconds so far: less sensitive than wall time
+// to other processes on a shared machine.
+func CPUTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
 
 // Median of xs (xs is reordered).

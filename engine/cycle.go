@@ -289,12 +289,16 @@ func (p *Partition) walk(c int, sorted []uint64, lo, hi int, words []uint64, pag
 	w0 := uint32(s &^ 63)
 
 	k0 := pairKey(sorted[lo])
-	above := lo // entries with more points than position j's
-	if lo > 0 {
-		above = sort.Search(lo, func(j int) bool { return pairKey(sorted[j]) >= k0 })
-	}
+	above, prevAbove := lo, 0 // entries with more points than position j's, now and before
 	pt := keyPoints(k0, q)
-	prevAbove := sort.Search(n, func(j int) bool { return prevPts[j] <= pt })
+	if lo > 0 { // a chunk of a mega contest: find where its first key's run starts
+		above = sort.Search(lo, func(j int) bool { return pairKey(sorted[j]) >= k0 })
+		prevAbove = sort.Search(n, func(j int) bool { return prevPts[j] <= pt })
+	} else {
+		for prevAbove < n && prevPts[prevAbove] > pt {
+			prevAbove++
+		}
+	}
 	for j := lo; j < hi; j++ {
 		x := sorted[j]
 		if k := pairKey(x); k != k0 {

@@ -70,10 +70,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	total, stages, last := bench.Cycles(p, snaps, *cycles, time.Now)
+	total, cpu, stages, last := bench.Cycles(p, snaps, *cycles, time.Now)
 	stopProfile()
 	res.CycleMin = slices.Min(total)
 	res.CycleMedian = bench.Median(total)
+	res.CycleCPUMedian = bench.Median(cpu)
 	res.StageMedian = map[string]float64{}
 	for name, xs := range stages {
 		res.StageMedian[name] = bench.Median(xs)
@@ -105,7 +106,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, name := range []string{engine.StageTeamPoints, engine.StageRank, engine.StageChanges} {
 		fmt.Fprintf(stderr, "%-22s %10.1fms\n", name, res.StageMedian[name]*1e3)
 	}
-	fmt.Fprintf(stderr, "%-22s %10.1fms  (min %.1fms, %d cycles, %.0f entries/s)\n", "cycle", res.CycleMedian*1e3, res.CycleMin*1e3, *cycles, float64(res.Entries)/res.CycleMedian)
+	fmt.Fprintf(stderr, "%-22s %10.1fms  (min %.1fms, %d cycles, %.0f entries/s; CPU %.1fms a cycle)\n", "cycle", res.CycleMedian*1e3, res.CycleMin*1e3, *cycles, float64(res.Entries)/res.CycleMedian, res.CycleCPUMedian*1e3)
 	if *baseCycles > 0 {
 		fmt.Fprintf(stderr, "%-22s %10.1fms  (%d cycles; engine is %.1fx faster; ranks agree: %v)\n", "naive baseline cycle", res.BaselineMedian*1e3, *baseCycles, res.Speedup, res.BaselineRanksAgreed)
 	}
