@@ -2,13 +2,9 @@ package kafkasource
 
 import (
 	"context"
-	"encoding/binary"
-	"hash/crc32"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -115,84 +111,4 @@ func BenchmarkPublishEntries(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
-}
-
-// BenchmarkPollEntriesSynthetic is BenchmarkPollEntries with the broker's work taken out:
-// every fetch is answered with copies of one canned batch of 4000 entry events, so the
-// figure is what the consumer side (franz-go fetch decoding, our decode and validation)
-// sustains when the broker runs elsewhere.
-func BenchmarkPollEntriesSynthetic(b *testing.B) {
-	const parts = 16
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, "lb.entries"),
-		kfake.SeedTopics(1, "lb.points", "lb.matches", "lb.dlq"),
-		kfake.SyntheticFetch(kfake.SyntheticBatch{Batch: entryBatch(4000)}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	cfg := DefaultConfig()
-	cfg.Brokers = c.ListenAddrs()
-	// Every topic would serve entry events: read only the entries topic.
-	cfg.PointsTopic, cfg.MatchesTopic = "absent.points", "absent.matches"
-	b.ReportAllocs()
-	for b.Loop() {
-		s, err := New(cfg, nil, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := s.AssignEntries(allPartitions(parts, OffsetStart)); err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		n := 0
-		for n < benchEntries {
-			batch, err := s.Poll(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if batch.Rejected > 0 {
-				b.Fatalf("%d rejected", batch.Rejected)
-			}
-			n += len(batch.Entries)
-		}
-		cancel()
-		s.Close()
-	}
-	b.ReportMetric(float64(benchEntries*b.N)/b.Elapsed().Seconds(), "events/s")
-}
-
-// entryBatch encodes n entry events as one uncompressed Kafka v2 record batch.
-func entryBatch(n int) []byte {
-	var recs []byte
-	for i := range n {
-		e := benchEntry(i)
-		key := strconv.AppendInt(nil, e.ContestID, 10)
-		var body []byte
-		body = append(body, 0)                   // attributes
-		body = kbin.AppendVarlong(body, 0)       // timestamp delta
-		body = kbin.AppendVarint(body, int32(i)) // offset delta
-		body = kbin.AppendVarintBytes(body, key)
-		body = kbin.AppendVarintBytes(body, EncodeEntry(e))
-		body = kbin.AppendVarint(body, 0) // headers
-		recs = kbin.AppendVarint(recs, int32(len(body)))
-		recs = append(recs, body...)
-	}
-	be := binary.BigEndian
-	var b []byte
-	b = be.AppendUint64(b, 0)                     // first offset
-	b = be.AppendUint32(b, uint32(49+len(recs)))  // length
-	b = be.AppendUint32(b, 0)                     // partition leader epoch
-	b = append(b, 2)                              // magic
-	b = be.AppendUint32(b, 0)                     // CRC, below
-	b = be.AppendUint16(b, 0)                     // attributes
-	b = be.AppendUint32(b, uint32(n-1))           // last offset delta
-	b = be.AppendUint64(b, uint64(1795740000000)) // first timestamp
-	b = be.AppendUint64(b, uint64(1795740000000)) // max timestamp
-	b = be.AppendUint64(b, ^uint64(0))            // producer id -1
-	b = be.AppendUint16(b, ^uint16(0))            // producer epoch -1
-	b = be.AppendUint32(b, ^uint32(0))            // first sequence -1
-	b = be.AppendUint32(b, uint32(n))             // records
-	b = append(b, recs...)
-	be.PutUint32(b[17:21], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return b
 }

@@ -538,7 +538,7 @@ type kgoLogger struct{ l *slog.Logger }
 
 func (k kgoLogger) Level() kgo.LogLevel {
 	if k.l.Enabled(context.Background(), slog.LevelDebug) {
-		return kgo.LogLevelDebug
+		return kgo.LogLevelInfo
 	}
 	return kgo.LogLevelWarn
 }
@@ -550,7 +550,7 @@ func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 		l = slog.LevelError
 	case kgo.LogLevelWarn:
 		l = slog.LevelWarn
-	case kgo.LogLevelInfo, kgo.LogLevelDebug:
+	case kgo.LogLevelInfo:
 		l = slog.LevelDebug // the client's info is chatty
 	default:
 		return
