@@ -156,16 +156,27 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// ingest polls the source and applies events until ctx ends.
+// ingest polls the source and applies events until ctx ends. A failed poll (the broker
+// unreachable, a dead letter not yet acknowledged) is retried with backoff: the source
+// hands back the same batch, so nothing is skipped.
 func (w *Worker) ingest(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
 	for {
 		b, err := w.src.Poll(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			w.log.Warn("poll failed; retrying", "err", err, "in", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 10*time.Second)
+			continue
 		}
+		backoff = 100 * time.Millisecond
 		if err := w.Apply(ctx, b); err != nil {
 			return err
 		}
