@@ -69,7 +69,7 @@ func (s *Server) match(r *http.Request) (any, error) {
 	if at == "" {
 		return nil, notFound("match %d not found", id)
 	}
-	centi := m.Log.At(m.Cycle)
+	centi := s.logs.at(at, m, m.Cycle)
 	players := make([]playerPoints, 0, len(centi))
 	for _, p := range slices.Sorted(maps.Keys(centi)) {
 		players = append(players, playerPoints{PlayerID: p, Points: json.Number(fixedpoint.FormatCenti(centi[p]))})
@@ -250,7 +250,7 @@ func (s *Server) stand(ctx context.Context, ns string, e records.Entry, rows boo
 	case c.Match != e.Match:
 		return standing{}, s.corrupt("contest", e.Contest, fmt.Errorf("contest of match %d, its entry %d of match %d", c.Match, e.ID, e.Match))
 	}
-	pts := e.Lineup.Points(m.Log.At(c.Cycle))
+	pts := e.Lineup.Points(s.logs.at(mat, m, c.Cycle))
 	st, ok := records.StandingOf(c.Hist, pts)
 	if !ok {
 		return standing{}, mixed("the points of entry %d are not among those of contest %d at cycle %d", e.ID, c.ID, c.Cycle)
@@ -451,7 +451,7 @@ func (s *Server) userEntries(r *http.Request) (any, error) {
 			}
 			centi, ok := at[c.Cycle]
 			if !ok {
-				centi = m.Log.At(c.Cycle)
+				centi = s.logs.at(mat, m, c.Cycle)
 				at[c.Cycle] = centi
 			}
 			pts := e.Lineup.Points(centi)

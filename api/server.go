@@ -28,6 +28,8 @@ type Server struct {
 	duration *prometheus.HistogramVec
 	rereads  prometheus.Counter
 	lastLog  atomic.Int64 // unix ns of the last rate-limited log line
+	logs     pointsCache
+	hists    histCache
 }
 
 // New builds a server reading store. Its metrics are registered with reg (and /metrics

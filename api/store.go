@@ -153,7 +153,9 @@ func (s *Server) readMatch(ctx context.Context, ns string, id int64) (m records.
 	if err != nil || at == "" {
 		return m, at, err
 	}
-	if m, err = records.MatchFrom(b); err != nil {
+	m = records.Match{ID: b.Int("id"), State: b.Str("state"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
+		Entries: b.Int("entries"), Contests: b.Int("contests")}
+	if m.Log, err = s.logs.decode(at, id, b.Bytes("log")); err != nil {
 		return m, "", s.corrupt("match", id, err)
 	}
 	return m, at, nil
@@ -176,7 +178,7 @@ func (s *Server) decodeContest(b records.Bins, id int64, rows bool) (c records.C
 	} else {
 		c = records.Contest{ID: b.Int("id"), Match: b.Int("match"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
 			Total: b.Int("total"), PageSize: b.Int("page_size")}
-		c.Hist, err = records.DecodeHist(b.Bytes("hist"))
+		c.Hist, err = s.hists.decode(c.ID, c.Cycle, b.Bytes("hist"))
 	}
 	if err == nil && (c.ID != id || c.Total < 0 || c.PageSize <= 0 || c.PageSize > maxPageSize ||
 		rows && int64(len(c.First)) != min(c.PageSize, c.Total)) {

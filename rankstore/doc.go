@@ -5,7 +5,8 @@
 // by Open, so final standings survive a restart. A clean shutdown (Close) also saves
 // `live`, so a restarted single-node system serves at once and continues its cycles.
 //
-// Records are held as packed bins (records.EncodeBins) in sharded maps; a read decodes a
-// fresh copy, so callers may keep what they read. Expired records are invisible at once
-// and dropped by Sweep.
+// Records are held as packed bins (records.EncodeBins) in sharded maps; a read decodes
+// fresh bins whose []byte values share the stored buffer, which is never modified (Put
+// replaces it): callers may keep what they read but must not change its bytes. Expired
+// records are invisible at once and dropped by Sweep.
 package rankstore

@@ -161,7 +161,7 @@ func (s *Store) get(n *namespace, set, key string, now int64) (records.Bins, boo
 	if !ok || e.expires <= now {
 		return nil, false, nil
 	}
-	b, err := records.DecodeBins(e.bins)
+	b, err := records.DecodeBinsShared(e.bins) // e.bins is never modified: Put replaces it
 	if err != nil {
 		return nil, false, fmt.Errorf("record %s/%s: %w", set, key, err)
 	}

@@ -41,7 +41,14 @@ func EncodeBins(b Bins) []byte {
 }
 
 // DecodeBins unpacks EncodeBins. Strings and byte slices are copies.
-func DecodeBins(buf []byte) (Bins, error) {
+func DecodeBins(buf []byte) (Bins, error) { return decodeBins(buf, true) }
+
+// DecodeBinsShared unpacks EncodeBins with []byte bins aliasing buf: for a store whose
+// packed records are immutable, it saves copying every page of rows on every read. The
+// caller must not modify the bytes it gets.
+func DecodeBinsShared(buf []byte) (Bins, error) { return decodeBins(buf, false) }
+
+func decodeBins(buf []byte, copyBytes bool) (Bins, error) {
 	r := reader{b: buf}
 	n := r.n()
 	b := make(Bins, n)
@@ -55,17 +62,37 @@ func DecodeBins(buf []byte) (Bins, error) {
 		return v
 	}
 	for range n {
-		name := string(raw())
+		rn := raw()
+		name, ok := binNames[string(rn)] // no allocation for the names records use
+		if !ok {
+			name = string(rn)
+		}
 		switch r.u() {
 		case tagInt:
 			b[name] = r.i()
 		case tagStr:
 			b[name] = string(raw())
 		case tagBytes:
-			b[name] = slices.Clone(raw())
+			if v := raw(); copyBytes {
+				b[name] = slices.Clone(v)
+			} else {
+				b[name] = v
+			}
 		default:
 			r.fail()
 		}
 	}
 	return b, r.done("bins")
 }
+
+// binNames interns the bin names of the record types, so decoding allocates none.
+var binNames = func() map[string]string {
+	m := map[string]string{}
+	for _, r := range []Record{Match{}.Record(), Contest{}.Record(), Page{}.Record(), Entry{}.Record(),
+		User{}.Record(), ContestChunk{}.Record(), Matches{}.Record()} {
+		for name := range r.Bins {
+			m[name] = name
+		}
+	}
+	return m
+}()

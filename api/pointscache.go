@@ -1,0 +1,114 @@
+package api
+
+import (
+	"sync"
+
+	"github.com/fantasy/leaderboard/records"
+)
+
+// pointsCache keeps decoded points logs and the player points they give at a cycle. A
+// match's log only grows (records.PointsLog), so a packed log of the same length as the
+// cached one in the same namespace is the same log: most reads decode nothing and build
+// no map. The maps it returns are shared: read them, never write.
+type pointsCache struct {
+	mu sync.Mutex
+	m  map[logKey]*cachedLog
+}
+
+type logKey struct {
+	ns    string
+	match int64
+}
+
+type cachedLog struct {
+	size int
+	log  records.PointsLog
+	at   map[int64]map[int32]int64
+}
+
+const (
+	maxCachedMatches = 1024
+	maxCachedCycles  = 16
+)
+
+// decode returns the log packed in raw, from the cache when it is the cached one.
+func (pc *pointsCache) decode(ns string, match int64, raw []byte) (records.PointsLog, error) {
+	k := logKey{ns, match}
+	pc.mu.Lock()
+	c := pc.m[k]
+	pc.mu.Unlock()
+	if c != nil && c.size == len(raw) {
+		return c.log, nil
+	}
+	log, err := records.DecodePointsLog(raw)
+	if err != nil {
+		return nil, err
+	}
+	pc.mu.Lock()
+	if pc.m == nil || len(pc.m) >= maxCachedMatches {
+		pc.m = map[logKey]*cachedLog{}
+	}
+	pc.m[k] = &cachedLog{size: len(raw), log: log, at: map[int64]map[int32]int64{}}
+	pc.mu.Unlock()
+	return log, nil
+}
+
+// at returns the player points of m's log at cycle (shared, read-only).
+func (pc *pointsCache) at(ns string, m records.Match, cycle int64) map[int32]int64 {
+	k := logKey{ns, m.ID}
+	pc.mu.Lock()
+	c := pc.m[k]
+	if c != nil && len(c.log) == len(m.Log) {
+		if pts, ok := c.at[cycle]; ok {
+			pc.mu.Unlock()
+			return pts
+		}
+	}
+	pc.mu.Unlock()
+	pts := m.Log.At(cycle)
+	if c != nil && len(c.log) == len(m.Log) {
+		pc.mu.Lock()
+		if len(c.at) >= maxCachedCycles {
+			clear(c.at)
+		}
+		c.at[cycle] = pts
+		pc.mu.Unlock()
+	}
+	return pts
+}
+
+// histCache keeps decoded contest histograms. A contest record of a given cycle never
+// changes (a rewrite at the same cycle carries the same standings), so a histogram of the
+// same contest, cycle and packed length is the cached one: hot contests decode nothing.
+type histCache struct {
+	mu sync.Mutex
+	m  map[int64]cachedHist
+}
+
+type cachedHist struct {
+	cycle int64
+	size  int
+	hist  []records.Bucket
+}
+
+const maxCachedHists = 1 << 16
+
+func (hc *histCache) decode(contest, cycle int64, raw []byte) ([]records.Bucket, error) {
+	hc.mu.Lock()
+	c, ok := hc.m[contest]
+	hc.mu.Unlock()
+	if ok && c.cycle == cycle && c.size == len(raw) {
+		return c.hist, nil
+	}
+	h, err := records.DecodeHist(raw)
+	if err != nil {
+		return nil, err
+	}
+	hc.mu.Lock()
+	if hc.m == nil || len(hc.m) >= maxCachedHists {
+		hc.m = map[int64]cachedHist{}
+	}
+	hc.m[contest] = cachedHist{cycle, len(raw), h}
+	hc.mu.Unlock()
+	return h, nil
+}
