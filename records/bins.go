@@ -15,8 +15,20 @@ const (
 // EncodeBins packs bins (sorted by name) for stores that keep a record as bytes: the
 // embedded store in memory and on disk.
 func EncodeBins(b Bins) []byte {
-	var w writer
-	names := slices.Sorted(mapKeys(b))
+	size := 1
+	var arr [16]string
+	names := arr[:0]
+	for n, v := range b {
+		names = append(names, n)
+		size += len(n) + 12
+		if x, ok := v.([]byte); ok {
+			size += len(x)
+		} else if x, ok := v.(string); ok {
+			size += len(x)
+		}
+	}
+	slices.Sort(names)
+	w := writer{b: make([]byte, 0, size)}
 	w.u(uint64(len(names)))
 	for _, n := range names {
 		w.u(uint64(len(n)))
