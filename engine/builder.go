@@ -42,11 +42,11 @@ type Builder struct {
 	// common case) needs no validation beyond a comparison.
 	rawPlayers       []int32
 	rawCapt, rawVice []int32
-	wide     bool     // some slot is >= 64: compare lineups through teamSlot instead
-	teamID   []int64
-	teamSlot []uint8 // lineupSize slots per team, sorted ascending
-	captain  []uint8
-	vice     []uint8
+	wide             bool // some slot is >= 64: compare lineups through teamSlot instead
+	teamID           []int64
+	teamSlot         []uint8 // lineupSize slots per team, sorted ascending
+	captain          []uint8
+	vice             []uint8
 
 	contestID []int64
 	entryID   []int64

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/fantasy/leaderboard/internal/hugepage"
 )
 
 // Stage names, in the order a cycle runs them.
@@ -38,19 +40,29 @@ type Stats struct {
 
 type cycleState struct {
 	cycles int
-	// team holds per team key<<32 | flag: key = MaxInt32 - team points / quantum,
-	// flag (bit 31) = the points changed in this cycle. One word per team keeps the
-	// per-entry gather to one cache miss.
-	team []uint64
+	// teamPts holds each team's points (units of 1/PointsScale) in this cycle.
+	teamPts []int32
+	// The per-entry gather reads one of two key tables, whichever this cycle uses:
+	//   dense:  team16[t] = changed<<15 | rank of the team's points among the cycle's
+	//           distinct values (0 = most), and dense[rank] = those points. 2 bytes a
+	//           team keep the table in cache far longer (10M teams: 20 MB, not 80).
+	//   wide:   team[t] = key<<32 | changed<<31, key = MaxInt32 - points/quantum, for a
+	//           cycle with more than denseMax distinct team points.
+	denseMode bool
+	team16    []uint16
+	dense     []int32
+	team      []uint64
+	present   [][]uint64 // per worker: bitset of the cycle's distinct values
+	noDense   bool       // tests: always use wide keys
 	// quantum is the gcd of this cycle's player centipoints: every team's points are a
 	// multiple of it, so keys divided by it keep order and ties and span fewer bits
 	// (T20 points move in half points: quantum 50 makes most contests one radix pass).
-	quantum, prevQuantum int32
-	order, prevOrder     []uint32 // per contest position: entry index in display order
+	quantum          int32
+	order, prevOrder []uint32 // per contest position: entry index in display order
 	// pts holds per display position the entry's team points (units of 1/PointsScale),
 	// so ranks, and whether they changed, come from sequential walks: rank at position j
 	// is 1 + the first position holding the same points.
-	pts, prevPts []int32
+	pts, prevPts        []int32
 	changed             []uint64 // bitset over entries
 	changedEntries      *roaring.Bitmap
 	changedPages        *roaring.Bitmap
@@ -74,7 +86,10 @@ type workerScratch struct {
 
 func (st *cycleState) init(p *Partition) {
 	n, nt := p.NumEntries(), p.NumTeams()
-	st.team = make([]uint64, nt)
+	st.teamPts = make([]int32, nt)
+	st.team16 = make([]uint16, nt)
+	hugepage.Advise(st.team16) // read at random by the gather
+	st.present = make([][]uint64, p.workers)
 	st.order, st.prevOrder = make([]uint32, n), make([]uint32, n)
 	st.pts, st.prevPts = make([]int32, n), make([]int32, n)
 	st.changed = make([]uint64, (n+63)/64)
@@ -96,6 +111,8 @@ func (st *cycleState) init(p *Partition) {
 	}
 	if maxMega > 0 {
 		st.megaPairs, st.megaTmp = make([]uint64, maxMega), make([]uint64, maxMega)
+		hugepage.Advise(st.megaPairs) // radix scatters write thousands of streams at once
+		hugepage.Advise(st.megaTmp)
 		st.megaHist = make([][1 << maxDigitBits]uint32, p.workers)
 		st.megaMin, st.megaMax = make([]uint32, p.workers), make([]uint32, p.workers)
 		st.megaAny = make([]bool, p.workers)
@@ -125,7 +142,7 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 		}
 	}
 
-	st.prevQuantum, st.quantum = st.quantum, 0
+	st.quantum = 0
 	for s, id := range p.players {
 		c := int32(snap.Centi(id))
 		st.slotPts[s] = c
@@ -134,7 +151,7 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 	if st.quantum == 0 {
 		st.quantum = 1
 	}
-	parallelRange(p.workers, p.NumTeams(), func(_, lo, hi int) { p.teamPoints(lo, hi) })
+	p.teamStage()
 	mark(StageTeamPoints)
 
 	st.order, st.prevOrder = st.prevOrder, st.order
@@ -182,46 +199,153 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 	}
 }
 
-// teamPoints computes team points for teams [lo, hi):
-// 2·Σ lineup + 2·captain + vice-captain, in units of 1/200 point.
-func (p *Partition) teamPoints(lo, hi int) {
+// teamStage computes every team's points and the keys the gather reads.
+func (p *Partition) teamStage() {
+	st := &p.st
+	W := p.workers
+	mins, maxs := make([]int32, W), make([]int32, W)
+	parallelRange(W, p.NumTeams(), func(w, lo, hi int) { mins[w], maxs[w] = p.teamPoints(lo, hi) })
+	lo, hi := int32(math.MaxInt32), int32(math.MinInt32)
+	for w := range W {
+		lo, hi = min(lo, mins[w]), max(hi, maxs[w])
+	}
+	q := st.quantum
+	st.denseMode = false
+	if !st.noDense && p.NumTeams() > 0 && (int64(hi)-int64(lo))/int64(q) < maxDenseSpan {
+		st.denseMode = p.denseKeys(lo, hi, q)
+	}
+	if !st.denseMode {
+		if st.team == nil {
+			st.team = make([]uint64, p.NumTeams())
+			hugepage.Advise(st.team)
+		}
+		parallelRange(W, p.NumTeams(), func(_, a, b int) {
+			for t := a; t < b; t++ {
+				st.team[t] = uint64(uint32(math.MaxInt32-st.teamPts[t]/q))<<32 | uint64(st.team16[t]>>15)<<31
+			}
+		})
+	}
+}
+
+const (
+	denseMax     = 1 << 15 // distinct team points a dense cycle can hold
+	maxDenseSpan = 1 << 22 // (max-min)/quantum beyond which the presence bitset is not tried
+)
+
+// denseKeys ranks the cycle's distinct team points (a presence bitset over
+// (points-lo)/q, popcounts from the top) and rewrites team16 with the ranks. It reports
+// false, leaving the flags in team16, when there are more than denseMax distinct values.
+func (p *Partition) denseKeys(lo, hi, q int32) bool {
+	st := &p.st
+	W := p.workers
+	span := int((hi-lo)/q) + 1
+	words := (span + 63) / 64
+	parallelRange(W, p.NumTeams(), func(w, a, b int) {
+		bs := st.present[w]
+		if cap(bs) < words {
+			bs = make([]uint64, words)
+		}
+		bs = bs[:words]
+		clear(bs)
+		for _, v := range st.teamPts[a:b] {
+			d := uint((v - lo) / q)
+			bs[d>>6] |= 1 << (d & 63)
+		}
+		st.present[w] = bs
+	})
+	all := st.present[0]
+	for w := 1; w < W; w++ {
+		for k, m := range st.present[w] {
+			all[k] |= m
+		}
+	}
+	// above[k] = distinct values in words above k; rank(v) = above + bits above v's bit.
+	above := make([]uint16, words)
+	distinct := 0
+	for k := words - 1; k >= 0; k-- {
+		if distinct > denseMax {
+			return false
+		}
+		above[k] = uint16(distinct)
+		distinct += bits.OnesCount64(all[k])
+	}
+	if distinct > denseMax {
+		return false
+	}
+	st.dense = st.dense[:0]
+	for k := words - 1; k >= 0; k-- {
+		for m := all[k]; m != 0; {
+			b := 63 - bits.LeadingZeros64(m)
+			st.dense = append(st.dense, lo+int32(k*64+b)*q)
+			m &^= 1 << b
+		}
+	}
+	parallelRange(W, p.NumTeams(), func(_, a, b int) {
+		for t := a; t < b; t++ {
+			d := uint((st.teamPts[t] - lo) / q)
+			w, bit := d>>6, d&63
+			rank := above[w] + uint16(bits.OnesCount64(all[w]>>bit>>1))
+			st.team16[t] = st.team16[t]&0x8000 | rank
+		}
+	})
+	return true
+}
+
+// teamPoints computes team points for teams [lo, hi): 2·Σ lineup + 2·captain +
+// vice-captain, in units of 1/200 point, noting in team16's top bit which changed. It
+// returns the smallest and largest.
+func (p *Partition) teamPoints(lo, hi int) (minP, maxP int32) {
 	st := &p.st
 	L := p.lineupSize
 	sp := &st.slotPts
 	slots := p.teamSlot[lo*L : hi*L]
-	capt, vice, out := p.captain[lo:hi], p.vice[lo:hi], st.team[lo:hi]
-	q, pq := st.quantum, st.prevQuantum
-	for t := range out {
+	capt, vice := p.captain[lo:hi], p.vice[lo:hi]
+	pts, flags := st.teamPts[lo:hi], st.team16[lo:hi]
+	minP, maxP = math.MaxInt32, math.MinInt32
+	for t := range pts {
 		var sum int32
 		for _, s := range slots[t*L : t*L+L] {
 			sum += sp[s]
 		}
-		pts := 2*sum + 2*sp[capt[t]] + sp[vice[t]]
-		var f uint64
-		if pts != keyPoints(uint32(out[t]>>32), pq) {
-			f = flagBit
+		v := 2*sum + 2*sp[capt[t]] + sp[vice[t]]
+		var f uint16
+		if v != pts[t] {
+			f = 0x8000
 		}
-		out[t] = uint64(uint32(math.MaxInt32-pts/q))<<32 | f
+		pts[t], flags[t] = v, f
+		minP, maxP = min(minP, v), max(maxP, v)
 	}
+	return minP, maxP
 }
 
 // gatherPairs fills pairs for entries [s, s+len(pairs)) and returns the key range and
 // whether any entry's team points changed.
 func (p *Partition) gatherPairs(pairs []uint64, s int, pos0 uint32) (minK, maxK uint32, changed bool) {
-	ts := p.st.team
 	lo, hi := uint64(math.MaxUint64), uint64(0)
 	var flags uint64
 	pos := uint64(pos0)
+	dense, t16, ts := p.st.denseMode, p.st.team16, p.st.team
 	for i, e := s, s+len(pairs); i < e; {
 		b, off := i>>p.shift, i&p.mask
 		seg := p.team[b][off:min(len(p.team[b]), off+e-i)]
 		out := pairs[i-s : i-s+len(seg)]
-		for j, t := range seg {
-			x := ts[t]
-			flags |= x
-			lo, hi = min(lo, x), max(hi, x)
-			out[j] = x | pos
-			pos++
+		if dense {
+			for j, t := range seg {
+				v := uint64(t16[t])
+				x := (v&0x7fff)<<32 | (v>>15)<<31
+				flags |= x
+				lo, hi = min(lo, x), max(hi, x)
+				out[j] = x | pos
+				pos++
+			}
+		} else {
+			for j, t := range seg {
+				x := ts[t]
+				flags |= x
+				lo, hi = min(lo, x), max(hi, x)
+				out[j] = x | pos
+				pos++
+			}
 		}
 		i += len(seg)
 	}
@@ -280,7 +404,6 @@ func (p *Partition) walk(c int, sorted []uint64, lo, hi int, words []uint64, pag
 	s, e := int(p.start[c]), int(p.start[c+1])
 	n := e - s
 	first := st.cycles == 0
-	q := st.quantum
 	order, prevOrder := st.order[s:e], st.prevOrder[s:e]
 	pts, prevPts := st.pts[s:e], st.prevPts[s:e]
 	pageSize := p.cfg.PageSize
@@ -290,7 +413,7 @@ func (p *Partition) walk(c int, sorted []uint64, lo, hi int, words []uint64, pag
 
 	k0 := pairKey(sorted[lo])
 	above, prevAbove := lo, 0 // entries with more points than position j's, now and before
-	pt := keyPoints(k0, q)
+	pt := st.keyPoints(k0)
 	if lo > 0 { // a chunk of a mega contest: find where its first key's run starts
 		above = sort.Search(lo, func(j int) bool { return pairKey(sorted[j]) >= k0 })
 		prevAbove = sort.Search(n, func(j int) bool { return prevPts[j] <= pt })
@@ -302,7 +425,7 @@ func (p *Partition) walk(c int, sorted []uint64, lo, hi int, words []uint64, pag
 	for j := lo; j < hi; j++ {
 		x := sorted[j]
 		if k := pairKey(x); k != k0 {
-			k0, above, pt = k, j, keyPoints(k, q)
+			k0, above, pt = k, j, st.keyPoints(k)
 			for prevAbove < n && prevPts[prevAbove] > pt {
 				prevAbove++
 			}
@@ -451,12 +574,15 @@ func (p *Partition) PointsOrdered(c int) []int32 { return p.st.pts[p.start[c]:p.
 
 // Points returns entry i's team points in the last cycle, in units of 1/PointsScale.
 func (p *Partition) Points(i int) int32 {
-	return keyPoints(uint32(p.st.team[p.teamOf(i)]>>32), p.st.quantum)
+	return p.st.teamPts[p.teamOf(i)]
 }
 
-// keyPoints inverts key = MaxInt32 - points/quantum.
-func keyPoints(key uint32, quantum int32) int32 {
-	return int32(math.MaxInt32-int64(key)) * quantum
+// keyPoints returns the points of a sort key of this cycle.
+func (st *cycleState) keyPoints(key uint32) int32 {
+	if st.denseMode {
+		return st.dense[key]
+	}
+	return int32(math.MaxInt32-int64(key)) * st.quantum
 }
 
 func gcd(a, b int32) int32 {

@@ -128,10 +128,18 @@ func TestEngineMatchesReference(t *testing.T) {
 			t.Run(name+"/"+cname, func(t *testing.T) {
 				for seed := range uint64(2) {
 					entries, pts := reference.Random(seed+1, shape)
-					p := build(t, entries, cfg)
-					p.Run(snapshotOf(t, pts))
-					diffBoards(t, engineBoard(p), refBoard(reference.Rank(entries, pts)))
-					checkRankIndex(t, p)
+					for _, wide := range []bool{false, true} {
+						p := build(t, entries, cfg)
+						if wide {
+							engine.UseWideKeys(p)
+						}
+						p.Run(snapshotOf(t, pts))
+						if dense := engine.DenseKeys(p); (wide && dense) || (!wide && !dense && name != "wide points") {
+							t.Fatalf("dense keys %v with wide keys forced %v", dense, wide)
+						}
+						diffBoards(t, engineBoard(p), refBoard(reference.Rank(entries, pts)))
+						checkRankIndex(t, p)
+					}
 				}
 			})
 		}
