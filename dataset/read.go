@@ -45,8 +45,15 @@ func ReadRanks(ctx context.Context, path string, batchRows int, fn func(rec arro
 // readBatches streams the file's columns of want. Row groups are decoded by up to
 // min(GOMAXPROCS, 8) goroutines at once and delivered to fn in file order. A goroutine
 // decodes its whole row group even while fn is still on an earlier one (else it would
-// idle), so memory holds at most that many decoded row groups.
+// idle), so memory holds at most that many decoded row groups. A row group is decoded
+// by the fast path (fastread.go) where it can, else by pqarrow; the fast path recycles
+// the memory of a row group once fn has released all its batches.
 func readBatches(ctx context.Context, path string, want *arrow.Schema, batchRows int, fn func(rec arrow.RecordBatch) error) error {
+	return readBatchesMode(ctx, path, want, batchRows, readAuto, fn)
+}
+
+// readBatchesMode is readBatches with the decoder chosen by mode.
+func readBatchesMode(ctx context.Context, path string, want *arrow.Schema, batchRows int, mode readMode, fn func(rec arrow.RecordBatch) error) error {
 	if batchRows <= 0 {
 		batchRows = DefaultBatchRows
 	}
@@ -73,6 +80,14 @@ func readBatches(ctx context.Context, path string, want *arrow.Schema, batchRows
 	if workers == 0 {
 		return nil
 	}
+	var plan *fastPlan
+	if mode != readPQArrow {
+		plan = planFast(pf, fr, want, fields)
+		if plan == nil && mode == readFastOnly {
+			return fmt.Errorf("%s: the fast path cannot read this schema", path)
+		}
+	}
+	pool := &bufPool{ncols: want.NumFields()}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -96,8 +111,14 @@ func readBatches(ctx context.Context, path string, want *arrow.Schema, batchRows
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			props := pqarrow.ArrowReadProperties{BatchSize: int64(batchRows), Parallel: workers == 1}
-			wfr, err := pqarrow.NewFileReader(pf, props, memory.DefaultAllocator)
+			var (
+				fw  *fastWorker
+				wfr *pqarrow.FileReader // made on first use
+				err error
+			)
+			if plan != nil {
+				fw = newFastWorker(plan, pool, workers)
+			}
 			for {
 				select {
 				case slots <- struct{}{}:
@@ -111,16 +132,25 @@ func readBatches(ctx context.Context, path string, want *arrow.Schema, batchRows
 				if testHookClaim != nil {
 					testHookClaim(rg)
 				}
-				if err == nil {
-					err = readRowGroup(ctx, path, wfr, want, leaves, rg, firstRow[rg], func(rec arrow.RecordBatch) bool {
-						select {
-						case out[rg] <- item{rec: rec}:
-							return true
-						case <-ctx.Done():
-							rec.Release()
-							return false
-						}
-					})
+				emit := func(rec arrow.RecordBatch) bool {
+					select {
+					case out[rg] <- item{rec: rec}:
+						return true
+					case <-ctx.Done():
+						rec.Release()
+						return false
+					}
+				}
+				fast := fw != nil && err == nil && fw.readRowGroup(rg, batchRows, emit)
+				if !fast && err == nil && mode == readFastOnly {
+					err = fmt.Errorf("%s: row group %d: the fast path cannot read it", path, rg)
+				}
+				if !fast && err == nil && wfr == nil {
+					props := pqarrow.ArrowReadProperties{BatchSize: int64(batchRows), Parallel: workers == 1}
+					wfr, err = pqarrow.NewFileReader(pf, props, memory.DefaultAllocator)
+				}
+				if !fast && err == nil {
+					err = readRowGroup(ctx, path, wfr, want, leaves, rg, firstRow[rg], emit)
 				}
 				if err != nil {
 					select {
