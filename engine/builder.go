@@ -3,10 +3,11 @@ package engine
 import (
 	"fmt"
 	"math/bits"
-	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/fantasy/leaderboard/internal/hugepage"
 )
 
 // Entry is one contest entry as it arrives (a row of entries.parquet or an entry event).
@@ -38,15 +39,16 @@ type Builder struct {
 
 	teamIdx  idIndex
 	teamMask []uint64 // lineup set of each team while every slot is < 64 (narrow)
-	// The first lineup seen for each team, as given: an entry repeating it exactly (the
-	// common case) needs no validation beyond a comparison.
-	rawPlayers       []int32
-	rawCapt, rawVice []int32
-	wide             bool // some slot is >= 64: compare lineups through teamSlot instead
-	teamID           []int64
-	teamSlot         []uint8 // lineupSize slots per team, sorted ascending
-	captain          []uint8
-	vice             []uint8
+	// A 64-bit fingerprint of the first lineup seen for each team, as given (players in
+	// order, captain, vice-captain): an entry whose lineup has the same fingerprint (the
+	// common case: it repeats the team) needs no validation beyond that comparison. A
+	// different lineup escapes the full check only on a fingerprint collision (2^-64).
+	teamPrint []uint64
+	wide      bool // some slot is >= 64: compare lineups through teamSlot instead
+	teamID    []int64
+	teamSlot  []uint8 // lineupSize slots per team, sorted ascending
+	captain   []uint8
+	vice      []uint8
 
 	contestID []int64
 	entryID   []int64
@@ -54,6 +56,8 @@ type Builder struct {
 	team      []uint32
 
 	scratch []uint8
+	fps     []uint64 // per row of the batch being appended
+	ts      []uint32
 }
 
 // NewBuilder returns a Builder for lineups of lineupSize players; 0 takes the size of the
@@ -77,7 +81,12 @@ func (b *Builder) Len() int { return len(b.entryID) }
 
 // Add validates and appends one entry.
 func (b *Builder) Add(e Entry) error {
-	return b.add(e.ContestID, e.EntryID, e.UserID, e.TeamID, e.Players, e.Captain, e.ViceCaptain)
+	fp := lineupPrint(e.Players, e.Captain, e.ViceCaptain)
+	if t, ok := b.teamIdx.get(e.TeamID); ok && b.teamPrint[t] == fp {
+		b.appendEntry(e.ContestID, e.EntryID, e.UserID, t)
+		return nil
+	}
+	return b.add(e.ContestID, e.EntryID, e.UserID, e.TeamID, e.Players, e.Captain, e.ViceCaptain, fp)
 }
 
 // Append validates and appends every row of a record batch with the columns of
@@ -117,8 +126,27 @@ func (b *Builder) Append(rec arrow.RecordBatch) error {
 	pv := values.Int32Values()
 	capt := cols[5].(*array.Int32).Int32Values()
 	vice := cols[6].(*array.Int32).Int32Values()
-	for i := 0; i < n; i++ {
-		if err := b.add(contest[i], entry[i], user[i], team[i], pv[offsets[i]:offsets[i+1]], capt[i], vice[i]); err != nil {
+	// Three passes, so the random reads of the team tables overlap instead of waiting on
+	// one another: fingerprints (sequential), team lookups, fingerprint comparisons. Rows
+	// whose team is new or whose lineup differs take the full check, in row order.
+	fps := grow(&b.fps, n)
+	ts := grow(&b.ts, n)
+	for i := range n {
+		fps[i] = lineupPrint(pv[offsets[i]:offsets[i+1]], capt[i], vice[i])
+	}
+	for i := range n {
+		t, ok := b.teamIdx.get(team[i])
+		if !ok {
+			t = noTeam
+		}
+		ts[i] = t
+	}
+	for i := range n {
+		if t := ts[i]; t != noTeam && b.teamPrint[t] == fps[i] {
+			b.appendEntry(contest[i], entry[i], user[i], t)
+			continue
+		}
+		if err := b.add(contest[i], entry[i], user[i], team[i], pv[offsets[i]:offsets[i+1]], capt[i], vice[i], fps[i]); err != nil {
 			return err
 		}
 	}
@@ -152,14 +180,20 @@ func sameType(got, want arrow.DataType) bool {
 	return arrow.TypeEqual(got, want)
 }
 
-func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt, vice int32) error {
+const noTeam = ^uint32(0)
+
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n)
+	}
+	return (*buf)[:n]
+}
+
+// add validates an entry whose lineup is not its team's known one (fp is its lineup
+// fingerprint) and appends it.
+func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt, vice int32, fp uint64) error {
 	fail := func(format string, args ...any) error {
 		return &EntryError{EntryID: entry, ContestID: contest, Reason: fmt.Sprintf(format, args...)}
-	}
-	if t, ok := b.teamIdx.get(teamID); ok && len(players) == b.lineupSize && capt == b.rawCapt[t] && vice == b.rawVice[t] &&
-		slices.Equal(players, b.rawPlayers[int(t)*b.lineupSize:int(t+1)*b.lineupSize]) {
-		b.appendEntry(contest, entry, user, t)
-		return nil
 	}
 	if b.lineupSize == 0 {
 		if len(players) == 0 || len(players) > MaxLineupSize {
@@ -232,12 +266,28 @@ func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt,
 		}
 		b.captain = append(b.captain, cs)
 		b.vice = append(b.vice, vs)
-		b.rawPlayers = append(b.rawPlayers, players...)
-		b.rawCapt = append(b.rawCapt, capt)
-		b.rawVice = append(b.rawVice, vice)
+		b.teamPrint = append(b.teamPrint, fp)
 	}
 	b.appendEntry(contest, entry, user, t)
 	return nil
+}
+
+// lineupPrint fingerprints a lineup as given (order matters): a multiply-xorshift hash
+// of every player, the captain and the vice-captain.
+func lineupPrint(players []int32, capt, vice int32) uint64 {
+	h := uint64(len(players))*0x9E3779B97F4A7C15 ^ 0xD6E8FEB86659FD93
+	mix := func(v int32) {
+		h ^= uint64(uint32(v))
+		h *= 0xFF51AFD7ED558CCD
+		h ^= h >> 32
+	}
+	for _, p := range players {
+		mix(p)
+	}
+	mix(capt)
+	mix(vice)
+	h *= 0xC4CEB9FE1A85EC53
+	return h ^ h>>29
 }
 
 func (b *Builder) appendEntry(contest, entry, user int64, t uint32) {
@@ -300,7 +350,9 @@ type idIndex struct {
 }
 
 func newIDIndex(sizeHint int) idIndex {
-	return idIndex{dense: make([]uint32, 0, max(1024, 2*sizeHint)), sparse: map[int64]uint32{}}
+	x := idIndex{dense: make([]uint32, 0, max(1024, 2*sizeHint)), sparse: map[int64]uint32{}}
+	hugepage.Advise(x.dense) // read at random, once per entry
+	return x
 }
 
 func (x *idIndex) get(id int64) (uint32, bool) {
