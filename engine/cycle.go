@@ -62,19 +62,19 @@ type cycleState struct {
 	// pts holds per display position the entry's team points (units of 1/PointsScale),
 	// so ranks, and whether they changed, come from sequential walks: rank at position j
 	// is 1 + the first position holding the same points.
-	pts, prevPts        []int32
-	changed             []uint64 // bitset over entries
-	changedEntries      *roaring.Bitmap
-	changedPages        *roaring.Bitmap
-	ws                  []workerScratch
-	megaPairs, megaTmp  []uint64
-	megaHist            [][1 << maxDigitBits]uint32
-	megaMin, megaMax    []uint32
-	megaAny             []bool
-	megaWords           [][]uint64
-	slotPts             [MaxPlayersPerMatch]int32
-	nextUnit            atomic.Int64
-	skipped, changedCnt atomic.Int64
+	pts, prevPts       []int32
+	changed            []uint64 // bitset over entries
+	changedEntries     *roaring.Bitmap
+	changedPages       *roaring.Bitmap
+	ws                 []workerScratch
+	megaPairs, megaTmp []uint64
+	megaHist           [][1 << maxDigitBits]uint32
+	megaMin, megaMax   []uint32
+	megaAny            []bool
+	megaWords          [][]uint64
+	slotPts            [MaxPlayersPerMatch]int32
+	nextUnit           atomic.Int64
+	skipped            atomic.Int64
 }
 
 type workerScratch struct {
@@ -158,7 +158,6 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 	st.pts, st.prevPts = st.prevPts, st.pts
 	clear(st.changed)
 	st.skipped.Store(0)
-	st.changedCnt.Store(0)
 	for w := range st.ws {
 		st.ws[w].pages = st.ws[w].pages[:0]
 	}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/fantasy/leaderboard/internal/fixedpoint"
 )
@@ -30,9 +29,7 @@ func Centipoints(v float64) (int64, error) { return fixedpoint.Centipoints(v) }
 func UnitsToFloat(u int32) float64 { return float64(u) / PointsScale }
 
 // FormatUnits renders team-point units as the shortest exact decimal, e.g. "52.125".
-func FormatUnits(u int32) string {
-	return strconv.FormatFloat(UnitsToFloat(u), 'f', -1, 64)
-}
+func FormatUnits(u int32) string { return fixedpoint.FormatUnits(int64(u)) }
 
 // Snapshot is one consistent set of player point totals (centipoints by player id).
 // A player absent from the snapshot has 0 points.
