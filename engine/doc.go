@@ -36,23 +36,30 @@
 //
 // Cycle state (reused across cycles; nothing per entry is allocated per cycle):
 //
-//	team   []uint64  per team: key<<32 | changed<<31, key = MaxInt32 - points/quantum
-//	order  []uint32  per display position: entry number (order[start[c]:start[c+1]])
-//	rank   []uint64  per entry: ranks of the last two cycles, one per 32-bit half
-//	changed []uint64 bitset of entries whose rank or points changed
+//	teamPts []int32   per team: its points this cycle (units of 1/PointsScale)
+//	team16  []uint16  per team: changed<<15 | rank of its points among the cycle's
+//	                  distinct values (0 = most); dense[rank] = those points
+//	team    []uint64  per team, only in a cycle with > 32768 distinct values:
+//	                  key<<32 | changed<<31, key = MaxInt32 - points/quantum
+//	order   []uint32  per display position: entry number (order[start[c]:start[c+1]])
+//	pts     []int32   per display position: points (the rank is 1 + the first
+//	                  position holding the same points)
+//	changed []uint64  bitset of entries whose rank or points changed
 //
-// That is 8+8+4 bytes of entry batches, 4+4 of order and previous order and 8 of ranks:
-// 36 bytes per entry, plus ~30 bytes per team and 16 per contest.
+// plus the previous cycle's order and pts. That is 8+8+4 bytes of entry batches and
+// 4+4+4+4 of cycle state: 36 bytes per entry, plus ~30 bytes per team and 16 per
+// contest (measured: ~46 bytes per entry in all). The randomly read team tables are
+// advised for huge pages (internal/hugepage).
 //
 // # A cycle
 //
-//  1. team points: once per team, from the snapshot's points by slot (parallel).
+//  1. team points: once per team, from the snapshot's points by slot (parallel), then
+//     the dense ranks of the distinct values (a presence bitset and popcounts).
 //  2. rank: contests are ranked independently. A contest packs each entry into a uint64
 //     pair (key, changed flag, position within the contest); since positions follow
 //     entry_id, a stable sort by key alone gives the display order. Contests of up to 48
 //     entries use insertion sort, larger ones an LSD radix sort over only the key bits
-//     that vary (keys are divided by the gcd of player points, so half-point scoring
-//     makes most contests a single pass). Contests with no team-point change are not
+//     that vary (dense ranks, or wide keys divided by the gcd of player points). Contests with no team-point change are not
 //     sorted: their order and ranks carry over. Small contests are grouped into units
 //     handed to workers; a mega contest (>= Config.MegaContest) is ranked by every worker:
 //     parallel gather, parallel radix passes with per-worker histograms, and a parallel
@@ -65,5 +72,9 @@
 //     key sort produce the tie order.
 //   - A page changed iff some position on it holds another entry than in the previous
 //     cycle, or an entry whose rank or points changed.
-//   - Every team's points are a multiple of the quantum, so key order == points order.
+//   - Key order == points order (descending) and equal keys == equal points, in both key
+//     tables: ranks are dense over the distinct values; wide keys divide points by their
+//     gcd.
+//   - A team's changed flag compares its points with its own points of the previous
+//     cycle, never keys, which mean different things from one cycle to the next.
 package engine
