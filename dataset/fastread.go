@@ -263,6 +263,11 @@ func (p *fastPlan) decode(rg int, b *rgBuf, par int, scratch []*levels) (n int, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if recover() != nil { // a damaged page: let pqarrow read the group
+					failed.Store(true)
+				}
+			}()
 			for !failed.Load() {
 				k := int(next.Add(1) - 1)
 				if k >= len(p.order) {

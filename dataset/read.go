@@ -53,7 +53,8 @@ func readBatches(ctx context.Context, path string, want *arrow.Schema, batchRows
 }
 
 // readBatchesMode is readBatches with the decoder chosen by mode.
-func readBatchesMode(ctx context.Context, path string, want *arrow.Schema, batchRows int, mode readMode, fn func(rec arrow.RecordBatch) error) error {
+func readBatchesMode(ctx context.Context, path string, want *arrow.Schema, batchRows int, mode readMode, fn func(rec arrow.RecordBatch) error) (err error) {
+	defer damaged(path, &err)
 	if batchRows <= 0 {
 		batchRows = DefaultBatchRows
 	}
@@ -141,16 +142,24 @@ func readBatchesMode(ctx context.Context, path string, want *arrow.Schema, batch
 						return false
 					}
 				}
-				fast := fw != nil && err == nil && fw.readRowGroup(rg, batchRows, emit)
+				fast := fw != nil && err == nil && fastReadRowGroup(fw, rg, batchRows, emit)
 				if !fast && err == nil && mode == readFastOnly {
 					err = fmt.Errorf("%s: row group %d: the fast path cannot read it", path, rg)
 				}
 				if !fast && err == nil && wfr == nil {
-					props := pqarrow.ArrowReadProperties{BatchSize: int64(batchRows), Parallel: workers == 1}
+					props := pqarrow.ArrowReadProperties{BatchSize: int64(batchRows)} // not Parallel: its goroutines would put arrow-go's panics on damaged pages beyond recover
 					wfr, err = pqarrow.NewFileReader(pf, props, memory.DefaultAllocator)
 				}
 				if !fast && err == nil {
-					err = readRowGroup(ctx, path, wfr, want, leaves, rg, firstRow[rg], emit)
+					err = func() (err error) {
+						// arrow-go panics on some damaged pages: an error, not a crash.
+						defer func() {
+							if r := recover(); r != nil {
+								err = fmt.Errorf("%s: row group %d cannot be decoded (is the file damaged?): %v", path, rg, r)
+							}
+						}()
+						return readRowGroup(ctx, path, wfr, want, leaves, rg, firstRow[rg], emit)
+					}()
 				}
 				if err != nil {
 					select {
@@ -260,6 +269,7 @@ func CountRows(path string) (int64, error) {
 // The schema is checked as ReadEntries does; a null, non-finite or over-precise value
 // (more than two decimals) and a repeated player_id are errors naming the row.
 func ReadPoints(path string) (playerIDs []int32, points []float64, err error) {
+	defer damaged(path, &err)
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, nil, openErr(path, err)
@@ -428,4 +438,29 @@ func retype(col arrow.Array, dt arrow.DataType) arrow.Array {
 	data := array.NewData(dt, d.Len(), d.Buffers(), d.Children(), d.NullN(), d.Offset())
 	defer data.Release()
 	return array.MakeFromData(data)
+}
+
+// fastReadRowGroup runs the fast path, treating a panic in the page decoding as "cannot
+// read it here": the fast path emits nothing before a row group is fully decoded, so
+// pqarrow can read the group again (and report what is wrong with it).
+func fastReadRowGroup(fw *fastWorker, rg, batchRows int, emit func(arrow.RecordBatch) bool) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return fw.readRowGroup(rg, batchRows, emit)
+}
+
+// damaged turns a panic of the Parquet library on a damaged file (it has a few) into an
+// error naming the file. Deferred by every reader; a panic of ours is re-raised.
+func damaged(path string, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if e, ok := r.(error); ok && strings.HasPrefix(e.Error(), "BUG") {
+		panic(r)
+	}
+	*err = fmt.Errorf("%s cannot be decoded (is the file damaged?): %v", path, r)
 }
