@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/fantasy/leaderboard/internal/fixedpoint"
@@ -116,4 +117,32 @@ func rowsJSON(rs []records.Row) []row {
 
 func summary(m records.Match) matchSummary {
 	return matchSummary{MatchID: m.ID, State: m.State, Cycle: m.Cycle, AsOf: asOf(m.AsOf), Entries: m.Entries, Contests: m.Contests}
+}
+
+// MarshalJSON writes the entry answer without reflection: it is the hottest answer.
+// The field order and names are those of the struct tags above.
+func (e entryStanding) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 192)
+	field := func(name string, v int64) {
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, '"', ':')
+		b = strconv.AppendInt(b, v, 10)
+		b = append(b, ',')
+	}
+	b = append(b, '{')
+	field("contest_id", e.ContestID)
+	field("match_id", e.MatchID)
+	field("entry_id", e.EntryID)
+	field("user_id", e.UserID)
+	field("team_id", e.TeamID)
+	field("rank", e.Rank)
+	b = append(b, `"points":`...)
+	b = append(b, e.Points...)
+	b = append(b, ',')
+	field("total", e.Total)
+	field("cycle", e.Cycle)
+	b = append(b, `"as_of":`...)
+	b = strconv.AppendQuote(b, e.AsOf)
+	return append(b, '}'), nil
 }

@@ -235,7 +235,7 @@ func (s *Server) stand(ctx context.Context, ns string, e records.Entry, rows boo
 		merr error
 		wg   sync.WaitGroup
 	)
-	wg.Go(func() { m, mat, merr = s.readMatch(ctx, ns, e.Match) })
+	s.alongside(&wg, func() { m, mat, merr = s.readMatch(ctx, ns, e.Match) })
 	c, cat, err := s.readContest(ctx, ns, e.Contest, rows)
 	wg.Wait()
 	switch {
@@ -411,7 +411,7 @@ func (s *Server) userEntries(r *http.Request) (any, error) {
 			merr error
 			wg   sync.WaitGroup
 		)
-		wg.Go(func() { m, mat, merr = s.readMatch(ctx, uat, mid) })
+		s.alongside(&wg, func() { m, mat, merr = s.readMatch(ctx, uat, mid) })
 		bs, _, err := s.getMany(ctx, uat, records.SetContest, keys)
 		wg.Wait()
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,18 @@ type Server struct {
 	lastLog  atomic.Int64 // unix ns of the last rate-limited log line
 	logs     pointsCache
 	hists    histCache
+	local    bool // the store is in this process: reads neither overlap nor time out
+}
+
+// alongside runs a read next to the caller's: in a goroutine when the store is remote
+// (the round trips overlap), inline when it is in memory (a goroutine would cost more
+// than the read).
+func (s *Server) alongside(wg *sync.WaitGroup, read func()) {
+	if s.local {
+		read()
+		return
+	}
+	wg.Go(read)
 }
 
 // New builds a server reading store. Its metrics are registered with reg (and /metrics
@@ -42,6 +55,9 @@ func New(cfg Config, store Store, logger *slog.Logger, reg *prometheus.Registry,
 		reg = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, store: store, log: logger, ready: ready}
+	if l, ok := store.(interface{ Local() bool }); ok {
+		s.local = l.Local()
+	}
 	f := promauto.With(reg)
 	s.duration = f.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "leaderboard_api_request_duration_seconds",
@@ -131,7 +147,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // answer as JSON or the error as {"error": ...}.
 func (s *Server) answer(endpoint func(*http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.StoreTimeout > 0 {
+		if s.cfg.StoreTimeout > 0 && !s.local {
 			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
 			defer cancel()
 			r = r.WithContext(ctx)
@@ -156,9 +172,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		panic(fmt.Sprintf("BUG: cannot encode answer %T: %v", v, err))
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h["Content-Type"] = contentTypeJSON // canonical keys: no per-answer canonicalising
+	h["Cache-Control"] = cacheNoStore
+	h["Content-Length"] = []string{strconv.Itoa(len(body) + 1)}
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
 }
@@ -166,6 +182,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, e *httpError) {
 	writeJSON(w, e.status, errorAnswer{Error: e.msg})
 }
+
+var (
+	contentTypeJSON = []string{"application/json"}
+	cacheNoStore    = []string{"no-store"}
+)
 
 type errorAnswer struct {
 	Error string `json:"error"`

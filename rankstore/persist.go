@@ -71,7 +71,7 @@ func (s *Store) save(ns, name string) error {
 		sh.mu.RLock()
 		for k, e := range sh.m {
 			if e.expires > now {
-				b.Field(0).(*array.StringBuilder).Append(k)
+				b.Field(0).(*array.StringBuilder).Append(k.set + "\x00" + k.key)
 				b.Field(1).(*array.BinaryBuilder).Append(e.bins)
 				b.Field(2).(*array.Int64Builder).Append(e.expires)
 				rows++
@@ -136,10 +136,14 @@ func (s *Store) load(ns, name string) (int, error) {
 			if exp[j] <= now {
 				continue
 			}
-			k := strings.Clone(keys.Value(j))
+			set, key, ok := strings.Cut(keys.Value(j), "\x00")
+			if !ok {
+				return loaded, fmt.Errorf("%s: record key %q has no set: %w", path, keys.Value(j), records.ErrCorrupt)
+			}
+			k := recKey{strings.Clone(set), strings.Clone(key)}
 			b := append([]byte(nil), bins.Value(j)...)
 			if _, err := records.DecodeBins(b); err != nil {
-				return loaded, fmt.Errorf("%s: record %q: %w", path, k, err)
+				return loaded, fmt.Errorf("%s: record %s/%s: %w", path, set, key, err)
 			}
 			sh := n.shard(k)
 			sh.m[k] = entry{bins: b, expires: exp[j]}

@@ -46,7 +46,7 @@ type entry struct {
 
 type shard struct {
 	mu sync.RWMutex
-	m  map[string]entry // set + "\x00" + key
+	m  map[recKey]entry
 }
 
 type namespace struct {
@@ -90,16 +90,19 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 func newNamespace(ttl time.Duration) *namespace {
 	n := &namespace{ttl: ttl, seed: maphash.MakeSeed()}
 	for i := range n.shards {
-		n.shards[i].m = map[string]entry{}
+		n.shards[i].m = map[recKey]entry{}
 	}
 	return n
 }
 
-func (n *namespace) shard(k string) *shard {
-	return &n.shards[maphash.String(n.seed, k)%shards]
+// recKey identifies a record in a namespace (a struct, so a look-up builds no string).
+type recKey struct{ set, key string }
+
+func (n *namespace) shard(k recKey) *shard {
+	return &n.shards[maphash.String(n.seed, k.key)%shards]
 }
 
-func mapKey(set, key string) string { return set + "\x00" + key }
+func mapKey(set, key string) recKey { return recKey{set, key} }
 
 func (s *Store) namespace(ns string) (*namespace, error) {
 	n, ok := s.ns[ns]
@@ -108,6 +111,10 @@ func (s *Store) namespace(ns string) (*namespace, error) {
 	}
 	return n, nil
 }
+
+// Local reports that the store is in this process (the API reads it without goroutines
+// or deadlines).
+func (s *Store) Local() bool { return true }
 
 // Put writes records into a namespace with its TTL, replacing whole records.
 func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {

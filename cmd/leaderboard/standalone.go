@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -27,6 +29,7 @@ type nodeConfig struct {
 	api     api.Config
 	dataDir string
 	verbose bool
+	pprof   string
 }
 
 func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
@@ -40,6 +43,7 @@ func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
 	c.api.RegisterFlags(fs, "")
 	fs.StringVar(&c.dataDir, "data-dir", "", "directory for the complete namespace (final standings survive restarts); empty = memory only")
 	fs.BoolVar(&c.verbose, "v", false, "log every cycle")
+	fs.StringVar(&c.pprof, "pprof", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); empty = off")
 }
 
 func (c *nodeConfig) validate() error {
@@ -147,6 +151,9 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 		n.errc <- w.Run(ctx)
 	})
 	n.wg.Go(func() { n.errc <- srv.Serve(ctx, ln) })
+	if c.pprof != "" {
+		startPprof(ctx, c.pprof, log)
+	}
 	n.wg.Go(func() {
 		store.Run(ctx, time.Minute)
 		<-workerDone // the last write is done: save the namespaces
@@ -154,4 +161,21 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 	})
 	log.Info("node started", "api", n.addr, "kafka", c.kafka.Brokers, "partitions", len(parts), "interval", c.worker.Interval)
 	return n, nil
+}
+
+// startPprof serves net/http/pprof on addr until ctx ends (an operator's tool; off by
+// default).
+func startPprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+			log.Error("pprof server stopped", "addr", addr, "err", err)
+		}
+	}()
+	context.AfterFunc(ctx, func() { srv.Close() })
+	log.Info("pprof serving", "addr", addr)
 }
