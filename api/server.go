@@ -32,6 +32,34 @@ type Server struct {
 	logs     pointsCache
 	hists    histCache
 	local    bool // the store is in this process: reads neither overlap nor time out
+
+	obsMu sync.RWMutex
+	obs   map[routeCode]prometheus.Observer
+}
+
+type routeCode struct {
+	route string
+	code  int
+}
+
+// observer returns the duration histogram of a route and status, resolving the labels
+// once per pair rather than once per request.
+func (s *Server) observer(route string, code int) prometheus.Observer {
+	k := routeCode{route, code}
+	s.obsMu.RLock()
+	o, ok := s.obs[k]
+	s.obsMu.RUnlock()
+	if ok {
+		return o
+	}
+	o = s.duration.WithLabelValues(route, strconv.Itoa(code))
+	s.obsMu.Lock()
+	if s.obs == nil {
+		s.obs = map[routeCode]prometheus.Observer{}
+	}
+	s.obs[k] = o
+	s.obsMu.Unlock()
+	return o
 }
 
 // alongside runs a read next to the caller's: in a goroutine when the store is remote
@@ -235,7 +263,7 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
-			s.duration.WithLabelValues(route, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+			s.observer(route, sw.status).Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(sw, r)
 	})
