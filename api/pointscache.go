@@ -1,18 +1,21 @@
 package api
 
 import (
+	"hash/maphash"
 	"sync"
 
 	"github.com/fantasy/leaderboard/records"
 )
 
 // pointsCache keeps decoded points logs and the player points they give at a cycle. A
-// match's log only grows (records.PointsLog), so a packed log of the same length as the
-// cached one in the same namespace is the same log: most reads decode nothing and build
-// no map. The maps it returns are shared: read them, never write.
+// packed log with the same length and hash as the cached one of its match is the same
+// log (hashing a few kB costs far less than decoding it): most reads decode nothing and
+// build no map. A log rebuilt from scratch (a worker restarted without its live store)
+// differs and replaces it. The maps it returns are shared: read them, never write.
 type pointsCache struct {
-	mu sync.Mutex
-	m  map[logKey]*cachedLog
+	mu   sync.Mutex
+	seed maphash.Seed
+	m    map[logKey]*cachedLog
 }
 
 type logKey struct {
@@ -22,6 +25,7 @@ type logKey struct {
 
 type cachedLog struct {
 	size int
+	sum  uint64
 	log  records.PointsLog
 	at   map[int64]map[int32]int64
 }
@@ -35,9 +39,14 @@ const (
 func (pc *pointsCache) decode(ns string, match int64, raw []byte) (records.PointsLog, error) {
 	k := logKey{ns, match}
 	pc.mu.Lock()
+	if pc.m == nil {
+		pc.seed = maphash.MakeSeed()
+	}
+	seed := pc.seed
 	c := pc.m[k]
 	pc.mu.Unlock()
-	if c != nil && c.size == len(raw) {
+	sum := maphash.Bytes(seed, raw)
+	if c != nil && c.size == len(raw) && c.sum == sum {
 		return c.log, nil
 	}
 	log, err := records.DecodePointsLog(raw)
@@ -48,7 +57,7 @@ func (pc *pointsCache) decode(ns string, match int64, raw []byte) (records.Point
 	if pc.m == nil || len(pc.m) >= maxCachedMatches {
 		pc.m = map[logKey]*cachedLog{}
 	}
-	pc.m[k] = &cachedLog{size: len(raw), log: log, at: map[int64]map[int32]int64{}}
+	pc.m[k] = &cachedLog{size: len(raw), sum: sum, log: log, at: map[int64]map[int32]int64{}}
 	pc.mu.Unlock()
 	return log, nil
 }
@@ -77,17 +86,18 @@ func (pc *pointsCache) at(ns string, m records.Match, cycle int64) map[int32]int
 	return pts
 }
 
-// histCache keeps decoded contest histograms. A contest record of a given cycle never
-// changes (a rewrite at the same cycle carries the same standings), so a histogram of the
-// same contest, cycle and packed length is the cached one: hot contests decode nothing.
+// histCache keeps decoded contest histograms: a histogram of the same contest, cycle,
+// packed length and hash is the cached one, so hot contests decode nothing.
 type histCache struct {
-	mu sync.Mutex
-	m  map[int64]cachedHist
+	mu   sync.Mutex
+	seed maphash.Seed
+	m    map[int64]cachedHist
 }
 
 type cachedHist struct {
 	cycle int64
 	size  int
+	sum   uint64
 	hist  []records.Bucket
 }
 
@@ -95,9 +105,14 @@ const maxCachedHists = 1 << 16
 
 func (hc *histCache) decode(contest, cycle int64, raw []byte) ([]records.Bucket, error) {
 	hc.mu.Lock()
+	if hc.m == nil {
+		hc.seed = maphash.MakeSeed()
+	}
+	seed := hc.seed
 	c, ok := hc.m[contest]
 	hc.mu.Unlock()
-	if ok && c.cycle == cycle && c.size == len(raw) {
+	sum := maphash.Bytes(seed, raw)
+	if ok && c.cycle == cycle && c.size == len(raw) && c.sum == sum {
 		return c.hist, nil
 	}
 	h, err := records.DecodeHist(raw)
@@ -108,7 +123,7 @@ func (hc *histCache) decode(contest, cycle int64, raw []byte) ([]records.Bucket,
 	if hc.m == nil || len(hc.m) >= maxCachedHists {
 		hc.m = map[int64]cachedHist{}
 	}
-	hc.m[contest] = cachedHist{cycle, len(raw), h}
+	hc.m[contest] = cachedHist{cycle, len(raw), sum, h}
 	hc.mu.Unlock()
 	return h, nil
 }
