@@ -195,7 +195,13 @@ func (s *Server) answer(endpoint func(*http.Request) (any, error)) http.Handler 
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	var body []byte
+	var err error
+	if m, ok := v.(json.Marshaler); ok {
+		body, err = m.MarshalJSON() // our own encoders write compact JSON: skip json's re-compaction
+	} else {
+		body, err = json.Marshal(v)
+	}
 	if err != nil {
 		panic(fmt.Sprintf("BUG: cannot encode answer %T: %v", v, err))
 	}
