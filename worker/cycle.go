@@ -28,12 +28,10 @@ func (w *Worker) Cycle(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("match %d: %w", id, err))
 		}
 	}
-	if !slices.Equal(ids, w.known) {
-		if err := w.put(ctx, records.Live, []records.Record{records.Matches{IDs: ids}.Record()}); err != nil {
-			errs = append(errs, err)
-		} else {
-			w.known = ids
-		}
+	// The matches record is one small record: rewriting it every cycle also keeps it
+	// clear of the live TTL.
+	if err := w.put(ctx, records.Live, []records.Record{records.Matches{IDs: ids}.Record()}); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) == 0 {
 		w.ready.Store(true)
@@ -127,7 +125,12 @@ func (w *Worker) cycleMatch(ctx context.Context, m *match) error {
 	var dels []deletion
 	if rebuilt {
 		dels = w.stale(m, p)
+	}
+	// The contest lists change only with a rebuild, but are rewritten every half refresh
+	// period too, so they never reach the live TTL.
+	if rebuilt || final || start.Sub(m.chunksAt) >= w.cfg.Refresh/2 {
 		out.chunks, dels = w.chunkRecords(m, p, dels)
+		m.chunksAt = start
 	}
 	for id := range gone {
 		dels = append(dels, deletion{records.SetEntry, records.IDKey(id)})

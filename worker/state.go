@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/kafkasource"
@@ -29,16 +30,17 @@ type match struct {
 	lineups map[int64]struct{} // teams whose lineup changed: rewrite their entries
 
 	// ---- cycle side
-	resumed bool
-	final   bool
-	cycle   int64
-	asOf    int64
-	log     records.PointsLog
-	part    *engine.Partition
-	userIdx userIndex
-	written map[int64]int // contest id -> pages of its last write (to delete stale pages)
-	chunks  int           // contests chunk records written
-	refresh struct{ contest, entry, user int }
+	resumed  bool
+	final    bool
+	cycle    int64
+	asOf     int64
+	log      records.PointsLog
+	part     *engine.Partition
+	userIdx  userIndex
+	written  map[int64]int // contest id -> pages of its last write (to delete stale pages)
+	chunks   int           // contests chunk records written
+	chunksAt time.Time     // when they were last written
+	refresh  struct{ contest, entry, user int }
 }
 
 func (w *Worker) matchLocked(id int64) *match {

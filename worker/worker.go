@@ -75,7 +75,6 @@ type Worker struct {
 	mu      sync.Mutex // guards matches and the ingest side of each match
 	matches map[int64]*match
 	cycleMu sync.Mutex // one cycle at a time
-	known   []int64    // match ids in the matches record
 
 	ready    atomic.Bool
 	lastStat atomic.Pointer[CycleReport]

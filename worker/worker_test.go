@@ -330,4 +330,9 @@ func TestRefreshRewritesEverything(t *testing.T) {
 	}
 	f.clock = f.clock.Add(59 * time.Minute) // 59 min after the last three cycles, 109 after the first
 	f.check(records.Live, entries, pts)
+	for _, k := range []struct{ set, key string }{{records.SetMatches, records.MatchesKey}, {records.SetContests, records.ChunkKey(1, 0)}, {records.SetMatch, "1"}} {
+		if _, ok, _ := f.store.Get(context.Background(), records.Live, k.set, k.key); !ok {
+			t.Errorf("%s/%s expired while the match is live", k.set, k.key)
+		}
+	}
 }
