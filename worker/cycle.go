@@ -64,13 +64,10 @@ func (w *Worker) cycleMatch(ctx context.Context, m *match) error {
 		return w.put(ctx, records.Live, []records.Record{w.matchRecord(m, state, m.cycle, m.asOf)})
 	}
 	rebuilt := false
+	var snapshot []engine.Entry
 	if m.dirty || m.part == nil {
-		p, err := w.build(m)
-		if err != nil {
-			w.mu.Unlock()
-			return err
-		}
-		m.part, m.dirty, rebuilt = p, false, true
+		snapshot = entriesOf(m) // copied under the lock; validated and laid out outside it
+		m.dirty, rebuilt = false, true
 	}
 	points := maps.Clone(m.points)
 	pending, gone, users := m.pending, m.gone, m.users
@@ -90,10 +87,21 @@ func (w *Worker) cycleMatch(ctx context.Context, m *match) error {
 	}
 	w.mu.Unlock()
 
-	p := m.part
 	if rebuilt {
+		b := engine.NewBuilder(0, len(snapshot))
+		for _, e := range snapshot {
+			if err := b.Add(e); err != nil {
+				return fmt.Errorf("BUG: a validated entry was refused: %w", err)
+			}
+		}
+		p, err := b.Build(w.cfg.Engine)
+		if err != nil {
+			return fmt.Errorf("BUG: validated entries were refused: %w", err)
+		}
+		m.part = p
 		m.userIdx = buildUserIndex(p)
 	}
+	p := m.part
 	m.cycle++
 	prevAsOf := m.asOf
 	m.asOf = start.UnixMilli()
@@ -231,24 +239,15 @@ func (w *Worker) resume(ctx context.Context, m *match) error {
 	return nil
 }
 
-func (w *Worker) build(m *match) (*engine.Partition, error) {
-	lineupSize := 0
-	for _, l := range m.teams {
-		lineupSize = len(l.Players)
-		break
-	}
-	b := engine.NewBuilder(0, len(m.entries))
+// entriesOf copies a match's entries with their teams' lineups (called under Worker.mu;
+// lineup slices are never modified in place, only replaced).
+func entriesOf(m *match) []engine.Entry {
+	out := make([]engine.Entry, 0, len(m.entries))
 	for id, e := range m.entries {
 		l := m.teams[e.team]
-		if len(l.Players) != lineupSize {
-			continue // a lineup of another size was validated by the source; skip defensively
-		}
-		err := b.Add(engine.Entry{ContestID: e.contest, EntryID: id, UserID: e.user, TeamID: e.team, Players: l.Players, Captain: l.Captain, ViceCaptain: l.Vice})
-		if err != nil {
-			return nil, fmt.Errorf("BUG: a validated entry was refused: %w", err)
-		}
+		out = append(out, engine.Entry{ContestID: e.contest, EntryID: id, UserID: e.user, TeamID: e.team, Players: l.Players, Captain: l.Captain, ViceCaptain: l.Vice})
 	}
-	return b.Build(w.cfg.Engine)
+	return out
 }
 
 func (w *Worker) matchRecord(m *match, state string, cycle, asOf int64) records.Record {

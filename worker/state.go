@@ -18,16 +18,17 @@ type entryRec struct {
 // match is one match's state. Fields above the line are the ingest side (under
 // Worker.mu); below it the cycle side (touched only by Cycle, under Worker.cycleMu).
 type match struct {
-	id      int64
-	state   string
-	entries map[int64]entryRec
-	teams   map[int64]records.Lineup
-	points  map[int32]int64
-	dirty   bool               // entries changed since the partition was built
-	pending map[int64]struct{} // entry ids whose entry record must be written
-	gone    map[int64]struct{} // withdrawn entry ids: delete their records
-	users   map[int64]struct{} // user ids whose user record must be written
-	lineups map[int64]struct{} // teams whose lineup changed: rewrite their entries
+	id         int64
+	state      string
+	entries    map[int64]entryRec
+	teams      map[int64]records.Lineup
+	points     map[int32]int64
+	dirty      bool               // entries changed since the partition was built
+	pending    map[int64]struct{} // entry ids whose entry record must be written
+	gone       map[int64]struct{} // withdrawn entry ids: delete their records
+	users      map[int64]struct{} // user ids whose user record must be written
+	lineups    map[int64]struct{} // teams whose lineup changed: rewrite their entries
+	lineupSize int                // players per lineup in this match (its first entry's)
 
 	// ---- cycle side
 	resumed  bool
@@ -119,6 +120,13 @@ func (w *Worker) applyEntry(e kafkasource.EntryEvent) *kafkasource.RejectError {
 			m.dirty = true
 		}
 		return nil
+	}
+	if m.lineupSize == 0 {
+		m.lineupSize = len(e.Players)
+	} else if len(e.Players) != m.lineupSize {
+		// The source checks sizes against its configured lineup size; with that set to
+		// "any", a match still has one size, that of its first entry.
+		return &kafkasource.RejectError{Code: "lineup_size", Msg: fmt.Sprintf("entry %d has %d players; match %d's lineups have %d", e.EntryID, len(e.Players), e.MatchID, m.lineupSize)}
 	}
 	old, existed := m.entries[e.EntryID]
 	rec := entryRec{contest: e.ContestID, user: e.UserID, team: e.TeamID}

@@ -235,6 +235,15 @@ func TestWorkerRanksIntoStore(t *testing.T) {
 	if len(f.src.errs) != 1 || f.src.errs[0].Code != "contest_move" {
 		t.Fatalf("rejections %v", f.src.errs)
 	}
+	// A lineup of another size than the match's (the source accepts any size when told
+	// to) is dead-lettered too, not silently dropped.
+	short := entries[0]
+	short.EntryID, short.Players = 99_999_999, short.Players[:5]
+	short.Captain, short.ViceCaptain = short.Players[0], short.Players[1]
+	f.apply(entryEvents(1, []engine.Entry{short}))
+	if len(f.src.errs) != 2 || f.src.errs[1].Code != "lineup_size" {
+		t.Fatalf("rejections %v", f.src.errs)
+	}
 	f.cycle()
 	f.check(records.Live, entries, pts2)
 
