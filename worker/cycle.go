@@ -111,18 +111,25 @@ func (w *Worker) cycleMatch(ctx context.Context, m *match) error {
 
 	// Records in write order: pages, contests, entries and users, then the match.
 	out := &batchOut{}
-	changedContests := w.changedContests(m, p)
+	// Contests to write: those with a changed page, plus this cycle's refresh slice
+	// (written whole); every contest after a rebuild or on completion.
+	refreshC := w.refreshSlice(&m.refresh.contest, p.NumContests())
+	var changedContests []int
+	whole := make(map[int]bool, len(refreshC))
 	if rebuilt || final {
 		changedContests = allContests(p)
+	} else {
+		changedContests = append(w.changedContests(m, p), refreshC...)
+		slices.Sort(changedContests)
+		changedContests = slices.Compact(changedContests)
+		for _, c := range refreshC {
+			whole[c] = true
+		}
 	}
-	refreshC := w.refreshSlice(&m.refresh.contest, p.NumContests())
-	changedContests = append(changedContests, refreshC...)
-	slices.Sort(changedContests)
-	changedContests = slices.Compact(changedContests)
 	changedPages := p.ChangedPages()
 	for _, c := range changedContests {
 		ct := p.Contest(c)
-		refreshAll := rebuilt || final || slices.Contains(refreshC, c)
+		refreshAll := rebuilt || final || whole[c]
 		for pg := 1; pg < ct.Pages; pg++ {
 			if refreshAll || changedPages.Contains(uint32(ct.FirstPage+pg)) {
 				out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: rows(p, c, pg)}.Record())
