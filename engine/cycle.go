@@ -53,6 +53,7 @@ type cycleState struct {
 	dense     []int32
 	team      []uint64
 	present   [][]uint64 // per worker: bitset of the cycle's distinct values
+	above     []uint16   // distinct values in the bitset words above each word
 	noDense   bool       // tests: always use wide keys
 	// quantum is the gcd of this cycle's player centipoints: every team's points are a
 	// multiple of it, so keys divided by it keep order and ties and span fewer bits
@@ -259,7 +260,10 @@ func (p *Partition) denseKeys(lo, hi, q int32) bool {
 		}
 	}
 	// above[k] = distinct values in words above k; rank(v) = above + bits above v's bit.
-	above := make([]uint16, words)
+	if cap(st.above) < words {
+		st.above = make([]uint16, words)
+	}
+	above := st.above[:words]
 	distinct := 0
 	for k := words - 1; k >= 0; k-- {
 		if distinct > denseMax {
