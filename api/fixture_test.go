@@ -68,7 +68,7 @@ func testFixture() *fixture {
 		f.matches[liveMatch] = buildMatch(st, records.Live, liveMatch, 11, []int{3, 1, 2500, 250, 101, 100, 7, 2}, 0, 0)
 		f.matches[doneMatch] = buildMatch(st, records.Complete, doneMatch, 12, []int{40, 1, 230}, 1_000_000, 10_000_000)
 		f.matches[doneMatch].state = records.StateCompleted
-		m := records.Match{ID: doneMatch, State: records.StateCompleted, Cycle: 2, AsOf: records.Millis(asOf2),
+		m := records.Match{ID: doneMatch, State: records.StateCompleted, Cycle: 2, AsOf: asOf2.UnixMilli(),
 			Entries: 271, Contests: 3, Log: logOf(f.matches[doneMatch].points)}
 		st.put(records.Complete, m.Record())
 		f.matches[chunkMatch] = buildChunkMatch(st)
@@ -90,7 +90,7 @@ func logOf(pts map[int64]map[int32]float64) records.PointsLog {
 			}
 			centi[p] = cp
 		}
-		l = l.Append(c, records.Millis(cycleTime(c)), centi)
+		l = l.Append(c, cycleTime(c).UnixMilli(), centi)
 	}
 	return l
 }
@@ -161,7 +161,7 @@ func buildMatch(st *fakeStore, ns string, matchID int64, seed uint64, sizes []in
 	})
 	recs = append(recs, chunkRecords(matchID, md.sizes)...)
 	if ns == records.Live {
-		recs = append(recs, records.Match{ID: matchID, State: records.StateLive, Cycle: 2, AsOf: records.Millis(asOf2),
+		recs = append(recs, records.Match{ID: matchID, State: records.StateLive, Cycle: 2, AsOf: asOf2.UnixMilli(),
 			Entries: int64(len(entries)), Contests: int64(len(md.contests)), Log: logOf(md.points)}.Record())
 	}
 	st.put(ns, recs...)
@@ -186,7 +186,7 @@ func contestRecords(matchID, cid, cycle int64, ranked []reference.Row) []records
 			hist = append(hist, records.Bucket{Points: rows[k].Points, Count: 1})
 		}
 	}
-	c := records.Contest{ID: cid, Match: matchID, Cycle: cycle, AsOf: records.Millis(cycleTime(cycle)),
+	c := records.Contest{ID: cid, Match: matchID, Cycle: cycle, AsOf: cycleTime(cycle).UnixMilli(),
 		Total: int64(len(rows)), PageSize: pageSize, Hist: hist, First: rows[:min(pageSize, len(rows))]}
 	recs := []records.Record{c.Record()}
 	for p := 1; p*pageSize < len(rows); p++ {

@@ -121,11 +121,6 @@ func (p *Publisher) PublishMatch(ctx context.Context, e MatchEvent) error {
 	return p.produce(ctx, recs)
 }
 
-// PublishRaw buffers a record as given: a way to send a malformed event on purpose.
-func (p *Publisher) PublishRaw(ctx context.Context, topic string, key, value []byte) error {
-	return p.produce(ctx, []kgo.Record{{Topic: topic, Key: key, Value: value}})
-}
-
 func (p *Publisher) produce(ctx context.Context, recs []kgo.Record) error {
 	for i := range recs {
 		p.cl.Produce(ctx, &recs[i], p.promise)

@@ -3,7 +3,6 @@ package records
 import (
 	"fmt"
 	"strconv"
-	"time"
 )
 
 // Namespaces.
@@ -62,6 +61,3 @@ func (b Bins) Bytes(name string) []byte {
 	v, _ := b[name].([]byte)
 	return v
 }
-
-// Millis converts a time to the epoch milliseconds stored in as_of bins.
-func Millis(t time.Time) int64 { return t.UnixMilli() }
