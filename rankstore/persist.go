@@ -142,7 +142,7 @@ func (s *Store) load(ns, name string) (int, error) {
 			}
 			k := recKey{strings.Clone(set), strings.Clone(key)}
 			b := append([]byte(nil), bins.Value(j)...)
-			if _, err := records.DecodeBins(b); err != nil {
+			if err := records.CheckPacked(b); err != nil {
 				return loaded, fmt.Errorf("%s: record %s/%s: %w", path, set, key, err)
 			}
 			sh := n.shard(k)

@@ -151,48 +151,78 @@ func (s *Store) Delete(_ context.Context, ns, set string, keys []string) error {
 }
 
 // Get reads one record.
-func (s *Store) Get(_ context.Context, ns, set, key string) (records.Bins, bool, error) {
-	n, err := s.namespace(ns)
-	if err != nil {
+func (s *Store) Get(ctx context.Context, ns, set, key string) (records.Bins, bool, error) {
+	p, ok, err := s.GetPacked(ctx, ns, set, key)
+	if !ok || err != nil {
 		return nil, false, err
 	}
-	return s.get(n, set, key, s.now().UnixNano())
+	return s.unpack(set, key, p)
 }
 
-func (s *Store) get(n *namespace, set, key string, now int64) (records.Bins, bool, error) {
-	k := mapKey(set, key)
-	sh := n.shard(k)
-	sh.mu.RLock()
-	e, ok := sh.m[k]
-	sh.mu.RUnlock()
-	if !ok || e.expires <= now {
-		return nil, false, nil
+// GetMany reads records of one set; an absent record is a nil element.
+func (s *Store) GetMany(ctx context.Context, ns, set string, keys []string) ([]records.Bins, error) {
+	ps, err := s.GetManyPacked(ctx, ns, set, keys)
+	if err != nil {
+		return nil, err
 	}
-	b, err := records.DecodeBinsShared(e.bins) // e.bins is never modified: Put replaces it
+	out := make([]records.Bins, len(keys))
+	for i, p := range ps {
+		if p != nil {
+			if out[i], _, err = s.unpack(set, keys[i], p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) unpack(set, key string, p records.Packed) (records.Bins, bool, error) {
+	b, err := records.DecodeBinsShared(p) // p is never modified: Put replaces a record whole
 	if err != nil {
 		return nil, false, fmt.Errorf("record %s/%s: %w", set, key, err)
 	}
 	return b, true, nil
 }
 
-// GetMany reads records of one set; an absent record is a nil element.
-func (s *Store) GetMany(_ context.Context, ns, set string, keys []string) ([]records.Bins, error) {
+// GetPacked reads one record in place, as packed by records.EncodeBins: no map, no copy.
+// The bytes are the store's own and never change (Put replaces a record whole); the
+// caller must not modify them. ok is false for an absent or expired record.
+func (s *Store) GetPacked(_ context.Context, ns, set, key string) (records.Packed, bool, error) {
+	n, err := s.namespace(ns)
+	if err != nil {
+		return nil, false, err
+	}
+	p := n.get(set, key, s.now().UnixNano())
+	return p, p != nil, nil
+}
+
+// GetManyPacked reads records of one set in place (see GetPacked); an absent record is a
+// nil element.
+func (s *Store) GetManyPacked(_ context.Context, ns, set string, keys []string) ([]records.Packed, error) {
 	n, err := s.namespace(ns)
 	if err != nil {
 		return nil, err
 	}
 	now := s.now().UnixNano()
-	out := make([]records.Bins, len(keys))
+	out := make([]records.Packed, len(keys))
 	for i, key := range keys {
-		b, ok, err := s.get(n, set, key, now)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out[i] = b
-		}
+		out[i] = n.get(set, key, now)
 	}
 	return out, nil
+}
+
+// get returns a record's packed bins, nil when absent or expired at now. Every record
+// in a namespace is well formed: Put packs it, and load checks what it reads from disk.
+func (n *namespace) get(set, key string, now int64) records.Packed {
+	k := mapKey(set, key)
+	sh := n.shard(k)
+	sh.mu.RLock()
+	e, ok := sh.m[k]
+	sh.mu.RUnlock()
+	if !ok || e.expires <= now {
+		return nil
+	}
+	return e.bins
 }
 
 // Len counts the unexpired records of a namespace.

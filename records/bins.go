@@ -13,8 +13,19 @@ const (
 )
 
 // EncodeBins packs bins (sorted by name) for stores that keep a record as bytes: the
-// embedded store in memory and on disk.
+// embedded store in memory and on disk. The bins are the record types' own: a value of
+// another type than int64, string or []byte is a bug, and panics.
 func EncodeBins(b Bins) []byte {
+	p, err := Pack(b)
+	if err != nil {
+		panic("BUG: " + err.Error())
+	}
+	return p
+}
+
+// Pack packs bins like EncodeBins, and reports a value it cannot pack (bins read from
+// another store, whose types it does not control) as ErrCorrupt.
+func Pack(b Bins) (Packed, error) {
 	size := 1
 	var arr [16]string
 	names := arr[:0]
@@ -46,10 +57,10 @@ func EncodeBins(b Bins) []byte {
 			w.u(uint64(len(v)))
 			w.b = append(w.b, v...)
 		default:
-			panic(fmt.Sprintf("BUG: bin %q holds %T; bins hold int64, string or []byte", n, v))
+			return nil, fmt.Errorf("bin %q holds %T; bins hold int64, string or []byte: %w", n, v, ErrCorrupt)
 		}
 	}
-	return w.b
+	return w.b, nil
 }
 
 // DecodeBins unpacks EncodeBins. Strings and byte slices are copies.
@@ -73,8 +84,13 @@ func decodeBins(buf []byte, copyBytes bool) (Bins, error) {
 		r.b = r.b[k:]
 		return v
 	}
-	for range n {
+	var prev []byte
+	for k := range n {
 		rn := raw()
+		if k > 0 && string(rn) <= string(prev) {
+			r.fail() // names are sorted and distinct (see CheckPacked)
+		}
+		prev = rn
 		name, ok := binNames[string(rn)] // no allocation for the names records use
 		if !ok {
 			name = string(rn)

@@ -28,7 +28,7 @@ func (m Match) Record() Record {
 }
 
 // MatchFrom decodes a SetMatch record.
-func MatchFrom(b Bins) (Match, error) {
+func MatchFrom[F Fields](b F) (Match, error) {
 	l, err := DecodePointsLog(b.Bytes("log"))
 	return Match{ID: b.Int("id"), State: b.Str("state"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
 		Entries: b.Int("entries"), Contests: b.Int("contests"), Log: l}, err
@@ -59,7 +59,7 @@ func (c Contest) Record() Record {
 }
 
 // ContestFrom decodes a SetContest record.
-func ContestFrom(b Bins) (Contest, error) {
+func ContestFrom[F Fields](b F) (Contest, error) {
 	c := Contest{ID: b.Int("id"), Match: b.Int("match"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
 		Total: b.Int("total"), PageSize: b.Int("page_size")}
 	var err1, err2 error
@@ -89,7 +89,7 @@ func (p Page) Record() Record {
 }
 
 // PageFrom decodes a SetPage record.
-func PageFrom(b Bins) (Page, error) {
+func PageFrom[F Fields](b F) (Page, error) {
 	rows, err := DecodeRows(b.Bytes("rows"))
 	return Page{Contest: b.Int("contest"), No: int(b.Int("page")), Cycle: b.Int("cycle"), Rows: rows}, err
 }
@@ -110,7 +110,7 @@ func (e Entry) Record() Record {
 }
 
 // EntryFrom decodes a SetEntry record.
-func EntryFrom(b Bins) (Entry, error) {
+func EntryFrom[F Fields](b F) (Entry, error) {
 	r := reader{b: b.Bytes("lineup")}
 	e := Entry{ID: b.Int("id"), Contest: b.Int("contest"), Match: b.Int("match"), User: b.Int("user"), Team: b.Int("team"), Lineup: r.lineup()}
 	return e, r.done("lineup")
@@ -135,7 +135,7 @@ func (u User) Record() Record {
 }
 
 // UserFrom decodes a SetUser record.
-func UserFrom(b Bins) (User, error) {
+func UserFrom[F Fields](b F) (User, error) {
 	u := User{Match: b.Int("match"), User: b.Int("user")}
 	r := reader{b: b.Bytes("entries")}
 	u.Entries = make([]Entry, r.n())
@@ -172,7 +172,7 @@ func (c ContestChunk) Record() Record {
 }
 
 // ContestChunkFrom decodes a SetContests record.
-func ContestChunkFrom(b Bins) (ContestChunk, error) {
+func ContestChunkFrom[F Fields](b F) (ContestChunk, error) {
 	c := ContestChunk{Match: b.Int("match"), Chunk: int(b.Int("chunk")), Total: b.Int("total")}
 	r := reader{b: b.Bytes("contests")}
 	c.Contests = make([]ContestSize, r.n())
@@ -190,7 +190,7 @@ func (m Matches) Record() Record {
 }
 
 // MatchesFrom decodes the SetMatches record.
-func MatchesFrom(b Bins) (Matches, error) {
+func MatchesFrom[F Fields](b F) (Matches, error) {
 	ids, err := DecodeIDs(b.Bytes("ids"))
 	return Matches{IDs: ids}, err
 }

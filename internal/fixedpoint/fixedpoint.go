@@ -43,24 +43,29 @@ func TeamUnits(lineupCenti, captainCenti, viceCenti int64) int64 {
 
 // FormatUnits renders team-point units as the shortest exact decimal, e.g. "52.125".
 func FormatUnits(u int64) string {
-	neg := u < 0
-	if neg {
+	var buf [24]byte
+	return string(AppendUnits(buf[:0], u))
+}
+
+// AppendUnits appends FormatUnits(u) to b, without allocating.
+func AppendUnits(b []byte, u int64) []byte {
+	if u < 0 {
+		b = append(b, '-')
 		u = -u
 	}
 	// u/200 = u*5/1000: three decimals at most.
 	m := u * 5
-	s := strconv.FormatInt(m/1000, 10)
+	b = strconv.AppendInt(b, m/1000, 10)
 	if frac := m % 1000; frac != 0 {
-		f := fmt.Sprintf("%03d", frac)
-		for f[len(f)-1] == '0' {
-			f = f[:len(f)-1]
+		b = append(b, '.', byte('0'+frac/100))
+		if frac %= 100; frac != 0 {
+			b = append(b, byte('0'+frac/10))
+			if frac %= 10; frac != 0 {
+				b = append(b, byte('0'+frac))
+			}
 		}
-		s += "." + f
 	}
-	if neg {
-		s = "-" + s
-	}
-	return s
+	return b
 }
 
 // FormatCenti renders centipoints as the shortest exact decimal, e.g. "-2", "52.5".

@@ -15,6 +15,13 @@ func TestFormatUnits(t *testing.T) {
 			t.Errorf("FormatUnits(%d) = %q does not parse to %v", u, FormatUnits(u), float64(u)/PointsScale)
 		}
 	}
+	// Every fraction, both signs, against the plain decimal rendering.
+	for u := int64(-1000); u <= 1000; u++ {
+		want := strconv.FormatFloat(float64(u)/PointsScale, 'f', -1, 64)
+		if got := FormatUnits(u); got != want {
+			t.Fatalf("FormatUnits(%d) = %q, want %q", u, got, want)
+		}
+	}
 	if FormatCenti(-250) != "-2.5" || TeamUnits(100, 10, 4) != 224 {
 		t.Fatal("FormatCenti or TeamUnits")
 	}

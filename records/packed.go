@@ -1,0 +1,117 @@
+package records
+
+// Fields reads a record's bins by name: Bins (a map, as a remote store answers) and Packed
+// (the embedded store's bytes, read in place) both do. An absent bin, or one of another
+// type, reads as the zero value; the typed decoders (MatchFrom, EntryFrom, ...) then fail
+// or check what they read.
+type Fields interface {
+	Int(name string) int64
+	Str(name string) string
+	Bytes(name string) []byte
+}
+
+// Packed is a record packed by EncodeBins and read without unpacking it: each getter scans
+// the record's few bins (8 at most), so a read builds no map and copies no bytes. That is
+// the API's read path against the embedded store, where building a Bins map per record
+// was a tenth of a look-up's CPU.
+//
+// Bytes returns slices of the record: a Packed lent by a store must not be modified.
+// A malformed record reads as if the bins past the damage were absent; CheckPacked tells.
+type Packed []byte
+
+// CheckPacked reports whether buf is a well-formed packed record, without allocating.
+func CheckPacked(buf []byte) error {
+	r := reader{b: buf}
+	var prev []byte
+	for k := range r.n() {
+		name := r.raw()
+		if k > 0 && string(name) <= string(prev) {
+			r.fail() // names are sorted and distinct: a reader finds the one bin of a name
+		}
+		prev = name
+		switch r.u() {
+		case tagInt:
+			r.i()
+		case tagStr, tagBytes:
+			r.raw()
+		default:
+			r.fail()
+		}
+	}
+	return r.done("bins")
+}
+
+// find returns the reader positioned at the value of bin name if it holds tag.
+func (p Packed) find(name string, tag uint64) (reader, bool) {
+	r := reader{b: p}
+	for range r.n() {
+		nl := r.n()
+		match := string(r.b[:nl]) == name // compiles to a comparison, no allocation
+		r.b = r.b[nl:]
+		t := r.u()
+		if match {
+			return r, t == tag && r.err == nil
+		}
+		switch t {
+		case tagInt:
+			r.i()
+		case tagStr, tagBytes:
+			r.raw()
+		default:
+			return r, false
+		}
+		if r.err != nil {
+			return r, false
+		}
+	}
+	return r, false
+}
+
+// Int reads an int64 bin.
+func (p Packed) Int(name string) int64 {
+	r, ok := p.find(name, tagInt)
+	if !ok {
+		return 0
+	}
+	v := r.i()
+	if r.err != nil {
+		return 0
+	}
+	return v
+}
+
+// Bytes reads a []byte bin: a slice of p.
+func (p Packed) Bytes(name string) []byte {
+	r, ok := p.find(name, tagBytes)
+	if !ok {
+		return nil
+	}
+	return r.raw()
+}
+
+// Str reads a string bin. The match states come back as the package's constants, so
+// reading a match record allocates no string.
+func (p Packed) Str(name string) string {
+	r, ok := p.find(name, tagStr)
+	if !ok {
+		return ""
+	}
+	b := r.raw()
+	for _, s := range [...]string{StateLive, StateCompleted, StateScheduled} {
+		if string(b) == s {
+			return s
+		}
+	}
+	return string(b)
+}
+
+// raw reads a length-prefixed value without copying it.
+func (r *reader) raw() []byte {
+	k := r.n()
+	if r.err != nil {
+		return nil
+	}
+	v := r.b[:k:k]
+	r.b = r.b[k:]
+	return v
+}
