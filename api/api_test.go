@@ -10,10 +10,10 @@ import (
 	"maps"
 	"math/bits"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fantasy/leaderboard/internal/reference"
@@ -97,7 +97,7 @@ type tContests struct {
 
 // fetch GETs path and checks the status; it decodes a JSON body into v (when non-nil)
 // and returns the body.
-func fetch(t testing.TB, srv *httptest.Server, path string, status int, v any) []byte {
+func fetch(t testing.TB, srv *testServer, path string, status int, v any) []byte {
 	t.Helper()
 	resp, err := srv.Client().Get(srv.URL + path)
 	if err != nil {
@@ -510,18 +510,18 @@ func TestMixedCycles(t *testing.T) {
 		fmt.Sprintf("/v1/contests/%d/leaderboard?offset=150&limit=100", big),
 		fmt.Sprintf("/v1/contests/%d/entries/%d/around?before=100&after=100", big, ref[1200].EntryID),
 	} {
-		contestReads := 0
+		var contestReads atomic.Int64 // the server's goroutines count, the test reads
 		hook := newer(1)
 		f.store.setHook(func(ns, set, key string, b records.Bins, ok bool) (records.Bins, bool, error) {
 			if set == records.SetContest {
-				contestReads++
+				contestReads.Add(1)
 			}
 			return hook(ns, set, key, b, ok)
 		})
 		var p tPage
 		fetch(t, srv, path, 200, &p)
-		if p.Cycle != 2 || contestReads != 2 {
-			t.Fatalf("%s: cycle %d after %d contest reads, want 2 and 2", path, p.Cycle, contestReads)
+		if p.Cycle != 2 || contestReads.Load() != 2 {
+			t.Fatalf("%s: cycle %d after %d contest reads, want 2 and 2", path, p.Cycle, contestReads.Load())
 		}
 		f.store.setHook(newer(-1))
 		body := fetch(t, srv, path, 503, nil)

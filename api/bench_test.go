@@ -1,13 +1,21 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/fantasy/leaderboard/rankstore"
+	"github.com/fantasy/leaderboard/records"
 )
 
 // BenchmarkEntryLookup: in-process HTTP round trips (loopback, keep-alive) to the entry
@@ -62,30 +70,56 @@ func BenchmarkEntryLookup(b *testing.B) {
 }
 
 // BenchmarkEntryHandler is the server's share of a look-up: the entry endpoint's handler
-// called directly (no sockets), over the fixture's in-memory store.
+// called directly (no sockets), over the fixture's records in the embedded store.
 func BenchmarkEntryHandler(b *testing.B) {
 	f := testFixture()
-	h := New(DefaultConfig(), f.store, nil, nil, nil).Handler()
+	s := New(DefaultConfig(), embedded(b, f.store), nil, nil, nil)
 	md := f.matches[liveMatch]
-	var reqs []*http.Request
+	var targets []string
 	for _, cid := range md.contests {
 		for _, r := range md.ranked[cid] {
-			reqs = append(reqs, mustRequest(b, fmt.Sprintf("/v1/contests/%d/entries/%d", cid, r.EntryID)))
+			targets = append(targets, fmt.Sprintf("/v1/contests/%d/entries/%d", cid, r.EntryID))
 		}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		var req fasthttp.Request
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&req, nil, nil)
 		k := 0
 		for pb.Next() {
-			rec := newRecorder()
-			h.ServeHTTP(rec, reqs[k%len(reqs)])
-			if rec.Code != 200 {
-				b.Errorf("status %d", rec.Code)
+			ctx.Request.SetRequestURI(targets[k%len(targets)])
+			ctx.Response.Reset()
+			s.ServeFastHTTP(&ctx)
+			if ctx.Response.StatusCode() != 200 {
+				b.Errorf("status %d", ctx.Response.StatusCode())
 				return
 			}
 			k += 7
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lookups/s")
+}
+
+// embedded copies a fake store's records into the embedded store (package rankstore),
+// the one the API reads in production on a single node.
+func embedded(tb testing.TB, f *fakeStore) *rankstore.Store {
+	st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for k, raw := range f.data {
+		parts := strings.SplitN(k, "\x00", 3)
+		bins, err := records.DecodeBins(raw)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := st.Put(context.Background(), parts[0], []records.Record{{Set: parts[1], Key: parts[2], Bins: bins}}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return st
 }

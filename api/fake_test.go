@@ -9,12 +9,17 @@ import (
 )
 
 // fakeStore is an in-memory Store: records kept encoded (records.EncodeBins), as the
-// embedded store keeps them, so every read hands out a fresh copy. hook, when set, may
-// replace what a read returns; calls and keys count the reads.
+// embedded store keeps them, so every read hands out a fresh copy. It is a PackedStore,
+// as the embedded store is; binsOnly hides that, to test the API over a Store that
+// answers maps. hook, when set, may replace what a read returns; calls and keys count
+// the reads.
 type fakeStore struct {
 	mu   sync.RWMutex
 	data map[string][]byte
 	hook func(ns, set, key string, b records.Bins, ok bool) (records.Bins, bool, error)
+	// hookMu runs one hook call at a time: hooks keep counters, and the server reads
+	// from several goroutines.
+	hookMu sync.Mutex
 
 	calls atomic.Int64 // Get and GetMany calls
 	keys  atomic.Int64 // records asked for
@@ -60,6 +65,8 @@ func (f *fakeStore) read(ns, set, key string) (records.Bins, bool, error) {
 	}
 	f.keys.Add(1)
 	if hook != nil {
+		f.hookMu.Lock()
+		defer f.hookMu.Unlock()
 		return hook(ns, set, key, b, ok)
 	}
 	return b, ok, nil
@@ -89,4 +96,41 @@ func (f *fakeStore) GetMany(ctx context.Context, ns, set string, keys []string) 
 		}
 	}
 	return out, nil
+}
+
+func (f *fakeStore) GetPacked(ctx context.Context, ns, set, key string) (records.Packed, bool, error) {
+	b, ok, err := f.Get(ctx, ns, set, key)
+	if err != nil || !ok || b == nil {
+		return nil, false, err
+	}
+	pk, err := records.Pack(b) // a hook may have put a type no store holds
+	return pk, err == nil, err
+}
+
+func (f *fakeStore) GetManyPacked(ctx context.Context, ns, set string, keys []string) ([]records.Packed, error) {
+	bs, err := f.GetMany(ctx, ns, set, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]records.Packed, len(bs))
+	for k, b := range bs {
+		if b != nil {
+			if out[k], err = records.Pack(b); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// binsOnly is a Store that answers maps only, as a remote store does: the API reads it
+// through packing.
+type binsOnly struct{ s Store }
+
+func (b binsOnly) Get(ctx context.Context, ns, set, key string) (records.Bins, bool, error) {
+	return b.s.Get(ctx, ns, set, key)
+}
+
+func (b binsOnly) GetMany(ctx context.Context, ns, set string, keys []string) ([]records.Bins, error) {
+	return b.s.GetMany(ctx, ns, set, keys)
 }

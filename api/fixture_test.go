@@ -2,9 +2,11 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
-	"net/http/httptest"
+	"net"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -251,13 +253,35 @@ func wantPoints(units400 int64) string {
 
 func wantAsOf(cycle int64) string { return cycleTime(cycle).Format("2006-01-02T15:04:05.000Z") }
 
-// newTestServer serves the fixture's store (or st) over real HTTP.
-func newTestServer(t testing.TB, st Store, ready func() bool) (*httptest.Server, *prometheus.Registry) {
+// testServer is a Server serving st over real HTTP on a loopback port, as Serve serves
+// it in production.
+type testServer struct {
+	URL    string
+	client *http.Client
+}
+
+// Client returns a client for the server (keep-alive, closed with the test).
+func (ts *testServer) Client() *http.Client { return ts.client }
+
+// newTestServer serves st until the test ends.
+func newTestServer(t testing.TB, st Store, ready func() bool) (*testServer, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	cfg := DefaultConfig()
-	s := New(cfg, st, nil, reg, ready)
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
-	return srv, reg
+	s := New(DefaultConfig(), st, nil, reg, ready)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	ts := &testServer{URL: "http://" + ln.Addr().String(), client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	t.Cleanup(func() {
+		ts.client.CloseIdleConnections()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return ts, reg
 }

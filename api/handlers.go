@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"sort"
 	"sync"
@@ -15,11 +14,11 @@ import (
 )
 
 // GET /v1/matches: the matches record of both namespaces, then every match record.
-func (s *Server) matches(r *http.Request) (any, error) {
+func (s *Server) matches(r *request) (any, error) {
 	ctx := r.Context()
 	var ids []int64
 	for _, ns := range [2]string{records.Live, records.Complete} {
-		b, ok, err := s.store.Get(ctx, ns, records.SetMatches, records.MatchesKey)
+		b, ok, err := s.rd.GetPacked(ctx, ns, records.SetMatches, records.MatchesKey)
 		if err != nil {
 			return nil, s.storeError(err, ns, records.SetMatches, records.MatchesKey)
 		}
@@ -57,7 +56,7 @@ func (s *Server) matches(r *http.Request) (any, error) {
 }
 
 // GET /v1/matches/{match_id}: the match record; players' points replayed to its cycle.
-func (s *Server) match(r *http.Request) (any, error) {
+func (s *Server) match(r *request) (any, error) {
 	id, err := pathID(r, "match_id")
 	if err != nil {
 		return nil, err
@@ -79,7 +78,7 @@ func (s *Server) match(r *http.Request) (any, error) {
 
 // GET /v1/matches/{match_id}/contests: the match record, then the contests chunks of the
 // window (and chunk 0, which carries the total) in one batch.
-func (s *Server) contests(r *http.Request) (any, error) {
+func (s *Server) contests(r *request) (any, error) {
 	id, err := pathID(r, "match_id")
 	if err != nil {
 		return nil, err
@@ -154,7 +153,7 @@ func (s *Server) contests(r *http.Request) (any, error) {
 
 // GET /v1/contests/{contest_id}/leaderboard: the contest record (page 0), then the pages
 // of the window in one batch.
-func (s *Server) leaderboard(r *http.Request) (any, error) {
+func (s *Server) leaderboard(r *request) (any, error) {
 	id, err := pathID(r, "contest_id")
 	if err != nil {
 		return nil, err
@@ -194,7 +193,7 @@ func (s *Server) leaderboard(r *http.Request) (any, error) {
 }
 
 // entryIDs parses the contest and entry ids of the path.
-func entryIDs(r *http.Request) (contest, entry int64, err error) {
+func entryIDs(r *request) (contest, entry int64, err error) {
 	if contest, err = pathID(r, "contest_id"); err != nil {
 		return 0, 0, err
 	}
@@ -229,20 +228,19 @@ type standing struct {
 // entry's points, replayed at the contest's cycle, in the contest's histogram. rows asks
 // for the contest's page 0 as well.
 func (s *Server) stand(ctx context.Context, ns string, e records.Entry, rows bool) (standing, error) {
-	var (
-		m    records.Match
-		mat  string
-		merr error
-		wg   sync.WaitGroup
-	)
-	s.alongside(&wg, func() { m, mat, merr = s.readMatch(ctx, ns, e.Match) })
-	c, cat, err := s.readContest(ctx, ns, e.Contest, rows)
-	wg.Wait()
+	var mc matchAndContest
+	if s.local {
+		mc.m, mc.mat, mc.merr = s.readMatch(ctx, ns, e.Match)
+		mc.c, mc.cat, mc.err = s.readContest(ctx, ns, e.Contest, rows)
+	} else {
+		mc = s.readMatchAndContest(ctx, ns, e, rows)
+	}
+	m, mat, c, cat := mc.m, mc.mat, mc.c, mc.cat
 	switch {
-	case err != nil:
-		return standing{}, err
-	case merr != nil:
-		return standing{}, merr
+	case mc.err != nil:
+		return standing{}, mc.err
+	case mc.merr != nil:
+		return standing{}, mc.merr
 	case cat == "":
 		return standing{}, notFound("contest %d of entry %d has no standings yet", e.Contest, e.ID)
 	case mat == "":
@@ -258,32 +256,57 @@ func (s *Server) stand(ctx context.Context, ns string, e records.Entry, rows boo
 	return standing{ns: cat, c: c, points: pts, Standing: st}, nil
 }
 
+// matchAndContest is what stand reads: a match record and a contest record, each with
+// its namespace and error.
+type matchAndContest struct {
+	m         records.Match
+	c         records.Contest
+	mat, cat  string
+	merr, err error
+}
+
+// readMatchAndContest reads an entry's match and contest records at once (two round
+// trips overlapped), for a remote store. It is a function of its own so that the local
+// path's variables do not escape to the heap with its goroutine.
+func (s *Server) readMatchAndContest(ctx context.Context, ns string, e records.Entry, rows bool) matchAndContest {
+	var mc matchAndContest
+	var wg sync.WaitGroup
+	wg.Go(func() { mc.m, mc.mat, mc.merr = s.readMatch(ctx, ns, e.Match) })
+	mc.c, mc.cat, mc.err = s.readContest(ctx, ns, e.Contest, rows)
+	wg.Wait()
+	return mc
+}
+
 // GET /v1/contests/{contest_id}/entries/{entry_id}: the entry record, then its contest and
-// match records.
-func (s *Server) entry(r *http.Request) (any, error) {
+// match records. The hottest answer: it appends its JSON to b itself.
+func (s *Server) entry(r *request, b []byte) ([]byte, error) {
 	cid, eid, err := entryIDs(r)
 	if err != nil {
-		return nil, err
+		return b, err
 	}
-	e, at, err := s.entryOf(r.Context(), cid, eid)
+	ctx := r.Context()
+	e, at, err := s.entryOf(ctx, cid, eid)
 	if err != nil {
-		return nil, err
+		return b, err
 	}
 	var st standing
-	err = s.consistent(r.Context(), "entry", e.ID, func() (err error) {
-		st, err = s.stand(r.Context(), at, e, false)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	for try := 0; ; try++ { // s.consistent, without a closure that would move st to the heap
+		st, err = s.stand(ctx, at, e, false)
+		if err = s.retry(ctx, "entry", e.ID, try, err); err != errRetry {
+			break
+		}
 	}
-	return entryStanding{ContestID: e.Contest, MatchID: e.Match, EntryID: e.ID, UserID: e.User, TeamID: e.Team,
-		Rank: st.Rank, Points: points(st.points), Total: st.c.Total, Cycle: st.c.Cycle, AsOf: asOf(st.c.AsOf)}, nil
+	if err != nil {
+		return b, err
+	}
+	a := entryStanding{ContestID: e.Contest, MatchID: e.Match, EntryID: e.ID, UserID: e.User, TeamID: e.Team,
+		Rank: st.Rank, Points: units(st.points), Total: st.c.Total, Cycle: st.c.Cycle, AsOf: asOf(st.c.AsOf)}
+	return a.appendJSON(b), nil
 }
 
 // GET /v1/contests/{contest_id}/entries/{entry_id}/around: as one entry, then a binary
 // search of the pages of its tie group, then the pages of the window.
-func (s *Server) around(r *http.Request) (any, error) {
+func (s *Server) around(r *request) (any, error) {
 	cid, eid, err := entryIDs(r)
 	if err != nil {
 		return nil, err
@@ -370,7 +393,7 @@ func (p *pages) find(id, pts int64, st records.Standing) (int64, error) {
 
 // GET /v1/users/{user_id}/entries?match_id=: the user record, then its contests in one
 // batch together with the match record.
-func (s *Server) userEntries(r *http.Request) (any, error) {
+func (s *Server) userEntries(r *request) (any, error) {
 	uid, err := pathID(r, "user_id")
 	if err != nil {
 		return nil, err
@@ -411,7 +434,12 @@ func (s *Server) userEntries(r *http.Request) (any, error) {
 			merr error
 			wg   sync.WaitGroup
 		)
-		s.alongside(&wg, func() { m, mat, merr = s.readMatch(ctx, uat, mid) })
+		read := func() { m, mat, merr = s.readMatch(ctx, uat, mid) }
+		if s.local {
+			read() // a goroutine would cost more than the read
+		} else {
+			wg.Go(read) // overlap the round trips
+		}
 		bs, _, err := s.getMany(ctx, uat, records.SetContest, keys)
 		wg.Wait()
 		if err != nil {

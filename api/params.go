@@ -42,14 +42,14 @@ func parseID(name, s string) (int64, error) {
 }
 
 // pathID parses the id in the path segment name.
-func pathID(r *http.Request, name string) (int64, error) {
+func pathID(r *request, name string) (int64, error) {
 	return parseID(name, r.PathValue(name))
 }
 
 // query parses the request's query string, refusing a malformed one rather than dropping
 // the parts it cannot read.
-func query(r *http.Request) (url.Values, error) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
+func query(r *request) (url.Values, error) {
+	q, err := url.ParseQuery(string(r.query))
 	if err != nil {
 		return nil, badRequest("malformed query string: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"strings"
@@ -83,9 +84,14 @@ func TestCorruptRecords(t *testing.T) {
 		fmt.Sprintf("/v1/contests/%d/entries/%d/around?before=100&after=100", big, w.EntryID),
 		fmt.Sprintf("/v1/users/%d/entries?match_id=1", w.UserID),
 	}
+	for _, st := range []Store{f.store, binsOnly{f.store}} {
+		t.Run(fmt.Sprintf("%T", st), func(t *testing.T) { corruptRecords(t, f, st, paths) })
+	}
+}
+
+func corruptRecords(t *testing.T, f *fixture, st Store, paths []string) {
 	var logs syncBuffer
-	s := New(DefaultConfig(), f.store, slog.New(slog.NewTextHandler(&logs, nil)), nil, nil)
-	h := s.Handler()
+	s := New(DefaultConfig(), st, slog.New(slog.NewTextHandler(&logs, nil)), nil, nil)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var mu sync.Mutex
 	mangle := func(b records.Bins) {
@@ -123,8 +129,7 @@ func TestCorruptRecords(t *testing.T) {
 	codes := map[int]int{}
 	for range 60 {
 		for _, p := range paths {
-			rec := newRecorder()
-			h.ServeHTTP(rec, mustRequest(t, p))
+			rec := serveOnce(s, "GET", p)
 			codes[rec.Code]++
 			if rec.Code != 200 && !strings.HasPrefix(rec.Body.String(), `{"error":`) {
 				t.Fatalf("%s: %d %s", p, rec.Code, rec.Body)
@@ -153,8 +158,54 @@ func (s shortStore) GetMany(ctx context.Context, ns, set string, keys []string) 
 
 func TestShortBatch(t *testing.T) {
 	f := testFixture()
-	srv, _ := newTestServer(t, shortStore{f.store}, nil)
+	srv, _ := newTestServer(t, binsOnly{shortStore{f.store}}, nil) // binsOnly: its GetMany answers
 	big := f.matches[liveMatch].bigContest()
 	fetch(t, srv, fmt.Sprintf("/v1/contests/%d/leaderboard?offset=300", big), 503, nil)
 	fetch(t, srv, "/v1/matches", 503, nil)
+}
+
+// TestPackedAndBinsAgree: the API answers the same, byte for byte, whether it reads the
+// records in place (a PackedStore, as the embedded store is) or as maps (a remote store).
+func TestPackedAndBinsAgree(t *testing.T) {
+	f := testFixture()
+	packed, _ := newTestServer(t, f.store, nil)
+	bins, _ := newTestServer(t, binsOnly{f.store}, nil)
+	paths := []string{"/v1/matches", "/v1/matches/1", "/v1/matches/2", "/v1/matches/3", "/v1/matches/1/contests",
+		"/v1/matches/2/contests?offset=1500&limit=20", "/v1/matches/99", "/v1/contests/99/leaderboard",
+		"/v1/users/1/entries?match_id=2", "/v1/contests/1/entries/x"}
+	for _, id := range []int64{liveMatch, doneMatch} {
+		md := f.matches[id]
+		for k, cid := range md.contests {
+			paths = append(paths, fmt.Sprintf("/v1/contests/%d/leaderboard?offset=%d&limit=120", cid, k%3*60))
+			for j, r := range md.ranked[cid] {
+				if j%41 == 0 {
+					paths = append(paths, fmt.Sprintf("/v1/contests/%d/entries/%d", cid, r.EntryID),
+						fmt.Sprintf("/v1/contests/%d/entries/%d/around?before=3&after=70", cid, r.EntryID),
+						fmt.Sprintf("/v1/users/%d/entries?match_id=%d", r.UserID, id))
+				}
+			}
+		}
+	}
+	for _, p := range paths {
+		a, aCode := get(t, packed, p)
+		b, bCode := get(t, bins, p)
+		if aCode != bCode || !bytes.Equal(a, b) {
+			t.Fatalf("GET %s:\n in place: %d %s\n as maps:  %d %s", p, aCode, a, bCode, b)
+		}
+	}
+	t.Logf("%d answers agree", len(paths))
+}
+
+func get(t *testing.T, srv *testServer, path string) ([]byte, int) {
+	t.Helper()
+	resp, err := srv.Client().Get(srv.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return body, resp.StatusCode
 }

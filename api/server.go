@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,15 +15,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
 // Server answers the HTTP API from a Store. It keeps no state between requests.
 type Server struct {
-	cfg     Config
-	store   Store
-	log     *slog.Logger
-	ready   func() bool
-	handler http.Handler
+	cfg    Config
+	store  Store
+	rd     PackedStore // store, read in place
+	log    *slog.Logger
+	ready  func() bool
+	routes []*route
 
 	duration *prometheus.HistogramVec
 	rereads  prometheus.Counter
@@ -62,17 +64,6 @@ func (s *Server) observer(route string, code int) prometheus.Observer {
 	return o
 }
 
-// alongside runs a read next to the caller's: in a goroutine when the store is remote
-// (the round trips overlap), inline when it is in memory (a goroutine would cost more
-// than the read).
-func (s *Server) alongside(wg *sync.WaitGroup, read func()) {
-	if s.local {
-		read()
-		return
-	}
-	wg.Go(read)
-}
-
 // New builds a server reading store. Its metrics are registered with reg (and /metrics
 // serves reg); ready answers /readyz (nil: always ready). A nil logger discards.
 func New(cfg Config, store Store, logger *slog.Logger, reg *prometheus.Registry, ready func() bool) *Server {
@@ -83,6 +74,10 @@ func New(cfg Config, store Store, logger *slog.Logger, reg *prometheus.Registry,
 		reg = prometheus.NewRegistry()
 	}
 	s := &Server{cfg: cfg, store: store, log: logger, ready: ready}
+	s.rd = packing{store}
+	if p, ok := store.(PackedStore); ok {
+		s.rd = p
+	}
 	if l, ok := store.(interface{ Local() bool }); ok {
 		s.local = l.Local()
 	}
@@ -97,59 +92,55 @@ func New(cfg Config, store Store, logger *slog.Logger, reg *prometheus.Registry,
 		Help: "Reads repeated because the records of an answer were caught between two cycles.",
 	})
 
-	mux := http.NewServeMux()
-	mux.Handle("GET /v1/matches", s.answer(s.matches))
-	mux.Handle("GET /v1/matches/{match_id}", s.answer(s.match))
-	mux.Handle("GET /v1/matches/{match_id}/contests", s.answer(s.contests))
-	mux.Handle("GET /v1/contests/{contest_id}/leaderboard", s.answer(s.leaderboard))
-	mux.Handle("GET /v1/contests/{contest_id}/entries/{entry_id}", s.answer(s.entry))
-	mux.Handle("GET /v1/contests/{contest_id}/entries/{entry_id}/around", s.answer(s.around))
-	mux.Handle("GET /v1/users/{user_id}/entries", s.answer(s.userEntries))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if s.ready != nil && !s.ready() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "not ready")
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, &httpError{http.StatusMethodNotAllowed, "method " + quote(r.Method) + " is not allowed: the API is read-only"})
-			return
-		}
-		writeError(w, &httpError{http.StatusNotFound, "no such endpoint: " + quote(r.URL.Path)})
-	})
-	s.handler = s.instrument(mux)
+	s.routes = []*route{
+		s.jsonRoute("GET /v1/matches", s.matches),
+		s.jsonRoute("GET /v1/matches/{match_id}", s.match),
+		s.jsonRoute("GET /v1/matches/{match_id}/contests", s.contests),
+		s.jsonRoute("GET /v1/contests/{contest_id}/leaderboard", s.leaderboard),
+		newRoute("GET /v1/contests/{contest_id}/entries/{entry_id}", s.entry),
+		s.jsonRoute("GET /v1/contests/{contest_id}/entries/{entry_id}/around", s.around),
+		s.jsonRoute("GET /v1/users/{user_id}/entries", s.userEntries),
+		plainRoute("GET /healthz", func(ctx *fasthttp.RequestCtx) { writeText(ctx, fasthttp.StatusOK, "ok") }),
+		plainRoute("GET /readyz", func(ctx *fasthttp.RequestCtx) {
+			if s.ready != nil && !s.ready() {
+				writeText(ctx, fasthttp.StatusServiceUnavailable, "not ready")
+				return
+			}
+			writeText(ctx, fasthttp.StatusOK, "ready")
+		}),
+		plainRoute("GET /metrics", fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))),
+	}
 	return s
 }
-
-// Handler returns the server's routes, instrumented.
-func (s *Server) Handler() http.Handler { return s.handler }
 
 // Serve answers on ln until ctx is cancelled, then stops accepting, waits for the
 // requests in flight (at most Config.ShutdownTimeout) and returns nil. It returns the
 // error that stops it otherwise.
+//
+// The server is fasthttp's: on a loopback benchmark it answers with about a third less
+// CPU per request than net/http, and allocates nothing of its own per request
+// (docs/PERFORMANCE.md).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	srv := &fasthttp.Server{
+		Handler:                      s.ServeFastHTTP,
+		ErrorHandler:                 s.malformed,
+		Logger:                       printfLogger{s.log},
+		NoDefaultServerHeader:        true,
+		ReadTimeout:                  5 * time.Second, // a request's header and (refused) body
+		IdleTimeout:                  2 * time.Minute, // a keep-alive connection between requests
+		WriteTimeout:                 10 * time.Second,
+		MaxRequestBodySize:           4 << 10, // the API reads no bodies
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	s.log.Info("api serving", "addr", ln.Addr().String())
 	select {
 	case err := <-done:
+		if err == nil {
+			err = errors.New("stopped serving")
+		}
 		return fmt.Errorf("api server on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
@@ -159,118 +150,169 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	err := srv.Shutdown(sctx)
-	if serr := <-done; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+	err := srv.ShutdownWithContext(sctx)
+	if serr := <-done; serr != nil && err == nil {
 		err = serr
 	}
 	if err != nil {
-		srv.Close()
 		return fmt.Errorf("api server on %s: shutdown: %w", ln.Addr(), err)
 	}
 	s.log.Info("api stopped", "addr", ln.Addr().String())
 	return nil
 }
 
-// answer turns an endpoint into a handler: it bounds the store reads in time, writes the
-// answer as JSON or the error as {"error": ...}.
-func (s *Server) answer(endpoint func(*http.Request) (any, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.StoreTimeout > 0 && !s.local {
-			ctx, cancel := context.WithTimeout(r.Context(), s.cfg.StoreTimeout)
-			defer cancel()
-			r = r.WithContext(ctx)
+// printfLogger passes fasthttp's log lines (connection errors) to the server's logger.
+type printfLogger struct{ log *slog.Logger }
+
+func (l printfLogger) Printf(format string, args ...any) {
+	l.log.Warn("api: " + fmt.Sprintf(format, args...))
+}
+
+// malformed answers a request fasthttp could not read: a header too large, a body too
+// large, a timeout, or a request line it cannot parse.
+func (s *Server) malformed(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	switch {
+	case errors.As(err, &small):
+		writeError(ctx, &httpError{fasthttp.StatusRequestHeaderFieldsTooLarge, "request header too large"})
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		writeError(ctx, &httpError{fasthttp.StatusRequestEntityTooLarge, "request body too large: the API reads none"})
+	case errors.As(err, &ne) && ne.Timeout():
+		writeError(ctx, &httpError{fasthttp.StatusRequestTimeout, "request not received in time"})
+	default:
+		writeError(ctx, badRequest("malformed request: %v", err))
+	}
+}
+
+// ServeFastHTTP answers one request: it times it by route and status, and turns a panic
+// into a logged 500 so that one bad request never takes the server down.
+func (s *Server) ServeFastHTTP(ctx *fasthttp.RequestCtx) {
+	start := time.Now()
+	var rt *route
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("BUG: panic answering a request", "method", string(ctx.Method()), "uri", string(ctx.RequestURI()), "panic", p)
+			ctx.Response.Reset()
+			writeError(ctx, internal("internal error"))
 		}
+		label := "unmatched"
+		if rt != nil {
+			label = rt.pattern
+		}
+		s.observer(label, ctx.Response.StatusCode()).Observe(time.Since(start).Seconds())
+	}()
+	if !ctx.IsGet() && !ctx.IsHead() {
+		ctx.Response.Header.Set("Allow", "GET, HEAD")
+		writeError(ctx, &httpError{fasthttp.StatusMethodNotAllowed, "method " + quote(string(ctx.Method())) + " is not allowed: the API is read-only"})
+		return
+	}
+	r := getRequest()
+	defer putRequest(r)
+	if rt = s.route(ctx.Path(), r); rt == nil {
+		writeError(ctx, &httpError{fasthttp.StatusNotFound, "no such endpoint: " + quote(string(ctx.Path()))})
+		return
+	}
+	if rt.plain != nil {
+		rt.plain(ctx)
+		return
+	}
+	r.ctx, r.query = context.Background(), ctx.URI().QueryString()
+	if s.cfg.StoreTimeout > 0 && !s.local {
+		c, cancel := context.WithTimeout(r.ctx, s.cfg.StoreTimeout)
+		defer cancel()
+		r.ctx = c
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	b, err := rt.answer(r, (*buf)[:0])
+	if err != nil {
+		var he *httpError
+		if !errors.As(err, &he) {
+			s.log.Error("BUG: endpoint returned an untyped error", "path", string(ctx.Path()), "err", err)
+			he = internal("internal error")
+		}
+		writeError(ctx, he)
+		return
+	}
+	*buf = b
+	writeBody(ctx, fasthttp.StatusOK, b)
+}
+
+// jsonRoute routes to an endpoint that returns its answer as a value to encode.
+func (s *Server) jsonRoute(pattern string, endpoint func(*request) (any, error)) *route {
+	return newRoute(pattern, func(r *request, b []byte) ([]byte, error) {
 		v, err := endpoint(r)
 		if err != nil {
-			var he *httpError
-			if !errors.As(err, &he) {
-				s.log.Error("BUG: endpoint returned an untyped error", "path", r.URL.Path, "err", err)
-				he = internal("internal error")
-			}
-			writeError(w, he)
-			return
+			return b, err
 		}
-		writeJSON(w, http.StatusOK, v)
+		return appendJSON(b, v), nil
 	})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// bufs holds answer buffers: most answers fit the first one they get.
+var bufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func getBuf() *[]byte { return bufs.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= 64<<10 { // a rare huge answer is not kept
+		bufs.Put(b)
+	}
+}
+
+// appendJSON appends v's JSON. Our own encoders (json.Marshaler) write compact JSON: it
+// skips json's re-compaction of their output.
+func appendJSON(b []byte, v any) []byte {
 	var body []byte
 	var err error
 	if m, ok := v.(json.Marshaler); ok {
-		body, err = m.MarshalJSON() // our own encoders write compact JSON: skip json's re-compaction
+		body, err = m.MarshalJSON()
 	} else {
 		body, err = json.Marshal(v)
 	}
 	if err != nil {
 		panic(fmt.Sprintf("BUG: cannot encode answer %T: %v", v, err))
 	}
-	h := w.Header()
-	h["Content-Type"] = contentTypeJSON // canonical keys: no per-answer canonicalising
-	h["Cache-Control"] = cacheNoStore
-	h["Content-Length"] = []string{strconv.Itoa(len(body) + 1)}
-	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	return append(b, body...)
 }
 
-func writeError(w http.ResponseWriter, e *httpError) {
-	writeJSON(w, e.status, errorAnswer{Error: e.msg})
+// writeJSON answers v as JSON.
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf = appendJSON((*buf)[:0], v)
+	writeBody(ctx, status, *buf)
+}
+
+// writeBody answers body, a JSON document, and a newline.
+func writeBody(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.SetContentTypeBytes(contentTypeJSON)
+	ctx.Response.Header.SetCanonical(cacheControl, noStore) // canonical: no per-answer normalising
+	ctx.Response.AppendBody(body)
+	ctx.Response.AppendBody(newline)
+}
+
+func writeError(ctx *fasthttp.RequestCtx, e *httpError) {
+	writeJSON(ctx, e.status, errorAnswer{Error: e.msg})
+}
+
+// writeText answers a line of plain text (the health checks).
+func writeText(ctx *fasthttp.RequestCtx, status int, line string) {
+	ctx.SetStatusCode(status)
+	ctx.Response.Header.SetContentTypeBytes(contentTypeText)
+	ctx.Response.SetBodyString(line + "\n")
 }
 
 var (
-	contentTypeJSON = []string{"application/json"}
-	cacheNoStore    = []string{"no-store"}
+	contentTypeJSON = []byte("application/json")
+	contentTypeText = []byte("text/plain; charset=utf-8")
+	cacheControl    = []byte("Cache-Control")
+	noStore         = []byte("no-store")
+	newline         = []byte("\n")
 )
 
 type errorAnswer struct {
 	Error string `json:"error"`
-}
-
-// statusWriter remembers the status of an answer for the metrics.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if !w.wrote {
-		w.status, w.wrote = http.StatusOK, true
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// instrument times every request by route pattern and status, and turns a panic into a
-// logged 500 so that one bad request never takes the server down.
-func (s *Server) instrument(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				s.log.Error("BUG: panic answering a request", "method", r.Method, "url", r.URL.String(), "panic", p)
-				if !sw.wrote {
-					writeError(sw, internal("internal error"))
-				}
-			}
-			route := r.Pattern
-			if route == "" {
-				route = "unmatched"
-			}
-			s.observer(route, sw.status).Observe(time.Since(start).Seconds())
-		}()
-		next.ServeHTTP(sw, r)
-	})
 }

@@ -60,7 +60,7 @@ func TestServe(t *testing.T) {
 	slow := make(chan struct{})
 	release := make(chan struct{})
 	st := &slowStore{fakeStore: f.store, entered: slow, release: release}
-	s := New(DefaultConfig(), st, nil, nil, nil)
+	s := New(DefaultConfig(), binsOnly{st}, nil, nil, nil) // binsOnly: reads go through its Get
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx, ln) }()
@@ -153,8 +153,7 @@ func TestStoreTimeout(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.StoreTimeout = 20 * time.Millisecond
 	s := New(cfg, blockingStore{}, nil, nil, nil)
-	rec := newRecorder()
-	s.Handler().ServeHTTP(rec, mustRequest(t, "/v1/matches/1"))
+	rec := serveOnce(s, "GET", "/v1/matches/1")
 	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "in time") {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}

@@ -19,6 +19,47 @@ type Store interface {
 	GetMany(ctx context.Context, ns, set string, keys []string) ([]records.Bins, error) // nil element = absent
 }
 
+// PackedStore is a Store that keeps records packed (records.EncodeBins) and lends them
+// to be read in place: the embedded store does. The API reads such a store without
+// building a map per record; it reads any other Store through packing.
+type PackedStore interface {
+	GetPacked(ctx context.Context, ns, set, key string) (records.Packed, bool, error)
+	GetManyPacked(ctx context.Context, ns, set string, keys []string) ([]records.Packed, error) // nil element = absent
+}
+
+// packing reads a Store that answers Bins as a PackedStore: a record is packed once per
+// read, which is small next to the round trip that brought it.
+type packing struct{ Store }
+
+func (p packing) GetPacked(ctx context.Context, ns, set, key string) (records.Packed, bool, error) {
+	b, ok, err := p.Get(ctx, ns, set, key)
+	if err != nil || !ok || b == nil {
+		return nil, false, err
+	}
+	pk, err := records.Pack(b)
+	if err != nil {
+		return nil, false, fmt.Errorf("record %s/%s: %w", set, key, err)
+	}
+	return pk, true, nil
+}
+
+func (p packing) GetManyPacked(ctx context.Context, ns, set string, keys []string) ([]records.Packed, error) {
+	bs, err := p.GetMany(ctx, ns, set, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]records.Packed, len(bs))
+	for i, b := range bs {
+		if b == nil {
+			continue
+		}
+		if out[i], err = records.Pack(b); err != nil {
+			return nil, fmt.Errorf("record %s/%s: %w", set, keys[i], err)
+		}
+	}
+	return out, nil
+}
+
 // maxTries bounds the reads of one answer that finds records from two cycles; retryPause
 // is the pause before the second read, doubled before the third.
 const (
@@ -40,27 +81,37 @@ func mixed(format string, args ...any) error {
 // maxTries times, pausing briefly between tries (a cycle's writes take milliseconds);
 // then the answer (about the kind id, e.g. "contest" 5) is 503.
 func (s *Server) consistent(ctx context.Context, kind string, id int64, read func() error) error {
-	var err error
-	for try := range maxTries {
-		err = read()
-		var inc *inconsistent
-		if !errors.As(err, &inc) {
+	for try := 0; ; try++ {
+		if err := s.retry(ctx, kind, id, try, read()); err != errRetry {
 			return err
 		}
-		if try == maxTries-1 {
-			break
-		}
-		s.rereads.Inc()
-		t := time.NewTimer(retryPause << try)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return unavailable("%s %d: no consistent read before the deadline (%v); retry", kind, id, err)
-		case <-t.C:
-		}
 	}
-	s.logLimited(slog.LevelWarn, "records stay inconsistent", "answer", kind, "id", id, "tries", maxTries, "reason", err)
-	return unavailable("%s %d: the standings are being rewritten (%v); retry", kind, id, err)
+}
+
+// errRetry is retry's answer when the read is to be tried again.
+var errRetry = errors.New("retry")
+
+// retry decides what follows try number try (from 0) of a read that returned err:
+// errRetry after a pause when err is an inconsistency and tries remain, a 503 when none
+// remain (or ctx ends while pausing), err itself otherwise.
+func (s *Server) retry(ctx context.Context, kind string, id int64, try int, err error) error {
+	var inc *inconsistent
+	if !errors.As(err, &inc) {
+		return err
+	}
+	if try == maxTries-1 {
+		s.logLimited(slog.LevelWarn, "records stay inconsistent", "answer", kind, "id", id, "tries", maxTries, "reason", err)
+		return unavailable("%s %d: the standings are being rewritten (%v); retry", kind, id, err)
+	}
+	s.rereads.Inc()
+	t := time.NewTimer(retryPause << try)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return unavailable("%s %d: no consistent read before the deadline (%v); retry", kind, id, err)
+	case <-t.C:
+		return errRetry
+	}
 }
 
 // otherNS is the namespace read when a record is absent from ns.
@@ -81,9 +132,9 @@ func (s *Server) storeError(err error, ns, set, key string) error {
 
 // get reads one record from ns, then from the other namespace. It returns the namespace
 // that holds it, "" when neither does.
-func (s *Server) get(ctx context.Context, ns, set, key string) (records.Bins, string, error) {
+func (s *Server) get(ctx context.Context, ns, set, key string) (records.Packed, string, error) {
 	for _, at := range [2]string{ns, otherNS(ns)} {
-		b, ok, err := s.store.Get(ctx, at, set, key)
+		b, ok, err := s.rd.GetPacked(ctx, at, set, key)
 		if err != nil {
 			return nil, "", s.storeError(err, at, set, key)
 		}
@@ -95,11 +146,11 @@ func (s *Server) get(ctx context.Context, ns, set, key string) (records.Bins, st
 }
 
 // getIn reads records from ns only, in one batch.
-func (s *Server) getIn(ctx context.Context, ns, set string, keys []string) ([]records.Bins, error) {
+func (s *Server) getIn(ctx context.Context, ns, set string, keys []string) ([]records.Packed, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	bs, err := s.store.GetMany(ctx, ns, set, keys)
+	bs, err := s.rd.GetManyPacked(ctx, ns, set, keys)
 	if err != nil {
 		return nil, s.storeError(err, ns, set, keys[0])
 	}
@@ -112,7 +163,7 @@ func (s *Server) getIn(ctx context.Context, ns, set string, keys []string) ([]re
 
 // getMany reads records from ns in one batch, then the ones absent there from the other
 // namespace in a second. It returns each record's namespace ("" when absent).
-func (s *Server) getMany(ctx context.Context, ns, set string, keys []string) ([]records.Bins, []string, error) {
+func (s *Server) getMany(ctx context.Context, ns, set string, keys []string) ([]records.Packed, []string, error) {
 	bs, err := s.getIn(ctx, ns, set, keys)
 	if err != nil {
 		return nil, nil, err
@@ -172,7 +223,7 @@ func (s *Server) readContest(ctx context.Context, ns string, id int64, rows bool
 	return c, at, err
 }
 
-func (s *Server) decodeContest(b records.Bins, id int64, rows bool) (c records.Contest, err error) {
+func (s *Server) decodeContest(b records.Packed, id int64, rows bool) (c records.Contest, err error) {
 	if rows {
 		c, err = records.ContestFrom(b)
 	} else {
