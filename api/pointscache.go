@@ -12,6 +12,12 @@ import (
 // log (hashing a few kB costs far less than decoding it): most reads decode nothing and
 // build no map. A log rebuilt from scratch (a worker restarted without its live store)
 // differs and replaces it. The maps it returns are shared: read them, never write.
+//
+// A log lent by the embedded store that is the very bytes cached (same first byte, same
+// length) is not even hashed: the store replaces a record whole and never writes into
+// one, and the cache holds the bytes it compares, so they cannot be freed and reused.
+// (It holds one match record per match that way; histograms are hashed, not held, as
+// the cache keeps up to maxCachedHists of them.)
 type pointsCache struct {
 	mu   sync.Mutex
 	seed maphash.Seed
@@ -24,6 +30,7 @@ type logKey struct {
 }
 
 type cachedLog struct {
+	raw  []byte // the packed log decoded: kept to recognise the same bytes
 	size int
 	sum  uint64
 	log  records.PointsLog
@@ -45,6 +52,9 @@ func (pc *pointsCache) decode(ns string, match int64, raw []byte) (records.Point
 	seed := pc.seed
 	c := pc.m[k]
 	pc.mu.Unlock()
+	if c != nil && sameBytes(c.raw, raw) {
+		return c.log, nil
+	}
 	sum := maphash.Bytes(seed, raw)
 	if c != nil && c.size == len(raw) && c.sum == sum {
 		return c.log, nil
@@ -57,7 +67,7 @@ func (pc *pointsCache) decode(ns string, match int64, raw []byte) (records.Point
 	if pc.m == nil || len(pc.m) >= maxCachedMatches {
 		pc.m = map[logKey]*cachedLog{}
 	}
-	pc.m[k] = &cachedLog{size: len(raw), sum: sum, log: log, at: map[int64]map[int32]int64{}}
+	pc.m[k] = &cachedLog{raw: raw, size: len(raw), sum: sum, log: log, at: map[int64]map[int32]int64{}}
 	pc.mu.Unlock()
 	return log, nil
 }
@@ -126,4 +136,9 @@ func (hc *histCache) decode(contest, cycle int64, raw []byte) ([]records.Bucket,
 	hc.m[contest] = cachedHist{cycle, len(raw), sum, h}
 	hc.mu.Unlock()
 	return h, nil
+}
+
+// sameBytes reports whether a and b are the same bytes in memory (not merely equal).
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }

@@ -200,9 +200,13 @@ func (s *Server) corrupt(what string, id any, err error) error {
 
 // readMatch reads a match record (ns first). ok is false when it is absent.
 func (s *Server) readMatch(ctx context.Context, ns string, id int64) (m records.Match, at string, err error) {
-	b, at, err := s.get(ctx, ns, records.SetMatch, records.IDKey(id))
+	p, at, err := s.get(ctx, ns, records.SetMatch, records.IDKey(id))
 	if err != nil || at == "" {
 		return m, at, err
+	}
+	var b records.Unpacked
+	if err := b.Reset(p); err != nil {
+		return m, "", s.corrupt("match", id, err)
 	}
 	m = records.Match{ID: b.Int("id"), State: b.Str("state"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
 		Entries: b.Int("entries"), Contests: b.Int("contests")}
@@ -223,10 +227,13 @@ func (s *Server) readContest(ctx context.Context, ns string, id int64, rows bool
 	return c, at, err
 }
 
-func (s *Server) decodeContest(b records.Packed, id int64, rows bool) (c records.Contest, err error) {
-	if rows {
-		c, err = records.ContestFrom(b)
-	} else {
+func (s *Server) decodeContest(p records.Packed, id int64, rows bool) (c records.Contest, err error) {
+	var b records.Unpacked
+	switch err = b.Reset(p); {
+	case err != nil:
+	case rows:
+		c, err = records.ContestFrom(p) // Packed: &b would escape through the generic decoder
+	default:
 		c = records.Contest{ID: b.Int("id"), Match: b.Int("match"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
 			Total: b.Int("total"), PageSize: b.Int("page_size")}
 		c.Hist, err = s.hists.decode(c.ID, c.Cycle, b.Bytes("hist"))
@@ -246,11 +253,15 @@ const maxPageSize = 1 << 20
 
 // readEntry reads an entry record (live first).
 func (s *Server) readEntry(ctx context.Context, id int64) (e records.Entry, at string, err error) {
-	b, at, err := s.get(ctx, records.Live, records.SetEntry, records.IDKey(id))
+	p, at, err := s.get(ctx, records.Live, records.SetEntry, records.IDKey(id))
 	if err != nil || at == "" {
 		return e, at, err
 	}
-	if e, err = records.EntryFrom(b); err != nil {
+	var b records.Unpacked
+	if err = b.Reset(p); err == nil {
+		e, err = records.EntryFromUnpacked(&b)
+	}
+	if err != nil {
 		return e, "", s.corrupt("entry", id, err)
 	}
 	return e, at, nil

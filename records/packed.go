@@ -1,5 +1,7 @@
 package records
 
+import "fmt"
+
 // Fields reads a record's bins by name: Bins (a map, as a remote store answers) and Packed
 // (the embedded store's bytes, read in place) both do. An absent bin, or one of another
 // type, reads as the zero value; the typed decoders (MatchFrom, EntryFrom, ...) then fail
@@ -114,4 +116,95 @@ func (r *reader) raw() []byte {
 	v := r.b[:k:k]
 	r.b = r.b[k:]
 	return v
+}
+
+// maxUnpacked is the most bins Unpacked holds; a record type has 8 at most.
+const maxUnpacked = 16
+
+// Unpacked is a packed record's bins read in one pass, for a decoder that reads several
+// of them (MatchFrom, ContestFrom, ...): each getter then compares names instead of
+// rescanning the record. It refers to the record's bytes and allocates nothing.
+type Unpacked struct {
+	n    int
+	bins [maxUnpacked]unpackedBin
+}
+
+type unpackedBin struct {
+	name []byte
+	tag  uint64
+	i    int64
+	b    []byte
+}
+
+// Reset reads p's bins. A malformed record, or one of more than 16 bins, is ErrCorrupt.
+func (u *Unpacked) Reset(p Packed) error {
+	u.n = 0
+	r := reader{b: p}
+	n := r.n()
+	if n > maxUnpacked {
+		return fmt.Errorf("bins: %d bins: %w", n, ErrCorrupt)
+	}
+	for k := range n {
+		bin := &u.bins[k]
+		bin.name = r.raw()
+		bin.tag = r.u()
+		switch bin.tag {
+		case tagInt:
+			bin.i, bin.b = r.i(), nil
+		case tagStr, tagBytes:
+			bin.i, bin.b = 0, r.raw()
+		default:
+			r.fail()
+		}
+		if k > 0 && string(bin.name) <= string(u.bins[k-1].name) {
+			r.fail() // see CheckPacked
+		}
+	}
+	if err := r.done("bins"); err != nil {
+		return err
+	}
+	u.n = n
+	return nil
+}
+
+func (u *Unpacked) find(name string, tag uint64) *unpackedBin {
+	for k := range u.n {
+		if b := &u.bins[k]; string(b.name) == name {
+			if b.tag == tag {
+				return b
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// Int reads an int64 bin.
+func (u *Unpacked) Int(name string) int64 {
+	if b := u.find(name, tagInt); b != nil {
+		return b.i
+	}
+	return 0
+}
+
+// Bytes reads a []byte bin: a slice of the record.
+func (u *Unpacked) Bytes(name string) []byte {
+	if b := u.find(name, tagBytes); b != nil {
+		return b.b
+	}
+	return nil
+}
+
+// Str reads a string bin, the match states without allocating (see Packed.Str).
+func (u *Unpacked) Str(name string) string {
+	b := u.find(name, tagStr)
+	if b == nil {
+		return ""
+	}
+	for _, s := range [...]string{StateLive, StateCompleted, StateScheduled} {
+		if string(b.b) == s {
+			return s
+		}
+	}
+	return string(b.b)
 }

@@ -24,7 +24,11 @@ func TestRoundTrips(t *testing.T) {
 		"matches": {Matches{[]int64{1, 2}}.Record(), func(b Fields) (any, error) { return MatchesFrom(b) }, Matches{[]int64{1, 2}}},
 	} {
 		// As a map, and packed (read in place, as the API reads the embedded store).
-		for _, b := range []Fields{tc.rec.Bins, Packed(EncodeBins(tc.rec.Bins))} {
+		var u Unpacked
+		if err := u.Reset(EncodeBins(tc.rec.Bins)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, b := range []Fields{tc.rec.Bins, Packed(EncodeBins(tc.rec.Bins)), &u} {
 			got, err := tc.back(b)
 			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("%s from %T: got %+v, %v; want %+v", name, b, got, err, tc.want)
@@ -51,30 +55,54 @@ func TestPacked(t *testing.T) {
 	if err := CheckPacked(p); err != nil {
 		t.Fatal(err)
 	}
-	for name, v := range b {
-		var got any
-		switch v.(type) {
-		case int64:
-			got = p.Int(name)
-		case string:
-			got = p.Str(name)
-		case []byte:
-			got = p.Bytes(name)
+	var u Unpacked
+	if err := u.Reset(p); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Fields{p, &u} {
+		for name, v := range b {
+			var got any
+			switch v.(type) {
+			case int64:
+				got = f.Int(name)
+			case string:
+				got = f.Str(name)
+			case []byte:
+				got = f.Bytes(name)
+			}
+			if !reflect.DeepEqual(got, v) {
+				t.Errorf("%T: bin %q: %#v, want %#v", f, name, got, v)
+			}
 		}
-		if !reflect.DeepEqual(got, v) {
-			t.Errorf("bin %q: %#v, want %#v", name, got, v)
+		if f.Int("s") != 0 || f.Str("a") != "" || f.Bytes("a") != nil || f.Int("absent") != 0 || f.Int("") != 0 {
+			t.Fatalf("%T: a bin of another type or name reads as non-zero", f)
 		}
 	}
-	if p.Int("s") != 0 || p.Str("a") != "" || p.Bytes("a") != nil || p.Int("absent") != 0 || p.Int("") != 0 {
-		t.Fatal("a bin of another type or name reads as non-zero")
-	}
-	if allocs := testing.AllocsPerRun(100, func() { p.Str("state"); p.Int("zero"); p.Bytes("raw") }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(100, func() {
+		p.Str("state")
+		p.Int("zero")
+		p.Bytes("raw")
+		var u Unpacked
+		u.Reset(p)
+		u.Str("state")
+		u.Int("zero")
+	}); allocs != 0 {
 		t.Fatalf("reading a packed record allocates %v times", allocs)
+	}
+	many := Bins{}
+	for k := range maxUnpacked + 1 {
+		many[string(rune('a'+k))] = int64(k)
+	}
+	if err := u.Reset(EncodeBins(many)); err == nil || u.Int("a") != 0 {
+		t.Fatalf("Reset of a record of %d bins: %v", len(many), err)
 	}
 	for k := range len(p) {
 		cut := p[:k]
 		if CheckPacked(cut) == nil {
 			t.Fatalf("a record cut to %d of %d bytes passes CheckPacked", k, len(p))
+		}
+		if u.Reset(cut) == nil {
+			t.Fatalf("a record cut to %d of %d bytes passes Reset", k, len(p))
 		}
 		for name := range b {
 			cut.Int(name)
@@ -109,6 +137,20 @@ func FuzzDecode(f *testing.F) {
 		}
 		MatchFrom(p)
 		ContestFrom(p)
+		var u Unpacked
+		if uerr := u.Reset(b); uerr == nil {
+			if err != nil {
+				t.Fatalf("Reset reads %x, DecodeBins does not: %v", b, err)
+			}
+			for name, v := range bins {
+				if x, ok := v.([]byte); ok && string(u.Bytes(name)) != string(x) {
+					t.Fatalf("bin %q: %x, want %x", name, u.Bytes(name), x)
+				}
+			}
+		} else if err == nil && len(bins) <= maxUnpacked {
+			t.Fatalf("DecodeBins reads %x, Reset does not: %v", b, uerr)
+		}
+		EntryFrom(&u)
 	})
 }
 

@@ -111,9 +111,22 @@ func (e Entry) Record() Record {
 
 // EntryFrom decodes a SetEntry record.
 func EntryFrom[F Fields](b F) (Entry, error) {
-	r := reader{b: b.Bytes("lineup")}
-	e := Entry{ID: b.Int("id"), Contest: b.Int("contest"), Match: b.Int("match"), User: b.Int("user"), Team: b.Int("team"), Lineup: r.lineup()}
-	return e, r.done("lineup")
+	l, err := DecodeLineup(b.Bytes("lineup"))
+	return Entry{ID: b.Int("id"), Contest: b.Int("contest"), Match: b.Int("match"), User: b.Int("user"), Team: b.Int("team"), Lineup: l}, err
+}
+
+// EntryFromUnpacked is EntryFrom for a hot path: concrete calls keep u on the caller's
+// stack (through the generic EntryFrom it escapes to the heap).
+func EntryFromUnpacked(u *Unpacked) (Entry, error) {
+	l, err := DecodeLineup(u.Bytes("lineup"))
+	return Entry{ID: u.Int("id"), Contest: u.Int("contest"), Match: u.Int("match"), User: u.Int("user"), Team: u.Int("team"), Lineup: l}, err
+}
+
+// DecodeLineup unpacks the lineup bin of an entry record.
+func DecodeLineup(b []byte) (Lineup, error) {
+	r := reader{b: b}
+	l := r.lineup()
+	return l, r.done("lineup")
 }
 
 // User is the SetUser record: a user's entries in one match.
