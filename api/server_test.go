@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -169,4 +170,64 @@ func (blockingStore) Get(ctx context.Context, _, _, _ string) (records.Bins, boo
 func (blockingStore) GetMany(ctx context.Context, _, _ string, _ []string) ([]records.Bins, error) {
 	<-ctx.Done()
 	return nil, errors.New("canceled")
+}
+
+// TestMalformedRequests: requests that never reach an endpoint still get a JSON error with
+// the right status, over a real connection (what fasthttp parses is what is tested).
+func TestMalformedRequests(t *testing.T) {
+	f := testFixture()
+	srv, _ := newTestServer(t, f.store, nil)
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for _, tc := range []struct {
+		name, raw string
+		status    int
+		body      string // in the answer's body
+	}{
+		{"garbage request line", "HELLO\r\n\r\n", 400, `{"error":"malformed request`},
+		{"header too large", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 9000) + "\r\n\r\n", 431, `{"error":"request header too large"}`},
+		{"body too large", "POST /v1/matches HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n" + strings.Repeat("a", 10000), 413, `{"error":"request body too large`},
+		{"method", "DELETE /v1/matches HTTP/1.1\r\nHost: x\r\n\r\n", 405, `is not allowed`},
+		{"trailing slash", "GET /v1/matches/ HTTP/1.1\r\nHost: x\r\n\r\n", 404, `no such endpoint`},
+		{"double slash", "GET /v1//matches HTTP/1.1\r\nHost: x\r\n\r\n", 200, `{"matches":[`},
+		{"dot segments", "GET /v1/matches/9/../1 HTTP/1.1\r\nHost: x\r\n\r\n", 200, `"match_id":1,`},
+		{"escaped id", "GET /v1/matches/%31 HTTP/1.1\r\nHost: x\r\n\r\n", 200, `"match_id":1,`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(conn, tc.raw); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.body) {
+				t.Fatalf("%d %s; want %d and %q", resp.StatusCode, body, tc.status, tc.body)
+			}
+			if tc.status != 200 && resp.Header.Get("Content-Type") != "application/json" {
+				t.Fatalf("error answer of type %q", resp.Header.Get("Content-Type"))
+			}
+			if tc.status == 405 && resp.Header.Get("Allow") != "GET, HEAD" {
+				t.Fatalf("405 without Allow: %v", resp.Header)
+			}
+		})
+	}
+
+	// HEAD: the GET's status and length, no body.
+	resp, err := srv.Client().Head(srv.URL + "/v1/matches/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	get := fetch(t, srv, "/v1/matches/1", 200, nil)
+	if resp.StatusCode != 200 || len(body) != 0 || resp.ContentLength != int64(len(get)) {
+		t.Fatalf("HEAD: %d, %d bytes, length %d; GET has %d bytes", resp.StatusCode, len(body), resp.ContentLength, len(get))
+	}
 }
