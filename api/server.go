@@ -124,7 +124,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &fasthttp.Server{
 		Handler:                      s.ServeFastHTTP,
 		ErrorHandler:                 s.malformed,
-		Logger:                       printfLogger{s.log},
+		Logger:                       printfLogger{s},
 		NoDefaultServerHeader:        true,
 		ReadTimeout:                  5 * time.Second, // a request's header and (refused) body
 		IdleTimeout:                  2 * time.Minute, // a keep-alive connection between requests
@@ -161,11 +161,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// printfLogger passes fasthttp's log lines (connection errors) to the server's logger.
-type printfLogger struct{ log *slog.Logger }
+// printfLogger passes fasthttp's log lines (a connection that failed, e.g. on a request
+// it could not parse) to the server's logger, at most one a second: a client sending
+// garbage must not flood the log.
+type printfLogger struct{ s *Server }
 
 func (l printfLogger) Printf(format string, args ...any) {
-	l.log.Warn("api: " + fmt.Sprintf(format, args...))
+	l.s.logLimited(slog.LevelWarn, "api connection", "detail", fmt.Sprintf(format, args...))
 }
 
 // malformed answers a request fasthttp could not read: a header too large, a body too
