@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"math/bits"
 	"net/http"
@@ -99,15 +98,7 @@ type tContests struct {
 // and returns the body.
 func fetch(t testing.TB, srv *testServer, path string, status int, v any) []byte {
 	t.Helper()
-	resp, err := srv.Client().Get(srv.URL + path)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading: %v", path, err)
-	}
+	body, resp := get(t, srv, path)
 	if resp.StatusCode != status {
 		t.Fatalf("GET %s: status %d, want %d: %s", path, resp.StatusCode, status, body)
 	}

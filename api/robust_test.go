@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -187,8 +188,9 @@ func TestPackedAndBinsAgree(t *testing.T) {
 		}
 	}
 	for _, p := range paths {
-		a, aCode := get(t, packed, p)
-		b, bCode := get(t, bins, p)
+		a, aResp := get(t, packed, p)
+		b, bResp := get(t, bins, p)
+		aCode, bCode := aResp.StatusCode, bResp.StatusCode
 		if aCode != bCode || !bytes.Equal(a, b) {
 			t.Fatalf("GET %s:\n in place: %d %s\n as maps:  %d %s", p, aCode, a, bCode, b)
 		}
@@ -196,7 +198,8 @@ func TestPackedAndBinsAgree(t *testing.T) {
 	t.Logf("%d answers agree", len(paths))
 }
 
-func get(t *testing.T, srv *testServer, path string) ([]byte, int) {
+// get GETs path: the body and the response (its body read and closed), whatever the status.
+func get(t testing.TB, srv *testServer, path string) ([]byte, *http.Response) {
 	t.Helper()
 	resp, err := srv.Client().Get(srv.URL + path)
 	if err != nil {
@@ -205,7 +208,7 @@ func get(t *testing.T, srv *testServer, path string) ([]byte, int) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatalf("GET %s: reading: %v", path, err)
 	}
-	return body, resp.StatusCode
+	return body, resp
 }

@@ -75,18 +75,9 @@ func decodeBins(buf []byte, copyBytes bool) (Bins, error) {
 	r := reader{b: buf}
 	n := r.n()
 	b := make(Bins, n)
-	raw := func() []byte {
-		k := r.n()
-		if r.err != nil {
-			return nil
-		}
-		v := r.b[:k:k]
-		r.b = r.b[k:]
-		return v
-	}
 	var prev []byte
 	for k := range n {
-		rn := raw()
+		rn := r.raw()
 		if k > 0 && string(rn) <= string(prev) {
 			r.fail() // names are sorted and distinct (see CheckPacked)
 		}
@@ -99,9 +90,9 @@ func decodeBins(buf []byte, copyBytes bool) (Bins, error) {
 		case tagInt:
 			b[name] = r.i()
 		case tagStr:
-			b[name] = string(raw())
+			b[name] = string(r.raw())
 		case tagBytes:
-			if v := raw(); copyBytes {
+			if v := r.raw(); copyBytes {
 				b[name] = slices.Clone(v)
 			} else {
 				b[name] = v
