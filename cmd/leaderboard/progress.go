@@ -9,26 +9,30 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// newProgress returns a progress callback drawing a bar on w, created on first use.
+// newProgress returns a progress callback drawing a bar on w. The bar's clock starts now,
+// but it is drawn from the first update, which gives the total: work done before that
+// update counts towards the rate instead of showing as a jump at an absurd speed.
 func newProgress(w io.Writer, desc string) (update func(done, total int64), finish func()) {
-	var bar *progressbar.ProgressBar
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("rows"),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionClearOnFinish(),
+	)
+	sized := false
 	update = func(done, total int64) {
-		if bar == nil {
-			bar = progressbar.NewOptions64(total,
-				progressbar.OptionSetWriter(w),
-				progressbar.OptionSetDescription(desc),
-				progressbar.OptionShowCount(),
-				progressbar.OptionShowIts(),
-				progressbar.OptionSetItsString("rows"),
-				progressbar.OptionThrottle(200*time.Millisecond),
-				progressbar.OptionSetPredictTime(true),
-				progressbar.OptionClearOnFinish(),
-			)
+		if !sized {
+			bar.ChangeMax64(total)
+			sized = true
 		}
 		bar.Set64(done)
 	}
 	finish = func() {
-		if bar != nil {
+		if sized {
 			bar.Finish()
 		}
 	}
