@@ -14,7 +14,8 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/fantasy/leaderboard/engine"
 )
 
 func TestGenConfigValidation(t *testing.T) {
@@ -216,18 +217,18 @@ func readEntryColumns(t *testing.T, path string) entryColumns {
 	t.Helper()
 	var c entryColumns
 	err := ReadEntries(context.Background(), path, 0, func(rec arrow.RecordBatch) error {
-		c.contest = append(c.contest, rec.Column(0).(*array.Int64).Int64Values()...)
-		c.entry = append(c.entry, rec.Column(1).(*array.Int64).Int64Values()...)
-		c.user = append(c.user, rec.Column(2).(*array.Int64).Int64Values()...)
-		c.team = append(c.team, rec.Column(3).(*array.Int64).Int64Values()...)
-		l := rec.Column(4).(*array.List)
-		off := l.Offsets()
+		ec := engine.EntryColumnsOf(rec)
+		c.contest = append(c.contest, ec.Contest...)
+		c.entry = append(c.entry, ec.Entry...)
+		c.user = append(c.user, ec.User...)
+		c.team = append(c.team, ec.Team...)
+		off := ec.Offsets
 		if n := int(rec.NumRows()); off[n]-off[0] != int32(11*n) {
 			t.Fatalf("lineups of %d players for %d entries", off[n]-off[0], n)
 		}
-		c.players = append(c.players, l.ListValues().(*array.Int32).Int32Values()[off[0]:off[len(off)-1]]...)
-		c.capt = append(c.capt, rec.Column(5).(*array.Int32).Int32Values()...)
-		c.vice = append(c.vice, rec.Column(6).(*array.Int32).Int32Values()...)
+		c.players = append(c.players, ec.Players[off[0]:off[len(off)-1]]...)
+		c.capt = append(c.capt, ec.Captain...)
+		c.vice = append(c.vice, ec.Vice...)
 		return nil
 	})
 	if err != nil {

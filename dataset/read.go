@@ -349,23 +349,12 @@ func findColumns(path string, fr *pqarrow.FileReader, want *arrow.Schema) ([]int
 		case len(found) > 1:
 			return nil, fmt.Errorf("%s: column %q appears %d times", path, f.Name, len(found))
 		}
-		if dt := got.Field(found[0]).Type; !sameType(dt, f.Type) {
+		if dt := got.Field(found[0]).Type; !engine.SameType(dt, f.Type) {
 			return nil, fmt.Errorf("%s: column %q has type %s, want %s", path, f.Name, typeName(dt), typeName(f.Type))
 		}
 		idx[i] = found[0]
 	}
 	return idx, nil
-}
-
-// sameType compares types, ignoring the name and nullability of a list's element field
-// (Parquet writers name it "element" or "item").
-func sameType(got, want arrow.DataType) bool {
-	gl, ok1 := got.(*arrow.ListType)
-	wl, ok2 := want.(*arrow.ListType)
-	if ok1 && ok2 {
-		return arrow.TypeEqual(gl.Elem(), wl.Elem())
-	}
-	return arrow.TypeEqual(got, want)
 }
 
 // typeName spells a type as the error messages do: int32, double, list<int32>.
@@ -427,7 +416,7 @@ func checkNoNulls(path, name string, col arrow.Array, first int64) error {
 	return nil
 }
 
-// retype returns col as an array of type dt, which sameType found equal; a list array
+// retype returns col as an array of type dt, which engine.SameType found equal; a list array
 // is relabelled (zero-copy) so that its element field matches dt exactly.
 func retype(col arrow.Array, dt arrow.DataType) arrow.Array {
 	if _, isList := dt.(*arrow.ListType); !isList {

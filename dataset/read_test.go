@@ -17,7 +17,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
@@ -66,18 +65,10 @@ func entriesRecord(rows []row) arrow.RecordBatch {
 
 // rowsOf converts a record of engine.EntriesSchema back to rows.
 func rowsOf(rec arrow.RecordBatch) []row {
-	contest := rec.Column(0).(*array.Int64).Int64Values()
-	entry := rec.Column(1).(*array.Int64).Int64Values()
-	user := rec.Column(2).(*array.Int64).Int64Values()
-	team := rec.Column(3).(*array.Int64).Int64Values()
-	lists := rec.Column(4).(*array.List)
-	off := lists.Offsets()
-	vals := lists.ListValues().(*array.Int32).Int32Values()
-	capt := rec.Column(5).(*array.Int32).Int32Values()
-	vice := rec.Column(6).(*array.Int32).Int32Values()
+	c := engine.EntryColumnsOf(rec)
 	out := make([]row, rec.NumRows())
 	for i := range out {
-		out[i] = row{contest[i], entry[i], user[i], team[i], slices.Clone(vals[off[i]:off[i+1]]), capt[i], vice[i]}
+		out[i] = row{c.Contest[i], c.Entry[i], c.User[i], c.Team[i], slices.Clone(c.Players[c.Offsets[i]:c.Offsets[i+1]]), c.Captain[i], c.Vice[i]}
 	}
 	return out
 }
@@ -284,70 +275,10 @@ func TestReadEntriesForeignLayout(t *testing.T) {
 // element "item" as older writers do.
 func writeItemEntries(t *testing.T, path string, rows []row) {
 	t.Helper()
-	req := parquet.Repetitions.Required
-	i64 := func(name string) schema.Node {
-		return schema.MustPrimitive(schema.NewPrimitiveNode(name, req, parquet.Types.Int64, -1, -1))
-	}
-	i32 := func(name string, rep parquet.Repetition) schema.Node {
-		return schema.MustPrimitive(schema.NewPrimitiveNode(name, rep, parquet.Types.Int32, -1, -1))
-	}
-	list := schema.MustGroup(schema.NewGroupNode("list", parquet.Repetitions.Repeated,
-		schema.FieldList{i32("item", parquet.Repetitions.Optional)}, -1))
-	players := schema.MustGroup(schema.NewGroupNodeLogical("players", req, schema.FieldList{list}, schema.ListLogicalType{}, -1))
-	root := schema.MustGroup(schema.NewGroupNode("schema", req, schema.FieldList{
-		i64("contest_id"), i64("entry_id"), i64("user_id"), i64("team_id"), players,
-		i32("captain", req), i32("vice_captain", req)}, -1))
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := file.NewParquetWriter(f, root)
-	rg := w.AppendRowGroup()
-	for _, get := range []func(r row) int64{
-		func(r row) int64 { return r.contest }, func(r row) int64 { return r.entry },
-		func(r row) int64 { return r.user }, func(r row) int64 { return r.team },
-	} {
-		cw, _ := rg.NextColumn()
-		var v []int64
-		for _, r := range rows {
-			v = append(v, get(r))
-		}
-		if _, err := cw.(*file.Int64ColumnChunkWriter).WriteBatch(v, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		cw.Close()
-	}
-	cw, _ := rg.NextColumn()
-	var vals []int32
-	var def, rep []int16
-	for _, r := range rows {
-		for k, p := range r.players {
-			vals = append(vals, p)
-			def = append(def, 2)
-			rep = append(rep, int16(min(k, 1)))
-		}
-	}
-	if _, err := cw.(*file.Int32ColumnChunkWriter).WriteBatch(vals, def, rep); err != nil {
-		t.Fatal(err)
-	}
-	cw.Close()
-	for _, get := range []func(r row) int32{func(r row) int32 { return r.capt }, func(r row) int32 { return r.vice }} {
-		cw, _ := rg.NextColumn()
-		var v []int32
-		for _, r := range rows {
-			v = append(v, get(r))
-		}
-		if _, err := cw.(*file.Int32ColumnChunkWriter).WriteBatch(v, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		cw.Close()
-	}
-	if err := rg.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	item := schema.MustPrimitive(schema.NewPrimitiveNode("item", parquet.Repetitions.Optional, parquet.Types.Int32, -1, -1))
+	list := schema.MustGroup(schema.NewGroupNode("list", parquet.Repetitions.Repeated, schema.FieldList{item}, -1))
+	players := schema.MustGroup(schema.NewGroupNodeLogical("players", parquet.Repetitions.Required, schema.FieldList{list}, schema.ListLogicalType{}, -1))
+	writeLegacyList(t, path, players, 2, 0, rows, len(rows))
 }
 
 func TestReadEntriesListElementNamedItem(t *testing.T) {

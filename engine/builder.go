@@ -107,14 +107,10 @@ func (b *Builder) Append(rec arrow.RecordBatch) error {
 			}
 		}
 	}
-	contest := cols[0].(*array.Int64).Int64Values()
-	entry := cols[1].(*array.Int64).Int64Values()
-	user := cols[2].(*array.Int64).Int64Values()
-	team := cols[3].(*array.Int64).Int64Values()
-	lists := cols[4].(*array.List)
-	offsets := lists.Offsets()
-	values := lists.ListValues().(*array.Int32)
-	if values.NullN() > 0 {
+	ec := entryColumnsOf(cols)
+	contest, entry, user, team := ec.Contest, ec.Entry, ec.User, ec.Team
+	offsets, pv, capt, vice := ec.Offsets, ec.Players, ec.Captain, ec.Vice
+	if values := cols[4].(*array.List).ListValues(); values.NullN() > 0 {
 		for i := 0; i < n; i++ {
 			for k := offsets[i]; k < offsets[i+1]; k++ {
 				if values.IsNull(int(k)) {
@@ -123,9 +119,6 @@ func (b *Builder) Append(rec arrow.RecordBatch) error {
 			}
 		}
 	}
-	pv := values.Int32Values()
-	capt := cols[5].(*array.Int32).Int32Values()
-	vice := cols[6].(*array.Int32).Int32Values()
 	// Three passes, so the random reads of the team tables overlap instead of waiting on
 	// one another: fingerprints (sequential), team lookups, fingerprint comparisons. Rows
 	// whose team is new or whose lineup differs take the full check, in row order.
@@ -162,7 +155,7 @@ func entryColumns(rec arrow.RecordBatch) ([]arrow.Array, error) {
 			return nil, fmt.Errorf("column %q is missing", f.Name)
 		}
 		col := rec.Column(idx[0])
-		if !sameType(col.DataType(), f.Type) {
+		if !SameType(col.DataType(), f.Type) {
 			return nil, fmt.Errorf("column %q has type %s, want %s", f.Name, col.DataType(), f.Type)
 		}
 		cols[c] = col
@@ -170,8 +163,36 @@ func entryColumns(rec arrow.RecordBatch) ([]arrow.Array, error) {
 	return cols, nil
 }
 
-// sameType compares types, ignoring the name and nullability of a list's element field.
-func sameType(got, want arrow.DataType) bool {
+// EntryColumns is a record batch of EntriesSchema as typed slices, aliasing the batch.
+type EntryColumns struct {
+	Contest, Entry, User, Team []int64
+	Offsets, Players           []int32 // row i's lineup: Players[Offsets[i]:Offsets[i+1]]
+	Captain, Vice              []int32
+}
+
+// EntryColumnsOf views rec, whose columns are EntriesSchema's in its order (as
+// dataset.ReadEntries yields them), as typed slices. It checks neither types nor nulls:
+// Builder.Append, which takes any batch, does.
+func EntryColumnsOf(rec arrow.RecordBatch) EntryColumns { return entryColumnsOf(rec.Columns()) }
+
+func entryColumnsOf(cols []arrow.Array) EntryColumns {
+	lists := cols[4].(*array.List)
+	return EntryColumns{
+		Contest: cols[0].(*array.Int64).Int64Values(),
+		Entry:   cols[1].(*array.Int64).Int64Values(),
+		User:    cols[2].(*array.Int64).Int64Values(),
+		Team:    cols[3].(*array.Int64).Int64Values(),
+		Offsets: lists.Offsets(),
+		Players: lists.ListValues().(*array.Int32).Int32Values(),
+		Captain: cols[5].(*array.Int32).Int32Values(),
+		Vice:    cols[6].(*array.Int32).Int32Values(),
+	}
+}
+
+// SameType compares column types, ignoring the name and nullability of a list's element
+// field (Parquet writers name it "element" or "item"): the check of Builder.Append and
+// of dataset's readers.
+func SameType(got, want arrow.DataType) bool {
 	gl, ok1 := got.(*arrow.ListType)
 	wl, ok2 := want.(*arrow.ListType)
 	if ok1 && ok2 {

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fantasy/leaderboard/dataset"
+	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/kafkasource"
 )
 
@@ -62,19 +62,11 @@ func load(ctx context.Context, pub *kafkasource.Publisher, dir string, match int
 	var done int64
 	var evs []kafkasource.EntryEvent
 	err = dataset.ReadEntries(ctx, path, 0, func(rec arrow.RecordBatch) error {
-		contest := rec.Column(0).(*array.Int64).Int64Values()
-		entry := rec.Column(1).(*array.Int64).Int64Values()
-		user := rec.Column(2).(*array.Int64).Int64Values()
-		team := rec.Column(3).(*array.Int64).Int64Values()
-		lists := rec.Column(4).(*array.List)
-		off := lists.Offsets()
-		players := lists.ListValues().(*array.Int32).Int32Values()
-		capt := rec.Column(5).(*array.Int32).Int32Values()
-		vice := rec.Column(6).(*array.Int32).Int32Values()
+		c := engine.EntryColumnsOf(rec)
 		evs = evs[:0]
-		for i := range entry {
-			evs = append(evs, kafkasource.EntryEvent{MatchID: match, ContestID: contest[i], EntryID: entry[i], UserID: user[i], TeamID: team[i],
-				Players: players[off[i]:off[i+1]], Captain: capt[i], ViceCaptain: vice[i]})
+		for i := range c.Entry {
+			evs = append(evs, kafkasource.EntryEvent{MatchID: match, ContestID: c.Contest[i], EntryID: c.Entry[i], UserID: c.User[i], TeamID: c.Team[i],
+				Players: c.Players[c.Offsets[i]:c.Offsets[i+1]], Captain: c.Captain[i], ViceCaptain: c.Vice[i]})
 		}
 		if err := pub.PublishEntries(ctx, evs); err != nil {
 			return err
