@@ -36,17 +36,14 @@ func NewPublisher(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(cfg.Brokers...),
-		kgo.ClientID(cfg.ClientID),
-		kgo.WithLogger(kgoLogger{logger}),
+	cl, err := newClient(cfg.Brokers, cfg, logger,
 		// Keyed records: murmur2(key) & 0x7fffffff % partitions, the Java client's rule.
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.MaxBufferedRecords(1<<18),
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("cannot create Kafka client for %v: %w", cfg.Brokers, err)
+		return nil, err
 	}
 	f := promauto.With(reg)
 	published := f.NewCounterVec(prometheus.CounterOpts{

@@ -181,10 +181,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Source, e
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(cfg.Brokers...),
-		kgo.ClientID(cfg.ClientID),
-		kgo.WithLogger(kgoLogger{logger}),
+	cl, err := newClient(cfg.Brokers, cfg, logger,
 		kgo.ConsumeTopics(cfg.PointsTopic, cfg.MatchesTopic),
 		// No entries partition yet, but the entries topic's metadata is loaded from the
 		// start: a partition assigned before it is known would list its offsets on the
@@ -199,7 +196,7 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Source, e
 		kgo.ProducerLinger(0),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("cannot create Kafka client for %v: %w", cfg.Brokers, err)
+		return nil, err
 	}
 	return &Source{
 		cfg:      cfg,
@@ -338,29 +335,9 @@ func (s *Source) Poll(ctx context.Context) (Batch, error) {
 				b.Entries = append(b.Entries, EntryRecord{Event: e, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value})
 			}
 		case s.cfg.PointsTopic:
-			for _, r := range fp.Records {
-				e, rerr := decodePoints(r.Value)
-				if rerr == nil {
-					rerr = checkKey(r.Key, "match_id", e.MatchID)
-				}
-				if rerr != nil {
-					dead = append(dead, s.deadLetter(r, rerr))
-					continue
-				}
-				b.Points = append(b.Points, e)
-			}
+			b.Points = decodeKeyed(s, fp.Records, decodePoints, func(e PointsEvent) int64 { return e.MatchID }, b.Points, &dead)
 		case s.cfg.MatchesTopic:
-			for _, r := range fp.Records {
-				e, rerr := decodeMatch(r.Value)
-				if rerr == nil {
-					rerr = checkKey(r.Key, "match_id", e.MatchID)
-				}
-				if rerr != nil {
-					dead = append(dead, s.deadLetter(r, rerr))
-					continue
-				}
-				b.Matches = append(b.Matches, e)
-			}
+			b.Matches = decodeKeyed(s, fp.Records, decodeMatch, func(e MatchEvent) int64 { return e.MatchID }, b.Matches, &dead)
 		default:
 			panic(fmt.Sprintf("BUG: fetched %d records of topic %q, which the source does not consume", len(fp.Records), fp.Topic))
 		}
@@ -407,6 +384,23 @@ func (s *Source) dropRevoked(b Batch) Batch {
 }
 
 // checkKey checks a record key against the id it must carry, as a decimal string.
+// decodeKeyed decodes records keyed by match_id (points, lifecycle) and appends them to
+// out; a record that does not decode, or whose key is not its match_id, is dead-lettered.
+func decodeKeyed[E any](s *Source, recs []*kgo.Record, decode func([]byte) (E, *RejectError), matchID func(E) int64, out []E, dead *[]*kgo.Record) []E {
+	for _, r := range recs {
+		e, rerr := decode(r.Value)
+		if rerr == nil {
+			rerr = checkKey(r.Key, "match_id", matchID(e))
+		}
+		if rerr != nil {
+			*dead = append(*dead, s.deadLetter(r, rerr))
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 func checkKey(key []byte, field string, id int64) *RejectError {
 	var buf [20]byte
 	if string(key) == string(strconv.AppendInt(buf[:0], id, 10)) {
@@ -446,9 +440,9 @@ func EnsureTopics(ctx context.Context, brokers []string, cfg Config, entriesPart
 	if entriesPartitions < 1 {
 		return fmt.Errorf("entries partitions %d: want at least 1", entriesPartitions)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ClientID(cfg.ClientID))
+	cl, err := newClient(brokers, cfg, nil)
 	if err != nil {
-		return fmt.Errorf("cannot create Kafka client for %v: %w", brokers, err)
+		return err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
@@ -475,9 +469,9 @@ func EnsureTopics(ctx context.Context, brokers []string, cfg Config, entriesPart
 // Partitions returns the partitions of cfg's entries topic, ascending: the partitions a
 // deployment's workers divide among themselves.
 func Partitions(ctx context.Context, cfg Config) ([]int32, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ClientID(cfg.ClientID))
+	cl, err := newClient(cfg.Brokers, cfg, nil)
 	if err != nil {
-		return nil, fmt.Errorf("cannot create Kafka client for %v: %w", cfg.Brokers, err)
+		return nil, err
 	}
 	defer cl.Close()
 	details, err := kadm.NewClient(cl).ListTopics(ctx, cfg.EntriesTopic)
@@ -531,6 +525,20 @@ func (m *metrics) accepted(topic string, n int) {
 	if n > 0 {
 		m.byTopic[topic].Add(float64(n))
 	}
+}
+
+// newClient connects a franz-go client to brokers under cfg's client id, with opts;
+// logger (nil: none) receives the client's warnings and errors.
+func newClient(brokers []string, cfg Config, logger *slog.Logger, opts ...kgo.Opt) (*kgo.Client, error) {
+	base := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(cfg.ClientID)}
+	if logger != nil {
+		base = append(base, kgo.WithLogger(kgoLogger{logger}))
+	}
+	cl, err := kgo.NewClient(append(base, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create Kafka client for %v: %w", brokers, err)
+	}
+	return cl, nil
 }
 
 // kgoLogger sends the Kafka client's warnings and errors to slog.
