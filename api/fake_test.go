@@ -98,29 +98,14 @@ func (f *fakeStore) GetMany(ctx context.Context, ns, set string, keys []string) 
 	return out, nil
 }
 
+// GetPacked and GetManyPacked pack what Get and GetMany answer (hooks included), as the
+// API's adapter for map stores does.
 func (f *fakeStore) GetPacked(ctx context.Context, ns, set, key string) (records.Packed, bool, error) {
-	b, ok, err := f.Get(ctx, ns, set, key)
-	if err != nil || !ok || b == nil {
-		return nil, false, err
-	}
-	pk, err := records.Pack(b) // a hook may have put a type no store holds
-	return pk, err == nil, err
+	return packing{f}.GetPacked(ctx, ns, set, key)
 }
 
 func (f *fakeStore) GetManyPacked(ctx context.Context, ns, set string, keys []string) ([]records.Packed, error) {
-	bs, err := f.GetMany(ctx, ns, set, keys)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]records.Packed, len(bs))
-	for k, b := range bs {
-		if b != nil {
-			if out[k], err = records.Pack(b); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
+	return packing{f}.GetManyPacked(ctx, ns, set, keys)
 }
 
 // binsOnly is a Store that answers maps only, as a remote store does: the API reads it

@@ -79,15 +79,7 @@ func (s *Server) match(r *request) (any, error) {
 // GET /v1/matches/{match_id}/contests: the match record, then the contests chunks of the
 // window (and chunk 0, which carries the total) in one batch.
 func (s *Server) contests(r *request) (any, error) {
-	id, err := pathID(r, "match_id")
-	if err != nil {
-		return nil, err
-	}
-	q, err := query(r)
-	if err != nil {
-		return nil, err
-	}
-	w, err := pageParams(q)
+	id, w, err := idAndPage(r, "match_id")
 	if err != nil {
 		return nil, err
 	}
@@ -154,15 +146,7 @@ func (s *Server) contests(r *request) (any, error) {
 // GET /v1/contests/{contest_id}/leaderboard: the contest record (page 0), then the pages
 // of the window in one batch.
 func (s *Server) leaderboard(r *request) (any, error) {
-	id, err := pathID(r, "contest_id")
-	if err != nil {
-		return nil, err
-	}
-	q, err := query(r)
-	if err != nil {
-		return nil, err
-	}
-	w, err := pageParams(q)
+	id, w, err := idAndPage(r, "contest_id")
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,20 @@ func pageParams(q url.Values) (window, error) {
 	return window{off, lim}, nil
 }
 
+// idAndPage reads a listing's path id name and its window (see pageParams).
+func idAndPage(r *request, name string) (int64, window, error) {
+	id, err := pathID(r, name)
+	if err != nil {
+		return 0, window{}, err
+	}
+	q, err := query(r)
+	if err != nil {
+		return 0, window{}, err
+	}
+	w, err := pageParams(q)
+	return id, w, err
+}
+
 // aroundParams reads before and after (0..100, default 5 each).
 func aroundParams(q url.Values) (before, after int64, err error) {
 	if before, err = intParam(q, "before", defaultAround, 0, maxAround); err != nil {

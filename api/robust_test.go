@@ -166,10 +166,10 @@ func TestShortBatch(t *testing.T) {
 }
 
 // TestPackedAndBinsAgree: the API answers the same, byte for byte, whether it reads the
-// records in place (a PackedStore, as the embedded store is) or as maps (a remote store).
+// records in place (the embedded store) or as maps (a remote store).
 func TestPackedAndBinsAgree(t *testing.T) {
 	f := testFixture()
-	packed, _ := newTestServer(t, f.store, nil)
+	packed, _ := newTestServer(t, embedded(t, f.store), nil)
 	bins, _ := newTestServer(t, binsOnly{f.store}, nil)
 	paths := []string{"/v1/matches", "/v1/matches/1", "/v1/matches/2", "/v1/matches/3", "/v1/matches/1/contests",
 		"/v1/matches/2/contests?offset=1500&limit=20", "/v1/matches/99", "/v1/contests/99/leaderboard",

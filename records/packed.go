@@ -98,7 +98,12 @@ func (p Packed) Str(name string) string {
 	if !ok {
 		return ""
 	}
-	b := r.raw()
+	return internState(r.raw())
+}
+
+// internState returns a string bin's value, the match states as the package's constants
+// (no allocation), anything else as a copy.
+func internState(b []byte) string {
 	for _, s := range [...]string{StateLive, StateCompleted, StateScheduled} {
 		if string(b) == s {
 			return s
@@ -197,14 +202,8 @@ func (u *Unpacked) Bytes(name string) []byte {
 
 // Str reads a string bin, the match states without allocating (see Packed.Str).
 func (u *Unpacked) Str(name string) string {
-	b := u.find(name, tagStr)
-	if b == nil {
-		return ""
+	if b := u.find(name, tagStr); b != nil {
+		return internState(b.b)
 	}
-	for _, s := range [...]string{StateLive, StateCompleted, StateScheduled} {
-		if string(b.b) == s {
-			return s
-		}
-	}
-	return string(b.b)
+	return ""
 }
