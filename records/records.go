@@ -30,9 +30,10 @@ type Bins map[string]any
 
 // Record is one store record.
 type Record struct {
-	Set  string
-	Key  string
-	Bins Bins
+	Set   string
+	Key   string
+	Bins  Bins
+	Fence Fence // the epoch and cycle of this write; zero = unfenced (see Fence)
 }
 
 // Key helpers: every key is a string.
