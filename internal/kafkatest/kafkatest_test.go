@@ -1,0 +1,90 @@
+package kafkatest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Every broker takes a record on the test's own entries topic and gives it back, and two
+// configs never share a topic.
+func TestBrokersRoundTrip(t *testing.T) {
+	bs := Brokers(t)
+	if len(bs) == 0 || bs[0].Name != Embedded {
+		t.Fatalf("brokers %+v: want the embedded one first", bs)
+	}
+	for _, b := range bs {
+		t.Run(b.Name, func(t *testing.T) {
+			cfg := Config(t, b)
+			other := Names(t, b)
+			if cfg.EntriesTopic == other.EntriesTopic || !strings.Contains(cfg.EntriesTopic, "TestBrokersRoundTrip") {
+				t.Fatalf("topics %q and %q: want distinct names carrying the test's name", cfg.EntriesTopic, other.EntriesTopic)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...), kgo.ConsumeTopics(cfg.EntriesTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			if err := cl.ProduceSync(ctx, &kgo.Record{Topic: cfg.EntriesTopic, Key: []byte("7"), Value: []byte("hello")}).FirstErr(); err != nil {
+				t.Fatalf("produce to %s: %v", cfg.EntriesTopic, err)
+			}
+			fs := cl.PollFetches(ctx)
+			if err := fs.Err0(); err != nil {
+				t.Fatal(err)
+			}
+			if recs := fs.Records(); len(recs) != 1 || string(recs[0].Value) != "hello" {
+				t.Fatalf("fetched %d records, want the one produced", len(recs))
+			}
+		})
+	}
+}
+
+// fatalTB records a Fatalf instead of ending the test.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	panic(f)
+}
+
+func TestBrokersFailsInCIWithoutARealBroker(t *testing.T) {
+	t.Setenv("CI", "true")
+	t.Setenv(EnvBrokers, "")
+	f := &fatalTB{TB: t}
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != any(f) {
+				panic(r)
+			}
+		}()
+		Brokers(f)
+	}()
+	if !strings.Contains(f.msg, "KAFKA_BROKERS is not set") {
+		t.Fatalf("Brokers with CI=true and no KAFKA_BROKERS: got %q, want a failure naming KAFKA_BROKERS", f.msg)
+	}
+}
+
+func TestBrokersFailsOnAnUnreachableRealBroker(t *testing.T) {
+	t.Setenv(EnvBrokers, "127.0.0.1:1")
+	f := &fatalTB{TB: t}
+	func() {
+		defer func() {
+			if r := recover(); r != nil && r != any(f) {
+				panic(r)
+			}
+		}()
+		Brokers(f)
+	}()
+	if !strings.Contains(f.msg, "cannot connect to 127.0.0.1:1") {
+		t.Fatalf("Brokers with an unreachable KAFKA_BROKERS: got %q", f.msg)
+	}
+}
