@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/fantasy/leaderboard/partition"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -142,44 +143,10 @@ func (p *Publisher) Close() { p.cl.Close() }
 
 // EntryPartition is the Kafka partition of a contest's entry events among partitions:
 // murmur2 of the decimal contest_id, as Kafka's default (Java) partitioner computes it.
-// It is also the engine partition that ranks the contest.
+// It is also the engine partition that ranks the contest. partition.OfContest computes it.
 func EntryPartition(contestID int64, partitions int) int32 {
-	if partitions < 1 {
-		panic(fmt.Sprintf("BUG: EntryPartition(%d, %d partitions)", contestID, partitions))
-	}
-	var buf [20]byte
-	return int32(murmur2(strconv.AppendInt(buf[:0], contestID, 10))&0x7fffffff) % int32(partitions)
+	return partition.OfContest(contestID, partitions)
 }
 
-// murmur2 is Kafka's Utils.murmur2 (seed 0x9747b28c).
-func murmur2(b []byte) uint32 {
-	const (
-		seed uint32 = 0x9747b28c
-		m    uint32 = 0x5bd1e995
-		r           = 24
-	)
-	h := seed ^ uint32(len(b))
-	for ; len(b) >= 4; b = b[4:] {
-		k := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
-		k *= m
-		k ^= k >> r
-		k *= m
-		h *= m
-		h ^= k
-	}
-	switch len(b) {
-	case 3:
-		h ^= uint32(b[2]) << 16
-		fallthrough
-	case 2:
-		h ^= uint32(b[1]) << 8
-		fallthrough
-	case 1:
-		h ^= uint32(b[0])
-		h *= m
-	}
-	h ^= h >> 13
-	h *= m
-	h ^= h >> 15
-	return h
-}
+// murmur2 is Kafka's Utils.murmur2 (partition.Murmur2).
+func murmur2(b []byte) uint32 { return partition.Murmur2(b) }
