@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"maps"
+	"math"
 	"sync"
 	"time"
 
@@ -41,18 +43,31 @@ const shards = 64
 
 type entry struct {
 	bins    []byte
-	expires int64 // unix ns
+	expires int64  // unix ns; NeverExpires for a record without TTL
+	gen     uint32 // writes since the record was created; 0 for a record loaded from disk
 }
+
+// NeverExpires is the expiry of a record written without a TTL (Change.TTL < 0).
+const NeverExpires = math.MaxInt64
 
 type shard struct {
 	mu sync.RWMutex
 	m  map[recKey]entry
 }
 
+// Digest is a record's 20-byte key digest (Aerospike's RIPEMD-160 of set and key).
+type Digest = [20]byte
+
+type digestShard struct {
+	mu sync.RWMutex
+	m  map[Digest]recKey
+}
+
 type namespace struct {
 	ttl    time.Duration
 	seed   maphash.Seed
 	shards [shards]shard
+	dig    [shards]digestShard // filled once IndexDigests is called
 }
 
 // Store is the embedded store. It is safe for concurrent use.
@@ -62,6 +77,7 @@ type Store struct {
 	log    *slog.Logger
 	ns     map[string]*namespace
 	flushM sync.Mutex
+	digest func(set, key string) Digest // nil until IndexDigests
 }
 
 // Open creates a store and, with a data dir, loads the persisted complete namespace.
@@ -91,6 +107,7 @@ func newNamespace(ttl time.Duration) *namespace {
 	n := &namespace{ttl: ttl, seed: maphash.MakeSeed()}
 	for i := range n.shards {
 		n.shards[i].m = map[recKey]entry{}
+		n.dig[i].m = map[Digest]recKey{}
 	}
 	return n
 }
@@ -117,21 +134,236 @@ func (s *Store) namespace(ns string) (*namespace, error) {
 func (s *Store) Local() bool { return true }
 
 // Put writes records into a namespace with its TTL, replacing whole records.
+//
+// A record with a non-zero Fence is stored with its fence in the bins
+// records.FenceEpochBin and records.FenceCycleBin, and is refused when the stored
+// unexpired record carries a newer fence (records.Fence.Older); check and write are
+// atomic per record. The other records are still written, and Put returns a
+// *records.FencedError naming the first refused record and how many were refused.
 func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	n, err := s.namespace(ns)
 	if err != nil {
 		return err
 	}
-	exp := s.now().Add(n.ttl).UnixNano()
+	nowT := s.now()
+	now := nowT.UnixNano()
+	exp := nowT.Add(n.ttl).UnixNano()
+	var fenced *records.FencedError
 	for _, r := range recs {
 		k := mapKey(r.Set, r.Key)
-		e := entry{bins: records.EncodeBins(r.Bins), expires: exp}
+		bins := r.Bins
+		if !r.Fence.IsZero() {
+			bins = maps.Clone(r.Bins)
+			bins[records.FenceEpochBin] = r.Fence.Epoch
+			bins[records.FenceCycleBin] = r.Fence.Cycle
+		}
+		packed := records.EncodeBins(bins)
 		sh := n.shard(k)
 		sh.mu.Lock()
-		sh.m[k] = e
+		old, had := sh.m[k]
+		live := had && old.expires > now
+		if live && !r.Fence.IsZero() {
+			if stored := storedFence(old.bins); r.Fence.Older(stored) {
+				sh.mu.Unlock()
+				if fenced == nil {
+					fenced = &records.FencedError{Namespace: ns, Set: r.Set, Key: r.Key, Fence: r.Fence, Stored: stored}
+				}
+				fenced.Count++
+				continue
+			}
+		}
+		sh.m[k] = entry{bins: packed, expires: exp, gen: nextGen(old, live)}
+		if !had {
+			s.indexLocked(n, k)
+		}
 		sh.mu.Unlock()
 	}
+	if fenced != nil {
+		return fenced
+	}
 	return nil
+}
+
+// storedFence reads the fence bins of a packed record in place (records.StoredFence).
+func storedFence(p records.Packed) records.Fence {
+	return records.Fence{Epoch: p.Int(records.FenceEpochBin), Cycle: p.Int(records.FenceCycleBin)}
+}
+
+// Lookup reads one record with its expiry and generation (see Stored); ok is false for
+// an absent or expired record.
+func (s *Store) Lookup(ns, set, key string) (Stored, bool, error) {
+	n, err := s.namespace(ns)
+	if err != nil {
+		return Stored{}, false, err
+	}
+	k := mapKey(set, key)
+	sh := n.shard(k)
+	sh.mu.RLock()
+	e, ok := sh.m[k]
+	sh.mu.RUnlock()
+	if !ok || e.expires <= s.now().UnixNano() {
+		return Stored{}, false, nil
+	}
+	return Stored{Bins: e.bins, Expires: e.expires, Gen: e.gen}, true, nil
+}
+
+// nextGen is the generation of a record written over old (live: old is unexpired).
+// Like Aerospike's, it counts writes in 16 bits and skips 0 when it wraps.
+func nextGen(old entry, live bool) uint32 {
+	if !live {
+		return 1
+	}
+	g := old.gen + 1
+	if g > math.MaxUint16 {
+		g = 1
+	}
+	return g
+}
+
+// Stored is a record as the store holds it.
+type Stored struct {
+	Bins    records.Packed // the store's own bytes: never modify them
+	Expires int64          // unix ns; NeverExpires for a record without TTL
+	Gen     uint32         // writes since the record was created (0 for one loaded from disk)
+}
+
+// ChangeOp is what a Mutate function does with a record.
+type ChangeOp int
+
+// ChangeOps.
+const (
+	Keep   ChangeOp = iota // leave the record as it is
+	Write                  // store Change.Bins
+	Remove                 // delete the record
+)
+
+// Change is a Mutate function's decision.
+type Change struct {
+	Op   ChangeOp
+	Bins records.Packed // Write: the new record, packed by records.Pack; the store keeps it
+	// TTL of a Write: 0 is the namespace's, < 0 never expires. KeepTTL keeps the stored
+	// record's expiry (a record that did not exist gets the namespace's).
+	TTL     time.Duration
+	KeepTTL bool
+}
+
+// Mutate reads the record ns/set/key and changes it as fn decides, atomically: fn runs
+// under the record's shard lock, sees the stored record (exists is false for an absent or
+// expired one, whose Stored is then zero), and must be quick and must not call the store.
+// It returns the record as stored afterwards (zero after a Remove, or when it does not
+// exist), or fn's error, in which case nothing changed. This is the primitive of a
+// conditional write: the Aerospike protocol server (internal/devstore) evaluates a
+// write's filter expression, existence and generation checks in fn.
+func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Change, error)) (Stored, bool, error) {
+	n, err := s.namespace(ns)
+	if err != nil {
+		return Stored{}, false, err
+	}
+	nowT := s.now()
+	now := nowT.UnixNano()
+	k := mapKey(set, key)
+	sh := n.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	old, had := sh.m[k]
+	live := had && old.expires > now
+	var cur Stored
+	if live {
+		cur = Stored{Bins: old.bins, Expires: old.expires, Gen: old.gen}
+	}
+	c, err := fn(cur, live)
+	if err != nil {
+		return cur, live, err
+	}
+	switch c.Op {
+	case Keep:
+		return cur, live, nil
+	case Remove:
+		if had {
+			delete(sh.m, k)
+			s.unindex(n, k)
+		}
+		return Stored{}, false, nil
+	case Write:
+		if err := records.CheckPacked(c.Bins); err != nil {
+			return cur, live, fmt.Errorf("record %s/%s: %w", set, key, err)
+		}
+		e := entry{bins: c.Bins, gen: nextGen(old, live)}
+		switch {
+		case c.KeepTTL && live:
+			e.expires = old.expires
+		case c.TTL < 0:
+			e.expires = NeverExpires
+		case c.TTL == 0 || c.KeepTTL:
+			e.expires = nowT.Add(n.ttl).UnixNano()
+		default:
+			e.expires = nowT.Add(c.TTL).UnixNano()
+		}
+		sh.m[k] = e
+		if !had {
+			s.indexLocked(n, k)
+		}
+		return Stored{Bins: e.bins, Expires: e.expires, Gen: e.gen}, true, nil
+	default:
+		panic(fmt.Sprintf("BUG: Mutate: ChangeOp %d", c.Op))
+	}
+}
+
+// IndexDigests makes the store keep an index from each record's digest (computed by
+// digest from its set and key) to the record, for a client that names records by digest
+// only, as Aerospike's does. It indexes the records already stored; call it before the
+// store is written concurrently (the protocol server calls it at start).
+func (s *Store) IndexDigests(digest func(set, key string) Digest) {
+	s.digest = digest
+	for _, n := range s.ns {
+		for i := range n.shards {
+			sh := &n.shards[i]
+			sh.mu.Lock()
+			for k := range sh.m {
+				s.indexLocked(n, k)
+			}
+			sh.mu.Unlock()
+		}
+	}
+}
+
+// KeyOfDigest returns the set and key of the record with digest d in namespace ns (which
+// may have expired); ok is false when the store holds no such record or IndexDigests was
+// not called.
+func (s *Store) KeyOfDigest(ns string, d Digest) (set, key string, ok bool) {
+	n, err := s.namespace(ns)
+	if err != nil {
+		return "", "", false
+	}
+	ds := &n.dig[d[0]%shards]
+	ds.mu.RLock()
+	k, ok := ds.m[d]
+	ds.mu.RUnlock()
+	return k.set, k.key, ok
+}
+
+// indexLocked adds k to the digest index; the caller holds k's shard lock.
+func (s *Store) indexLocked(n *namespace, k recKey) {
+	if s.digest == nil {
+		return
+	}
+	d := s.digest(k.set, k.key)
+	ds := &n.dig[d[0]%shards]
+	ds.mu.Lock()
+	ds.m[d] = k
+	ds.mu.Unlock()
+}
+
+// unindex removes k from the digest index; the caller holds k's shard lock.
+func (s *Store) unindex(n *namespace, k recKey) {
+	if s.digest == nil {
+		return
+	}
+	d := s.digest(k.set, k.key)
+	ds := &n.dig[d[0]%shards]
+	ds.mu.Lock()
+	delete(ds.m, d)
+	ds.mu.Unlock()
 }
 
 // Delete removes records by key from a set.
@@ -144,7 +376,10 @@ func (s *Store) Delete(_ context.Context, ns, set string, keys []string) error {
 		k := mapKey(set, key)
 		sh := n.shard(k)
 		sh.mu.Lock()
-		delete(sh.m, k)
+		if _, ok := sh.m[k]; ok {
+			delete(sh.m, k)
+			s.unindex(n, k)
+		}
 		sh.mu.Unlock()
 	}
 	return nil
@@ -257,6 +492,7 @@ func (s *Store) Sweep() int {
 			for k, e := range sh.m {
 				if e.expires <= now {
 					delete(sh.m, k)
+					s.unindex(n, k)
 					dropped++
 				}
 			}

@@ -142,3 +142,145 @@ func TestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestPutFence(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	rec := func(key string, v int64, f records.Fence) records.Record {
+		return records.Record{Set: "s", Key: key, Bins: records.Bins{"v": v}, Fence: f}
+	}
+	value := func(key string) (int64, records.Fence) {
+		t.Helper()
+		b, ok, err := s.Get(ctx, records.Live, "s", key)
+		if !ok || err != nil {
+			t.Fatalf("%s: %v %v", key, ok, err)
+		}
+		return b.Int("v"), records.StoredFence(b)
+	}
+	if err := s.Put(ctx, records.Live, []records.Record{rec("a", 1, records.Fence{Epoch: 2, Cycle: 5})}); err != nil {
+		t.Fatal(err)
+	}
+	if v, f := value("a"); v != 1 || f != (records.Fence{Epoch: 2, Cycle: 5}) {
+		t.Fatalf("stored %d %+v", v, f)
+	}
+	for _, tc := range []struct {
+		name    string
+		fence   records.Fence
+		refused bool
+	}{
+		{"older epoch", records.Fence{Epoch: 1, Cycle: 99}, true},
+		{"older cycle", records.Fence{Epoch: 2, Cycle: 4}, true},
+		{"equal", records.Fence{Epoch: 2, Cycle: 5}, false},
+		{"newer cycle", records.Fence{Epoch: 2, Cycle: 6}, false},
+		{"newer epoch, lower cycle", records.Fence{Epoch: 3, Cycle: 1}, false},
+	} {
+		before, beforeF := value("a")
+		err := s.Put(ctx, records.Live, []records.Record{rec("a", before+1, tc.fence), rec("b", 7, records.Fence{})})
+		v, f := value("a")
+		if tc.refused {
+			var fe *records.FencedError
+			if !errors.As(err, &fe) || !errors.Is(err, records.ErrFenced) || fe.Count != 1 || fe.Key != "a" || fe.Stored != beforeF || fe.Fence != tc.fence {
+				t.Fatalf("%s: err %v (%+v)", tc.name, err, fe)
+			}
+			if v != before || f != beforeF {
+				t.Fatalf("%s: refused write changed the record to %d %+v", tc.name, v, f)
+			}
+		} else if err != nil || v != before+1 || f != tc.fence {
+			t.Fatalf("%s: err %v, stored %d %+v", tc.name, err, v, f)
+		}
+		if b, _ := value("b"); b != 7 {
+			t.Fatalf("%s: the unfenced record of the same Put was not written", tc.name)
+		}
+	}
+	// An unfenced write always replaces, and clears the fence.
+	if err := s.Put(ctx, records.Live, []records.Record{rec("a", 100, records.Fence{})}); err != nil {
+		t.Fatal(err)
+	}
+	if v, f := value("a"); v != 100 || !f.IsZero() {
+		t.Fatalf("unfenced write: %d %+v", v, f)
+	}
+	// An expired record is absent: any fence may write over it.
+	s.Put(ctx, records.Live, []records.Record{rec("c", 1, records.Fence{Epoch: 9, Cycle: 9})})
+	c.add(2 * time.Hour)
+	if err := s.Put(ctx, records.Live, []records.Record{rec("c", 2, records.Fence{Epoch: 1, Cycle: 1})}); err != nil {
+		t.Fatalf("write over an expired record: %v", err)
+	}
+	// Several refusals are counted, the first named.
+	err := s.Put(ctx, records.Live, []records.Record{rec("c", 3, records.Fence{Epoch: 1}), rec("x", 1, records.Fence{Epoch: 5}), rec("c", 4, records.Fence{Epoch: 0, Cycle: 1})})
+	var fe *records.FencedError
+	if !errors.As(err, &fe) || fe.Count != 2 || fe.Key != "c" || fe.Namespace != records.Live {
+		t.Fatalf("two refusals: %v", err)
+	}
+}
+
+func TestMutateAndDigests(t *testing.T) {
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	ctx := context.Background()
+	s.Put(ctx, records.Live, []records.Record{{Set: "s", Key: "old", Bins: records.Bins{"v": int64(1)}}})
+	dig := func(set, key string) Digest { var d Digest; copy(d[:], set+"/"+key); return d }
+	s.IndexDigests(dig)
+	if set, key, ok := s.KeyOfDigest(records.Live, dig("s", "old")); !ok || set != "s" || key != "old" {
+		t.Fatalf("existing record not indexed: %q %q %v", set, key, ok)
+	}
+	packed := func(v int64) records.Packed { p, _ := records.Pack(records.Bins{"v": v}); return p }
+	errNo := errors.New("no")
+	// A refusing fn changes nothing.
+	if _, _, err := s.Mutate(records.Live, "s", "k", func(cur Stored, exists bool) (Change, error) {
+		if exists {
+			t.Fatal("absent record reported as existing")
+		}
+		return Change{}, errNo
+	}); err != errNo {
+		t.Fatal(err)
+	}
+	if _, _, ok := s.KeyOfDigest(records.Live, dig("s", "k")); ok {
+		t.Fatal("refused write indexed")
+	}
+	st, ok, err := s.Mutate(records.Live, "s", "k", func(Stored, bool) (Change, error) {
+		return Change{Op: Write, Bins: packed(5), TTL: -1}, nil
+	})
+	if err != nil || !ok || st.Gen != 1 || st.Expires != NeverExpires || st.Bins.Int("v") != 5 {
+		t.Fatalf("write: %+v %v %v", st, ok, err)
+	}
+	if _, _, ok := s.KeyOfDigest(records.Live, dig("s", "k")); !ok {
+		t.Fatal("new record not indexed")
+	}
+	st, _, _ = s.Mutate(records.Live, "s", "k", func(cur Stored, exists bool) (Change, error) {
+		if !exists || cur.Bins.Int("v") != 5 {
+			t.Fatalf("cur %+v %v", cur, exists)
+		}
+		return Change{Op: Write, Bins: packed(6), TTL: time.Minute}, nil
+	})
+	if st.Gen != 2 || st.Expires != c.now().Add(time.Minute).UnixNano() {
+		t.Fatalf("rewrite: %+v", st)
+	}
+	st, _, _ = s.Mutate(records.Live, "s", "k", func(Stored, bool) (Change, error) {
+		return Change{Op: Write, Bins: packed(7), KeepTTL: true}, nil
+	})
+	if st.Gen != 3 || st.Expires != c.now().Add(time.Minute).UnixNano() {
+		t.Fatalf("keep TTL: %+v", st)
+	}
+	if got, ok, _ := s.Lookup(records.Live, "s", "k"); !ok || got.Gen != 3 || got.Bins.Int("v") != 7 {
+		t.Fatalf("lookup %+v", got)
+	}
+	if _, _, err := s.Mutate(records.Live, "s", "k", func(Stored, bool) (Change, error) {
+		return Change{Op: Write, Bins: records.Packed("junk")}, nil
+	}); !errors.Is(err, records.ErrCorrupt) {
+		t.Fatalf("malformed record written: %v", err)
+	}
+	s.Mutate(records.Live, "s", "k", func(Stored, bool) (Change, error) { return Change{Op: Remove}, nil })
+	if _, ok, _ := s.Lookup(records.Live, "s", "k"); ok {
+		t.Fatal("removed record still there")
+	}
+	if _, _, ok := s.KeyOfDigest(records.Live, dig("s", "k")); ok {
+		t.Fatal("removed record still indexed")
+	}
+	// Sweep and Delete drop index entries too.
+	c.add(2 * time.Hour)
+	s.Sweep()
+	if _, _, ok := s.KeyOfDigest(records.Live, dig("s", "old")); ok {
+		t.Fatal("swept record still indexed")
+	}
+}
