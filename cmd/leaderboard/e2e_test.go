@@ -24,17 +24,18 @@ import (
 	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/internal/devbroker"
 	"github.com/fantasy/leaderboard/internal/fixedpoint"
+	"github.com/fantasy/leaderboard/internal/kafkatest"
 	"github.com/fantasy/leaderboard/internal/reference"
 	"github.com/fantasy/leaderboard/kafkasource"
 	"github.com/fantasy/leaderboard/rankstore"
 	"github.com/fantasy/leaderboard/worker"
 )
 
-// e2e is one single-node system over real TCP: the embedded broker, the node (source,
-// worker, embedded store, API) and a publisher.
+// e2e is one single-node system over real TCP: a broker (embedded or real Kafka), the
+// node (source, worker, embedded store, API) and a publisher.
 type e2e struct {
 	t      testing.TB
-	broker *devbroker.Broker
+	broker kafkatest.Broker
 	cfg    nodeConfig
 	pub    *kafkasource.Publisher
 	node   *node
@@ -42,16 +43,22 @@ type e2e struct {
 	base   string
 }
 
+// newE2E runs against a fresh embedded broker.
 func newE2E(t testing.TB) *e2e {
 	t.Helper()
-	b, err := devbroker.Start(devbroker.Config{Addr: "127.0.0.1:0", EntriesPartitions: 4})
+	b, err := devbroker.Start(devbroker.Config{Addr: "127.0.0.1:0", EntriesPartitions: kafkatest.DefaultPartitions})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close)
+	return newE2EOn(t, kafkatest.Broker{Name: kafkatest.Embedded, Addrs: b.Addrs()})
+}
+
+// newE2EOn runs against b, on topics of the test's own (kafkatest.Config).
+func newE2EOn(t testing.TB, b kafkatest.Broker) *e2e {
+	t.Helper()
 	e := &e2e{t: t, broker: b}
-	e.cfg.kafka = kafkasource.DefaultConfig()
-	e.cfg.kafka.Brokers = b.Addrs()
+	e.cfg.kafka = kafkatest.Config(t, b)
 	e.cfg.kafka.LineupSize = 11
 	e.cfg.worker = worker.Config{Interval: 150 * time.Millisecond, Refresh: time.Minute, WriteBatch: 1000, Engine: engine.DefaultConfig()}
 	e.cfg.worker.Engine.PageSize = 20
@@ -62,6 +69,7 @@ func newE2E(t testing.TB) *e2e {
 	if err := e.cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
+	var err error
 	e.pub, err = kafkasource.NewPublisher(e.cfg.kafka, nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
@@ -231,12 +239,18 @@ func (e *e2e) publishPoints(pts map[int32]float64) {
 	}
 }
 
-// TestEndToEnd: entries and points over real Kafka (franz-go and kcat), bad events dead-
+// TestEndToEnd: entries and points over Kafka (franz-go and kcat), bad events dead-
 // lettered while ranking goes on, API answers equal to the reference, a worker killed
-// and restarted mid-match, and a completed match's standings surviving a restart.
+// and restarted mid-match, and a completed match's standings surviving a restart; against
+// the embedded broker and, when KAFKA_BROKERS names one, a real Kafka broker.
 func TestEndToEnd(t *testing.T) {
+	for _, b := range kafkatest.Brokers(t) {
+		t.Run(b.Name, func(t *testing.T) { testEndToEnd(t, newE2EOn(t, b)) })
+	}
+}
+
+func testEndToEnd(t *testing.T, e *e2e) {
 	ctx := context.Background()
-	e := newE2E(t)
 	entries, pts := reference.Random(11, reference.Shape{
 		Contests: []int{1, 2, 5, 20, 21, 150, 900}, Players: 22, LineupSize: 11, Teams: 200, PointValues: 40, Negative: true,
 	})
