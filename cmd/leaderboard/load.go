@@ -23,6 +23,7 @@ func cmdLoad(ctx context.Context, args []string, _, stderr io.Writer) error {
 	kc.RegisterFlags(fs, "")
 	in := fs.String("in", "", "dataset directory holding entries.parquet")
 	match := fs.Int64("match", 1, "match id to give the dataset's entries")
+	parts := registerPartitionsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -34,6 +35,9 @@ func cmdLoad(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	if err := kc.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := ensureTopics(ctx, kc, *parts); err != nil {
+		return err
 	}
 	pub, err := kafkasource.NewPublisher(kc, slog.New(slog.NewTextHandler(stderr, nil)), prometheus.NewRegistry())
 	if err != nil {
@@ -50,6 +54,28 @@ func cmdLoad(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "published %d entries of match %d to %s in %.2fs\n", n, *match, kc.EntriesTopic, time.Since(start).Seconds())
 	return nil
 }
+
+// registerPartitionsFlag registers --partitions, the entries topic's partition count
+// when load or simulate creates it.
+func registerPartitionsFlag(fs *flag.FlagSet) *int {
+	return fs.Int("partitions", 16, "partitions of the entries topic if it does not exist yet (an existing topic keeps its count); choose it for the largest cluster you expect")
+}
+
+// ensureTopics creates the four topics that do not exist yet: a real Kafka cluster does
+// not create them on a producer's first record, and the publisher would fail with
+// UNKNOWN_TOPIC_OR_PARTITION.
+func ensureTopics(ctx context.Context, kc kafkasource.Config, partitions int) error {
+	if partitions < 1 || partitions > maxPartitions {
+		return fmt.Errorf("%w: --partitions %d: must be within 1..%d", errUsage, partitions, maxPartitions)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return kafkasource.EnsureTopics(ctx, kc.Brokers, kc, partitions)
+}
+
+// maxPartitions bounds --partitions (Kafka's own practical limit per topic is far lower
+// than its hard one).
+const maxPartitions = 10000
 
 // load publishes a dataset's entries to the entries topic (keyed by contest_id) and
 // waits until the broker has them all.

@@ -49,6 +49,7 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	kc.RegisterFlags(fs, "")
 	var sc simulateConfig
 	sc.registerFlags(fs)
+	parts := registerPartitionsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +58,9 @@ func cmdSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if err := sc.validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if err := ensureTopics(ctx, kc, *parts); err != nil {
+		return err
 	}
 	pub, err := kafkasource.NewPublisher(kc, slog.New(slog.NewTextHandler(stderr, nil)), prometheus.NewRegistry())
 	if err != nil {
