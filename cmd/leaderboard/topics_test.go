@@ -102,4 +102,3 @@ func sum(m map[int32]int64) int64 {
 	}
 	return n
 }
-
