@@ -3,6 +3,7 @@ package dataset
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
@@ -50,10 +51,28 @@ type GenConfig struct {
 	PlayersPerMatch int   // squad size of the match; 0 => 22
 	LineupSize      int   // players per lineup; 0 => 11
 	MatchID         int64 // recorded in entries.parquet's key-value metadata; 0 => 1
+	// TeamsPerEntry is the size of the pool of teams entries draw from, per entry; 0 =>
+	// 0.2 (about 5 entries per team). Busy teams join more contests than quiet ones, so
+	// the distinct teams used are fewer than the pool: a pool of 1 per entry uses about
+	// one distinct team per two entries (GenStats.Teams says how many exactly).
+	TeamsPerEntry float64
+	// Order is the row order of entries.parquet: OrderContest (sorted by contest_id,
+	// entry_id; the default) or OrderJoin (by entry_id: the order entries join, so the
+	// contests interleave across the whole file).
+	Order string
 }
 
+// Row orders of GenConfig.Order.
+const (
+	OrderContest = "contest"
+	OrderJoin    = "join"
+)
+
+// DefaultTeamsPerEntry is GenConfig.TeamsPerEntry's default.
+const DefaultTeamsPerEntry = 0.2
+
 // RegisterFlags registers the config's flags on fs: --entries, --contests, --seed,
-// --players, --lineup-size and --match.
+// --players, --lineup-size, --match, --teams-per-entry and --order.
 func (c *GenConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.Entries, "entries", 0, "number of entries (required, > 0)")
 	fs.Int64Var(&c.Contests, "contests", 0, fmt.Sprintf("number of contests (0: entries/%d)", DefaultEntriesPerContest))
@@ -61,6 +80,8 @@ func (c *GenConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.PlayersPerMatch, "players", DefaultPlayersPerMatch, "players in the match's squads")
 	fs.IntVar(&c.LineupSize, "lineup-size", DefaultLineupSize, "players per lineup")
 	fs.Int64Var(&c.MatchID, "match", DefaultMatchID, "match id, recorded in the metadata of entries.parquet")
+	fs.Float64Var(&c.TeamsPerEntry, "teams-per-entry", DefaultTeamsPerEntry, "teams in the pool entries draw from, per entry (1 gives about one distinct team per two entries)")
+	fs.StringVar(&c.Order, "order", OrderContest, "row order of entries.parquet: contest (by contest_id, entry_id) or join (by entry_id, contests interleaved)")
 }
 
 // Validate reports the first invalid field, by its flag name.
@@ -108,6 +129,19 @@ func (c GenConfig) normalized() (GenConfig, error) {
 	if c.MatchID < 0 {
 		return c, fmt.Errorf("--match must be positive, got %d", c.MatchID)
 	}
+	if c.TeamsPerEntry == 0 {
+		c.TeamsPerEntry = DefaultTeamsPerEntry
+	}
+	if !(c.TeamsPerEntry >= 0.01 && c.TeamsPerEntry <= 4) { // also catches NaN
+		return c, fmt.Errorf("--teams-per-entry must be in [0.01, 4], got %v", c.TeamsPerEntry)
+	}
+	switch c.Order {
+	case "":
+		c.Order = OrderContest
+	case OrderContest, OrderJoin:
+	default:
+		return c, fmt.Errorf("--order must be %q or %q, got %q", OrderContest, OrderJoin, c.Order)
+	}
 	return c, nil
 }
 
@@ -142,7 +176,10 @@ func Generate(ctx context.Context, cfg GenConfig, dir string, progress func(done
 //     dozen of N/5600..N/112 entries (10k-500k at 56M), the rest of 2/3/4/6/10/20/50/
 //     100/1000 entries; they add up to exactly Entries;
 //   - entry ids are 1..Entries, shuffled across contests; rows are sorted by
-//     (contest_id, entry_id) and written in row groups of RowGroupRows;
+//     (contest_id, entry_id), or with Order OrderJoin by entry_id (the order entries
+//     join: contests interleave), and written in row groups of RowGroupRows; both orders
+//     hold the same rows;
+//   - the team pool is TeamsPerEntry teams per entry (0.2 by default);
 //   - points are T20 fantasy points (see playerStats) in steps of 0.5, at a moment late
 //     in the first innings and, in Points2File, in the middle of the chase.
 //
@@ -150,8 +187,8 @@ func Generate(ctx context.Context, cfg GenConfig, dir string, progress func(done
 // Go releases do not change them; float rounding in math.Exp/Log could in principle
 // differ across CPU architectures). Entries are generated a row group at a time while
 // the previous one is encoded: memory is a 32-byte record per team (~6.4 bytes per
-// entry), scratch for the largest contest and two row groups; peak RSS measured 0.6 GiB
-// at 5.6M entries and 1.5 GiB at 56M. progress, if not nil, is called from the calling
+// entry), scratch for the largest contest and two row groups (join order adds 8 bytes
+// per entry); peak RSS measured 0.6 GiB at 5.6M entries and 1.5 GiB at 56M. progress, if not nil, is called from the calling
 // goroutine with the entries generated so far. Every file is written atomically; on
 // error none of the files is left behind.
 func GenerateWithStats(ctx context.Context, cfg GenConfig, dir string, progress func(done, total int64)) (GenStats, error) {
@@ -223,9 +260,16 @@ func newPlan(cfg GenConfig, m *match) *plan {
 	p.sizes = contestSizes(cfg.Entries, cfg.Contests, &r)
 	largest := slices.Max(p.sizes)
 
-	// About 5 entries per team; twice the largest contest so that drawing a contest's
-	// distinct teams never runs dry.
-	p.nTeams = int(max((cfg.Entries+4)/5, 2*largest))
+	// TeamsPerEntry teams per entry (by default about 5 entries per team); twice the
+	// largest contest so that drawing a contest's distinct teams never runs dry.
+	pool := (cfg.Entries + 4) / 5 // the default, in integers so that old datasets stay byte-identical
+	if cfg.TeamsPerEntry != DefaultTeamsPerEntry {
+		pool = int64(math.Ceil(float64(cfg.Entries) * cfg.TeamsPerEntry))
+	}
+	p.nTeams = int(max(pool, 2*largest))
+	if p.nTeams >= 1<<32-1 {
+		panic(fmt.Sprintf("BUG: %d teams for %d entries", p.nTeams, cfg.Entries))
+	}
 	p.teamStride = 1 << bits.Len(uint(10+cfg.LineupSize-1))
 	p.teams = make([]byte, p.nTeams*p.teamStride)
 
@@ -463,7 +507,41 @@ func (p *plan) produce(ctx context.Context, free, full chan *entryBatch, failed 
 	used := make([]uint64, (p.nTeams+63)/64)
 	p.everUsed = make([]uint64, (p.nTeams+63)/64)
 
+	// In join order, the first pass only records each entry's contest and team (8 bytes
+	// an entry, indexed by entry id) and the rows are written by entry id afterwards.
+	join := p.cfg.Order == OrderJoin
+	var joinContest, joinTeam []uint32
+	if join {
+		joinContest, joinTeam = make([]uint32, N), make([]uint32, N)
+	}
 	b := <-free
+	emit := func(contestID int64, eid uint32, t uint32) error {
+		rec := p.teams[int(t)*p.teamStride : int(t+1)*p.teamStride]
+		row := b.n
+		b.contest[row] = contestID
+		b.entry[row] = int64(eid) + 1
+		b.team[row] = int64(binary.LittleEndian.Uint32(rec[0:4]))
+		b.user[row] = int64(binary.LittleEndian.Uint32(rec[4:8]))
+		b.capt[row] = ids[rec[8]]
+		b.vice[row] = ids[rec[9]]
+		dst := b.players[row*L : row*L+L]
+		for q, i := range rec[10 : 10+L] {
+			dst[q] = ids[i]
+		}
+		b.n++
+		if b.n < len(b.entry) {
+			return nil
+		}
+		full <- b
+		if failed.Load() {
+			return errWriterFailed
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		b = <-free
+		return nil
+	}
 	var pos int64
 	contestID := int64(0)
 	for _, size := range p.sizes {
@@ -486,37 +564,31 @@ func (p *plan) produce(ctx context.Context, free, full chan *entryBatch, failed 
 		} else {
 			slices.Sort(eids)
 		}
-		pos += size
-		for k := 0; k < len(teams); {
-			// Fill as many rows of this contest as the batch holds.
-			n := min(len(teams)-k, len(b.entry)-b.n)
-			for j, t := range teams[k : k+n] {
-				p.everUsed[t>>6] |= 1 << (t & 63)
-				rec := p.teams[int(t)*p.teamStride : int(t+1)*p.teamStride]
-				row := b.n + j
-				b.contest[row] = contestID
-				b.entry[row] = int64(eids[k+j]) + 1
-				b.team[row] = int64(binary.LittleEndian.Uint32(rec[0:4]))
-				b.user[row] = int64(binary.LittleEndian.Uint32(rec[4:8]))
-				b.capt[row] = ids[rec[8]]
-				b.vice[row] = ids[rec[9]]
-				dst := b.players[row*L : row*L+L]
-				for q, i := range rec[10 : 10+L] {
-					dst[q] = ids[i]
+		for k, t := range teams {
+			p.everUsed[t>>6] |= 1 << (t & 63)
+			if join {
+				if contestID >= 1<<32 {
+					panic(fmt.Sprintf("BUG: contest id %d beyond 32 bits", contestID))
 				}
+				joinContest[eids[k]], joinTeam[eids[k]] = uint32(contestID), t
+				continue
 			}
-			b.n += n
-			k += n
-			if b.n == len(b.entry) {
-				full <- b
-				progress(pos-int64(len(teams)-k), N)
-				if failed.Load() {
-					return nil // the writer's error is reported
-				}
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				b = <-free
+			if err := emit(contestID, eids[k], t); err != nil {
+				return ignoreWriterFailed(err)
+			}
+			if b.n == 0 {
+				progress(pos+int64(k)+1, N)
+			}
+		}
+		pos += size
+	}
+	if join {
+		for eid := range N {
+			if err := emit(int64(joinContest[eid]), uint32(eid), joinTeam[eid]); err != nil {
+				return ignoreWriterFailed(err)
+			}
+			if b.n == 0 {
+				progress(eid+1, N)
 			}
 		}
 	}
@@ -527,6 +599,17 @@ func (p *plan) produce(ctx context.Context, free, full chan *entryBatch, failed 
 		full <- b
 	}
 	return nil
+}
+
+// errWriterFailed stops produce when the writer goroutine has failed; the writer's error
+// is the one reported.
+var errWriterFailed = errors.New("the writer failed")
+
+func ignoreWriterFailed(err error) error {
+	if errors.Is(err, errWriterFailed) {
+		return nil
+	}
+	return err
 }
 
 // radixSort32 sorts v with two 16-bit LSD passes, using (and returning) scratch.

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -506,5 +507,87 @@ func TestGenerateRowGroups(t *testing.T) {
 	b := readAllEntries(t, filepath.Join(many, EntriesFile), 1000)
 	if !equalRows(a, b) {
 		t.Error("the rows depend on the row group size")
+	}
+}
+
+// TestGenerateJoinOrder: --order join writes the same rows as the default order, sorted
+// by entry_id (contests interleaved), in several row groups; a larger team pool gives
+// more distinct teams.
+func TestGenerateJoinOrder(t *testing.T) {
+	t.Parallel()
+	const n = 30_000
+	gen := func(cfg GenConfig) ([]row, GenStats) {
+		dir := t.TempDir()
+		var last int64
+		stats, err := generate(context.Background(), cfg, dir, func(done, total int64) {
+			if done < last || done > total {
+				t.Errorf("progress %d/%d after %d", done, total, last)
+			}
+			last = done
+		}, 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last != n {
+			t.Errorf("progress ended at %d of %d", last, n)
+		}
+		return readAllEntries(t, filepath.Join(dir, EntriesFile), 0), stats
+	}
+	byContest, s1 := gen(GenConfig{Entries: n, Seed: 3})
+	byJoin, s2 := gen(GenConfig{Entries: n, Seed: 3, Order: OrderJoin})
+	if s1 != s2 {
+		t.Errorf("stats differ: %+v by contest, %+v by join", s1, s2)
+	}
+	if len(byJoin) != n {
+		t.Fatalf("%d rows, want %d", len(byJoin), n)
+	}
+	switches := 0
+	for i := range byJoin {
+		if byJoin[i].entry != int64(i)+1 {
+			t.Fatalf("row %d has entry %d, want rows in entry_id order 1..%d", i, byJoin[i].entry, n)
+		}
+		if i > 0 && byJoin[i].contest != byJoin[i-1].contest {
+			switches++
+		}
+	}
+	if switches < n/2 {
+		t.Errorf("the contest changes %d times in %d rows: not interleaved", switches, n)
+	}
+	sorted := slices.Clone(byJoin)
+	slices.SortFunc(sorted, func(a, b row) int {
+		if c := cmp.Compare(a.contest, b.contest); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.entry, b.entry)
+	})
+	if !equalRows(sorted, byContest) {
+		t.Error("join order holds other rows than contest order")
+	}
+
+	_, wide := gen(GenConfig{Entries: n, Seed: 3, TeamsPerEntry: 1})
+	if wide.Teams < n*4/10 || wide.Teams > n*6/10 {
+		t.Errorf("--teams-per-entry 1: %d distinct teams for %d entries, want about one per two", wide.Teams, n)
+	}
+	if s1.Teams > n/4 {
+		t.Errorf("default: %d distinct teams for %d entries, want at most one per four", s1.Teams, n)
+	}
+}
+
+func TestGenConfigNewOptions(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  GenConfig
+		want string
+	}{
+		{GenConfig{Entries: 10, Order: "random"}, `--order must be "contest" or "join"`},
+		{GenConfig{Entries: 10, TeamsPerEntry: -1}, "--teams-per-entry must be"},
+		{GenConfig{Entries: 10, TeamsPerEntry: math.NaN()}, "--teams-per-entry must be"},
+		{GenConfig{Entries: 10, TeamsPerEntry: 5}, "--teams-per-entry must be"},
+	} {
+		if err := tc.cfg.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want one containing %q", tc.cfg, err, tc.want)
+		}
+	}
+	if err := (GenConfig{Entries: 10, Order: OrderJoin, TeamsPerEntry: 0.5}).Validate(); err != nil {
+		t.Errorf("valid config: %v", err)
 	}
 }
