@@ -22,6 +22,7 @@ type command struct {
 var commands = []command{
 	{"demo", "everything in one process: embedded broker, generated dataset, simulated match, ranking, API", cmdDemo},
 	{"standalone", "a single-node system (worker owning every partition, embedded store, API) against any Kafka", cmdStandalone},
+	{"api", "a stateless API process reading a shared store (--store aerospike) that other processes write", cmdAPI},
 	{"broker", "a development Kafka broker (franz-go kfake) that any Kafka client can use", cmdBroker},
 	{"load", "publish a dataset's entries to the entries topic", cmdLoad},
 	{"simulate", "play a T20 match ball by ball, publishing player points and its lifecycle", cmdSimulate},

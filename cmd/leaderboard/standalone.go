@@ -26,6 +26,7 @@ type nodeConfig struct {
 	kafka   kafkasource.Config
 	worker  worker.Config
 	store   rankstore.Config
+	backend storeSelect // --store embedded|aerospike (storeflags.go)
 	api     api.Config
 	dataDir string
 	verbose bool
@@ -40,6 +41,7 @@ func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
 	}
 	c.worker.RegisterFlags(fs, "")
 	c.store.RegisterFlags(fs, "")
+	c.backend.registerFlags(fs, storeEmbedded)
 	c.api.RegisterFlags(fs, "")
 	fs.StringVar(&c.dataDir, "data-dir", "", "directory for the complete namespace (final standings survive restarts); empty = memory only")
 	fs.BoolVar(&c.verbose, "v", false, "log every cycle")
@@ -53,6 +55,12 @@ func (c *nodeConfig) validate() error {
 		if err := v.Validate(); err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
+	}
+	if c.backend.kind == "" {
+		c.backend.kind = storeEmbedded
+	}
+	if err := c.backend.validate(c.store); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return nil
 }
@@ -127,12 +135,12 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 		src.Close()
 		return nil, err
 	}
-	store, err := rankstore.Open(c.store, time.Now, log)
+	store, err := openStore(c.backend, c.store, log, reg)
 	if err != nil {
 		src.Close()
 		return nil, err
 	}
-	w, err := worker.New(c.worker, src, store, log, reg, time.Now)
+	w, err := worker.New(c.worker, src, store.rw, log, reg, time.Now)
 	if err != nil {
 		src.Close()
 		return nil, err
@@ -142,8 +150,8 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 		src.Close()
 		return nil, fmt.Errorf("cannot listen on %s (is another server on it? pick another with --http): %w", c.api.Addr, err)
 	}
-	srv := api.New(c.api, store, log, reg, w.Ready)
-	n := &node{addr: ln.Addr().String(), store: store, worker: w, errc: make(chan error, 3)}
+	srv := api.New(c.api, store.rw, log, reg, w.Ready)
+	n := &node{addr: ln.Addr().String(), store: store.embedded, worker: w, errc: make(chan error, 3)}
 	workerDone := make(chan struct{})
 	n.wg.Go(func() {
 		defer close(workerDone)

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/fantasy/leaderboard/api"
+	"github.com/fantasy/leaderboard/rankstore"
+)
+
+// cmdAPI is `leaderboard api`: a stateless API process reading the shared store another
+// process (standalone, workers) writes. It is ready while the store answers.
+func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	var (
+		apiCfg  api.Config
+		ttls    rankstore.Config
+		sel     storeSelect
+		verbose bool
+	)
+	apiCfg.RegisterFlags(fs, "")
+	ttls.RegisterFlags(fs, "")
+	sel.registerFlags(fs, storeAerospike)
+	fs.BoolVar(&verbose, "v", false, "debug logging")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if sel.kind == storeEmbedded {
+		return fmt.Errorf("%w: %w", errUsage, errNeedsShared)
+	}
+	for _, v := range []func() error{apiCfg.Validate, ttls.Validate, func() error { return sel.validate(ttls) }} {
+		if err := v(); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	log := logger(stderr, verbose)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st, err := openStore(sel, ttls, log, reg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ln, err := net.Listen("tcp", apiCfg.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (is another server on it? pick another with --http): %w", apiCfg.Addr, err)
+	}
+	// Readiness: the store answered within the last second (checked in the background,
+	// so /readyz never waits on the network).
+	var ready atomic.Bool
+	check := func() {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		ready.Store(st.ping(pctx) == nil)
+		cancel()
+	}
+	check()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				check()
+			}
+		}
+	}()
+	srv := api.New(apiCfg, st.rw, log, reg, ready.Load)
+	fmt.Fprintf(stdout, "leaderboard API on http://%s (metrics on /metrics), reading Aerospike at %s\n", ln.Addr(), sel.aerospike.Hosts)
+	return srv.Serve(ctx, ln)
+}
