@@ -42,6 +42,8 @@ type Config struct {
 	DLQTopic     string
 	LineupSize   int // players per lineup (the sport's); entries of another size are rejected
 	ClientID     string
+	// Security is TLS and SASL for every client built from this config (security.go).
+	Security Security
 }
 
 // RegisterFlags registers the config's flags, each name prefixed with prefix, and sets
@@ -55,6 +57,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&c.DLQTopic, prefix+"dlq-topic", "lb.dlq", "Kafka topic that receives rejected events")
 	fs.IntVar(&c.LineupSize, prefix+"lineup-size", 11, "players per lineup (11 for cricket)")
 	fs.StringVar(&c.ClientID, prefix+"kafka-client-id", "leaderboard", "Kafka client id")
+	c.Security.registerFlags(fs, prefix)
 }
 
 // DefaultConfig returns the flag defaults.
@@ -90,7 +93,7 @@ func (c *Config) Validate() error {
 	if c.LineupSize < 2 || c.LineupSize > MaxLineupSize {
 		return fmt.Errorf("lineup size %d is not within 2..%d", c.LineupSize, MaxLineupSize)
 	}
-	return nil
+	return c.Security.validate()
 }
 
 func validTopic(t string) error {
@@ -531,6 +534,11 @@ func (m *metrics) accepted(topic string, n int) {
 // logger (nil: none) receives the client's warnings and errors.
 func newClient(brokers []string, cfg Config, logger *slog.Logger, opts ...kgo.Opt) (*kgo.Client, error) {
 	base := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(cfg.ClientID)}
+	sec, err := cfg.Security.clientOpts()
+	if err != nil {
+		return nil, err
+	}
+	base = append(base, sec...)
 	if logger != nil {
 		base = append(base, kgo.WithLogger(kgoLogger{logger}))
 	}
