@@ -24,6 +24,7 @@ var commands = []command{
 	{"standalone", "a single-node system (worker owning every partition, embedded store, API) against any Kafka", cmdStandalone},
 	{"api", "a stateless API process reading a shared store (--store aerospike) that other processes write", cmdAPI},
 	{"broker", "a development Kafka broker (franz-go kfake) that any Kafka client can use", cmdBroker},
+	{"store", "a development Aerospike: the embedded store over Aerospike's wire protocol", cmdStore},
 	{"load", "publish a dataset's entries to the entries topic", cmdLoad},
 	{"simulate", "play a T20 match ball by ball, publishing player points and its lifecycle", cmdSimulate},
 	{"gen", "write a deterministic synthetic dataset (entries.parquet, points.parquet, points2.parquet)",
