@@ -205,8 +205,8 @@ func TestFencing(t *testing.T) {
 				{records.Fence{Epoch: 0, Cycle: 9}, false}, // older epoch, whatever the cycle
 				{records.Fence{Epoch: 2, Cycle: 1}, true},  // newer epoch, lower cycle
 				{records.Fence{Epoch: 2, Cycle: 0}, false},
-				{records.Fence{}, true},                    // unfenced: always replaces, clears the fence
-				{records.Fence{Epoch: 1, Cycle: 1}, true},  // over a record without fence bins
+				{records.Fence{}, true},                   // unfenced: always replaces, clears the fence
+				{records.Fence{Epoch: 1, Cycle: 1}, true}, // over a record without fence bins
 			}
 			want := int64(0)
 			wantFence := records.Fence{}
