@@ -42,6 +42,9 @@ type Config struct {
 	DLQTopic     string
 	LineupSize   int // players per lineup (the sport's); entries of another size are rejected
 	ClientID     string
+	// DLQScan is how many records, at most, of each DLQ partition a Source reads back at
+	// its first rejection, so that replayed bad records are not dead-lettered twice (dlq.go).
+	DLQScan int
 	// Security is TLS and SASL for every client built from this config (security.go).
 	Security Security
 }
@@ -57,6 +60,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&c.DLQTopic, prefix+"dlq-topic", "lb.dlq", "Kafka topic that receives rejected events")
 	fs.IntVar(&c.LineupSize, prefix+"lineup-size", 11, "players per lineup (11 for cricket)")
 	fs.StringVar(&c.ClientID, prefix+"kafka-client-id", "leaderboard", "Kafka client id")
+	fs.IntVar(&c.DLQScan, prefix+"dlq-scan", 100000, "records of each DLQ partition read back at the first rejection, so that a replay does not dead-letter a record twice (0: none)")
 	c.Security.registerFlags(fs, prefix)
 }
 
@@ -92,6 +96,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LineupSize < 2 || c.LineupSize > MaxLineupSize {
 		return fmt.Errorf("lineup size %d is not within 2..%d", c.LineupSize, MaxLineupSize)
+	}
+	if c.DLQScan < 0 {
+		return fmt.Errorf("dlq-scan %d: want ≥ 0", c.DLQScan)
 	}
 	return c.Security.validate()
 }
@@ -134,6 +141,10 @@ type Batch struct {
 	Entries []EntryRecord
 	Points  []PointsEvent
 	Matches []MatchEvent
+	// PointsAt and MatchesAt say where each of Points and Matches came from (same
+	// index), so a consumer can hold points back past a snapshot and dead-letter an
+	// event its state refuses.
+	PointsAt, MatchesAt []Position
 	// Next is topic → partition → offset of the next record after this batch.
 	Next map[string]map[int32]int64
 	// Rejected counts this batch's records sent to the DLQ.
@@ -144,6 +155,15 @@ type Batch struct {
 // fetched record; they are kept for Source.Reject (an entry the worker refuses later).
 type EntryRecord struct {
 	Event      EntryEvent
+	Partition  int32
+	Offset     int64
+	Time       int64 // the record's Kafka timestamp, ms since the Unix epoch
+	Key, Value []byte
+}
+
+// Position is where a record came from, with its raw key and value (aliasing the
+// fetched record).
+type Position struct {
 	Partition  int32
 	Offset     int64
 	Key, Value []byte
@@ -159,6 +179,7 @@ type Source struct {
 	cl      *kgo.Client
 	metrics *metrics
 	limit   logLimiter
+	dlq     dlqIndex // dead letters already in the DLQ (dlq.go)
 
 	dlqTimeout time.Duration
 
@@ -335,12 +356,12 @@ func (s *Source) Poll(ctx context.Context) (Batch, error) {
 					dead = append(dead, s.deadLetter(r, rerr))
 					continue
 				}
-				b.Entries = append(b.Entries, EntryRecord{Event: e, Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value})
+				b.Entries = append(b.Entries, EntryRecord{Event: e, Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value})
 			}
 		case s.cfg.PointsTopic:
-			b.Points = decodeKeyed(s, fp.Records, decodePoints, func(e PointsEvent) int64 { return e.MatchID }, b.Points, &dead)
+			b.Points = decodeKeyed(s, fp.Records, decodePoints, func(e PointsEvent) int64 { return e.MatchID }, b.Points, &b.PointsAt, &dead)
 		case s.cfg.MatchesTopic:
-			b.Matches = decodeKeyed(s, fp.Records, decodeMatch, func(e MatchEvent) int64 { return e.MatchID }, b.Matches, &dead)
+			b.Matches = decodeKeyed(s, fp.Records, decodeMatch, func(e MatchEvent) int64 { return e.MatchID }, b.Matches, &b.MatchesAt, &dead)
 		default:
 			panic(fmt.Sprintf("BUG: fetched %d records of topic %q, which the source does not consume", len(fp.Records), fp.Topic))
 		}
@@ -389,7 +410,7 @@ func (s *Source) dropRevoked(b Batch) Batch {
 // checkKey checks a record key against the id it must carry, as a decimal string.
 // decodeKeyed decodes records keyed by match_id (points, lifecycle) and appends them to
 // out; a record that does not decode, or whose key is not its match_id, is dead-lettered.
-func decodeKeyed[E any](s *Source, recs []*kgo.Record, decode func([]byte) (E, *RejectError), matchID func(E) int64, out []E, dead *[]*kgo.Record) []E {
+func decodeKeyed[E any](s *Source, recs []*kgo.Record, decode func([]byte) (E, *RejectError), matchID func(E) int64, out []E, at *[]Position, dead *[]*kgo.Record) []E {
 	for _, r := range recs {
 		e, rerr := decode(r.Value)
 		if rerr == nil {
@@ -400,6 +421,7 @@ func decodeKeyed[E any](s *Source, recs []*kgo.Record, decode func([]byte) (E, *
 			continue
 		}
 		out = append(out, e)
+		*at = append(*at, Position{Partition: r.Partition, Offset: r.Offset, Key: r.Key, Value: r.Value})
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,169 +12,274 @@ import (
 	"github.com/fantasy/leaderboard/records"
 )
 
-// Cycle runs one cycle: every live match is ranked against the points applied so far,
+// matchWork is what a cycle took of a match's ingest side, under Worker.mu.
+type matchWork struct {
+	m         *match
+	state     string
+	points    map[int32]int64
+	shards    []*shard   // of caught-up partitions
+	pending   []*changes // per shard: the entry events to fold in
+	edited    map[int64]records.Lineup
+	editedNow map[int64]struct{}
+	lineup    int
+}
+
+// Cycle runs cycle t: every live match is ranked against the points of t's snapshot,
 // and a completed match gets its final cycle, written to the complete namespace.
-func (w *Worker) Cycle(ctx context.Context) error {
+//
+// The caught-up gate: nothing is published until the points and matches topics reached
+// the end offsets found at start; a partition still replaying takes no part (its
+// contests are neither folded nor ranked), and a completed match waits for its final
+// cycle until every owned partition is caught up.
+func (w *Worker) Cycle(ctx context.Context, t Tick) error {
 	w.cycleMu.Lock()
 	defer w.cycleMu.Unlock()
+	if t.At.IsZero() {
+		t.At = w.now()
+	}
 	w.mu.Lock()
-	ids := slices.Sorted(maps.Keys(w.matches))
+	gate := w.topicsCaughtUp()
 	w.mu.Unlock()
-	var errs []error
+	if !gate {
+		w.log.Debug("cycle skipped: the points and matches topics are still replaying", "cycle", t.Cycle)
+		return nil
+	}
+	if err := w.waitPoints(ctx, t.Points); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	allCaughtUp := w.caughtUpLocked()
+	ids := w.matchIDs()
+	work := make([]*matchWork, 0, len(ids))
 	for _, id := range ids {
-		w.mu.Lock()
 		m := w.matches[id]
-		w.mu.Unlock()
-		if err := w.cycleMatch(ctx, m); err != nil {
-			errs = append(errs, fmt.Errorf("match %d: %w", id, err))
+		if m.pruned {
+			continue
+		}
+		m.takePoints(t.Points)
+		wk := &matchWork{m: m, state: m.state, points: maps.Clone(m.points), lineup: m.lineupSize}
+		if wk.state == records.StateLive || wk.state == records.StateCompleted {
+			for _, p := range slices.Sorted(maps.Keys(m.shards)) {
+				if ps := w.parts[p]; ps == nil || !ps.caughtUp {
+					continue
+				}
+				sh := m.shards[p]
+				ch := sh.pending
+				sh.pending = changes{}
+				wk.shards = append(wk.shards, sh)
+				wk.pending = append(wk.pending, &ch)
+			}
+			wk.editedNow = m.editedNow
+			m.editedNow = map[int64]struct{}{}
+			if len(m.edited) > 0 {
+				wk.edited = maps.Clone(m.edited)
+			}
+		}
+		work = append(work, wk)
+	}
+	w.mu.Unlock()
+
+	var errs []error
+	for _, wk := range work {
+		if err := w.cycleMatch(ctx, wk, t, allCaughtUp); err != nil {
+			errs = append(errs, fmt.Errorf("match %d: %w", wk.m.id, err))
 		}
 	}
 	// The matches record is one small record: rewriting it every cycle also keeps it
 	// clear of the live TTL.
-	if err := w.put(ctx, records.Live, []records.Record{records.Matches{IDs: ids}.Record()}); err != nil {
+	if err := w.put(ctx, records.Live, []records.Record{records.Matches{IDs: ids}.Record()}, t.Cycle); err != nil {
 		errs = append(errs, err)
 	}
-	if len(errs) == 0 {
-		w.ready.Store(true)
-		return nil
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
-	return fmt.Errorf("%v", errs)
+	if allCaughtUp {
+		w.published.Store(true)
+	}
+	return nil
 }
 
-func (w *Worker) cycleMatch(ctx context.Context, m *match) error {
+// waitPoints waits until the points read reach the snapshot's offsets, at most one
+// interval.
+func (w *Worker) waitPoints(ctx context.Context, snap map[int32]int64) error {
+	if len(snap) == 0 {
+		return nil
+	}
+	deadline := time.NewTimer(w.cfg.Interval)
+	defer deadline.Stop()
+	for {
+		w.mu.Lock()
+		behind := int32(-1)
+		for p, o := range snap {
+			if w.topicNext[w.cfg.PointsTopic][p] < o {
+				behind = p
+				break
+			}
+		}
+		ch := w.progress
+		next := w.topicNext[w.cfg.PointsTopic][behind]
+		w.mu.Unlock()
+		if behind < 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		case <-deadline.C:
+			return fmt.Errorf("points partition %d read up to offset %d, short of the snapshot's %d after %v; cycle skipped", behind, next, snap[behind], w.cfg.Interval)
+		}
+	}
+}
+
+func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaughtUp bool) error {
+	m := wk.m
 	if m.final {
 		return nil
 	}
 	if !m.resumed {
 		if err := w.resume(ctx, m); err != nil {
+			w.putBack(wk)
 			return err
 		}
 		if m.final {
+			w.prune(m)
 			return nil
 		}
 	}
-	start := w.now()
-	w.mu.Lock()
-	state := m.state
-	if state != records.StateLive && state != records.StateCompleted {
-		w.mu.Unlock()
-		return w.put(ctx, records.Live, []records.Record{w.matchRecord(m, state, 0, 0)})
+	if t.Cycle <= m.cycle {
+		w.putBack(wk)
+		w.log.Warn("cycle number not above the match's stored cycle; match skipped", "match", m.id, "cycle", t.Cycle, "stored_cycle", m.cycle)
+		return nil
 	}
-	if len(m.entries) == 0 && m.part == nil {
-		w.mu.Unlock()
-		return w.put(ctx, records.Live, []records.Record{w.matchRecord(m, state, m.cycle, m.asOf)})
-	}
-	rebuilt := false
-	var snapshot []engine.Entry
-	if m.dirty || m.part == nil {
-		snapshot = entriesOf(m) // copied under the lock; validated and laid out outside it
-		m.dirty, rebuilt = false, true
-	}
-	points := maps.Clone(m.points)
-	pending, gone, users := m.pending, m.gone, m.users
-	m.pending, m.gone, m.users = map[int64]struct{}{}, map[int64]struct{}{}, map[int64]struct{}{}
-	for team := range m.lineups {
-		for id, e := range m.entries {
-			if e.team == team {
-				pending[id] = struct{}{}
-				users[e.user] = struct{}{}
-			}
-		}
-	}
-	clear(m.lineups)
-	entryContest := make(map[int64]int64, len(pending))
-	for id := range pending {
-		entryContest[id] = m.entries[id].contest
-	}
-	w.mu.Unlock()
-
-	if rebuilt {
-		b := engine.NewBuilder(0, len(snapshot))
-		for _, e := range snapshot {
-			if err := b.Add(e); err != nil {
-				return fmt.Errorf("BUG: a validated entry was refused: %w", err)
-			}
-		}
-		p, err := b.Build(w.cfg.Engine)
-		if err != nil {
-			return fmt.Errorf("BUG: validated entries were refused: %w", err)
-		}
-		m.part = p
-		m.userIdx = buildUserIndex(p)
-	}
-	p := m.part
-	m.cycle++
-	prevAsOf := m.asOf
-	m.asOf = start.UnixMilli()
-	st := p.Run(engine.SnapshotFromCenti(points))
-	m.log = m.log.Append(m.cycle, m.asOf, points)
+	state := wk.state
 	final := state == records.StateCompleted
-
-	// Records in write order: pages, contests, entries and users, then the match.
-	out := &batchOut{}
-	// Contests to write: those with a changed page, plus this cycle's refresh slice
-	// (written whole); every contest after a rebuild or on completion.
-	refreshC := w.refreshSlice(&m.refresh.contest, p.NumContests())
-	var changedContests []int
-	whole := make(map[int]bool, len(refreshC))
-	if rebuilt || final {
-		changedContests = allContests(p)
-	} else {
-		changedContests = append(w.changedContests(m, p), refreshC...)
-		slices.Sort(changedContests)
-		changedContests = slices.Compact(changedContests)
-		for _, c := range refreshC {
-			whole[c] = true
-		}
+	if state != records.StateLive && !final {
+		return w.put(ctx, records.Live, []records.Record{w.matchRecord(m, state, m.cycle, m.asOf)}, t.Cycle)
 	}
-	changedPages := p.ChangedPages()
-	for _, c := range changedContests {
-		ct := p.Contest(c)
-		refreshAll := rebuilt || final || whole[c]
-		for pg := 1; pg < ct.Pages; pg++ {
-			if refreshAll || changedPages.Contains(uint32(ct.FirstPage+pg)) {
-				out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: rows(p, c, pg)}.Record())
+	if final && !allCaughtUp {
+		w.putBack(wk)
+		w.log.Info("final cycle waits for every partition to catch up", "match", m.id)
+		return nil
+	}
+	start := w.now()
+	var (
+		rebuilt  = map[*group]*engine.Partition{}
+		users    = map[int64]struct{}{}
+		entries  []entryRef
+		gone     []int64
+		anyBuilt bool
+	)
+	for k, sh := range wk.shards {
+		ch := wk.pending[k]
+		if ch.len() == 0 && len(wk.editedNow) == 0 {
+			continue
+		}
+		res, err := fold(sh, ch, wk.edited, wk.editedNow, wk.lineup, w.cfg.GroupEntries, w.cfg.Engine)
+		if err != nil {
+			return err
+		}
+		for i, g := range res.rebuilt {
+			if _, ok := rebuilt[g]; !ok {
+				rebuilt[g] = res.olds[i]
 			}
+			anyBuilt = true
 		}
-		out.contests = append(out.contests, w.contestRecord(m, p, c).Record())
+		for _, u := range res.users {
+			users[u] = struct{}{}
+		}
+		entries = append(entries, res.entries...)
+		gone = append(gone, res.gone...)
 	}
+	foldTook := w.now().Sub(start)
+
+	m.cycle = t.Cycle
+	prevAsOf := m.asOf
+	m.asOf = t.At.UnixMilli()
+	snap := engine.SnapshotFromCenti(wk.points)
+	m.log = m.log.Append(m.cycle, m.asOf, w.lineupPoints(m, wk.points))
+
+	out := &batchOut{}
 	var dels []deletion
-	if rebuilt {
-		dels = w.stale(m, p)
+	var stats engine.Stats
+	groups := 0
+	for _, sh := range wk.shards {
+		for _, g := range sh.groups {
+			p := g.part
+			if p == nil {
+				if old, ok := rebuilt[g]; ok && old != nil {
+					dels = append(dels, stale(old, nil)...)
+				}
+				continue
+			}
+			groups++
+			st := p.Run(snap)
+			addStats(&stats, st)
+			old, isRebuilt := rebuilt[g]
+			if isRebuilt && old != nil {
+				dels = append(dels, stale(old, p)...)
+			}
+			w.groupRecords(m, g, p, isRebuilt || final, final, out)
+		}
 	}
-	// The contest lists change only with a rebuild, but are rewritten every half refresh
-	// period too, so they never reach the live TTL.
-	if rebuilt || final || start.Sub(m.chunksAt) >= w.cfg.Refresh/2 {
-		out.chunks, dels = w.chunkRecords(m, p, dels)
-		m.chunksAt = start
+	for _, e := range entries {
+		if g, c, i, ok := findEntry(wk.shards, e); ok {
+			out.entries = append(out.entries, entryRecord(m, g.part, c, i).Record())
+		}
 	}
-	for id := range gone {
+	for _, id := range gone {
 		dels = append(dels, deletion{records.SetEntry, records.IDKey(id)})
 	}
-	for id, contest := range entryContest {
-		if c, ok := p.FindContest(contest); ok {
-			if i, ok := p.FindEntry(c, id); ok {
-				out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
+	if final {
+		for _, sh := range wk.shards {
+			for _, g := range sh.groups {
+				for _, u := range g.users.ids {
+					users[u] = struct{}{}
+				}
+			}
+		}
+	} else {
+		for _, sh := range wk.shards {
+			for _, g := range sh.groups {
+				for _, k := range w.refreshSlice(&g.refresh.user, len(g.users.ids)) {
+					users[g.users.ids[k]] = struct{}{}
+				}
 			}
 		}
 	}
-	for u := range users {
-		if r, ok := userRecord(m, p, u); ok {
+	for _, u := range slices.Sorted(maps.Keys(users)) {
+		if r, ok := userRecord(m, wk.shards, u); ok {
 			out.entries = append(out.entries, r.Record())
 		} else {
 			dels = append(dels, deletion{records.SetUser, records.UserKey(m.id, u)})
 		}
 	}
-	w.refreshEntries(m, p, out, final)
+	m.entries = 0
+	contests := 0
+	defer func() { m.contests = contests }()
+	for _, sh := range wk.shards {
+		for _, g := range sh.groups {
+			m.entries += g.n
+			if g.part != nil {
+				contests += g.part.NumContests()
+			}
+		}
+	}
+	// The contest lists change only with a rebuild, but are rewritten every half refresh
+	// period too, so they never reach the live TTL.
+	if anyBuilt || final || start.Sub(m.chunksAt) >= w.cfg.Refresh/2 {
+		out.chunks, dels = w.chunkRecords(m, wk.shards, dels)
+		m.chunksAt = start
+	}
 
 	// The points log goes first (with the previous cycle number), so no reader ever sees
 	// a contest of this cycle without the points it was ranked with; the log only grows,
 	// so readers of older contests are unaffected. The match record's cycle moves last.
 	written := 0
 	for _, ns := range w.namespaces(final) {
-		logFirst := w.matchRecord(m, state, m.cycle-1, prevAsOf)
-		for _, group := range [][]records.Record{{logFirst}, out.pages, out.contests, out.entries, out.chunks, {w.matchRecord(m, state, m.cycle, m.asOf)}} {
-			if err := w.put(ctx, ns, group); err != nil {
+		logFirst := w.matchRecordN(m, state, m.cycle-1, prevAsOf, contests)
+		for _, group := range [][]records.Record{{logFirst}, out.pages, out.contests, out.entries, out.chunks, {w.matchRecordN(m, state, m.cycle, m.asOf, contests)}} {
+			if err := w.put(ctx, ns, group, m.cycle); err != nil {
 				return err
 			}
 			written += len(group)
@@ -183,9 +289,10 @@ func (w *Worker) cycleMatch(ctx context.Context, m *match) error {
 		}
 	}
 	if final {
+		w.mu.Lock()
 		m.final = true
-		m.part = nil
-		if err := w.put(ctx, records.Complete, []records.Record{records.Matches{IDs: w.completeIDs(m.id)}.Record()}); err != nil {
+		w.mu.Unlock()
+		if err := w.put(ctx, records.Complete, []records.Record{records.Matches{IDs: w.completeIDs(m.id)}.Record()}, m.cycle); err != nil {
 			return err
 		}
 		if f, ok := w.store.(interface{ Flush() error }); ok {
@@ -193,17 +300,160 @@ func (w *Worker) cycleMatch(ctx context.Context, m *match) error {
 				return err
 			}
 		}
-		w.log.Info("match completed: final standings written", "match", m.id, "cycle", m.cycle, "entries", p.NumEntries())
+		w.log.Info("match completed: final standings written", "match", m.id, "cycle", m.cycle, "entries", m.entries)
+		w.prune(m)
+	} else {
+		w.m.entries.WithLabelValues(fmt.Sprint(m.id)).Set(float64(m.entries))
 	}
 	took := w.now().Sub(start)
-	for _, s := range st.Stages {
+	for _, s := range stats.Stages {
 		w.m.stage.WithLabelValues(s.Name).Observe(s.Duration.Seconds())
 	}
-	w.m.cycles.WithLabelValues(fmt.Sprint(m.id)).Inc()
-	rep := &CycleReport{Match: m.id, Cycle: m.cycle, AsOf: time.UnixMilli(m.asOf), Stats: st, Written: written, Took: took}
+	w.m.stage.WithLabelValues("fold").Observe(foldTook.Seconds())
+	if !final {
+		w.m.cycles.WithLabelValues(fmt.Sprint(m.id)).Inc()
+	}
+	rep := &CycleReport{Match: m.id, Cycle: m.cycle, AsOf: time.UnixMilli(m.asOf), Stats: stats, Groups: groups, Rebuilt: len(rebuilt), Written: written, Took: took}
 	w.lastStat.Store(rep)
-	w.log.Debug("cycle", "match", m.id, "cycle", m.cycle, "entries", st.Entries, "changed_entries", st.ChangedEntries, "changed_pages", st.ChangedPages, "written", written, "took", took)
+	w.log.Debug("cycle", "match", m.id, "cycle", m.cycle, "entries", stats.Entries, "groups", groups, "rebuilt", len(rebuilt), "changed_entries", stats.ChangedEntries, "changed_pages", stats.ChangedPages, "written", written, "fold", foldTook, "took", took)
 	return nil
+}
+
+// putBack returns the entry events a cycle took but did not fold (the match was not
+// ranked this cycle) to the front of each shard's log.
+func (w *Worker) putBack(wk *matchWork) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, sh := range wk.shards {
+		ch := wk.pending[k]
+		if ch.len() == 0 {
+			continue
+		}
+		later := sh.pending
+		sh.pending = *ch
+		for i := range later.entry {
+			e := later.event(i)
+			sh.pending.add(&e)
+		}
+	}
+	for t := range wk.editedNow {
+		wk.m.editedNow[t] = struct{}{}
+	}
+}
+
+// prune frees a completed match's entries once its final standings are written, and
+// removes its per-match metric series; the match itself stays, so later events of it
+// are refused with a reason.
+func (w *Worker) prune(m *match) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for p, sh := range m.shards {
+		ps := w.parts[p]
+		for _, g := range sh.groups {
+			if g.part == nil || ps == nil {
+				continue
+			}
+			for c := range g.part.NumContests() {
+				ct := g.part.Contest(c)
+				for i := ct.Start; i < ct.End; i++ {
+					delete(ps.entryContest, g.part.EntryID(i))
+				}
+				delete(ps.contestMatch, ct.ID)
+			}
+		}
+		if ps != nil {
+			delete(ps.shards, m.id)
+		}
+	}
+	m.shards = map[int32]*shard{}
+	m.teamPrint, m.edited, m.editedNow, m.held = nil, nil, map[int64]struct{}{}, nil
+	m.pruned = true
+	w.m.entries.DeleteLabelValues(fmt.Sprint(m.id))
+	w.m.cycles.DeleteLabelValues(fmt.Sprint(m.id))
+}
+
+// lineupPoints keeps the points of players in some lineup of the match: the match
+// record's log holds nothing else.
+func (w *Worker) lineupPoints(m *match, pts map[int32]int64) map[int32]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[int32]int64, len(pts))
+	for id, v := range pts {
+		if _, ok := m.players[id]; ok {
+			out[id] = v
+		}
+	}
+	return out
+}
+
+func addStats(a *engine.Stats, b engine.Stats) {
+	a.Entries += b.Entries
+	a.Contests += b.Contests
+	a.Teams += b.Teams
+	a.ChangedEntries += b.ChangedEntries
+	a.ChangedPages += b.ChangedPages
+	a.SkippedContests += b.SkippedContests
+	for _, s := range b.Stages {
+		found := false
+		for k := range a.Stages {
+			if a.Stages[k].Name == s.Name {
+				a.Stages[k].Duration += s.Duration
+				found = true
+			}
+		}
+		if !found {
+			a.Stages = append(a.Stages, s)
+		}
+	}
+}
+
+// groupRecords appends a group's records of this cycle: every contest and page when
+// whole (rebuilt or final), else the contests with a changed page plus the group's
+// refresh slice.
+func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, final bool, out *batchOut) {
+	var changed []int
+	refresh := map[int]bool{}
+	if whole {
+		changed = allContests(p)
+	} else {
+		refreshC := w.refreshSlice(&g.refresh.contest, p.NumContests())
+		changed = append(changedContests(p), refreshC...)
+		slices.Sort(changed)
+		changed = slices.Compact(changed)
+		for _, c := range refreshC {
+			refresh[c] = true
+		}
+	}
+	changedPages := p.ChangedPages()
+	for _, c := range changed {
+		ct := p.Contest(c)
+		all := whole || refresh[c]
+		for pg := 1; pg < ct.Pages; pg++ {
+			if all || changedPages.Contains(uint32(ct.FirstPage+pg)) {
+				out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: rows(p, c, pg)}.Record())
+			}
+		}
+		out.contests = append(out.contests, w.contestRecord(m, p, c).Record())
+	}
+	if final {
+		for c := range p.NumContests() {
+			ct := p.Contest(c)
+			for i := ct.Start; i < ct.End; i++ {
+				out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
+			}
+		}
+		return
+	}
+	c := 0
+	for _, i := range w.refreshSlice(&g.refresh.entry, p.NumEntries()) {
+		for c < p.NumContests() && p.Contest(c).End <= i {
+			c++
+		}
+		if c >= p.NumContests() || p.Contest(c).Start > i {
+			c = contestOf(p, i)
+		}
+		out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
+	}
 }
 
 type batchOut struct {
@@ -219,16 +469,16 @@ func (w *Worker) namespaces(final bool) []string {
 	return []string{records.Live}
 }
 
-// resume continues a match's cycle numbering and points log from the store, and notes
-// a match already completed there.
+// resume continues a match's points log from the store, and notes a match already
+// completed there.
 func (w *Worker) resume(ctx context.Context, m *match) error {
 	if b, ok, err := w.store.Get(ctx, records.Complete, records.SetMatch, records.IDKey(m.id)); err != nil {
 		return err
 	} else if ok {
 		if rec, err := records.MatchFrom(b); err == nil && rec.State == records.StateCompleted {
-			m.final, m.cycle, m.log = true, rec.Cycle, rec.Log
+			m.cycle, m.log = rec.Cycle, rec.Log
 			w.mu.Lock()
-			m.state = records.StateCompleted
+			m.state, m.final = records.StateCompleted, true
 			w.mu.Unlock()
 			w.log.Info("match already completed in the store; not ranking it again", "match", m.id, "cycle", rec.Cycle)
 			m.resumed = true
@@ -239,38 +489,24 @@ func (w *Worker) resume(ctx context.Context, m *match) error {
 		return err
 	} else if ok {
 		if rec, err := records.MatchFrom(b); err == nil {
-			m.cycle, m.log = rec.Cycle, rec.Log
+			m.cycle, m.asOf, m.log = rec.Cycle, rec.AsOf, rec.Log
 		}
 	}
 	m.resumed = true
 	return nil
 }
 
-// entriesOf copies a match's entries with their teams' lineups (called under Worker.mu;
-// lineup slices are never modified in place, only replaced).
-func entriesOf(m *match) []engine.Entry {
-	out := make([]engine.Entry, 0, len(m.entries))
-	for id, e := range m.entries {
-		l := m.teams[e.team]
-		out = append(out, engine.Entry{ContestID: e.contest, EntryID: id, UserID: e.user, TeamID: e.team, Players: l.Players, Captain: l.Captain, ViceCaptain: l.Vice})
-	}
-	return out
+func (w *Worker) matchRecord(m *match, state string, cycle, asOf int64) records.Record {
+	return w.matchRecordN(m, state, cycle, asOf, m.contests)
 }
 
-func (w *Worker) matchRecord(m *match, state string, cycle, asOf int64) records.Record {
-	w.mu.Lock()
-	entries := len(m.entries)
-	w.mu.Unlock()
-	contests := 0
-	if m.part != nil {
-		contests = m.part.NumContests()
-	}
-	return records.Match{ID: m.id, State: state, Cycle: cycle, AsOf: asOf, Entries: int64(entries), Contests: int64(contests), Log: m.log}.Record()
+func (w *Worker) matchRecordN(m *match, state string, cycle, asOf int64, contests int) records.Record {
+	return records.Match{ID: m.id, State: state, Cycle: cycle, AsOf: asOf, Entries: int64(m.entries), Contests: int64(contests), Log: m.log}.Record()
 }
 
 // changedContests lists the contests with a changed page, walking the sorted changed
 // pages and contests together.
-func (w *Worker) changedContests(m *match, p *engine.Partition) []int {
+func changedContests(p *engine.Partition) []int {
 	var out []int
 	c := 0
 	it := p.ChangedPages().Iterator()
@@ -308,36 +544,6 @@ func (w *Worker) refreshSlice(cursor *int, n int) []int {
 		*cursor++
 	}
 	return out
-}
-
-func (w *Worker) refreshEntries(m *match, p *engine.Partition, out *batchOut, final bool) {
-	if final {
-		for c := range p.NumContests() {
-			ct := p.Contest(c)
-			for i := ct.Start; i < ct.End; i++ {
-				out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
-			}
-		}
-		for _, u := range m.userIdx.ids {
-			r, _ := userRecord(m, p, u)
-			out.entries = append(out.entries, r.Record())
-		}
-		return
-	}
-	c := 0
-	for _, i := range w.refreshSlice(&m.refresh.entry, p.NumEntries()) {
-		for c < p.NumContests() && p.Contest(c).End <= i {
-			c++
-		}
-		if c >= p.NumContests() || p.Contest(c).Start > i {
-			c = contestOf(p, i)
-		}
-		out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
-	}
-	for _, k := range w.refreshSlice(&m.refresh.user, len(m.userIdx.ids)) {
-		r, _ := userRecord(m, p, m.userIdx.ids[k])
-		out.entries = append(out.entries, r.Record())
-	}
 }
 
 func contestOf(p *engine.Partition, i int) int {
@@ -392,54 +598,106 @@ func entryRecord(m *match, p *engine.Partition, c, i int) records.Entry {
 		Lineup: records.Lineup{Players: players, Captain: capt, Vice: vice}}
 }
 
-func userRecord(m *match, p *engine.Partition, user int64) (records.User, bool) {
-	idx, ok := m.userIdx.entries(user)
-	if !ok {
+// findEntry finds an entry by id and contest in a match's shards.
+func findEntry(shards []*shard, e entryRef) (*group, int, int, bool) {
+	for _, sh := range shards {
+		gi, ok := sh.groupOf[e.contest]
+		if !ok {
+			continue
+		}
+		g := sh.groups[gi]
+		if g.part == nil {
+			return nil, 0, 0, false
+		}
+		if c, ok := g.part.FindContest(e.contest); ok {
+			if i, ok := g.part.FindEntry(c, e.id); ok {
+				return g, c, i, true
+			}
+		}
+		return nil, 0, 0, false
+	}
+	return nil, 0, 0, false
+}
+
+// userRecord gathers a user's entries of a match from every contest group.
+func userRecord(m *match, shards []*shard, user int64) (records.User, bool) {
+	u := records.User{Match: m.id, User: user}
+	for _, sh := range shards {
+		for _, g := range sh.groups {
+			if g.part == nil {
+				continue
+			}
+			idx, ok := g.users.entries(user)
+			if !ok {
+				continue
+			}
+			for _, i := range idx {
+				u.Entries = append(u.Entries, entryRecord(m, g.part, contestOf(g.part, int(i)), int(i)))
+			}
+		}
+	}
+	if len(u.Entries) == 0 {
 		return records.User{}, false
 	}
-	u := records.User{Match: m.id, User: user}
-	for _, i := range idx {
-		u.Entries = append(u.Entries, entryRecord(m, p, contestOf(p, int(i)), int(i)))
-	}
+	slices.SortFunc(u.Entries, func(a, b records.Entry) int {
+		if a.Contest != b.Contest {
+			return cmpInt(a.Contest, b.Contest)
+		}
+		return cmpInt(a.ID, b.ID)
+	})
 	return u, true
 }
 
-// stale lists records of contests and pages that a rebuild made obsolete, and notes
-// what the new partition writes.
-func (w *Worker) stale(m *match, p *engine.Partition) []deletion {
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// stale lists the records of contests and pages that a group's rebuild made obsolete
+// (p nil: the group lost every entry).
+func stale(old, p *engine.Partition) []deletion {
 	var dels []deletion
-	now := make(map[int64]int, p.NumContests())
-	for c := range p.NumContests() {
-		ct := p.Contest(c)
-		now[ct.ID] = ct.Pages
-	}
-	for id, pages := range m.written {
-		if pages > now[id] && now[id] == 0 {
-			dels = append(dels, deletion{records.SetContest, records.IDKey(id)})
+	for c := range old.NumContests() {
+		ct := old.Contest(c)
+		now := 0
+		if p != nil {
+			if nc, ok := p.FindContest(ct.ID); ok {
+				now = p.Contest(nc).Pages
+			}
 		}
-		for pg := max(1, now[id]); pg < pages; pg++ {
-			dels = append(dels, deletion{records.SetPage, records.PageKey(id, pg)})
+		if now == 0 {
+			dels = append(dels, deletion{records.SetContest, records.IDKey(ct.ID)})
+		}
+		for pg := max(1, now); pg < ct.Pages; pg++ {
+			dels = append(dels, deletion{records.SetPage, records.PageKey(ct.ID, pg)})
 		}
 	}
-	m.written = now
 	return dels
 }
 
 // chunkRecords writes the match's contests by size, largest first.
-func (w *Worker) chunkRecords(m *match, p *engine.Partition, dels []deletion) ([]records.Record, []deletion) {
-	sizes := make([]records.ContestSize, p.NumContests())
-	for c := range sizes {
-		ct := p.Contest(c)
-		sizes[c] = records.ContestSize{ID: ct.ID, Size: int64(ct.End - ct.Start)}
+func (w *Worker) chunkRecords(m *match, shards []*shard, dels []deletion) ([]records.Record, []deletion) {
+	var sizes []records.ContestSize
+	for _, sh := range shards {
+		for _, g := range sh.groups {
+			if p := g.part; p != nil {
+				for c := range p.NumContests() {
+					ct := p.Contest(c)
+					sizes = append(sizes, records.ContestSize{ID: ct.ID, Size: int64(ct.End - ct.Start)})
+				}
+			}
+		}
 	}
 	slices.SortFunc(sizes, func(a, b records.ContestSize) int {
 		if a.Size != b.Size {
-			return int(b.Size - a.Size)
+			return cmpInt(b.Size, a.Size)
 		}
-		if a.ID < b.ID {
-			return -1
-		}
-		return 1
+		return cmpInt(a.ID, b.ID)
 	})
 	var out []records.Record
 	n := 0
@@ -472,7 +730,11 @@ func (w *Worker) completeIDs(id int64) []int64 {
 	return ids
 }
 
-func (w *Worker) put(ctx context.Context, ns string, recs []records.Record) error {
+// put writes records fenced with cycle (epoch 0: a standalone node).
+func (w *Worker) put(ctx context.Context, ns string, recs []records.Record, cycle int64) error {
+	for i := range recs {
+		recs[i].Fence = records.Fence{Cycle: cycle}
+	}
 	for lo := 0; lo < len(recs); lo += w.cfg.WriteBatch {
 		hi := min(len(recs), lo+w.cfg.WriteBatch)
 		if err := w.store.Put(ctx, ns, recs[lo:hi]); err != nil {

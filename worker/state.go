@@ -1,8 +1,8 @@
 package worker
 
 import (
-	"context"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"time"
 
@@ -11,156 +11,365 @@ import (
 	"github.com/fantasy/leaderboard/records"
 )
 
-type entryRec struct {
-	contest, user, team int64
+// partState is one lb.entries Kafka partition: the unit of state a worker gains (replays
+// from its start) and drops (frees). Its entries live in shards, one per match, each a
+// set of contest groups laid out as engine partitions. Fields are the ingest side (under
+// Worker.mu) except each shard's groups (cycle side).
+type partState struct {
+	id       int32
+	end      int64 // the partition's end offset found when it was assigned
+	next     int64 // the next offset to read
+	caughtUp bool  // next reached end: it may publish and join cycles
+	shards   map[int64]*shard
+	// entryContest finds an entry's contest, so an entry that moves between contests
+	// (or matches) is refused; contestMatch finds a contest's match.
+	entryContest map[int64]int64
+	contestMatch map[int64]int64
 }
 
-// match is one match's state. Fields above the line are the ingest side (under
-// Worker.mu); below it the cycle side (touched only by Cycle, under Worker.cycleMu).
+func newPartState(id int32, end int64) *partState {
+	return &partState{id: id, end: end, caughtUp: end <= 0, shards: map[int64]*shard{},
+		entryContest: map[int64]int64{}, contestMatch: map[int64]int64{}}
+}
+
+// shard is one match's entries in one partition. pending (ingest side) holds the entry
+// events not yet folded in; groups (cycle side) are the contest groups.
+type shard struct {
+	part    int32
+	match   int64
+	pending changes
+	// cycle side
+	groups  []*group
+	groupOf map[int64]int32 // contest id -> index in groups
+}
+
+// group is a run of contests of one shard ranked as one engine partition: contests are
+// packed into groups of up to Config.GroupEntries entries (a larger contest is a group
+// alone), so that a change to one contest rebuilds its group, not its match.
+type group struct {
+	part    *engine.Partition // nil once every entry is gone
+	users   userIndex
+	n       int  // entries
+	rebuilt bool // built this cycle: write every record of it
+	refresh struct{ contest, entry, user int }
+}
+
+// changes is a columnar log of entry events in arrival order (upserts and withdrawals)
+// not yet folded into contest groups. Lineups are kept once per team and version.
+type changes struct {
+	entry, contest, user, team []int64
+	gone                       []bool
+	lineup                     []uint32 // index into the lineups below (upserts)
+	lCapt, lVice               []int32
+	lPlayers                   []int32 // lineupSize players per lineup
+	teamAt                     map[int64]uint32
+	size                       int // lineupSize
+}
+
+func (c *changes) len() int { return len(c.entry) }
+
+func (c *changes) add(e *kafkasource.EntryEvent) {
+	c.entry = append(c.entry, e.EntryID)
+	c.contest = append(c.contest, e.ContestID)
+	c.user = append(c.user, e.UserID)
+	c.team = append(c.team, e.TeamID)
+	c.gone = append(c.gone, e.Withdrawn)
+	if e.Withdrawn {
+		c.lineup = append(c.lineup, 0)
+		return
+	}
+	if c.teamAt == nil {
+		c.teamAt = map[int64]uint32{}
+		c.size = len(e.Players)
+	}
+	k, ok := c.teamAt[e.TeamID]
+	if !ok || !c.same(k, e.Players, e.Captain, e.ViceCaptain) {
+		k = uint32(len(c.lCapt))
+		c.lCapt = append(c.lCapt, e.Captain)
+		c.lVice = append(c.lVice, e.ViceCaptain)
+		c.lPlayers = append(c.lPlayers, e.Players...)
+		c.teamAt[e.TeamID] = k
+	}
+	c.lineup = append(c.lineup, k)
+}
+
+// event returns change i as an event (to re-log it).
+func (c *changes) event(i int) kafkasource.EntryEvent {
+	e := kafkasource.EntryEvent{EntryID: c.entry[i], ContestID: c.contest[i], UserID: c.user[i], TeamID: c.team[i], Withdrawn: c.gone[i]}
+	if !e.Withdrawn {
+		k := c.lineup[i]
+		e.Players, e.Captain, e.ViceCaptain = c.players(k), c.lCapt[k], c.lVice[k]
+	}
+	return e
+}
+
+func (c *changes) same(k uint32, players []int32, capt, vice int32) bool {
+	return c.lCapt[k] == capt && c.lVice[k] == vice && slices.Equal(c.players(k), players)
+}
+
+func (c *changes) players(k uint32) []int32 {
+	return c.lPlayers[int(k)*c.size : int(k+1)*c.size]
+}
+
+// match is one match's state across shards. Fields above the line are the ingest side
+// (under Worker.mu); below it the cycle side (touched only by Cycle, under cycleMu).
 type match struct {
-	id         int64
-	state      string
-	entries    map[int64]entryRec
-	teams      map[int64]records.Lineup
-	points     map[int32]int64
-	dirty      bool               // entries changed since the partition was built
-	pending    map[int64]struct{} // entry ids whose entry record must be written
-	gone       map[int64]struct{} // withdrawn entry ids: delete their records
-	users      map[int64]struct{} // user ids whose user record must be written
-	lineups    map[int64]struct{} // teams whose lineup changed: rewrite their entries
-	lineupSize int                // players per lineup in this match (its first entry's)
+	id      int64
+	state   string
+	stateTS int64 // ts of the lifecycle event that set state (0: none yet)
+	// Points: seen is the newest total read per player (ts, then offset, decides);
+	// held are the totals read but not yet in a cycle's snapshot; points are those the
+	// last cycle ranked with (moved from held by Cycle, up to its tick's offsets).
+	seen   map[int32]pointVal
+	held   []heldPoint
+	points map[int32]int64
+	// players are the distinct players of the match's lineups (at most
+	// engine.MaxPlayersPerMatch); lineupSize is that of its first entry.
+	players    map[int32]struct{}
+	lineupSize int
+	teamPrint  map[int64]uint64         // team -> fingerprint of its lineup
+	edited     map[int64]records.Lineup // teams whose lineup changed after it was first seen
+	editedNow  map[int64]struct{}       // teams edited since the last fold: rebuild their groups
+	shards     map[int32]*shard         // by partition
+	count      int                      // entries held (upserted and not withdrawn)
+	final      bool                     // final standings written (set by Cycle, under Worker.mu)
 
 	// ---- cycle side
 	resumed  bool
-	final    bool
+	pruned   bool
 	cycle    int64
 	asOf     int64
 	log      records.PointsLog
-	part     *engine.Partition
-	userIdx  userIndex
-	written  map[int64]int // contest id -> pages of its last write (to delete stale pages)
-	chunks   int           // contests chunk records written
-	chunksAt time.Time     // when they were last written
-	refresh  struct{ contest, entry, user int }
+	chunks   int       // contests chunk records written
+	chunksAt time.Time // when they were last written
+	entries  int       // entries ranked in the last cycle
+	contests int       // contests ranked in the last cycle
 }
 
-func (w *Worker) matchLocked(id int64) *match {
-	m, ok := w.matches[id]
-	if !ok {
-		m = &match{
-			id: id, state: records.StateScheduled,
-			entries: map[int64]entryRec{}, teams: map[int64]records.Lineup{}, points: map[int32]int64{},
-			pending: map[int64]struct{}{}, gone: map[int64]struct{}{}, users: map[int64]struct{}{}, lineups: map[int64]struct{}{},
-			written: map[int64]int{},
+type pointVal struct{ centi, ts, off int64 }
+
+type heldPoint struct {
+	part int32
+	off  int64
+	e    kafkasource.PointsEvent
+}
+
+func newMatch(id int64) *match {
+	return &match{id: id, state: records.StateScheduled, seen: map[int32]pointVal{}, points: map[int32]int64{}, players: map[int32]struct{}{},
+		teamPrint: map[int64]uint64{}, edited: map[int64]records.Lineup{}, editedNow: map[int64]struct{}{}, shards: map[int32]*shard{}}
+}
+
+var lineupSeed = maphash.MakeSeed()
+
+// lineupPrint fingerprints a lineup as a set, with its captain and vice-captain.
+func lineupPrint(players []int32, capt, vice int32, scratch []int32) uint64 {
+	s := append(scratch[:0], players...)
+	slices.Sort(s)
+	var h maphash.Hash
+	h.SetSeed(lineupSeed)
+	var b [4]byte
+	for _, p := range append(s, capt, vice) {
+		b[0], b[1], b[2], b[3] = byte(p), byte(p>>8), byte(p>>16), byte(p>>24)
+		h.Write(b[:])
+	}
+	return h.Sum64()
+}
+
+func rejectf(code, format string, args ...any) *kafkasource.RejectError {
+	return &kafkasource.RejectError{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Reason codes of the events the worker's state refuses (docs/EVENTS.md).
+const (
+	ReasonMatchMove      = "match_move"      // an entry moved to another match
+	ReasonLineupSize     = "lineup_size"     // a lineup's size differs from its match's
+	ReasonTooManyPlayers = "too_many_players" // the entry would give its match more than 256 players
+	ReasonAfterCompleted = "after_completed" // an event later than its match's completion
+	ReasonStale          = "stale_event"     // older than the event already applied (ts)
+	ReasonBackwards      = "lifecycle_backwards"
+	ReasonMatchFull      = "match_full"    // the match holds Config.MaxMatchEntries entries
+	ReasonUnknownMatch   = "unknown_match" // points for a match with no lifecycle or entries, over the cap
+	ReasonPointsCap      = "points_cap"    // more players with points than a match may hold
+)
+
+// applyEntry applies one entry event of partition ps (under Worker.mu).
+func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasource.RejectError {
+	e := &r.Event
+	if mid, ok := ps.contestMatch[e.ContestID]; ok && mid != e.MatchID {
+		return rejectf(ReasonMatchMove, "contest %d belongs to match %d, not %d", e.ContestID, mid, e.MatchID)
+	}
+	if c, ok := ps.entryContest[e.EntryID]; ok && c != e.ContestID {
+		if ps.contestMatch[c] != e.MatchID {
+			return rejectf(ReasonMatchMove, "entry %d belongs to match %d, not %d", e.EntryID, ps.contestMatch[c], e.MatchID)
 		}
-		w.matches[id] = m
+		return rejectf(kafkasource.ReasonContestMove, "entry %d belongs to contest %d, not %d", e.EntryID, c, e.ContestID)
+	}
+	m := w.matches[e.MatchID]
+	if m != nil && m.final {
+		// The final standings are written: what comes later is refused, once. A
+		// partition replaying reads again what was judged before: ignored.
+		if !ps.caughtUp {
+			return nil
+		}
+		return rejectf(ReasonAfterCompleted, "match %d is completed and its final standings are written; entry %d came later", e.MatchID, e.EntryID)
+	}
+	_, known := ps.entryContest[e.EntryID]
+	if e.Withdrawn {
+		if !known {
+			return nil // withdrawing an entry never seen: nothing to do
+		}
+	} else {
+		if m == nil || m.lineupSize == 0 {
+			// first entry: fine
+		} else if len(e.Players) != m.lineupSize {
+			return rejectf(ReasonLineupSize, "entry %d has %d players; match %d's lineups have %d", e.EntryID, len(e.Players), e.MatchID, m.lineupSize)
+		}
+		if !known && m != nil && m.count >= w.cfg.MaxMatchEntries {
+			return rejectf(ReasonMatchFull, "match %d holds %d entries, the most one match may hold (--max-match-entries)", e.MatchID, w.cfg.MaxMatchEntries)
+		}
+		newPlayers := 0
+		for _, p := range e.Players {
+			if m == nil {
+				newPlayers = len(e.Players)
+				break
+			}
+			if _, ok := m.players[p]; !ok {
+				newPlayers++
+			}
+		}
+		have := 0
+		if m != nil {
+			have = len(m.players)
+		}
+		if have+newPlayers > engine.MaxPlayersPerMatch {
+			return rejectf(ReasonTooManyPlayers, "entry %d would give match %d %d distinct players; at most %d", e.EntryID, e.MatchID, have+newPlayers, engine.MaxPlayersPerMatch)
+		}
+	}
+	if m == nil {
+		m = w.createMatch(e.MatchID)
+	}
+	sh := m.shards[ps.id]
+	if sh == nil {
+		sh = &shard{part: ps.id, match: m.id, groupOf: map[int64]int32{}}
+		m.shards[ps.id] = sh
+		ps.shards[m.id] = sh
+	}
+	ps.contestMatch[e.ContestID] = e.MatchID
+	sh.pending.add(e)
+	if e.Withdrawn {
+		delete(ps.entryContest, e.EntryID)
+		m.count--
+		return nil
+	}
+	if !known {
+		m.count++
+	}
+	ps.entryContest[e.EntryID] = e.ContestID
+	if m.lineupSize == 0 {
+		m.lineupSize = len(e.Players)
+	}
+	for _, p := range e.Players {
+		m.players[p] = struct{}{}
+	}
+	fp := lineupPrint(e.Players, e.Captain, e.ViceCaptain, w.scratch)
+	if old, ok := m.teamPrint[e.TeamID]; ok && old != fp {
+		// A team's lineup changed (the user edited it): its latest lineup holds for
+		// every entry of the team, in every partition.
+		m.edited[e.TeamID] = records.Lineup{Players: slices.Clone(e.Players), Captain: e.Captain, Vice: e.ViceCaptain}
+		m.editedNow[e.TeamID] = struct{}{}
+	}
+	m.teamPrint[e.TeamID] = fp
+	return nil
+}
+
+func (w *Worker) createMatch(id int64) *match {
+	m := newMatch(id)
+	w.matches[id] = m
+	if o, ok := w.orphans[id]; ok {
+		for _, h := range o {
+			m.hold(h, true) // in offset order: a new match has nothing to refuse them for
+		}
+		delete(w.orphans, id)
 	}
 	return m
 }
 
-type rejection struct {
-	rec kafkasource.EntryRecord
-	err *kafkasource.RejectError
+// applyPoints checks one points total and holds it for the next cycle whose snapshot
+// includes its offset (under Worker.mu).
+func (w *Worker) applyPoints(h heldPoint) *kafkasource.RejectError {
+	e := h.e
+	m := w.matches[e.MatchID]
+	if m == nil {
+		o := w.orphans[e.MatchID]
+		if o == nil && len(w.orphans) >= w.cfg.MaxPendingMatches {
+			return rejectf(ReasonUnknownMatch, "points for match %d, which has no lifecycle event or entry, while %d such matches are held already", e.MatchID, len(w.orphans))
+		}
+		if len(o) >= 4*engine.MaxPlayersPerMatch {
+			return rejectf(ReasonPointsCap, "%d points events held already for match %d, which has no lifecycle event or entry", len(o), e.MatchID)
+		}
+		w.orphans[e.MatchID] = append(o, h)
+		return nil
+	}
+	return m.hold(h, !w.topicsCaughtUp())
 }
 
-// Apply applies one polled batch: entries are upserts by entry_id (withdrawn removes),
-// points are totals, lifecycle events set the state. Entries that contradict the
-// worker's state (an entry moving to another contest or match) are dead-lettered.
-func (w *Worker) Apply(ctx context.Context, b kafkasource.Batch) error {
-	var rejected []rejection
-	w.mu.Lock()
-	for _, r := range b.Entries {
-		if err := w.applyEntry(r.Event); err != nil {
-			rejected = append(rejected, rejection{r, err})
-		}
-	}
-	for _, p := range b.Points {
-		w.matchLocked(p.MatchID).points[p.PlayerID] = p.Centi
-	}
-	for _, e := range b.Matches {
-		m := w.matchLocked(e.MatchID)
-		if m.state == records.StateCompleted {
-			continue // completion is final
-		}
-		m.state = string(e.State)
-	}
-	for id, m := range w.matches {
-		w.m.entries.WithLabelValues(fmt.Sprint(id)).Set(float64(len(m.entries)))
-	}
-	w.mu.Unlock()
-	for _, r := range rejected {
-		w.m.rejected.WithLabelValues(r.err.Code).Inc()
-		w.log.Warn("entry rejected", "topic", w.cfg.EntriesTopic, "partition", r.rec.Partition, "offset", r.rec.Offset, "entry", r.rec.Event.EntryID, "reason", r.err.Msg)
-		if err := w.src.Reject(ctx, w.cfg.EntriesTopic, r.rec.Partition, r.rec.Offset, r.rec.Key, r.rec.Value, r.err); err != nil {
-			return fmt.Errorf("cannot dead-letter entry %d: %w", r.rec.Event.EntryID, err)
-		}
-	}
-	return nil
-}
-
-func (w *Worker) applyEntry(e kafkasource.EntryEvent) *kafkasource.RejectError {
-	// An entry belongs to one match and one contest for life.
-	for id, m := range w.matches {
-		if old, ok := m.entries[e.EntryID]; ok {
-			if id != e.MatchID {
-				return &kafkasource.RejectError{Code: "match_move", Msg: fmt.Sprintf("entry %d belongs to match %d, not %d", e.EntryID, id, e.MatchID)}
-			}
-			if old.contest != e.ContestID {
-				return &kafkasource.RejectError{Code: "contest_move", Msg: fmt.Sprintf("entry %d belongs to contest %d, not %d", e.EntryID, old.contest, e.ContestID)}
-			}
-		}
-	}
-	m := w.matchLocked(e.MatchID)
-	if e.Withdrawn {
-		if old, ok := m.entries[e.EntryID]; ok {
-			delete(m.entries, e.EntryID)
-			delete(m.pending, e.EntryID)
-			m.gone[e.EntryID] = struct{}{}
-			m.users[old.user] = struct{}{}
-			m.dirty = true
+// hold checks a total and keeps it for the next cycle; replayed says the points topic
+// is still replaying what was read before a restart.
+func (m *match) hold(h heldPoint, replayed bool) *kafkasource.RejectError {
+	e := h.e
+	if m.final {
+		if !replayed {
+			return rejectf(ReasonAfterCompleted, "match %d is completed and its final standings are written; points of player %d came later", e.MatchID, e.PlayerID)
 		}
 		return nil
 	}
-	if m.lineupSize == 0 {
-		m.lineupSize = len(e.Players)
-	} else if len(e.Players) != m.lineupSize {
-		// The source checks sizes against its configured lineup size; with that set to
-		// "any", a match still has one size, that of its first entry.
-		return &kafkasource.RejectError{Code: "lineup_size", Msg: fmt.Sprintf("entry %d has %d players; match %d's lineups have %d", e.EntryID, len(e.Players), e.MatchID, m.lineupSize)}
+	old, ok := m.seen[e.PlayerID]
+	if ok && (e.TS < old.ts || e.TS == old.ts && h.off < old.off) {
+		return rejectf(ReasonStale, "points of player %d in match %d with ts %d; ts %d was read already", e.PlayerID, e.MatchID, e.TS, old.ts)
 	}
-	old, existed := m.entries[e.EntryID]
-	rec := entryRec{contest: e.ContestID, user: e.UserID, team: e.TeamID}
-	lineup := records.Lineup{Players: slices.Clone(e.Players), Captain: e.Captain, Vice: e.ViceCaptain}
-	// Entries sharing a team share its lineup: the latest event for a team sets it.
-	if cur, ok := m.teams[e.TeamID]; !ok || !sameLineup(cur, lineup) {
-		m.teams[e.TeamID] = lineup
-		if ok {
-			m.lineups[e.TeamID] = struct{}{}
-		}
-		m.dirty = true
+	if !ok && len(m.seen) >= 4*engine.MaxPlayersPerMatch {
+		return rejectf(ReasonPointsCap, "match %d has points for %d players already", e.MatchID, len(m.seen))
 	}
-	if existed && old == rec {
-		return nil // a replay
-	}
-	if existed && old.user != rec.user {
-		m.users[old.user] = struct{}{}
-	}
-	m.entries[e.EntryID] = rec
-	delete(m.gone, e.EntryID)
-	m.pending[e.EntryID] = struct{}{}
-	m.users[rec.user] = struct{}{}
-	m.dirty = true
+	m.seen[e.PlayerID] = pointVal{centi: e.Centi, ts: e.TS, off: h.off}
+	m.held = append(m.held, h)
 	return nil
 }
 
-func sameLineup(a, b records.Lineup) bool {
-	if a.Captain != b.Captain || a.Vice != b.Vice || len(a.Players) != len(b.Players) {
-		return false
+// takePoints moves the held totals inside snapshot (partition -> offset; nil: all) into
+// the points a cycle ranks with (under Worker.mu).
+func (m *match) takePoints(snapshot map[int32]int64) {
+	k := 0
+	for _, h := range m.held {
+		if snapshot != nil {
+			if end, ok := snapshot[h.part]; !ok || h.off >= end {
+				m.held[k] = h
+				k++
+				continue
+			}
+		}
+		m.points[h.e.PlayerID] = h.e.Centi
 	}
-	x, y := slices.Clone(a.Players), slices.Clone(b.Players)
-	slices.Sort(x)
-	slices.Sort(y)
-	return slices.Equal(x, y)
+	clear(m.held[k:])
+	m.held = m.held[:k]
+}
+
+var stateOrder = map[string]int{records.StateScheduled: 0, records.StateLive: 1, records.StateCompleted: 2}
+
+// applyState applies one lifecycle event (under Worker.mu).
+func (w *Worker) applyState(e kafkasource.MatchEvent) *kafkasource.RejectError {
+	m := w.matches[e.MatchID]
+	if m == nil {
+		m = w.createMatch(e.MatchID)
+	}
+	s := string(e.State)
+	switch {
+	case m.stateTS != 0 && e.TS < m.stateTS:
+		return rejectf(ReasonStale, "match %d: %s at ts %d is older than %s at ts %d", e.MatchID, s, e.TS, m.state, m.stateTS)
+	case stateOrder[s] < stateOrder[m.state]:
+		return rejectf(ReasonBackwards, "match %d is %s; it cannot go back to %s", e.MatchID, m.state, s)
+	}
+	m.state, m.stateTS = s, e.TS
+	return nil
 }
 
 // userIndex maps users to their entries in a partition (CSR layout).
@@ -195,6 +404,8 @@ func buildUserIndex(p *engine.Partition) userIndex {
 		}
 	}
 	u.start = append(u.start, uint32(n))
+	u.ids = slices.Clip(u.ids)
+	u.start = slices.Clip(u.start)
 	return u
 }
 

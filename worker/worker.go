@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,11 +35,22 @@ type Store interface {
 
 // Config configures a worker.
 type Config struct {
-	Interval     time.Duration // cycle interval
+	Interval     time.Duration // cycle interval (of the ticker that drives a standalone worker)
 	Refresh      time.Duration // every record of a live match is rewritten within this (TTL refresh)
 	EntriesTopic string        // for dead-lettering entries the worker's state rejects
-	WriteBatch   int           // records per store write
-	Engine       engine.Config
+	PointsTopic  string
+	MatchesTopic string
+	WriteBatch   int // records per store write
+	// GroupEntries, MaxMatchEntries and MaxPendingMatches take their flag defaults when
+	// zero.
+	// GroupEntries is the size of a contest group: contests are packed into engine
+	// partitions of up to this many entries, so a late entry rebuilds its group only.
+	GroupEntries int
+	// MaxMatchEntries caps the entries one match may hold (0: no cap).
+	MaxMatchEntries int
+	// MaxPendingMatches caps the matches with points but no lifecycle event or entry yet.
+	MaxPendingMatches int
+	Engine            engine.Config
 }
 
 // RegisterFlags registers the worker's flags.
@@ -45,9 +58,43 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.DurationVar(&c.Interval, prefix+"interval", 10*time.Second, "ranking cycle interval")
 	fs.DurationVar(&c.Refresh, prefix+"refresh", 20*time.Minute, "rewrite every record of a live match within this period, so none reaches the live TTL")
 	fs.IntVar(&c.WriteBatch, prefix+"write-batch", 5000, "records per store write")
-	c.EntriesTopic = "lb.entries"
+	fs.IntVar(&c.GroupEntries, prefix+"group-entries", 1<<16, "entries per contest group (a late entry rebuilds its group only; a larger contest is a group alone)")
+	fs.IntVar(&c.MaxMatchEntries, prefix+"max-match-entries", 200_000_000, "most entries one match may hold; more are dead-lettered (match_full)")
+	fs.IntVar(&c.MaxPendingMatches, prefix+"max-pending-matches", 1000, "most matches held with points but no lifecycle event or entry yet; points for more are dead-lettered (unknown_match)")
+	c.EntriesTopic, c.PointsTopic, c.MatchesTopic = "lb.entries", "lb.points", "lb.matches"
 	c.Engine = engine.DefaultConfig()
 	c.Engine.RegisterFlags(fs, prefix+"engine-")
+}
+
+// DefaultConfig returns the flag defaults.
+func DefaultConfig() Config {
+	var c Config
+	c.RegisterFlags(flag.NewFlagSet("defaults", flag.ContinueOnError), "")
+	return c
+}
+
+// fillDefaults gives the fields added after the first Config their flag defaults when
+// zero, so a Config built as a literal keeps working.
+func (c *Config) fillDefaults() {
+	d := DefaultConfig()
+	if c.GroupEntries == 0 {
+		c.GroupEntries = d.GroupEntries
+	}
+	if c.MaxMatchEntries == 0 {
+		c.MaxMatchEntries = d.MaxMatchEntries
+	}
+	if c.MaxPendingMatches == 0 {
+		c.MaxPendingMatches = d.MaxPendingMatches
+	}
+	if c.EntriesTopic == "" {
+		c.EntriesTopic = d.EntriesTopic
+	}
+	if c.PointsTopic == "" {
+		c.PointsTopic = d.PointsTopic
+	}
+	if c.MatchesTopic == "" {
+		c.MatchesTopic = d.MatchesTopic
+	}
 }
 
 // Validate reports a setting that cannot work.
@@ -59,11 +106,17 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("refresh %v: must be at least the interval %v", c.Refresh, c.Interval)
 	case c.WriteBatch < 1:
 		return fmt.Errorf("write batch %d: must be >= 1", c.WriteBatch)
+	case c.GroupEntries < 0:
+		return fmt.Errorf("group entries %d: must be >= 1 (0: the default)", c.GroupEntries)
+	case c.MaxMatchEntries < 0:
+		return fmt.Errorf("max match entries %d: must be >= 0", c.MaxMatchEntries)
+	case c.MaxPendingMatches < 0:
+		return fmt.Errorf("max pending matches %d: must be >= 0", c.MaxPendingMatches)
 	}
 	return c.Engine.Validate()
 }
 
-// Worker ranks the matches whose events it consumes.
+// Worker ranks the matches of the entries partitions it owns.
 type Worker struct {
 	cfg   Config
 	src   Source
@@ -72,12 +125,21 @@ type Worker struct {
 	now   func() time.Time
 	m     metrics
 
-	mu      sync.Mutex // guards matches and the ingest side of each match
+	mu      sync.Mutex // guards the ingest side: partitions, matches' ingest fields, orphans, offsets
+	parts   map[int32]*partState
 	matches map[int64]*match
-	cycleMu sync.Mutex // one cycle at a time
+	orphans map[int64][]heldPoint // points of matches not created yet
+	// Points and matches topics: the end offsets to reach before the first cycle, and
+	// the next offsets read.
+	topicEnd  map[string]map[int32]int64
+	topicNext map[string]map[int32]int64
+	progress  chan struct{}   // closed and replaced when ingest moves
+	scratch   []int32
 
-	ready    atomic.Bool
-	lastStat atomic.Pointer[CycleReport]
+	cycleMu   sync.Mutex // one cycle at a time
+	published atomic.Bool
+	dlqFail   atomic.Bool
+	lastStat  atomic.Pointer[CycleReport]
 }
 
 type metrics struct {
@@ -87,38 +149,143 @@ type metrics struct {
 	rejected    *prometheus.CounterVec
 	entries     *prometheus.GaugeVec
 	cycleErrors prometheus.Counter
+	dlqErrors   prometheus.Counter
+	replaying   prometheus.Gauge
 }
 
 // New creates a worker. now is the clock (time.Now in production).
 func New(cfg Config, src Source, store Store, log *slog.Logger, reg prometheus.Registerer, now func() time.Time) (*Worker, error) {
+	cfg.fillDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	f := promauto.With(reg)
 	return &Worker{
 		cfg: cfg, src: src, store: store, log: log, now: now,
-		matches: map[int64]*match{},
+		parts: map[int32]*partState{}, matches: map[int64]*match{}, orphans: map[int64][]heldPoint{},
+		topicEnd: map[string]map[int32]int64{}, topicNext: map[string]map[int32]int64{},
+		progress: make(chan struct{}),
 		m: metrics{
 			cycles:      f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_cycles_total", Help: "Ranking cycles run, by match."}, []string{"match"}),
 			stage:       f.NewHistogramVec(prometheus.HistogramOpts{Name: "leaderboard_cycle_stage_seconds", Help: "Time per cycle stage.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"stage"}),
 			written:     f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_records_written_total", Help: "Records written to the store, by namespace and set."}, []string{"namespace", "set"}),
 			rejected:    f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_worker_rejected_total", Help: "Events the worker's state rejected (dead-lettered), by reason."}, []string{"reason"}),
-			entries:     f.NewGaugeVec(prometheus.GaugeOpts{Name: "leaderboard_entries", Help: "Entries held, by match."}, []string{"match"}),
+			entries:     f.NewGaugeVec(prometheus.GaugeOpts{Name: "leaderboard_entries", Help: "Entries ranked in the last cycle, by match (removed when a completed match is pruned)."}, []string{"match"}),
 			cycleErrors: f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_cycle_errors_total", Help: "Cycles that failed (and will be retried)."}),
+			dlqErrors:   f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_worker_dlq_errors_total", Help: "Failed attempts to dead-letter an event the worker's state rejected (each is retried)."}),
+			replaying:   f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_partitions_replaying", Help: "Owned entries partitions not yet caught up with the end offsets found when they were assigned."}),
 		},
 	}, nil
 }
 
-// Ready reports whether the worker has run a cycle (or has nothing live to rank) since
-// it caught up with its topics.
-func (w *Worker) Ready() bool { return w.ready.Load() }
+// AddPartition gains an entries partition: its records are applied from its start, and
+// it publishes nothing and joins no cycle until the worker has read up to end, the
+// partition's end offset found when it was assigned (kafkasource.Source.EndOffsets).
+func (w *Worker) AddPartition(p int32, end int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.parts[p]; ok {
+		return fmt.Errorf("entries partition %d is already owned", p)
+	}
+	w.parts[p] = newPartState(p, end)
+	w.countReplaying()
+	return nil
+}
 
-// CycleReport is the last cycle's summary (for logs, tests and the coordinator).
+// DropPartition releases an entries partition and frees its state. Its records already
+// in the store stay (a new owner overwrites them).
+func (w *Worker) DropPartition(p int32) {
+	w.cycleMu.Lock()
+	defer w.cycleMu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ps, ok := w.parts[p]
+	if !ok {
+		return
+	}
+	for id := range ps.shards {
+		if m := w.matches[id]; m != nil {
+			delete(m.shards, p)
+		}
+	}
+	delete(w.parts, p)
+	w.countReplaying()
+}
+
+// Partitions returns the owned entries partitions and whether each is caught up.
+func (w *Worker) Partitions() map[int32]bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[int32]bool, len(w.parts))
+	for p, ps := range w.parts {
+		out[p] = ps.caughtUp
+	}
+	return out
+}
+
+// SetTopicEnds sets the end offsets of the points or matches topic to reach before the
+// first cycle (found when the worker started).
+func (w *Worker) SetTopicEnds(topic string, end map[int32]int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.topicEnd[topic] = maps.Clone(end)
+}
+
+func (w *Worker) countReplaying() {
+	n := 0
+	for _, ps := range w.parts {
+		if !ps.caughtUp {
+			n++
+		}
+	}
+	w.m.replaying.Set(float64(n))
+}
+
+// topicsCaughtUp reports whether the points and matches topics reached their ends
+// (under mu).
+func (w *Worker) topicsCaughtUp() bool {
+	for topic, end := range w.topicEnd {
+		for p, o := range end {
+			if o > 0 && w.topicNext[topic][p] < o {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// CaughtUp reports whether every owned partition and the points and matches topics
+// reached the end offsets found when they were assigned.
+func (w *Worker) CaughtUp() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.caughtUpLocked()
+}
+
+func (w *Worker) caughtUpLocked() bool {
+	for _, ps := range w.parts {
+		if !ps.caughtUp {
+			return false
+		}
+	}
+	return w.topicsCaughtUp()
+}
+
+// Ready reports whether the worker serves current standings: every owned partition is
+// caught up, a cycle has published since, and dead letters are being written.
+func (w *Worker) Ready() bool {
+	return w.published.Load() && !w.dlqFail.Load() && w.CaughtUp()
+}
+
+// CycleReport is the last cycle's summary of one match (for logs, tests and the
+// coordinator).
 type CycleReport struct {
 	Match   int64
 	Cycle   int64
 	AsOf    time.Time
 	Stats   engine.Stats
+	Groups  int // contest groups ranked
+	Rebuilt int // contest groups rebuilt (their entries changed)
 	Written int
 	Took    time.Duration
 }
@@ -126,8 +293,9 @@ type CycleReport struct {
 // LastCycle returns the most recent cycle report, or nil.
 func (w *Worker) LastCycle() *CycleReport { return w.lastStat.Load() }
 
-// Run consumes and ranks until ctx ends.
-func (w *Worker) Run(ctx context.Context) error {
+// Run consumes events and runs a cycle for every tick of ticks until ctx ends. It
+// returns an error only when a part of it cannot go on.
+func (w *Worker) Run(ctx context.Context, ticks CycleSource) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var wg sync.WaitGroup
@@ -136,21 +304,22 @@ func (w *Worker) Run(ctx context.Context) error {
 			cancel(fmt.Errorf("ingest: %w", err))
 		}
 	})
-	t := time.NewTicker(w.cfg.Interval)
-	defer t.Stop()
+	defer wg.Wait()
 	for {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
-			if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				return err
+		t, err := ticks.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				if err := context.Cause(ctx); !errors.Is(err, context.Canceled) {
+					return err
+				}
+				return nil
 			}
-			return nil
-		case <-t.C:
-			if err := w.Cycle(ctx); err != nil && ctx.Err() == nil {
-				w.m.cycleErrors.Inc()
-				w.log.Error("cycle failed; retrying next interval", "err", err)
-			}
+			cancel(err)
+			return fmt.Errorf("cycle source: %w", err)
+		}
+		if err := w.Cycle(ctx, t); err != nil && ctx.Err() == nil {
+			w.m.cycleErrors.Inc()
+			w.log.Error("cycle failed; retrying next tick", "cycle", t.Cycle, "err", err)
 		}
 	}
 }
@@ -166,6 +335,9 @@ func (w *Worker) ingest(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			if errors.Is(err, kafkasource.ErrClosed) {
+				return err
+			}
 			w.log.Warn("poll failed; retrying", "err", err, "in", backoff)
 			select {
 			case <-ctx.Done():
@@ -180,4 +352,117 @@ func (w *Worker) ingest(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+type rejection struct {
+	topic      string
+	part       int32
+	off        int64
+	key, value []byte
+	what       string
+	err        *kafkasource.RejectError
+}
+
+// Apply applies one polled batch: entries are upserts by entry_id (withdrawn removes),
+// points are totals (the newest ts wins), lifecycle events move a match forward. What the
+// worker's state refuses is dead-lettered with its reason; a failed dead-letter write is
+// retried with backoff until it succeeds or ctx ends (the worker is not ready meanwhile).
+func (w *Worker) Apply(ctx context.Context, b kafkasource.Batch) error {
+	var rejected []rejection
+	w.mu.Lock()
+	for i := range b.Entries {
+		r := &b.Entries[i]
+		ps := w.parts[r.Partition]
+		if ps == nil {
+			continue // not owned (dropped while fetched)
+		}
+		if err := w.applyEntry(ps, r); err != nil {
+			rejected = append(rejected, rejection{w.cfg.EntriesTopic, r.Partition, r.Offset, r.Key, r.Value, fmt.Sprintf("entry %d", r.Event.EntryID), err})
+		}
+	}
+	for i, e := range b.Matches {
+		if err := w.applyState(e); err != nil {
+			at := position(b.MatchesAt, i)
+			rejected = append(rejected, rejection{w.cfg.MatchesTopic, at.Partition, at.Offset, at.Key, at.Value, fmt.Sprintf("match %d state %s", e.MatchID, e.State), err})
+		}
+	}
+	for i, e := range b.Points {
+		at := position(b.PointsAt, i)
+		if err := w.applyPoints(heldPoint{part: at.Partition, off: at.Offset, e: e}); err != nil {
+			rejected = append(rejected, rejection{w.cfg.PointsTopic, at.Partition, at.Offset, at.Key, at.Value, fmt.Sprintf("points of match %d player %d", e.MatchID, e.PlayerID), err})
+		}
+	}
+	for topic, next := range b.Next {
+		if topic == w.cfg.EntriesTopic {
+			for p, o := range next {
+				if ps := w.parts[p]; ps != nil {
+					ps.next = max(ps.next, o)
+					if !ps.caughtUp && ps.next >= ps.end {
+						ps.caughtUp = true
+						w.log.Info("entries partition caught up", "partition", p, "end", ps.end)
+						w.countReplaying()
+					}
+				}
+			}
+			continue
+		}
+		if w.topicNext[topic] == nil {
+			w.topicNext[topic] = map[int32]int64{}
+		}
+		for p, o := range next {
+			w.topicNext[topic][p] = max(w.topicNext[topic][p], o)
+		}
+	}
+	close(w.progress)
+	w.progress = make(chan struct{})
+	w.mu.Unlock()
+	for _, r := range rejected {
+		w.m.rejected.WithLabelValues(r.err.Code).Inc()
+		w.log.Warn("event rejected", "topic", r.topic, "partition", r.part, "offset", r.off, "event", r.what, "reason_code", r.err.Code, "reason", r.err.Msg)
+		if err := w.deadLetter(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func position(at []kafkasource.Position, i int) kafkasource.Position {
+	if i < len(at) {
+		return at[i]
+	}
+	return kafkasource.Position{Partition: -1, Offset: -1}
+}
+
+// deadLetter writes one rejected event to the DLQ, retrying with backoff until it is
+// written or ctx ends. The first failure is logged at once and makes the worker not
+// ready until a write succeeds.
+func (w *Worker) deadLetter(ctx context.Context, r rejection) error {
+	backoff := 100 * time.Millisecond
+	for {
+		err := w.src.Reject(ctx, r.topic, r.part, r.off, r.key, r.value, r.err)
+		if err == nil {
+			if w.dlqFail.Swap(false) {
+				w.log.Info("dead-letter writes succeed again", "topic", r.topic, "partition", r.part, "offset", r.off)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		w.m.dlqErrors.Inc()
+		if !w.dlqFail.Swap(true) || backoff >= 10*time.Second {
+			w.log.Error("cannot dead-letter a rejected event; not ready until it is written, retrying", "topic", r.topic, "partition", r.part, "offset", r.off, "event", r.what, "err", err, "in", backoff)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// matchIDs returns the ids of the matches held, ascending (under mu).
+func (w *Worker) matchIDs() []int64 {
+	return slices.Sorted(maps.Keys(w.matches))
 }

@@ -42,6 +42,7 @@ type fixture struct {
 	src   *rejects
 	w     *Worker
 	clock time.Time
+	tick  int64 // the last cycle number
 }
 
 func newFixture(t *testing.T, store *rankstore.Store) *fixture {
@@ -54,13 +55,21 @@ func newFixture(t *testing.T, store *rankstore.Store) *fixture {
 		}
 	}
 	f.store = store
-	cfg := Config{Interval: time.Second, Refresh: time.Minute, EntriesTopic: "lb.entries", WriteBatch: 100, Engine: engine.DefaultConfig()}
+	cfg := DefaultConfig()
+	cfg.Interval, cfg.Refresh, cfg.WriteBatch = time.Second, time.Minute, 100
+	cfg.GroupEntries = 40 // several contest groups even in small tests
 	cfg.Engine.PageSize = 10
 	w, err := New(cfg, f.src, store, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), func() time.Time { return f.clock })
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := w.AddPartition(0, 0); err != nil {
+		t.Fatal(err)
+	}
 	f.w = w
+	if f.tick, err = StoredCycle(context.Background(), store); err != nil {
+		t.Fatal(err)
+	}
 	return f
 }
 
@@ -97,7 +106,8 @@ func (f *fixture) apply(b kafkasource.Batch) {
 func (f *fixture) cycle() {
 	f.t.Helper()
 	f.clock = f.clock.Add(time.Second)
-	if err := f.w.Cycle(context.Background()); err != nil {
+	f.tick++
+	if err := f.w.Cycle(context.Background(), Tick{Cycle: f.tick, At: f.clock}); err != nil {
 		f.t.Fatal(err)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +50,7 @@ func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
 func (c *nodeConfig) validate() error {
 	c.store.DataDir = c.dataDir
 	c.worker.EntriesTopic = c.kafka.EntriesTopic
+	c.worker.PointsTopic, c.worker.MatchesTopic = c.kafka.PointsTopic, c.kafka.MatchesTopic
 	for _, v := range []interface{ Validate() error }{&c.kafka, &c.worker, &c.store, &c.api} {
 		if err := v.Validate(); err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
@@ -96,20 +96,15 @@ type node struct {
 	addr   string
 	store  *rankstore.Store
 	worker *worker.Worker
-	wg     sync.WaitGroup
-	errc   chan error
+	sup    *supervisor
 }
 
-func (n *node) wait() error {
-	n.wg.Wait()
-	close(n.errc)
-	for err := range n.errc {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// wait blocks until the node stops, and returns why if a part died.
+func (n *node) wait() error { return n.sup.wait() }
+
+// ready is the node's /readyz: every part alive, every owned partition caught up and
+// published.
+func (n *node) ready() bool { return n.sup.alive() && n.worker.Ready() }
 
 // startNode wires source -> worker -> embedded store <- API and starts them; they run
 // until ctx ends.
@@ -127,13 +122,14 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 	if err != nil {
 		return nil, err
 	}
-	start := make(map[int32]int64, len(parts))
-	for _, p := range parts {
-		start[p] = kafkasource.OffsetStart // entries are upserts: replaying rebuilds the state
-	}
-	if err := src.AssignEntries(start); err != nil {
-		src.Close()
-		return nil, err
+	// The caught-up gate: the end offsets found now are what each partition and topic
+	// must reach before the node publishes or runs a final cycle.
+	ends := map[string]map[int32]int64{}
+	for _, topic := range []string{c.kafka.EntriesTopic, c.kafka.PointsTopic, c.kafka.MatchesTopic} {
+		if ends[topic], err = src.EndOffsets(ctx, topic); err != nil {
+			src.Close()
+			return nil, err
+		}
 	}
 	store, err := openStore(c.backend, c.store, log, reg)
 	if err != nil {
@@ -145,28 +141,56 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 		src.Close()
 		return nil, err
 	}
+	start := make(map[int32]int64, len(parts))
+	for _, p := range parts {
+		if err := w.AddPartition(p, ends[c.kafka.EntriesTopic][p]); err != nil {
+			src.Close()
+			return nil, err
+		}
+		start[p] = kafkasource.OffsetStart // entries are upserts: replaying rebuilds the state
+	}
+	w.SetTopicEnds(c.kafka.PointsTopic, ends[c.kafka.PointsTopic])
+	w.SetTopicEnds(c.kafka.MatchesTopic, ends[c.kafka.MatchesTopic])
+	if err := src.AssignEntries(start); err != nil {
+		src.Close()
+		return nil, err
+	}
+	// Cycle numbers never go backwards: above both the high-water mark in the data dir
+	// and every cycle in the store.
+	floor, err := worker.StoredCycle(ctx, store.rw)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
+	ticks, err := worker.NewTicker(worker.TickerConfig{Interval: c.worker.Interval, Dir: c.dataDir, Floor: floor},
+		func(ctx context.Context) (map[int32]int64, error) { return src.EndOffsets(ctx, c.kafka.PointsTopic) }, time.Now)
+	if err != nil {
+		src.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", c.api.Addr)
 	if err != nil {
 		src.Close()
 		return nil, fmt.Errorf("cannot listen on %s (is another server on it? pick another with --http): %w", c.api.Addr, err)
 	}
-	srv := api.New(c.api, store.rw, log, reg, w.Ready)
-	n := &node{addr: ln.Addr().String(), store: store.embedded, worker: w, errc: make(chan error, 3)}
+	sup := newSupervisor(ctx, log)
+	n := &node{addr: ln.Addr().String(), store: store.embedded, worker: w, sup: sup}
+	srv := api.New(c.api, store.rw, log, reg, n.ready)
 	workerDone := make(chan struct{})
-	n.wg.Go(func() {
-		defer close(workerDone)
-		defer src.Close()
-		n.errc <- w.Run(ctx)
+	sup.start("worker", func(ctx context.Context) error { return w.Run(ctx, ticks) }, func() {
+		ticks.Stop()
+		src.Close()
+		close(workerDone)
 	})
-	n.wg.Go(func() { n.errc <- srv.Serve(ctx, ln) })
+	sup.start("api", func(ctx context.Context) error { return srv.Serve(ctx, ln) }, nil)
 	if c.pprof != "" {
 		startPprof(ctx, c.pprof, log)
 	}
-	n.wg.Go(func() {
+	sup.start("store", func(ctx context.Context) error {
 		store.Run(ctx, time.Minute)
 		<-workerDone // the last write is done: save the namespaces
-		n.errc <- store.Close()
-	})
+		return store.Close()
+	}, nil)
 	log.Info("node started", "api", n.addr, "kafka", c.kafka.Brokers, "partitions", len(parts), "interval", c.worker.Interval)
 	return n, nil
 }

@@ -1,0 +1,203 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fantasy/leaderboard/records"
+)
+
+// Tick starts one cycle: its number and the points-topic snapshot it ranks against.
+type Tick struct {
+	// Cycle is the cycle number: it never goes backwards, across restarts too.
+	Cycle int64
+	// Points is the points topic's partition -> offset of the snapshot: the cycle ranks
+	// with the totals read below these offsets and holds back the rest. Nil: every total
+	// read so far (tests).
+	Points map[int32]int64
+	// At is when the cycle started (its results' as_of).
+	At time.Time
+}
+
+// CycleSource says when a cycle starts. A Ticker drives a standalone node; the
+// coordinator drives a cluster's workers.
+type CycleSource interface {
+	// Next blocks until the next cycle starts, or ctx ends (then it returns ctx.Err()).
+	Next(ctx context.Context) (Tick, error)
+}
+
+// TickerConfig configures a Ticker.
+type TickerConfig struct {
+	Interval time.Duration
+	// Dir keeps the cycle high-water mark (file cycle.hwm); empty: none (then cycle
+	// numbers continue only from Floor).
+	Dir string
+	// Floor is a cycle number already used (e.g. the highest in the store): the first
+	// tick is above it.
+	Floor int64
+	// Reserve is how many numbers one fsynced write of the high-water mark reserves.
+	Reserve int64
+}
+
+// Ticker is the cycle source of a standalone node: a tick every interval, numbered from
+// a high-water mark kept in a file (written and fsynced, with its directory, before a
+// number it covers is handed out), so numbers never go backwards across restarts or
+// crashes; it takes the points topic's end offsets at each tick as the snapshot.
+type Ticker struct {
+	cfg       TickerConfig
+	offsets   func(ctx context.Context) (map[int32]int64, error)
+	now       func() time.Time
+	mu        sync.Mutex
+	next, hwm int64
+	t         *time.Ticker
+}
+
+const hwmFile = "cycle.hwm"
+
+// NewTicker opens the high-water mark in cfg.Dir (if set). offsets returns the points
+// topic's end offsets (kafkasource.Source.EndOffsets); nil: ticks carry no snapshot.
+func NewTicker(cfg TickerConfig, offsets func(ctx context.Context) (map[int32]int64, error), now func() time.Time) (*Ticker, error) {
+	if cfg.Interval <= 0 {
+		return nil, fmt.Errorf("ticker interval %v: must be > 0", cfg.Interval)
+	}
+	if cfg.Reserve < 1 {
+		cfg.Reserve = 100
+	}
+	t := &Ticker{cfg: cfg, offsets: offsets, now: now, next: max(cfg.Floor, 0) + 1}
+	if cfg.Dir != "" {
+		b, err := os.ReadFile(filepath.Join(cfg.Dir, hwmFile))
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+		case err != nil:
+			return nil, fmt.Errorf("cannot read the cycle high-water mark: %w", err)
+		default:
+			v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+			if err != nil || v < 0 {
+				return nil, fmt.Errorf("cycle high-water mark %s holds %q, not a cycle number; remove it only if no cycle of this deployment is in the store", filepath.Join(cfg.Dir, hwmFile), b)
+			}
+			t.next = max(t.next, v+1)
+		}
+		t.hwm = t.next - 1
+	}
+	return t, nil
+}
+
+// Next waits for the next interval and returns its tick.
+func (t *Ticker) Next(ctx context.Context) (Tick, error) {
+	t.mu.Lock()
+	if t.t == nil {
+		t.t = time.NewTicker(t.cfg.Interval)
+	}
+	tc := t.t.C
+	t.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		return Tick{}, ctx.Err()
+	case <-tc:
+	}
+	var pts map[int32]int64
+	if t.offsets != nil {
+		var err error
+		if pts, err = t.offsets(ctx); err != nil {
+			return Tick{}, fmt.Errorf("cannot take the points snapshot: %w", err)
+		}
+	}
+	n, err := t.take()
+	if err != nil {
+		return Tick{}, err
+	}
+	return Tick{Cycle: n, Points: pts, At: t.now()}, nil
+}
+
+// take hands out the next cycle number, first persisting a new high-water mark when
+// the reserved numbers are used up.
+func (t *Ticker) take() (int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.next
+	if t.cfg.Dir != "" && n > t.hwm {
+		if err := writeHWM(t.cfg.Dir, n+t.cfg.Reserve-1); err != nil {
+			return 0, err
+		}
+		t.hwm = n + t.cfg.Reserve - 1
+	}
+	t.next++
+	return n, nil
+}
+
+// Stop stops the ticker.
+func (t *Ticker) Stop() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.t != nil {
+		t.t.Stop()
+	}
+}
+
+func writeHWM(dir string, v int64) error {
+	tmp := filepath.Join(dir, hwmFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("cannot write the cycle high-water mark: %w", err)
+	}
+	_, err = f.WriteString(strconv.FormatInt(v, 10) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, hwmFile))
+	}
+	if err == nil {
+		var d *os.File
+		if d, err = os.Open(dir); err == nil {
+			err = d.Sync()
+			d.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write the cycle high-water mark in %s: %w", dir, err)
+	}
+	return nil
+}
+
+// StoredCycle returns the highest cycle number of the matches listed in the store (both
+// namespaces): a floor for a cycle source that lost its own high-water mark.
+func StoredCycle(ctx context.Context, store Store) (int64, error) {
+	var top int64
+	for _, ns := range []string{records.Live, records.Complete} {
+		b, ok, err := store.Get(ctx, ns, records.SetMatches, records.MatchesKey)
+		if err != nil {
+			return 0, fmt.Errorf("cannot read the %s matches list: %w", ns, err)
+		}
+		if !ok {
+			continue
+		}
+		list, err := records.MatchesFrom(b)
+		if err != nil {
+			return 0, fmt.Errorf("cannot decode the %s matches list: %w", ns, err)
+		}
+		for _, id := range list.IDs {
+			mb, ok, err := store.Get(ctx, ns, records.SetMatch, records.IDKey(id))
+			if err != nil {
+				return 0, fmt.Errorf("cannot read match %d in %s: %w", id, ns, err)
+			}
+			if !ok {
+				continue
+			}
+			if m, err := records.MatchFrom(mb); err == nil {
+				top = max(top, m.Cycle)
+			}
+		}
+	}
+	return top, nil
+}
