@@ -45,9 +45,6 @@ type Config struct {
 	// DLQScan is how many records, at most, of each DLQ partition a Source reads back at
 	// its first rejection, so that replayed bad records are not dead-lettered twice (dlq.go).
 	DLQScan int
-	// DLQScan is how many records, at most, of each DLQ partition a Source reads back at
-	// its first rejection, so that replayed bad records are not dead-lettered twice (dlq.go).
-	DLQScan int
 	// Security is TLS and SASL for every client built from this config (security.go).
 	Security Security
 }
@@ -63,7 +60,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&c.DLQTopic, prefix+"dlq-topic", "lb.dlq", "Kafka topic that receives rejected events")
 	fs.IntVar(&c.LineupSize, prefix+"lineup-size", 11, "players per lineup (11 for cricket)")
 	fs.StringVar(&c.ClientID, prefix+"kafka-client-id", "leaderboard", "Kafka client id")
-	fs.IntVar(&c.DLQScan, prefix+"dlq-scan", 100000, "records of each DLQ partition read back at the first rejection, so that a replay does not dead-letter a record twice (0: none)")
 	fs.IntVar(&c.DLQScan, prefix+"dlq-scan", 100000, "records of each DLQ partition read back at the first rejection, so that a replay does not dead-letter a record twice (0: none)")
 	c.Security.registerFlags(fs, prefix)
 }
@@ -100,9 +96,6 @@ func (c *Config) Validate() error {
 	}
 	if c.LineupSize < 2 || c.LineupSize > MaxLineupSize {
 		return fmt.Errorf("lineup size %d is not within 2..%d", c.LineupSize, MaxLineupSize)
-	}
-	if c.DLQScan < 0 {
-		return fmt.Errorf("dlq-scan %d: want ≥ 0", c.DLQScan)
 	}
 	if c.DLQScan < 0 {
 		return fmt.Errorf("dlq-scan %d: want ≥ 0", c.DLQScan)
@@ -186,7 +179,6 @@ type Source struct {
 	cl      *kgo.Client
 	metrics *metrics
 	limit   logLimiter
-	dlq     dlqIndex // dead letters already in the DLQ (dlq.go)
 	dlq     dlqIndex // dead letters already in the DLQ (dlq.go)
 
 	dlqTimeout time.Duration
