@@ -128,18 +128,16 @@ func (b *Builder) Build(cfg Config) (*Partition, error) {
 		i := slices.Index(b.entryID, dup)
 		return nil, &EntryError{EntryID: dup, ContestID: b.contestID[i], Reason: ErrDuplicateEntry.Error() + " (it appears more than once)"}
 	}
-	if !sortedByContestEntry(b.contestID, b.entryID) {
-		perm := make([]uint32, n)
-		for i := range perm {
-			perm[i] = uint32(i)
-		}
-		tmp := make([]uint32, n)
-		sortPermByKey(perm, tmp, b.entryID)
-		sortPermByKey(perm, tmp, b.contestID)
-		b.contestID = gather(b.contestID, perm)
-		b.entryID = gather(b.entryID, perm)
-		b.userID = gather(b.userID, perm)
-		b.team = gather(b.team, perm)
+	workers := cfg.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	b.contestID, b.entryID, b.userID, b.team = sortColumns(b.contestID, b.entryID, b.userID, b.team, workers)
+	if oldOf := renumberTeams(b.team, len(b.teamID)); !isIdentity(oldOf) {
+		b.teamID = permuteTeams(b.teamID, 1, oldOf)
+		b.teamSlot = permuteTeams(b.teamSlot, b.lineupSize, oldOf)
+		b.captain = permuteTeams(b.captain, 1, oldOf)
+		b.vice = permuteTeams(b.vice, 1, oldOf)
 	}
 	p := &Partition{
 		cfg:        cfg,
@@ -161,6 +159,15 @@ func (b *Builder) Build(cfg Config) (*Partition, error) {
 	p.st.init(p)
 	*b = Builder{}
 	return p, nil
+}
+
+func isIdentity(perm []uint32) bool {
+	for i, p := range perm {
+		if p != uint32(i) {
+			return false
+		}
+	}
+	return true
 }
 
 func sortedByContestEntry(contest, entry []int64) bool {
