@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -20,8 +21,10 @@ import (
 // rejects records what the worker dead-letters; Poll is not used by these tests, which
 // feed batches through Apply (the Kafka path is tested end to end in cmd/leaderboard).
 type rejects struct {
-	mu   sync.Mutex
-	errs []*kafkasource.RejectError
+	mu     sync.Mutex
+	errs   []*kafkasource.RejectError
+	topics []string
+	fail   int // fail this many writes first (a DLQ outage)
 }
 
 func (r *rejects) Poll(ctx context.Context) (kafkasource.Batch, error) {
@@ -29,11 +32,27 @@ func (r *rejects) Poll(ctx context.Context) (kafkasource.Batch, error) {
 	return kafkasource.Batch{}, ctx.Err()
 }
 
-func (r *rejects) Reject(_ context.Context, _ string, _ int32, _ int64, _, _ []byte, err *kafkasource.RejectError) error {
+func (r *rejects) Reject(_ context.Context, topic string, _ int32, _ int64, _, _ []byte, err *kafkasource.RejectError) error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail > 0 {
+		r.fail--
+		return errors.New("dlq: broker unreachable")
+	}
 	r.errs = append(r.errs, err)
-	r.mu.Unlock()
+	r.topics = append(r.topics, topic)
 	return nil
+}
+
+// codes returns the reason codes dead-lettered so far.
+func (r *rejects) codes() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.errs {
+		out = append(out, e.Code)
+	}
+	return out
 }
 
 type fixture struct {
@@ -43,6 +62,27 @@ type fixture struct {
 	w     *Worker
 	clock time.Time
 	tick  int64 // the last cycle number
+	reg   *prometheus.Registry
+}
+
+// series counts the samples of the named metrics in the fixture's registry, and sums
+// their values.
+func (f *fixture) series(names ...string) (n int, sum float64) {
+	f.t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if !slices.Contains(names, mf.GetName()) {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			n++
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return n, sum
 }
 
 func newFixture(t *testing.T, store *rankstore.Store) *fixture {
@@ -59,7 +99,8 @@ func newFixture(t *testing.T, store *rankstore.Store) *fixture {
 	cfg.Interval, cfg.Refresh, cfg.WriteBatch = time.Second, time.Minute, 100
 	cfg.GroupEntries = 40 // several contest groups even in small tests
 	cfg.Engine.PageSize = 10
-	w, err := New(cfg, f.src, store, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), func() time.Time { return f.clock })
+	f.reg = prometheus.NewRegistry()
+	w, err := New(cfg, f.src, store, slog.New(slog.DiscardHandler), f.reg, func() time.Time { return f.clock })
 	if err != nil {
 		t.Fatal(err)
 	}
