@@ -181,11 +181,11 @@ func rejectf(code, format string, args ...any) *kafkasource.RejectError {
 
 // Reason codes of the events the worker's state refuses (docs/EVENTS.md).
 const (
-	ReasonMatchMove      = "match_move"      // an entry moved to another match
-	ReasonLineupSize     = "lineup_size"     // a lineup's size differs from its match's
+	ReasonMatchMove      = "match_move"       // an entry moved to another match
+	ReasonLineupSize     = "lineup_size"      // a lineup's size differs from its match's
 	ReasonTooManyPlayers = "too_many_players" // the entry would give its match more than 256 players
-	ReasonAfterCompleted = "after_completed" // an event later than its match's completion
-	ReasonStale          = "stale_event"     // older than the event already applied (ts)
+	ReasonAfterCompleted = "after_completed"  // an event later than its match's completion
+	ReasonStale          = "stale_event"      // older than the event already applied (ts)
 	ReasonBackwards      = "lifecycle_backwards"
 	ReasonMatchFull      = "match_full"    // the match holds Config.MaxMatchEntries entries
 	ReasonUnknownMatch   = "unknown_match" // points for a match with no lifecycle or entries, over the cap

@@ -133,7 +133,7 @@ type Worker struct {
 	// the next offsets read.
 	topicEnd  map[string]map[int32]int64
 	topicNext map[string]map[int32]int64
-	progress  chan struct{}   // closed and replaced when ingest moves
+	progress  chan struct{} // closed and replaced when ingest moves
 	scratch   []int32
 
 	cycleMu   sync.Mutex // one cycle at a time
