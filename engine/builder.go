@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math/bits"
+	"runtime"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -122,18 +123,25 @@ func (b *Builder) Append(rec arrow.RecordBatch) error {
 	// Three passes, so the random reads of the team tables overlap instead of waiting on
 	// one another: fingerprints (sequential), team lookups, fingerprint comparisons. Rows
 	// whose team is new or whose lineup differs take the full check, in row order.
+	// The first two passes only read the builder: on large batches, chunks of rows run
+	// on all cores.
 	fps := grow(&b.fps, n)
 	ts := grow(&b.ts, n)
-	for i := range n {
-		fps[i] = lineupPrint(pv[offsets[i]:offsets[i+1]], capt[i], vice[i])
-	}
-	for i := range n {
-		t, ok := b.teamIdx.get(team[i])
-		if !ok {
-			t = noTeam
+	w := max(1, min(runtime.GOMAXPROCS(0), n/appendRowsPerWorker))
+	chunk := (n + w - 1) / w
+	parallel(w, func(k int) {
+		lo, hi := min(n, k*chunk), min(n, (k+1)*chunk)
+		for i := lo; i < hi; i++ {
+			fps[i] = lineupPrint(pv[offsets[i]:offsets[i+1]], capt[i], vice[i])
 		}
-		ts[i] = t
-	}
+		for i := lo; i < hi; i++ {
+			t, ok := b.teamIdx.get(team[i])
+			if !ok {
+				t = noTeam
+			}
+			ts[i] = t
+		}
+	})
 	for i := range n {
 		if t := ts[i]; t != noTeam && b.teamPrint[t] == fps[i] {
 			b.appendEntry(contest[i], entry[i], user[i], t)
@@ -202,6 +210,9 @@ func SameType(got, want arrow.DataType) bool {
 }
 
 const noTeam = ^uint32(0)
+
+// appendRowsPerWorker is the fewest rows of a batch worth a goroutine in Append.
+const appendRowsPerWorker = 8192
 
 func grow[T any](buf *[]T, n int) []T {
 	if cap(*buf) < n {
