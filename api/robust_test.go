@@ -1,16 +1,19 @@
 package api
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fantasy/leaderboard/records"
 )
@@ -211,4 +214,77 @@ func get(t testing.TB, srv *testServer, path string) ([]byte, *http.Response) {
 		t.Fatalf("GET %s: reading: %v", path, err)
 	}
 	return body, resp
+}
+
+// TestMalformedRequestKeepsSecrets: fasthttp quotes the raw request in the error for a
+// request it cannot parse; neither the 400 answer nor the log may repeat it, since it
+// holds the client's credentials.
+func TestMalformedRequestKeepsSecrets(t *testing.T) {
+	const secret = "s3cr3t-T0KEN"
+	auth := "Authorization: Bearer " + secret + "\r\n"
+	for _, tc := range []struct {
+		name, raw string
+		status    int
+		body      string
+	}{
+		{"whitespace in request line", "GET  /v1/matches?token=" + secret + " HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 400, `{"error":"malformed request: `},
+		{"no method", " /v1/matches HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n", 400, `{"error":"malformed request: `},
+		{"bad content length", "GET /v1/matches HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 1x\r\n\r\n", 400, `{"error":"malformed request: `},
+		{"duplicate content length", "GET /v1/matches HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400, `{"error":"malformed request: `},
+		{"header too large", "GET /v1/matches HTTP/1.1\r\nHost: x\r\n" + auth + "X-Big: " + strings.Repeat("a", 9000) + "\r\n\r\n", 431, `{"error":"request header too large"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			s := New(DefaultConfig(), testFixture().store, slog.New(slog.NewTextHandler(&logs, nil)), nil, nil)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- s.Serve(ctx, ln) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("Serve: %v", err)
+				}
+			}()
+			conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(conn, tc.raw); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.body) {
+				t.Fatalf("%d %s; want %d and %q", resp.StatusCode, body, tc.status, tc.body)
+			}
+			if strings.Contains(string(body), secret) || strings.Contains(string(body), "Authorization") {
+				t.Errorf("the answer repeats the request: %s", body)
+			}
+			// fasthttp logs a parse error once the answer is written: the line says what
+			// went wrong, without the request.
+			conn.Close()
+			if tc.status == 400 {
+				deadline := time.Now().Add(2 * time.Second)
+				for !strings.Contains(logs.String(), "api connection") && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+				if !strings.Contains(logs.String(), "api connection") {
+					t.Errorf("the connection's error is not logged:\n%s", logs.String())
+				}
+			}
+			if l := logs.String(); strings.Contains(l, secret) || strings.Contains(l, "Authorization") {
+				t.Errorf("the log repeats the request:\n%s", l)
+			}
+		})
+	}
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,8 +168,50 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // garbage must not flood the log.
 type printfLogger struct{ s *Server }
 
+//
+// fasthttp's errors for a request it could not parse quote the raw request (headers,
+// tokens and all): an error argument is logged as safeError says it, never as is.
 func (l printfLogger) Printf(format string, args ...any) {
-	l.s.logLimited(slog.LevelWarn, "api connection", "detail", fmt.Sprintf(format, args...))
+	clean := make([]any, len(args))
+	for i, a := range args {
+		if err, ok := a.(error); ok {
+			a = safeError(err)
+		}
+		clean[i] = a
+	}
+	l.s.logLimited(slog.LevelWarn, "api connection", "detail", fmt.Sprintf(format, clean...))
+}
+
+// requestErrors are fasthttp's parse errors, whose own text holds no request bytes;
+// fasthttp wraps them in errors that quote the request.
+var requestErrors = []error{
+	fasthttp.ErrMissingRequestMethod, fasthttp.ErrUnsupportedRequestMethod, fasthttp.ErrExtraWhitespaceInRequestLine,
+	fasthttp.ErrEmptyRequestURI, fasthttp.ErrDuplicateContentLength, fasthttp.ErrUnsupportedTransferEncoding,
+	fasthttp.ErrNonNumericChars, fasthttp.ErrNeedMore, fasthttp.ErrSmallReadBuffer, fasthttp.ErrBadTrailer,
+	fasthttp.ErrBodyTooLarge, io.EOF, io.ErrUnexpectedEOF,
+}
+
+// safeError describes err without any byte of the request it may quote: the request
+// may carry credentials (an Authorization header, a token in the URI), and neither the
+// log nor the answer to a client that sent garbage may repeat them.
+func safeError(err error) string {
+	var small *fasthttp.ErrSmallBuffer
+	var ne net.Error
+	var op *net.OpError
+	switch {
+	case errors.As(err, &small):
+		return "request header too large"
+	case errors.As(err, &op):
+		return op.Error() // addresses and a system call's error
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	for _, e := range requestErrors {
+		if errors.Is(err, e) {
+			return strings.TrimPrefix(e.Error(), "fasthttp: ")
+		}
+	}
+	return "cannot parse the request"
 }
 
 // malformed answers a request fasthttp could not read: a header too large, a body too
@@ -183,7 +227,7 @@ func (s *Server) malformed(ctx *fasthttp.RequestCtx, err error) {
 	case errors.As(err, &ne) && ne.Timeout():
 		writeError(ctx, &httpError{fasthttp.StatusRequestTimeout, "request not received in time"})
 	default:
-		writeError(ctx, badRequest("malformed request: %v", err))
+		writeError(ctx, badRequest("malformed request: %s", safeError(err)))
 	}
 }
 
