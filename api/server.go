@@ -168,7 +168,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // garbage must not flood the log.
 type printfLogger struct{ s *Server }
 
-//
 // fasthttp's errors for a request it could not parse quote the raw request (headers,
 // tokens and all): an error argument is logged as safeError says it, never as is.
 func (l printfLogger) Printf(format string, args ...any) {
