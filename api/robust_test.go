@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -286,5 +287,49 @@ func TestMalformedRequestKeepsSecrets(t *testing.T) {
 				t.Errorf("the log repeats the request:\n%s", l)
 			}
 		})
+	}
+}
+
+// TestAdminListener: metrics, profiles and probes on the admin handler; neither metrics
+// nor profiles on the public API port.
+func TestAdminListener(t *testing.T) {
+	f := testFixture()
+	var ready atomic.Bool
+	srv, reg := newTestServer(t, f.store, ready.Load)
+	fetch(t, srv, "/v1/matches/1", 200, nil)
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/goroutine?debug=1"} {
+		fetch(t, srv, path, 404, nil)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ServeAdmin(ctx, ln, AdminHandler(reg, ready.Load), nil) }()
+	get := func(path string, status int, want string) {
+		t.Helper()
+		resp, err := http.Get("http://" + ln.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != status || !strings.Contains(string(body), want) {
+			t.Fatalf("admin GET %s: %d %.200s; want %d and %q", path, resp.StatusCode, body, status, want)
+		}
+	}
+	get("/metrics", 200, `leaderboard_api_request_duration_seconds_count{code="200",route="GET /v1/matches/{match_id}"} 1`)
+	get("/debug/pprof/", 200, "goroutine")
+	get("/debug/pprof/goroutine?debug=1", 200, "goroutine profile")
+	get("/healthz", 200, "ok")
+	get("/readyz", 503, "not ready")
+	ready.Store(true)
+	get("/readyz", 200, "ready")
+	get("/v1/matches/1", 404, "")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("ServeAdmin: %v", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 )
 
 // Server answers the HTTP API from a Store. It keeps no state between requests.
@@ -66,8 +67,9 @@ func (s *Server) observer(route string, code int) prometheus.Observer {
 	return o
 }
 
-// New builds a server reading store. Its metrics are registered with reg (and /metrics
-// serves reg); ready answers /readyz (nil: always ready). A nil logger discards.
+// New builds a server reading store. Its metrics are registered with reg; ready answers
+// /readyz (nil: always ready). A nil logger discards. The public port serves no metrics
+// or profiles: those are AdminHandler's, on a listener of their own.
 func New(cfg Config, store Store, logger *slog.Logger, reg *prometheus.Registry, ready func() bool) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -110,9 +112,58 @@ func New(cfg Config, store Store, logger *slog.Logger, reg *prometheus.Registry,
 			}
 			writeText(ctx, fasthttp.StatusOK, "ready")
 		}),
-		plainRoute("GET /metrics", fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))),
 	}
 	return s
+}
+
+// AdminHandler answers an operator's requests, for a listener apart from the API's (an
+// address that is not public, e.g. loopback): /metrics (gather's, in Prometheus' text
+// format), /debug/pprof/ (Go's profiles), and the probes /healthz and /readyz (ready nil:
+// always ready) as on the API's port.
+func AdminHandler(gather prometheus.Gatherer, ready func() bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gather, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if ready != nil && !ready() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "not ready\n")
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	return mux
+}
+
+// ServeAdmin serves h (AdminHandler's) on ln until ctx is cancelled, then closes it and
+// returns nil; it returns the error that stops it otherwise.
+func ServeAdmin(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		// No WriteTimeout: a CPU profile or trace answers after its ?seconds=.
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	logger.Info("admin serving", "addr", ln.Addr().String(), "paths", "/metrics /debug/pprof/ /healthz /readyz")
+	select {
+	case err := <-done:
+		return fmt.Errorf("admin server on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	srv.Close()
+	<-done
+	return nil
 }
 
 // Serve answers on ln until ctx is cancelled, then stops accepting, waits for the

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -31,7 +32,11 @@ func TestHealthReadyMetrics(t *testing.T) {
 	fetch(t, srv, "/v1/matches/1", 200, nil)
 	fetch(t, srv, "/v1/matches/abc", 400, nil)
 	fetch(t, srv, "/v1/matches/abc", 400, nil)
-	body := string(fetch(t, srv, "/metrics", 200, nil))
+	// Metrics are served on the admin listener, not on the API's port.
+	fetch(t, srv, "/metrics", 404, nil)
+	rec := httptest.NewRecorder()
+	AdminHandler(reg, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
 	for _, want := range []string{
 		`leaderboard_api_request_duration_seconds_count{code="200",route="GET /v1/matches/{match_id}"} 1`,
 		`leaderboard_api_request_duration_seconds_count{code="400",route="GET /v1/matches/{match_id}"} 2`,

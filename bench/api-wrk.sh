@@ -5,7 +5,7 @@
 # Usage: bench/api-wrk.sh [PORT]   (needs wrk: apt-get install -y wrk)
 #   GOMAXPROCS=1 bench/api-wrk.sh          the server on one core, wrk on the other
 #   LEADERBOARD_BIN=/tmp/lb bench/api-wrk.sh   a binary built elsewhere (another commit)
-#   DEMO_ARGS="--pprof 127.0.0.1:6060" ...     more demo flags
+#   DEMO_ARGS="--admin-http 127.0.0.1:6060" ...     more demo flags
 set -euo pipefail
 PORT=${1:-18080}
 cd "$(dirname "$0")/.."

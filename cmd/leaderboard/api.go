@@ -25,11 +25,13 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		ttls    rankstore.Config
 		sel     storeSelect
 		verbose bool
+		admin   string
 	)
 	apiCfg.RegisterFlags(fs, "")
 	ttls.RegisterFlags(fs, "")
 	sel.registerFlags(fs, storeAerospike)
 	fs.BoolVar(&verbose, "v", false, "debug logging")
+	registerAdminFlag(fs, &admin)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -75,6 +77,20 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}()
 	srv := api.New(apiCfg, st.rw, log, reg, ready.Load)
-	fmt.Fprintf(stdout, "leaderboard API on http://%s (metrics on /metrics), reading Aerospike at %s\n", ln.Addr(), sel.aerospike.Hosts)
+	adminLn, err := listenAdmin(admin)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	metrics := "off, see --admin-http"
+	if adminLn != nil {
+		metrics = "http://" + adminLn.Addr().String() + "/metrics"
+		go func() {
+			if err := api.ServeAdmin(ctx, adminLn, api.AdminHandler(reg, ready.Load), log); err != nil {
+				log.Error("admin listener stopped", "err", err)
+			}
+		}()
+	}
+	fmt.Fprintf(stdout, "leaderboard API on http://%s (metrics, pprof: %s), reading Aerospike at %s\n", ln.Addr(), metrics, sel.aerospike.Hosts)
 	return srv.Serve(ctx, ln)
 }

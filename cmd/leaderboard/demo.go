@@ -85,10 +85,10 @@ The demo is running: match 1, %d entries, a simulated T20 match at %gx speed.
   Match 1:      curl %s/v1/matches/1
   Contests:     curl '%s/v1/matches/1/contests?limit=5'
   Leaderboard:  curl '%s/v1/contests/<contest_id>/leaderboard?limit=10'
-  Metrics:      %s/metrics
+  Metrics:      %s
 Press Ctrl-C to stop.
 
-`, n, *speed, c.kafka.Brokers[0], c.kafka.Brokers[0], base, base, base, base, base)
+`, n, *speed, c.kafka.Brokers[0], c.kafka.Brokers[0], base, base, base, base, node.adminURL())
 	go func() {
 		time.Sleep(c.worker.Interval) // let the first cycle see the loaded entries
 		err := simulate(ctx, pub, simulateConfig{match: 1, seed: *seed, players: dataset.DefaultPlayersPerMatch, speed: *speed, quiet: !c.verbose}, stderr)

@@ -65,6 +65,7 @@ func newE2EOn(t testing.TB, b kafkatest.Broker) *e2e {
 	e.cfg.store = rankstore.Config{LiveTTL: time.Hour, CompleteTTL: 7 * 24 * time.Hour}
 	e.cfg.api = api.DefaultConfig()
 	e.cfg.api.Addr = "127.0.0.1:0"
+	e.cfg.admin = "127.0.0.1:0"
 	e.cfg.dataDir = t.TempDir()
 	if err := e.cfg.validate(); err != nil {
 		t.Fatal(err)
@@ -216,6 +217,23 @@ func (e *e2e) checkBoards(entries []engine.Entry, pts map[int32]float64) {
 	}
 }
 
+// checkAdmin: metrics and profiles on the admin listener, not on the API's port.
+func (e *e2e) checkAdmin() {
+	e.t.Helper()
+	if code := e.get("/metrics", nil); code != 404 {
+		e.t.Errorf("API port /metrics: status %d, want 404 (metrics are on the admin listener)", code)
+	}
+	resp, err := http.Get("http://" + e.node.admin + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "leaderboard_events_rejected_total") {
+		e.t.Errorf("admin /metrics: %d, %.300s", resp.StatusCode, body)
+	}
+}
+
 func toEvents(entries []engine.Entry) []kafkasource.EntryEvent {
 	evs := make([]kafkasource.EntryEvent, len(entries))
 	for i, x := range entries {
@@ -323,6 +341,7 @@ func testEndToEnd(t *testing.T, e *e2e) {
 	if strings.Join(reasons, ",") != "duplicate_player,malformed_json,points" {
 		t.Fatalf("dead-letter reasons %v", reasons)
 	}
+	e.checkAdmin()
 
 	// Kill the worker mid-match, move the points while it is down, restart: nothing lost
 	// or duplicated, ranks right after the next cycle, cycle numbers go on.

@@ -7,8 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,7 +27,7 @@ type nodeConfig struct {
 	api     api.Config
 	dataDir string
 	verbose bool
-	pprof   string
+	admin   string // --admin-http (admin.go): metrics, pprof, probes
 }
 
 func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
@@ -44,7 +42,7 @@ func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
 	c.api.RegisterFlags(fs, "")
 	fs.StringVar(&c.dataDir, "data-dir", "", "directory for the complete namespace (final standings survive restarts); empty = memory only")
 	fs.BoolVar(&c.verbose, "v", false, "log every cycle")
-	fs.StringVar(&c.pprof, "pprof", "", "serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060); empty = off")
+	registerAdminFlag(fs, &c.admin)
 }
 
 func (c *nodeConfig) validate() error {
@@ -79,7 +77,7 @@ func cmdStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "leaderboard API on http://%s (metrics on /metrics); ranking every %v from %v\n", n.addr, c.worker.Interval, c.kafka.Brokers)
+	fmt.Fprintf(stdout, "leaderboard API on http://%s (metrics, pprof: %s); ranking every %v from %v\n", n.addr, n.adminURL(), c.worker.Interval, c.kafka.Brokers)
 	return n.wait()
 }
 
@@ -94,6 +92,7 @@ func logger(w io.Writer, verbose bool) *slog.Logger {
 // node is a running single-node system.
 type node struct {
 	addr   string
+	admin  string // the admin listener's address; "" when off
 	store  *rankstore.Store
 	worker *worker.Worker
 	sup    *supervisor
@@ -173,6 +172,12 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 		src.Close()
 		return nil, fmt.Errorf("cannot listen on %s (is another server on it? pick another with --http): %w", c.api.Addr, err)
 	}
+	adminLn, err := listenAdmin(c.admin)
+	if err != nil {
+		ln.Close()
+		src.Close()
+		return nil, err
+	}
 	sup := newSupervisor(ctx, log)
 	n := &node{addr: ln.Addr().String(), store: store.embedded, worker: w, sup: sup}
 	srv := api.New(c.api, store.rw, log, reg, n.ready)
@@ -183,8 +188,11 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 		close(workerDone)
 	})
 	sup.start("api", func(ctx context.Context) error { return srv.Serve(ctx, ln) }, nil)
-	if c.pprof != "" {
-		startPprof(ctx, c.pprof, log)
+	if adminLn != nil {
+		n.admin = adminLn.Addr().String()
+		sup.start("admin", func(ctx context.Context) error {
+			return api.ServeAdmin(ctx, adminLn, api.AdminHandler(reg, n.ready), log)
+		}, nil)
 	}
 	sup.start("store", func(ctx context.Context) error {
 		store.Run(ctx, time.Minute)
@@ -195,19 +203,10 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 	return n, nil
 }
 
-// startPprof serves net/http/pprof on addr until ctx ends (an operator's tool; off by
-// default).
-func startPprof(ctx context.Context, addr string, log *slog.Logger) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: addr, Handler: mux}
-	go func() {
-		if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
-			log.Error("pprof server stopped", "addr", addr, "err", err)
-		}
-	}()
-	context.AfterFunc(ctx, func() { srv.Close() })
-	log.Info("pprof serving", "addr", addr)
+// adminURL is where the node's metrics and profiles are, for a start-up message.
+func (n *node) adminURL() string {
+	if n.admin == "" {
+		return "off, see --admin-http"
+	}
+	return "http://" + n.admin + "/metrics"
 }
