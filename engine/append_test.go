@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -77,5 +78,20 @@ func TestAppendLargeBatches(t *testing.T) {
 	err := engine.NewBuilder(0, 0).Append(rec)
 	if err == nil || wantErr == nil || err.Error() != wantErr.Error() || !strings.Contains(err.Error(), "appears twice") {
 		t.Fatalf("Append: %v; Add: %v", err, wantErr)
+	}
+
+	// A valid lineup that contradicts its team's, deep in a batch.
+	bad = append([]engine.Entry(nil), entries[:30_000]...)
+	for i := 20_000; ; i++ {
+		if bad[i].TeamID != bad[0].TeamID && !slices.Equal(bad[i].Players, bad[0].Players) {
+			bad[i].TeamID = bad[0].TeamID
+			break
+		}
+	}
+	rec2 := recordOf(bad)
+	defer rec2.Release()
+	err = engine.NewBuilder(0, 0).Append(rec2)
+	if err == nil || !strings.Contains(err.Error(), "already has a different lineup") {
+		t.Fatalf("Append of a team with two lineups: %v", err)
 	}
 }

@@ -56,9 +56,9 @@ type Builder struct {
 	userID    []int64
 	team      []uint32
 
-	scratch []uint8
-	fps     []uint64 // per row of the batch being appended
-	ts      []uint32
+	fps    []uint64 // per row of the batch being appended
+	ts     []uint32
+	checks []lineupCheck
 }
 
 // NewBuilder returns a Builder for lineups of lineupSize players; 0 takes the size of the
@@ -127,6 +127,7 @@ func (b *Builder) Append(rec arrow.RecordBatch) error {
 	// on all cores.
 	fps := grow(&b.fps, n)
 	ts := grow(&b.ts, n)
+	checks := grow(&b.checks, n)
 	w := max(1, min(runtime.GOMAXPROCS(0), n/appendRowsPerWorker))
 	chunk := (n + w - 1) / w
 	parallel(w, func(k int) {
@@ -141,10 +142,24 @@ func (b *Builder) Append(rec arrow.RecordBatch) error {
 			}
 			ts[i] = t
 		}
+		// A lineup that is not its team's known one is checked here, in parallel; the
+		// serial pass below then only joins or creates its team.
+		for i := lo; i < hi; i++ {
+			if t := ts[i]; t != noTeam && b.teamPrint[t] == fps[i] {
+				continue
+			}
+			checks[i] = b.precheck(pv[offsets[i]:offsets[i+1]], capt[i], vice[i])
+		}
 	})
 	for i := range n {
 		if t := ts[i]; t != noTeam && b.teamPrint[t] == fps[i] {
 			b.appendEntry(contest[i], entry[i], user[i], t)
+			continue
+		}
+		if checks[i].ok {
+			if err := b.addChecked(contest[i], entry[i], user[i], team[i], checks[i], fps[i]); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := b.add(contest[i], entry[i], user[i], team[i], pv[offsets[i]:offsets[i+1]], capt[i], vice[i], fps[i]); err != nil {
@@ -241,7 +256,6 @@ func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt,
 	}
 	// Map players to slots; a 256-bit mask catches duplicates and gives the lineup set.
 	var mask [MaxPlayersPerMatch / 64]uint64
-	slots := b.scratch[:0]
 	for _, p := range players {
 		s, err := b.slot(p)
 		if err != nil {
@@ -251,9 +265,7 @@ func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt,
 			return fail("player %d appears twice in the lineup", p)
 		}
 		mask[s>>6] |= 1 << (s & 63)
-		slots = append(slots, s)
 	}
-	b.scratch = slots
 	cs, ok := b.slotOf.get(capt)
 	if !ok || mask[cs>>6]&(1<<(cs&63)) == 0 {
 		return fail("captain %d is not in the lineup", capt)
@@ -262,6 +274,48 @@ func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt,
 	if !ok || mask[vs>>6]&(1<<(vs&63)) == 0 {
 		return fail("vice-captain %d is not in the lineup", vice)
 	}
+	return b.addChecked(contest, entry, user, teamID, lineupCheck{mask: mask, cs: cs, vs: vs}, fp)
+}
+
+// lineupCheck is a lineup found valid: its set of slots, captain and vice-captain.
+type lineupCheck struct {
+	mask   [MaxPlayersPerMatch / 64]uint64
+	cs, vs uint8
+	ok     bool // set by precheck: the lineup passed every check add makes
+}
+
+// precheck makes add's checks without changing the builder (so that it can run on many
+// goroutines at once): ok is false where a lineup is invalid or names a player not yet
+// in the dictionary; add then checks it again, in row order, and reports the error.
+func (b *Builder) precheck(players []int32, capt, vice int32) (c lineupCheck) {
+	if len(players) != b.lineupSize || b.lineupSize == 0 || capt == vice {
+		return c
+	}
+	for _, p := range players {
+		s, ok := b.slotOf.get(p)
+		if !ok || c.mask[s>>6]&(1<<(s&63)) != 0 {
+			return c
+		}
+		c.mask[s>>6] |= 1 << (s & 63)
+	}
+	var ok bool
+	if c.cs, ok = b.slotOf.get(capt); !ok || c.mask[c.cs>>6]&(1<<(c.cs&63)) == 0 {
+		return c
+	}
+	if c.vs, ok = b.slotOf.get(vice); !ok || c.mask[c.vs>>6]&(1<<(c.vs&63)) == 0 {
+		return c
+	}
+	c.ok = true
+	return c
+}
+
+// addChecked appends an entry whose lineup passed the checks: it joins its team (whose
+// lineup must be the same) or creates it.
+func (b *Builder) addChecked(contest, entry, user, teamID int64, c lineupCheck, fp uint64) error {
+	fail := func(format string, args ...any) error {
+		return &EntryError{EntryID: entry, ContestID: contest, Reason: fmt.Sprintf(format, args...)}
+	}
+	mask, cs, vs := c.mask, c.cs, c.vs
 	t, ok := b.teamIdx.get(teamID)
 	if ok {
 		// Entries sharing a team share its lineup (as a set), captain and vice-captain.
