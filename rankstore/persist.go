@@ -19,6 +19,13 @@ import (
 // FileName is the file in Config.DataDir holding the complete namespace; LiveFileName
 // holds the live namespace as of the last clean shutdown, so a restarted standalone node
 // serves at once and continues its cycle numbering (a crash loses live, as RAM does).
+//
+// A live file is loaded once: Open removes it after reading it, and only Close writes
+// it. So a live file found at Open is always the last clean stop's, never an older one
+// that a crash since then would bring back as current (the crash that came after a
+// reload would otherwise serve cycle 13's standings after cycle 28's). Every save writes
+// a temporary file, fsyncs it, renames it and fsyncs the directory; Open removes the
+// temporary files of saves a crash interrupted.
 const (
 	FileName     = "complete.arrow"
 	LiveFileName = "live.arrow"
@@ -101,13 +108,67 @@ func (s *Store) save(ns, name string) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
+	if err := syncDir(s.cfg.DataDir); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
 	s.log.Debug("saved namespace", "namespace", ns, "records", rows, "path", path)
 	return nil
 }
 
-// load reads DataDir/<name> into a namespace, skipping expired records.
+// load reads DataDir/<name> into a namespace, skipping expired records. It first removes
+// the temporary files of interrupted saves of name, and it removes the live file once
+// read (see LiveFileName).
 func (s *Store) load(ns, name string) (int, error) {
 	path := filepath.Join(s.cfg.DataDir, name)
+	if err := s.removeTemps(name); err != nil {
+		return 0, err
+	}
+	n, err := s.read(ns, path)
+	if err != nil || name != LiveFileName {
+		return n, err
+	}
+	switch err := os.Remove(path); {
+	case errors.Is(err, fs.ErrNotExist):
+		return n, nil
+	case err != nil:
+		return n, fmt.Errorf("cannot remove %s once loaded (a crash would bring it back as current): %w", path, err)
+	}
+	if err := syncDir(s.cfg.DataDir); err != nil {
+		return n, fmt.Errorf("cannot remove %s once loaded: %w", path, err)
+	}
+	return n, nil
+}
+
+// removeTemps removes DataDir/<name>.tmp-*: saves a crash interrupted.
+func (s *Store) removeTemps(name string) error {
+	temps, err := filepath.Glob(filepath.Join(s.cfg.DataDir, name+".tmp-*"))
+	if err != nil {
+		return fmt.Errorf("cannot list %s's temporary files: %w", name, err)
+	}
+	for _, t := range temps {
+		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot remove %s, left by an interrupted save: %w", t, err)
+		}
+		s.log.Info("removed the temporary file of an interrupted save", "path", t)
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory, so that a rename or removal in it survives a power loss.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("cannot sync directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// read loads the store file at path (none: nothing) into namespace ns.
+func (s *Store) read(ns, path string) (int, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
