@@ -150,11 +150,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 // conn is one client connection's state; its buffers are reused across messages.
 type conn struct {
-	c    net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	in   []byte
-	out  out
+	c       net.Conn
+	br      *bufio.Reader
+	bw      *bufio.Writer
+	in      []byte
+	out     out
 	m       msg
 	bops    []op // batch entries' ops
 	entries []batchEntry
