@@ -43,4 +43,3 @@ FROM e JOIN tp ON tp.team_id = e.team_id`, Quote(entries), Quote(points)), nil
 	}
 	return "", fmt.Errorf("unknown --query %q (want entry or team)", variant)
 }
-
