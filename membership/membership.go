@@ -90,6 +90,11 @@ func New(cfg Config, meta Meta, logger *slog.Logger, reg prometheus.Registerer) 
 		view:     make(map[string]Member),
 		watchers: make(map[int]chan struct{}),
 	}
+	// Labelled by node, so the members of an in-process cluster (tests, demo) can share one
+	// registry.
+	if reg != nil {
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"node": cfg.NodeName}, reg)
+	}
 	f := promauto.With(reg)
 	s.events = f.NewCounterVec(prometheus.CounterOpts{
 		Name: "leaderboard_gossip_member_events_total",

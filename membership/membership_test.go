@@ -199,6 +199,19 @@ func TestJoinMetadataLeave(t *testing.T) {
 		t.Errorf("a leave took %v to reach everyone", d)
 	}
 	waitFor(t, time.Second, "worker-1's watch signalled the leave", func() bool { return len(watch) == 1 })
+	// A stopped watch hears nothing more.
+	stopWatch()
+	drain(watch)
+	if err := w2.UpdateMeta(worker(6), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "worker-1 sees worker-2's capacity 6", func() bool {
+		i := slices.IndexFunc(w1.Members(), func(m Member) bool { return m.Name == "worker-2" })
+		return i >= 0 && w1.Members()[i].Meta.Capacity == 6
+	})
+	if len(watch) != 0 {
+		t.Error("a stopped watch was signalled")
+	}
 	if got := api.Members(); got != nil {
 		t.Errorf("a stopped member still lists %s", names(got))
 	}
@@ -325,6 +338,13 @@ func TestStartFailsOnBusyPort(t *testing.T) {
 	err = services.StartAndAwaitRunning(context.Background(), s)
 	if err == nil || !strings.Contains(err.Error(), "cannot start gossip on "+first.Addr()) {
 		t.Fatalf("second member on %s: %v, want an error naming the address", first.Addr(), err)
+	}
+	// Members of one process share a registry: their series differ by node.
+	reg := prometheus.NewRegistry()
+	for _, name := range []string{"r1", "r2"} {
+		if _, err := New(fastConfig(t, name, "test"), worker(1), nil, reg); err != nil {
+			t.Fatalf("second member on one registry: %v", err)
+		}
 	}
 	if _, err := New(fastConfig(t, "x", "test"), Meta{}, nil, nil); err == nil {
 		t.Error("New accepted metadata without a role")

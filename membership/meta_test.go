@@ -2,6 +2,7 @@ package membership
 
 import (
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,5 +138,22 @@ func TestReadKeyFile(t *testing.T) {
 	}
 	if _, err := ReadKeyFile(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "cannot read gossip key file") {
 		t.Errorf("missing key file: %v", err)
+	}
+}
+
+// memberlist's log lines reach slog at their own level, without the level tag.
+func TestLogWriterLevels(t *testing.T) {
+	var buf strings.Builder
+	w := logWriter{slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, line := range []string{"[DEBUG] memberlist: a", "[WARN] memberlist: b", "[ERR] memberlist: c", "untagged d"} {
+		if _, err := w.Write([]byte(line + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := buf.String()
+	for _, want := range []string{`level=DEBUG msg="memberlist: a"`, `level=WARN msg="memberlist: b"`, `level=ERROR msg="memberlist: c"`, `level=INFO msg="untagged d"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %s:\n%s", want, got)
+		}
 	}
 }
