@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fantasy/leaderboard/internal/devstore"
 	"github.com/fantasy/leaderboard/rankstore"
@@ -24,6 +26,7 @@ func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:3000", "host:port to serve Aerospike's protocol on; clients are told this address, so name one they can reach")
 	dataDir := fs.String("data-dir", "", "directory that keeps the complete namespace across restarts (and live across a clean stop); empty = memory only")
 	verbose := fs.Bool("v", false, "log debug lines")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus /metrics (commands, records by result code, connections) on this host:port; empty = off")
 	var storeCfg rankstore.Config
 	storeCfg.RegisterFlags(fs, "")
 	var srvCfg devstore.Config
@@ -43,9 +46,22 @@ func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv, err := devstore.New(srvCfg, st, log, prometheus.NewRegistry())
+	reg := prometheus.NewRegistry()
+	srv, err := devstore.New(srvCfg, st, log, reg)
 	if err != nil {
 		return err
+	}
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("cannot listen on %s for metrics (pick another with --metrics, or leave it empty): %w", *metricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "metrics on http://%s/metrics\n", mln.Addr())
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if errors.Is(err, syscall.EADDRINUSE) {

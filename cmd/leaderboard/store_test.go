@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	as "github.com/aerospike/aerospike-client-go/v7"
+
+	"github.com/fantasy/leaderboard/records"
+)
+
+// lockedBuffer is an io.Writer safe for the command's goroutines and the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// runStore runs `leaderboard store` on a free port until the returned stop is called.
+func runStore(t *testing.T, dir string) (addr string, stop func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errs lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"store", "--addr", addr, "--data-dir", dir}, &out, &errs) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "listening on "+addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("store did not start: %s %s", out.String(), errs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return addr, func() int { cancel(); return <-done }
+}
+
+func dialStore(t *testing.T, addr string) *as.Client {
+	t.Helper()
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	policy := as.NewClientPolicy()
+	policy.Timeout = 5 * time.Second
+	cl, err := as.NewClientWithPolicyAndHost(policy, as.NewHost(host, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+func TestStoreCommand(t *testing.T) {
+	dir := t.TempDir()
+	addr, stop := runStore(t, dir)
+
+	// A second store on the same port says what to do.
+	var errs bytes.Buffer
+	if code := run(context.Background(), []string{"store", "--addr", addr}, &bytes.Buffer{}, &errs); code != 1 || !strings.Contains(errs.String(), "port is taken") {
+		t.Fatalf("taken port: exit %d, %q", code, errs.String())
+	}
+	cl := dialStore(t, addr)
+	k, _ := as.NewKey(records.Complete, "contest", "1")
+	wp := as.NewWritePolicy(0, 0)
+	wp.SendKey = true
+	if err := cl.Put(wp, k, as.BinMap{"final": 1}); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "complete.arrow")); err != nil {
+		t.Fatalf("complete not saved on stop: %v", err)
+	}
+
+	// Restarted on the same directory, it serves the record.
+	addr, stop = runStore(t, dir)
+	defer stop()
+	cl = dialStore(t, addr)
+	defer cl.Close()
+	rec, err := cl.Get(nil, k)
+	if err != nil || rec.Bins["final"] != 1 {
+		t.Fatalf("after restart: %v %v", rec, err)
+	}
+	// Bad flags are a usage error.
+	if code := run(context.Background(), []string{"store", "--max-record-size", "0"}, &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
+		t.Fatalf("bad flag: exit %d", code)
+	}
+}
