@@ -1,0 +1,52 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseCycle(t *testing.T) {
+	line := `time=2026-12-01T09:21:52.018Z level=DEBUG msg=cycle match=1 cycle=2 entries=50000 groups=16 rebuilt=0 written=2087 fold=378ns took=14.228831ms`
+	cl, ok := parseCycle(line)
+	if !ok || cl.Cycle != 2 || cl.Entries != 50000 || cl.Written != 2087 || cl.TookMS != 14.228831 || cl.DurationsMS["fold"] != 0.000378 || len(cl.DurationsMS) != 2 {
+		t.Fatalf("parseCycle = %+v, %v", cl, ok)
+	}
+	if _, ok := parseCycle(`time=x level=INFO msg="node started" took=1s`); ok {
+		t.Fatal("a line that is not a cycle's was taken for one")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	m, err := parseMetrics(strings.NewReader(`# HELP x y
+leaderboard_partitions_replaying 0
+leaderboard_cycle_stage_seconds_bucket{stage="sort",le="0.001"} 3
+leaderboard_cycle_stage_seconds_sum{stage="sort"} 0.5
+leaderboard_cycle_stage_seconds_count{stage="sort"} 4
+leaderboard_cycle_stage_seconds_sum{stage="team points"} 0.2
+leaderboard_cycle_stage_seconds_count{stage="team points"} 2
+leaderboard_records_written_total{namespace="live",set="page"} 10
+leaderboard_records_written_total{namespace="complete",set="page"} 5
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := m.get("leaderboard_partitions_replaying", ""); !ok || v != 0 {
+		t.Fatalf("replaying = %v %v", v, ok)
+	}
+	if got := m.stageMeans("leaderboard_cycle_stage_seconds", "stage"); got["sort"] != 125 || got["team points"] != 100 || len(got) != 2 {
+		t.Fatalf("stage means %v", got)
+	}
+	if got := m.sumBy("leaderboard_records_written_total", "set"); got["page"] != 15 {
+		t.Fatalf("records by set %v", got)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	s := summarize([]float64{5, 1, 4, 2, 3, 6, 7, 8, 9, 10})
+	if s.N != 10 || s.Median != 5 || s.P90 != 9 || s.Max != 10 {
+		t.Fatalf("%+v", s)
+	}
+	if summarize(nil) != (summary{}) {
+		t.Fatal("empty summary")
+	}
+}
