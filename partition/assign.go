@@ -56,13 +56,13 @@ var ErrNoOwner = errors.New("no worker can own partitions")
 // Assignment maps every partition to the member that owns it, in one epoch. The zero value
 // is the empty assignment of epoch 0 (no partitions), the one a cluster starts from.
 type Assignment struct {
-	Epoch  uint64
+	Epoch  int64    // the coordinator's epoch; a store write carries it in records.Fence
 	owners []string // by partition
 }
 
 // Restore is the assignment of epoch whose partition p is owned by owners[p], for a
 // coordinator that rebuilds its view from stored state. It copies owners.
-func Restore(epoch uint64, owners []string) Assignment {
+func Restore(epoch int64, owners []string) Assignment {
 	return Assignment{Epoch: epoch, owners: slices.Clone(owners)}
 }
 
@@ -143,9 +143,12 @@ func Moves(from, to Assignment) ([]Move, error) {
 // descending score order and a pair is granted while its partition has no owner and its
 // member is under its cap, ceil(LoadFactor × partitions × capacity / total capacity); the
 // result is the unique stable matching between partitions and capped members.
-func Assign(cfg Config, epoch uint64, partitions int, members []Member) (Assignment, error) {
+func Assign(cfg Config, epoch int64, partitions int, members []Member) (Assignment, error) {
 	if err := cfg.Validate(); err != nil {
 		return Assignment{}, err
+	}
+	if epoch < 0 {
+		return Assignment{}, fmt.Errorf("epoch %d: must not be negative", epoch)
 	}
 	if partitions < 1 || partitions > MaxPartitions {
 		return Assignment{}, fmt.Errorf("%d partitions: must be between 1 and %d", partitions, MaxPartitions)

@@ -19,7 +19,7 @@ func workers(prefix string, n int) []Member {
 	return ms
 }
 
-func mustAssign(t testing.TB, cfg Config, epoch uint64, p int, ms []Member) Assignment {
+func mustAssign(t testing.TB, cfg Config, epoch int64, p int, ms []Member) Assignment {
 	t.Helper()
 	a, err := Assign(cfg, epoch, p, ms)
 	if err != nil {

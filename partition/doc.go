@@ -36,6 +36,15 @@
 // The load factor chooses the point between the two; drains are explicit, so a drain moves
 // what an operator asked for.
 //
+// # Hand-over
+//
+// Table is the coordinator's hand-over state in one epoch: each partition's single writer
+// and, while a hand-over is under way, the member loading it. Table.Step moves one epoch
+// toward a target Assignment: a live writer hands a partition over only to a loader that
+// reported it caught up (make-before-break), a dead writer's partitions are taken over at
+// once, and each partition switches on its own readiness. Every change is returned for the
+// coordinator's log.
+//
 // Scores are float64 computed once, by the coordinator, which publishes the owners with the
 // epoch: workers follow the published table and never recompute it, so a last-bit
 // difference in math.Log between architectures can never split the cluster's view.
