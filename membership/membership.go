@@ -340,6 +340,19 @@ func (s *Service) SetKeys(keys [][]byte) error {
 	return nil
 }
 
+// ReloadKeyFile reads --gossip-key-file again and applies it with SetKeys: the run-time
+// form of one rotation round (a process calls it on SIGHUP or an admin request).
+func (s *Service) ReloadKeyFile() error {
+	if s.cfg.KeyFile == "" {
+		return fmt.Errorf("gossip keys: no key file configured")
+	}
+	keys, err := ReadKeyFile(s.cfg.KeyFile)
+	if err != nil {
+		return err
+	}
+	return s.SetKeys(keys)
+}
+
 // delegate gives memberlist this node's metadata; the node gossips nothing else.
 type delegate struct{ s *Service }
 

@@ -3,9 +3,12 @@ package membership
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -319,12 +322,26 @@ func TestEncryptionAndKeyRotation(t *testing.T) {
 			}
 		}
 	}
-	// Now only B gets in.
+	// Now only B gets in. The file form of a round reads the same keys.
+	keyFile := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(keyB)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromFile := start(t, func() Config { c := fastConfig(t, "from-file", "test", e0.Addr()); c.KeyFile = keyFile; return c }(), worker(1))
+	cluster = append(cluster, fromFile)
+	sees(t, 5*time.Second, "e0,e1,e2,from-file", cluster...)
+	if err := fromFile.ReloadKeyFile(); err != nil {
+		t.Fatalf("reloading the key file: %v", err)
+	}
+	if err := e0.ReloadKeyFile(); err == nil {
+		t.Error("ReloadKeyFile without a key file succeeded")
+	}
+
 	newB := start(t, enc("new-b", [][]byte{keyB}, e1.Addr()), worker(1))
-	sees(t, 5*time.Second, "e0,e1,e2,new-b", append(cluster, newB)...)
+	sees(t, 5*time.Second, "e0,e1,e2,from-file,new-b", append(cluster, newB)...)
 	oldA := start(t, enc("old-a", [][]byte{keyA}, e1.Addr()), worker(1))
 	waitFor(t, 5*time.Second, "the old-key member retried", func() bool { return count(oldA.joinFailures) >= 2 })
-	sees(t, 0, "e0,e1,e2,new-b", append(cluster, newB)...)
+	sees(t, 0, "e0,e1,e2,from-file,new-b", append(cluster, newB)...)
 }
 
 func TestStartFailsOnBusyPort(t *testing.T) {
