@@ -63,6 +63,8 @@ func dialStore(t *testing.T, addr string) *as.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cl.DefaultPolicy.TotalTimeout = 20 * time.Second // not the 1 s default, on a busy machine
+	cl.DefaultWritePolicy.TotalTimeout = 20 * time.Second
 	return cl
 }
 
@@ -79,6 +81,7 @@ func TestStoreCommand(t *testing.T) {
 	k, _ := as.NewKey(records.Complete, "contest", "1")
 	wp := as.NewWritePolicy(0, 0)
 	wp.SendKey = true
+	wp.TotalTimeout = 20 * time.Second
 	if err := cl.Put(wp, k, as.BinMap{"final": 1}); err != nil {
 		t.Fatal(err)
 	}

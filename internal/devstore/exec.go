@@ -282,14 +282,8 @@ func (s *Server) read(r *request, set, key string, found bool) (byte, rankstore.
 	if !ok {
 		return rcKeyNotFound, rankstore.Stored{}, nil, nil
 	}
-	if r.filter != nil {
-		bins, err := records.DecodeBinsShared(st.Bins)
-		if err != nil {
-			return rcServerError, rankstore.Stored{}, nil, err
-		}
-		if !r.filter.matches(bins) {
-			return rcFilteredOut, rankstore.Stored{}, nil, nil
-		}
+	if r.filter != nil && !r.filter.matches(&recordView{p: st.Bins}) {
+		return rcFilteredOut, rankstore.Stored{}, nil, nil
 	}
 	return rcOK, st, reply, nil
 }
@@ -355,14 +349,14 @@ func (s *Server) write(r *request, set, key string) (byte, rankstore.Stored, *re
 		case exists && r.info2&info2GenerationGT != 0 && r.gen <= cur.Gen:
 			return rankstore.Change{}, fail(rcGeneration, "generation %d, expected one above it (%d given)", cur.Gen, r.gen)
 		}
+		if exists && r.filter != nil && !r.filter.matches(&recordView{p: cur.Bins}) {
+			return rankstore.Change{}, fail(rcFilteredOut, "filtered out")
+		}
 		var bins records.Bins
-		if exists && (r.filter != nil || !replace && !del) {
+		if exists && !replace && !del {
 			var err error
 			if bins, err = records.DecodeBinsShared(cur.Bins); err != nil {
 				return rankstore.Change{}, err
-			}
-			if r.filter != nil && !r.filter.matches(bins) {
-				return rankstore.Change{}, fail(rcFilteredOut, "filtered out")
 			}
 		}
 		if del {

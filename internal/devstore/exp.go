@@ -276,12 +276,13 @@ func (p *mpReader) expr(depth int) (*expr, error) {
 }
 
 // eval evaluates e against a record's bins.
-func (e *expr) eval(bins records.Bins) value {
+func (e *expr) eval(bins *recordView) value {
 	switch e.op {
 	case 0:
 		return e.lit
 	case expBin:
-		switch v := bins[e.lit.s].(type) {
+		v0, _ := bins.get(e.lit.s)
+		switch v := v0.(type) {
 		case int64:
 			if e.lit.i == expTypeInt {
 				return value{k: kInt, i: v}
@@ -298,7 +299,8 @@ func (e *expr) eval(bins records.Bins) value {
 		return value{}
 	case expBinType:
 		t := int64(ptNull)
-		switch bins[e.lit.s].(type) {
+		v0, _ := bins.get(e.lit.s)
+		switch v0.(type) {
 		case int64:
 			t = ptInteger
 		case string:
@@ -380,9 +382,33 @@ func (e *expr) eval(bins records.Bins) value {
 }
 
 // matches reports whether a filter lets a record through: only a true result does.
-func (e *expr) matches(bins records.Bins) bool {
+func (e *expr) matches(bins *recordView) bool {
 	v := e.eval(bins)
 	return v.k == kBool && v.b
+}
+
+// recordView reads a stored record's bins for an expression. Most filters read a few
+// int bins (the fence), which records.Packed finds in place; a bin that reads as a zero
+// value may also be absent or of another type, and only then is the record decoded whole.
+type recordView struct {
+	p       records.Packed
+	m       records.Bins
+	decoded bool
+}
+
+func (v *recordView) get(name string) (any, bool) {
+	if !v.decoded {
+		if i := v.p.Int(name); i != 0 {
+			return i, true
+		}
+		var err error
+		if v.m, err = records.DecodeBinsShared(v.p); err != nil {
+			panic(fmt.Sprintf("BUG: stored record does not decode: %v", err)) // the store checks what it keeps
+		}
+		v.decoded = true
+	}
+	x, ok := v.m[name]
+	return x, ok
 }
 
 func cmpInt(a, b int64) int {

@@ -103,6 +103,9 @@ func connect(t testing.TB, addr *net.TCPAddr, cluster string) *as.Client {
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
+	cl.DefaultPolicy.TotalTimeout = testTimeout
+	cl.DefaultBatchPolicy.TotalTimeout = testTimeout
+	cl.DefaultWritePolicy.TotalTimeout = testTimeout
 	return cl
 }
 
@@ -115,8 +118,18 @@ func key(t testing.TB, ns, set, k string) *as.Key {
 	return kk
 }
 
+// testTimeout is every command's timeout in tests: the client's default (1 s) is too
+// short for a race-detector build on a busy 2-core machine.
+const testTimeout = 20 * time.Second
+
+func newWritePolicy(ttl uint32) *as.WritePolicy {
+	p := as.NewWritePolicy(0, ttl)
+	p.TotalTimeout = testTimeout
+	return p
+}
+
 func sendKey() *as.WritePolicy {
-	p := as.NewWritePolicy(0, 0)
+	p := newWritePolicy(0)
 	p.SendKey = true
 	return p
 }
@@ -342,10 +355,10 @@ func TestTTL(t *testing.T) {
 	cl := e.client
 	def, short, never := key(t, records.Live, "s", "def"), key(t, records.Live, "s", "short"), key(t, records.Live, "s", "never")
 	cl.Put(sendKey(), def, as.BinMap{"a": 1})
-	sp := as.NewWritePolicy(0, 60)
+	sp := newWritePolicy(60)
 	sp.SendKey = true
 	cl.Put(sp, short, as.BinMap{"a": 1})
-	np := as.NewWritePolicy(0, as.TTLDontExpire)
+	np := newWritePolicy(as.TTLDontExpire)
 	np.SendKey = true
 	cl.Put(np, never, as.BinMap{"a": 1})
 	ttl := func(k *as.Key) uint32 {
@@ -368,7 +381,7 @@ func TestTTL(t *testing.T) {
 		t.Fatalf("never-expiring record reported TTL %d", got)
 	}
 	// TTLDontUpdate keeps the record's TTL.
-	kp := as.NewWritePolicy(0, as.TTLDontUpdate)
+	kp := newWritePolicy(as.TTLDontUpdate)
 	if err := cl.Put(kp, short, as.BinMap{"b": 2}); err != nil {
 		t.Fatal(err)
 	}
@@ -457,6 +470,7 @@ func TestFilterFencing(t *testing.T) {
 	}
 	// Filters on reads and deletes.
 	rp := as.NewPolicy()
+	rp.TotalTimeout = testTimeout
 	rp.FilterExpression = as.ExpEq(as.ExpIntBin("v"), as.ExpIntVal(99))
 	if _, err := cl.Get(rp, k); resultCode(err) != types.FILTERED_OUT {
 		t.Fatalf("filtered read: %v", err)
