@@ -433,3 +433,28 @@ func truncate(t *testing.T, hosts string) {
 		}
 	}
 }
+
+// TestStoreFlagErrors: a bad host or an unreachable store at start is a message saying
+// what to check, not a stack.
+func TestStoreFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"api", "--aerospike-hosts", "localhost"}, 2, `host "localhost": want host:port`},
+		{[]string{"api", "--store", "embedded"}, 2, "use --store aerospike"},
+		{[]string{"api", "--store", "dynamo"}, 2, `--store "dynamo": want embedded or aerospike`},
+		{[]string{"api", "--aerospike-tls-cert", "c.pem"}, 2, "--tls-cert and --tls-key go together"},
+		{[]string{"api", "--http", "127.0.0.1:0", "--admin-http", "", "--aerospike-hosts", "127.0.0.1:1", "--aerospike-connect-timeout", "300ms"}, 1,
+			"cannot reach Aerospike at 127.0.0.1:1 (is the server, or `leaderboard store --addr 127.0.0.1:1`, running?"},
+		{[]string{"api", "--http", "127.0.0.1:0", "--admin-http", "", "--aerospike-tls-ca", "/nonexistent/ca.pem"}, 1, "TLS CA file"},
+		{[]string{"standalone", "--store", "aerospike", "--aerospike-hosts", "h:port"}, 2, `host "h:port"`},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tc.args, &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) || strings.Contains(stderr.String(), "goroutine ") {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+}
