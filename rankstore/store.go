@@ -149,13 +149,19 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	now := nowT.UnixNano()
 	exp := nowT.Add(n.ttl).UnixNano()
 	var fenced *records.FencedError
+	var withFence records.Bins // scratch: a fenced record's bins and its fence, reused
 	for _, r := range recs {
 		k := mapKey(r.Set, r.Key)
 		bins := r.Bins
 		if !r.Fence.IsZero() {
-			bins = maps.Clone(r.Bins)
-			bins[records.FenceEpochBin] = r.Fence.Epoch
-			bins[records.FenceCycleBin] = r.Fence.Cycle
+			if withFence == nil {
+				withFence = make(records.Bins, len(r.Bins)+2)
+			}
+			clear(withFence)
+			maps.Copy(withFence, r.Bins)
+			withFence[records.FenceEpochBin] = r.Fence.Epoch
+			withFence[records.FenceCycleBin] = r.Fence.Cycle
+			bins = withFence
 		}
 		packed := records.EncodeBins(bins)
 		sh := n.shard(k)
