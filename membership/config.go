@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -130,13 +131,15 @@ func (c *Config) Validate() error {
 }
 
 // DetectionTime is how long, by the settings alone, a member that dies without leaving
-// stays alive in the others' view in a cluster of n members (n <= 10): about one probe
-// interval until some member probes it, the probe timeout, then the suspicion timeout
-// (SuspicionMult probe intervals, up to SuspicionMaxTimeoutMult times that when fewer
-// than SuspicionMult-2 other members confirm the suspicion). It returns the typical and the
-// worst case; gossip then spreads the verdict within a few gossip intervals.
+// stays alive in the others' view in a cluster of n members: about one probe interval
+// until some member probes it, the probe timeout, then the suspicion timeout
+// (SuspicionMult × max(1, log10 n) probe intervals, memberlist's rule, up to
+// SuspicionMaxTimeoutMult times that until SuspicionMult-2 other members confirm the
+// suspicion). It returns the typical and the worst case (every survivor probing the others
+// first); gossip then spreads the verdict within a few gossip intervals.
 func (c *Config) DetectionTime(n int) (typical, worst time.Duration) {
-	min := time.Duration(c.SuspicionMult) * c.ProbeInterval
+	scale := math.Max(1, math.Log10(float64(max(n, 1))))
+	min := time.Duration(float64(time.Duration(c.SuspicionMult)*c.ProbeInterval) * scale)
 	max := time.Duration(c.SuspicionMaxTimeoutMult) * min
 	if n-2 < c.SuspicionMult-2 { // memberlist expects no confirmations: the minimum applies
 		max = min

@@ -90,6 +90,10 @@ func TestConfig(t *testing.T) {
 	if typical != 2700*time.Millisecond || worst != 6*time.Second {
 		t.Errorf("default detection time in 4 members: typical %v, worst %v; docs/CLUSTER.md says 2.7s and 6s", typical, worst)
 	}
+	// Beyond 10 members memberlist scales suspicion by log10(n): 100 members double it.
+	if typical, _ := c.DetectionTime(100); typical != 4700*time.Millisecond {
+		t.Errorf("default detection time in 100 members: typical %v, want 4.7s", typical)
+	}
 	for _, tc := range []struct {
 		mod  func(*Config)
 		want string
