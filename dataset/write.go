@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/fantasy/leaderboard/engine"
@@ -54,7 +55,70 @@ type atomicFile struct {
 	f         *os.File
 	buf       *bufio.Writer
 	fw        *pqarrow.FileWriter
+	pw        *file.Writer // instead of fw, for files written a column chunk at a time
 	done      bool
+}
+
+// createAtomicColumns is createAtomic for a flat schema of required columns written by
+// writeColumns: each column chunk of a row group is encoded on a goroutine of its own.
+// The file is the one pqarrow would write for the same schema and properties.
+func createAtomicColumns(path string, sc *arrow.Schema, props *parquet.WriterProperties) (*atomicFile, error) {
+	psc, err := pqarrow.ToParquet(sc, props, pqarrow.DefaultWriterProps())
+	if err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", path, os.Getpid())
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	a := &atomicFile{path: path, tmp: tmp, f: f, buf: bufio.NewWriterSize(f, 1<<20)}
+	a.pw, err = file.NewParquetWriterWithError(a.buf, psc.Root(), file.WithWriterProps(props))
+	if err != nil {
+		a.abort()
+		return nil, fmt.Errorf("cannot create %s: %w", path, err)
+	}
+	return a, nil
+}
+
+// writeColumns writes one row group whose columns (each []int64 or []float64, of equal
+// lengths, in schema order) are encoded and compressed in parallel.
+func (a *atomicFile) writeColumns(cols ...any) error {
+	if a.done {
+		return fmt.Errorf("%s: write after Close or Abort", a.path)
+	}
+	rgw, err := a.pw.AppendBufferedRowGroupChecked()
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", a.path, err)
+	}
+	errs := make([]error, len(cols))
+	var wg sync.WaitGroup
+	for i, col := range cols {
+		cw, err := rgw.Column(i)
+		if err != nil {
+			return fmt.Errorf("cannot write %s: %w", a.path, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch v := col.(type) {
+			case []int64:
+				_, errs[i] = cw.(*file.Int64ColumnChunkWriter).WriteBatch(v, nil, nil)
+			case []float64:
+				_, errs[i] = cw.(*file.Float64ColumnChunkWriter).WriteBatch(v, nil, nil)
+			default:
+				panic(fmt.Sprintf("BUG: column %d of type %T", i, col))
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("cannot write %s: %w", a.path, err)
+	}
+	if err := rgw.Close(); err != nil {
+		return fmt.Errorf("cannot write %s: %w", a.path, err)
+	}
+	return nil
 }
 
 func createAtomic(path string, sc *arrow.Schema, props *parquet.WriterProperties) (*atomicFile, error) {
@@ -90,7 +154,12 @@ func (a *atomicFile) commit() error {
 	if a.done {
 		return fmt.Errorf("%s: Close after Close or Abort", a.path)
 	}
-	err := a.fw.Close()
+	var err error
+	if a.pw != nil {
+		err = a.pw.Close()
+	} else {
+		err = a.fw.Close()
+	}
 	if err == nil {
 		err = a.buf.Flush()
 	}
@@ -173,7 +242,7 @@ func WritePoints(path string, playerIDs []int32, points []float64) error {
 
 // RanksWriter writes ranks.parquet (engine.RanksSchema) atomically. Rows are buffered
 // into row groups of RowGroupRows, which a background goroutine encodes while the caller
-// fills the next one. Its methods must not be called concurrently, and every writer must
+// fills the next one, the four column chunks of a row group on four goroutines. Its methods must not be called concurrently, and every writer must
 // end with Close or Abort (which also stop its goroutine).
 type RanksWriter struct {
 	a         *atomicFile
@@ -195,7 +264,7 @@ type ranksBuf struct {
 // NewRanksWriter starts writing ranks to path. Nothing appears at path until Close
 // succeeds; call Abort to give up.
 func NewRanksWriter(path string) (*RanksWriter, error) {
-	a, err := createAtomic(path, engine.RanksSchema,
+	a, err := createAtomicColumns(path, engine.RanksSchema,
 		writerProps(engine.ColContestID, engine.ColEntryID, engine.ColRank))
 	if err != nil {
 		return nil, err
@@ -218,12 +287,7 @@ func (w *RanksWriter) encode() {
 	defer close(w.done)
 	for b := range w.full {
 		if w.backgroundErr() == nil {
-			cols := []arrow.Array{int64Array(b.contest), int64Array(b.entry), float64Array(b.points), int64Array(b.rank)}
-			rec := array.NewRecordBatch(engine.RanksSchema, cols, int64(len(b.entry)))
-			releaseAll(cols)
-			err := w.a.write(rec)
-			rec.Release()
-			if err != nil {
+			if err := w.a.writeColumns(b.contest, b.entry, b.points, b.rank); err != nil {
 				w.mu.Lock()
 				w.err = err
 				w.mu.Unlock()
