@@ -17,14 +17,22 @@
 // # Layout
 //
 // Entries are sorted by (contest_id, entry_id) once, in Build, and numbered 0..N-1 in
-// that order; every per-entry array below is indexed by that number.
+// that order; every per-entry array below is indexed by that number. They may arrive in
+// any order (layout.go): a parallel stable counting sort on contest_id groups them
+// (per-worker counts, then per-worker scatters), and only a contest whose rows did not
+// arrive in entry_id order is sorted on its own; contest ids too sparse to count take a
+// serial radix sort. Teams are then numbered in order of their first entry, so that a
+// contest's teams lie together in the team tables that a cycle reads at random (with
+// tens of millions of teams the tables exceed the cache). Builder.Append fingerprints,
+// looks up and checks lineups on all cores; only creating a team is serial.
 //
 //	entry batches (Arrow, BatchRows rows each, the last one shorter)
 //	  entry_id  int64    unique in the partition
 //	  user_id   int64
 //	  team      uint32   row of the team batch
 //
-//	team batch (Arrow, one row per distinct team_id; entries sharing a team share it)
+//	team batch (Arrow, one row per distinct team_id, in order of first entry; entries
+//	sharing a team share it)
 //	  team_id      int64
 //	  slots        fixed_size_list<uint8>[L]  lineup as player slots, ascending, distinct
 //	  captain      uint8  slot, in slots
