@@ -1,7 +1,12 @@
 package devstore
 
 import (
+	"bufio"
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"io"
+	"net"
 	"testing"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
@@ -51,4 +56,103 @@ func BenchmarkBatchWrite(b *testing.B) {
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
+}
+
+// BenchmarkServerBatchWrite sends a pre-encoded BatchOperate message (BatchWrites with
+// SendKey, REPLACE and the fence filter, the same bins as BenchmarkBatchWrite) over one
+// raw connection and reads the answer: the server's own rate, without the client's
+// encoding and decoding.
+func BenchmarkServerBatchWrite(b *testing.B) {
+	for _, size := range []int{1000, 5000} {
+		b.Run(fmt.Sprint("batch=", size), func(b *testing.B) {
+			e := start(b, "", nil, Config{})
+			c, err := net.Dial("tcp", e.addr.String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReaderSize(c, 1<<20)
+			// The fence filter, as the client packs it.
+			filter := packExpr(b, fenceFilter(1, 1))
+			rows := make([]byte, 400)
+			batch := binary.BigEndian.AppendUint32(nil, uint32(size))
+			batch = append(batch, 0)
+			for i := range size {
+				k := fmt.Sprint(i)
+				d := digestOf("contest", k)
+				batch = binary.BigEndian.AppendUint32(batch, uint32(i))
+				batch = append(batch, d[:]...)
+				batch = append(batch, batchInfo|batchGen|batchTTL, 0, info2Write, info3CreateOrReplace, 0, 0, 0, 0, 0, 0)
+				fields := []field{{fieldNamespace, []byte(records.Live)}, {fieldSet, []byte("contest")}, {fieldFilter, filter}, {fieldKey, append([]byte{ptString}, k...)}}
+				ops := []op{intOp("total", int64(i)), {code: opWrite, ptype: ptString, name: []byte("state"), value: []byte("live")},
+					{code: opWrite, ptype: ptBlob, name: []byte("rows"), value: rows}, intOp(records.FenceEpochBin, 1), intOp(records.FenceCycleBin, 1)}
+				batch = binary.BigEndian.AppendUint16(batch, uint16(len(fields)))
+				batch = binary.BigEndian.AppendUint16(batch, uint16(len(ops)))
+				for _, f := range fields {
+					batch = binary.BigEndian.AppendUint32(batch, uint32(len(f.data)+1))
+					batch = append(batch, f.typ)
+					batch = append(batch, f.data...)
+				}
+				for _, o := range ops {
+					batch = binary.BigEndian.AppendUint32(batch, uint32(4+len(o.name)+len(o.value)))
+					batch = append(batch, o.code, o.ptype, 0, byte(len(o.name)))
+					batch = append(batch, o.name...)
+					batch = append(batch, o.value...)
+				}
+			}
+			msg := frame(typeMsg, buildMsg(info1Batch, 0, 0, 0, []field{{fieldBatchIndex, batch}}, nil))
+			b.SetBytes(int64(len(msg)))
+			b.ResetTimer()
+			for range b.N {
+				if _, err := c.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if n := readBatchAnswer(b, br); n != size {
+					b.Fatalf("%d records answered OK, want %d", n, size)
+				}
+			}
+			b.ReportMetric(float64(size*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// readBatchAnswer reads a batch answer to its LAST marker and counts the OK records.
+func readBatchAnswer(b *testing.B, br *bufio.Reader) int {
+	ok := 0
+	var h [8]byte
+	for {
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			b.Fatal(err)
+		}
+		body := make([]byte, binary.BigEndian.Uint64(h[:])&(1<<48-1))
+		if _, err := io.ReadFull(br, body); err != nil {
+			b.Fatal(err)
+		}
+		for len(body) >= msgHeaderSize {
+			if body[3]&info3Last != 0 {
+				return ok
+			}
+			if body[5] == rcOK {
+				ok++
+			}
+			nops := int(binary.BigEndian.Uint16(body[20:]))
+			body = body[msgHeaderSize:]
+			for range nops {
+				body = body[4+binary.BigEndian.Uint32(body):]
+			}
+		}
+	}
+}
+
+// packExpr packs an expression as the client sends it.
+func packExpr(b *testing.B, e *as.Expression) []byte {
+	s, aerr := e.Base64()
+	if aerr != nil {
+		b.Fatal(aerr)
+	}
+	raw, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return raw
 }

@@ -410,8 +410,9 @@ func (s *Server) pack(set, key string, writes []binWrite, base records.Bins) (re
 	return p, nil
 }
 
-// particle decodes a write op's value: int64, string or []byte (a copy: the message
-// buffer is reused), nil for a null that removes the bin.
+// particle decodes a write op's value: int64, string or []byte, nil for a null that
+// removes the bin. A []byte aliases the message: the write packs it (records.Pack copies)
+// before the connection reads the next message into the buffer.
 func particle(o op) (any, *codeError) {
 	switch o.ptype {
 	case ptNull:
@@ -424,7 +425,7 @@ func particle(o op) (any, *codeError) {
 	case ptString:
 		return string(o.value), nil
 	case ptBlob:
-		return append([]byte{}, o.value...), nil
+		return o.value, nil
 	}
 	return nil, fail(rcParameter, "bin %q of particle type %d: leaderboard store keeps int64, string and blob bins only", o.name, o.ptype)
 }
