@@ -301,8 +301,10 @@ func testAerospikeEndToEnd(t *testing.T, dev *devStore, hosts string, faults boo
 		eventually(t, "the worker to report the outage", 10*time.Second, func() bool {
 			return strings.Contains(node.logs.String(), "aerospike unavailable")
 		})
+		eventually(t, "the API process to turn not ready", 10*time.Second, func() bool { return e.get("/readyz", nil) == 503 })
 		time.Sleep(500 * time.Millisecond) // several cycles fail, the breaker opens
 		dev.start()
+		eventually(t, "the API process to turn ready again", 10*time.Second, func() bool { return e.get("/readyz", nil) == 200 })
 		recovered("store stopped and restarted")
 
 		// Slow answers (past the sink's timeout): cycles fail, ranking goes on.
