@@ -56,7 +56,7 @@ func (s *Server) message(ctx context.Context, c *conn, body []byte) {
 		return
 	}
 	if !s.wait(ctx, c.m.timeoutMs) {
-		s.results.WithLabelValues(resultLabel(rcTimeout)).Inc()
+		s.count(rcTimeout)
 		if c.m.batchType != 0 {
 			at := c.out.begin(typeMsg)
 			c.out.record(info3Last, rcTimeout, 0, 0, 0)
@@ -112,8 +112,13 @@ func (s *Server) single(r *request, m *msg, remote net.Addr) (byte, rankstore.St
 	return s.count(rc), st, reply
 }
 
+// count counts a record's result code.
 func (s *Server) count(rc byte) byte {
-	s.results.WithLabelValues(resultLabel(rc)).Inc()
+	if c := s.byCode[rc]; c != nil {
+		c.Inc()
+	} else {
+		s.results.WithLabelValues(resultLabel(rc)).Inc()
+	}
 	return rc
 }
 
@@ -232,6 +237,10 @@ func (s *Server) do(r *request) (byte, rankstore.Stored, *replyBins, error) {
 	if r.info2&info2Write == 0 {
 		return s.read(r, set, key, found)
 	}
+	if len(r.ops) == 0 && r.info2&info2Delete == 0 {
+		e := fail(rcParameter, "a write without ops")
+		return e.rc, rankstore.Stored{}, nil, e
+	}
 	if !found {
 		if r.info2&info2Delete != 0 || hasOp(r.ops, opDelete) || hasOp(r.ops, opTouch) && len(r.ops) == 1 {
 			return rcKeyNotFound, rankstore.Stored{}, nil, nil
@@ -329,7 +338,8 @@ func (s *Server) write(r *request, set, key string) (byte, rankstore.Stored, *re
 			return e.rc, rankstore.Stored{}, nil, e
 		}
 	}
-	replace := r.info3&(info3CreateOrReplace|info3ReplaceOnly) != 0 || r.info2&info2CreateOnly != 0
+	// A touch keeps the record's bins whatever the exists action says.
+	replace := (r.info3&(info3CreateOrReplace|info3ReplaceOnly) != 0 || r.info2&info2CreateOnly != 0) && !hasOp(r.ops, opTouch)
 	ttl, keepTTL := ttlOf(r.ttl)
 	var packed records.Packed
 	if replace && !del { // the new record does not depend on the stored one: pack it outside the lock

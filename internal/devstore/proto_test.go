@@ -133,18 +133,19 @@ func TestRawProtocol(t *testing.T) {
 
 	// Malformed messages get PARAMETER_ERROR and the connection goes on.
 	for name, body := range map[string][]byte{
-		"short":            {1, 2, 3},
-		"bad header size":  append([]byte{200}, make([]byte, 30)...),
-		"truncated field":  buildMsg(info1Read, 0, 0, 0, nil, nil)[:18],
-		"unknown field":    buildMsg(info1Read, 0, 0, 0, []field{{99, []byte("x")}}, nil),
-		"no digest":        buildMsg(info1Read, 0, 0, 0, []field{{fieldNamespace, []byte("live")}}, nil),
-		"short digest":     buildMsg(info1Read, 0, 0, 0, []field{{fieldDigest, []byte("x")}}, nil),
-		"field past end":   append(buildMsg(info1Read, 0, 0, 0, nil, nil)[:19], 0, 1, 0xff, 0xff, 0),
-		"bad filter":       buildMsg(info1Read, 0, 0, 0, append(keyFields(records.Live, "s", "raw"), field{fieldFilter, []byte{0x93, 0x01}}), nil),
-		"deep filter":      buildMsg(info1Read, 0, 0, 0, append(keyFields(records.Live, "s", "raw"), field{fieldFilter, bytes.Repeat([]byte{0x92, 0x12}, 200)}), nil),
-		"bad op":           buildMsg(0, info2Write, 0, 0, keyFields(records.Live, "s", "raw"), []op{{code: 99, name: []byte("a")}}),
-		"short integer":    buildMsg(0, info2Write, 0, 0, keyFields(records.Live, "s", "raw"), []op{{code: opWrite, ptype: ptInteger, name: []byte("a"), value: []byte{1}}}),
-		"batch flag alone": buildMsg(info1Batch|info1Read, 0, 0, 0, keyFields(records.Live, "s", "raw"), nil),
+		"short":             {1, 2, 3},
+		"bad header size":   append([]byte{200}, make([]byte, 30)...),
+		"truncated field":   buildMsg(info1Read, 0, 0, 0, nil, nil)[:18],
+		"unknown field":     buildMsg(info1Read, 0, 0, 0, []field{{99, []byte("x")}}, nil),
+		"no digest":         buildMsg(info1Read, 0, 0, 0, []field{{fieldNamespace, []byte("live")}}, nil),
+		"short digest":      buildMsg(info1Read, 0, 0, 0, []field{{fieldDigest, []byte("x")}}, nil),
+		"field past end":    append(buildMsg(info1Read, 0, 0, 0, nil, nil)[:19], 0, 1, 0xff, 0xff, 0),
+		"bad filter":        buildMsg(info1Read, 0, 0, 0, append(keyFields(records.Live, "s", "raw"), field{fieldFilter, []byte{0x93, 0x01}}), nil),
+		"deep filter":       buildMsg(info1Read, 0, 0, 0, append(keyFields(records.Live, "s", "raw"), field{fieldFilter, bytes.Repeat([]byte{0x92, 0x12}, 200)}), nil),
+		"bad op":            buildMsg(0, info2Write, 0, 0, keyFields(records.Live, "s", "raw"), []op{{code: 99, name: []byte("a")}}),
+		"short integer":     buildMsg(0, info2Write, 0, 0, keyFields(records.Live, "s", "raw"), []op{{code: opWrite, ptype: ptInteger, name: []byte("a"), value: []byte{1}}}),
+		"write without ops": buildMsg(0, info2Write, 0, 0, keyFields(records.Live, "s", "raw"), nil),
+		"batch flag alone":  buildMsg(info1Batch|info1Read, 0, 0, 0, keyFields(records.Live, "s", "raw"), nil),
 	} {
 		r.send(frame(typeMsg, body))
 		if rc := r.resultOf(); rc != rcParameter {

@@ -35,8 +35,9 @@ type Server struct {
 	// replicas is the `replicas` info answer: this node owns every partition.
 	replicas string
 
-	commands *prometheus.CounterVec // by command
-	results  *prometheus.CounterVec // by result code
+	commands *prometheus.CounterVec  // by command
+	results  *prometheus.CounterVec  // by result code
+	byCode   [256]prometheus.Counter // results' counters of the codes this server answers
 	conns    prometheus.Gauge
 
 	mu    sync.Mutex
@@ -69,6 +70,10 @@ func New(cfg Config, st *rankstore.Store, log *slog.Logger, reg prometheus.Regis
 			Help: "Records read or written (batch records counted one by one), by Aerospike result code."}, []string{"result"}),
 		conns: f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_devstore_connections",
 			Help: "Open client connections."}),
+	}
+	for _, rc := range []byte{rcOK, rcServerError, rcKeyNotFound, rcGeneration, rcParameter, rcKeyExists,
+		rcTimeout, rcRecordTooBig, rcKeyMismatch, rcNamespace, rcBinNameTooLong, rcFilteredOut} {
+		s.byCode[rc] = s.results.WithLabelValues(resultLabel(rc))
 	}
 	st.IndexDigests(digestOf)
 	return s, nil

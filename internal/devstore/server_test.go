@@ -16,6 +16,7 @@ import (
 	as "github.com/aerospike/aerospike-client-go/v7"
 	"github.com/aerospike/aerospike-client-go/v7/types"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/fantasy/leaderboard/rankstore"
 	"github.com/fantasy/leaderboard/records"
@@ -261,9 +262,13 @@ func TestSingleRecordCommands(t *testing.T) {
 	if err := cl.Put(gp, k, as.BinMap{"a": 1}); err != nil {
 		t.Fatalf("current generation: %v", err)
 	}
-	// Touch, then delete; delete of an absent record reports it did not exist.
-	if err := cl.Touch(nil, k); err != nil {
+	// Touch, then delete; delete of an absent record reports it did not exist. A touch
+	// keeps the bins, even under a REPLACE policy.
+	if err := cl.Touch(rp, k); err != nil {
 		t.Fatal(err)
+	}
+	if rec, err := cl.Get(nil, k); err != nil || rec.Bins["a"] != 1 || rec.Generation != gp.Generation+2 {
+		t.Fatalf("after touch: %v %v", rec, err)
 	}
 	if err := cl.Touch(nil, key(t, records.Live, "s", "absent")); resultCode(err) != types.KEY_NOT_FOUND_ERROR {
 		t.Fatalf("touch of an absent record: %v", err)
@@ -528,6 +533,11 @@ func TestLimits(t *testing.T) {
 	}
 	if err := cl.Put(sendKey(), key(t, records.Live, "s", "ok"), as.BinMap{"b": strings.Repeat("x", 900)}); err != nil {
 		t.Fatalf("record under the limit: %v", err)
+	}
+	var m dto.Metric
+	e.srv.results.WithLabelValues("record_too_big").Write(&m)
+	if n := m.GetCounter().GetValue(); n != 1 {
+		t.Fatalf("record_too_big counted %v times", n)
 	}
 	if err := cl.Put(sendKey(), key(t, records.Live, "s", "long"), as.BinMap{"sixteen_chars_xx": 1}); resultCode(err) != types.BIN_NAME_TOO_LONG {
 		t.Fatalf("bin name too long: %v", err)
