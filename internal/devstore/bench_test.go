@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"testing"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
@@ -16,44 +17,53 @@ import (
 
 // BenchmarkBatchWrite writes records shaped like a cycle's contest rows (an int, a
 // string, a 400-byte blob, and the fence bins) through the real client's BatchOperate
-// of BatchWrites, with the fence filter the sink sends, and reports records/s.
-// The client and the server share the machine's cores.
+// of BatchWrites, with the fence filter the sink sends, and reports records/s: one
+// batch at a time, and 4 batches at once (as a sink with concurrency 4 writes). The
+// client and the server share the machine's cores.
 func BenchmarkBatchWrite(b *testing.B) {
-	for _, size := range []int{100, 1000, 5000} {
-		b.Run(fmt.Sprint("batch=", size), func(b *testing.B) {
+	for _, bc := range []struct{ size, conc int }{{100, 1}, {1000, 1}, {5000, 1}, {1000, 4}} {
+		b.Run(fmt.Sprintf("batch=%d/concurrency=%d", bc.size, bc.conc), func(b *testing.B) {
 			e := start(b, "", nil, Config{})
 			wp := as.NewBatchWritePolicy()
 			wp.SendKey = true
 			wp.RecordExistsAction = as.REPLACE
 			rows := make([]byte, 400)
-			ops := make([]as.BatchRecordIfc, size)
-			keys := make([]*as.Key, size)
-			for i := range keys {
-				keys[i] = key(b, records.Live, "contest", fmt.Sprint(i))
+			keys := make([][]*as.Key, bc.conc)
+			for w := range keys {
+				for i := range bc.size {
+					keys[w] = append(keys[w], key(b, records.Live, "contest", fmt.Sprint(w, "/", i)))
+				}
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
-			n := 0
-			for cycle := range b.N {
-				p := *wp
-				p.FilterExpression = fenceFilter(1, int64(cycle))
-				for i := range ops {
-					ops[i] = as.NewBatchWrite(&p, keys[i],
-						as.PutOp(as.NewBin("total", int64(i))), as.PutOp(as.NewBin("state", "live")),
-						as.PutOp(as.NewBin("rows", rows)),
-						as.PutOp(as.NewBin(records.FenceEpochBin, 1)), as.PutOp(as.NewBin(records.FenceCycleBin, cycle)))
-				}
-				if err := e.client.BatchOperate(nil, ops); err != nil {
-					b.Fatal(err)
-				}
-				for _, r := range ops {
-					if r.BatchRec().Err != nil {
-						b.Fatal(r.BatchRec().Err)
+			var wg sync.WaitGroup
+			for w := range bc.conc {
+				wg.Go(func() {
+					ops := make([]as.BatchRecordIfc, bc.size)
+					for cycle := w; cycle < b.N; cycle += bc.conc {
+						p := *wp
+						p.FilterExpression = fenceFilter(1, int64(cycle))
+						for i := range ops {
+							ops[i] = as.NewBatchWrite(&p, keys[w][i],
+								as.PutOp(as.NewBin("total", int64(i))), as.PutOp(as.NewBin("state", "live")),
+								as.PutOp(as.NewBin("rows", rows)),
+								as.PutOp(as.NewBin(records.FenceEpochBin, 1)), as.PutOp(as.NewBin(records.FenceCycleBin, cycle)))
+						}
+						if err := e.client.BatchOperate(nil, ops); err != nil {
+							b.Error(err)
+							return
+						}
+						for _, r := range ops {
+							if r.BatchRec().Err != nil {
+								b.Error(r.BatchRec().Err)
+								return
+							}
+						}
 					}
-				}
-				n += size
+				})
 			}
-			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+			wg.Wait()
+			b.ReportMetric(float64(bc.size*b.N)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
 }
