@@ -9,6 +9,12 @@ step() { printf '\n==> %s\n' "$*"; }
 step "go vet ./..."
 go vet ./...
 
+if [[ -n ${KAFKA_BROKERS:-} ]]; then
+  echo "Kafka tests: the embedded broker and the real one at KAFKA_BROKERS=$KAFKA_BROKERS"
+else
+  echo "Kafka tests: the embedded broker only (KAFKA_BROKERS unset; .ci/run starts a real one, see docs/KAFKA.md)"
+fi
+
 step "go test -race ./..."
 go test -race -timeout 20m ./...
 

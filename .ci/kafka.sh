@@ -26,7 +26,7 @@ classpath() {
   if [[ ! -s $cp || $here/kafka/pom.xml -nt $cp ]]; then
     command -v mvn >/dev/null || { echo "$0: mvn not found (apt-get install -y maven)" >&2; exit 1; }
     command -v java >/dev/null || { echo "$0: java not found (apt-get install -y openjdk-17-jre-headless)" >&2; exit 1; }
-    mvn -q -B -f "$here/kafka/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cp" >&2
+    mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cp" >&2
   fi
   cat "$cp"
 }

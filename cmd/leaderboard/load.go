@@ -70,7 +70,10 @@ func ensureTopics(ctx context.Context, kc kafkasource.Config, partitions int) er
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return kafkasource.EnsureTopics(ctx, kc.Brokers, kc, partitions)
+	if err := kafkasource.EnsureTopics(ctx, kc.Brokers, kc, partitions); err != nil {
+		return err
+	}
+	return kafkasource.WaitTopics(ctx, kc)
 }
 
 // maxPartitions bounds --partitions (Kafka's own practical limit per topic is far lower

@@ -108,6 +108,9 @@ func Config(t testing.TB, b Broker) kafkasource.Config {
 	if err := kafkasource.EnsureTopics(ctx, cfg.Brokers, cfg, DefaultPartitions); err != nil {
 		t.Fatalf("cannot create the test's topics on the %s broker: %v", b.Name, err)
 	}
+	if err := kafkasource.WaitTopics(ctx, cfg); err != nil {
+		t.Fatalf("the test's topics on the %s broker: %v", b.Name, err)
+	}
 	return cfg
 }
 

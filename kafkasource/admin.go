@@ -1,0 +1,45 @@
+package kafkasource
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+)
+
+// WaitTopics waits until every topic of cfg answers a request for its end offsets on
+// every partition, or ctx ends. A real Kafka cluster acknowledges CreateTopics before
+// every broker knows the new topics (a read right after creation can fail with
+// UNKNOWN_TOPIC_OR_PARTITION for a moment): call it after EnsureTopics before reading.
+func WaitTopics(ctx context.Context, cfg Config) error {
+	cl, err := newClient(cfg.Brokers, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	topics := []string{cfg.EntriesTopic, cfg.PointsTopic, cfg.MatchesTopic, cfg.DLQTopic}
+	for {
+		listed, err := adm.ListEndOffsets(ctx, topics...)
+		if err == nil {
+			err = listed.Error()
+		}
+		if err == nil {
+			for _, t := range topics {
+				if len(listed[t]) == 0 {
+					err = fmt.Errorf("topic %s has no partitions yet", t)
+					break
+				}
+			}
+		}
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topics %v not ready: %w (last: %v)", topics, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
