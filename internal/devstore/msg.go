@@ -183,10 +183,25 @@ func (m *msg) decodeFields(b []byte, n int) ([]byte, error) {
 		case fieldBatchIndex, fieldBatchWithSet:
 			m.batchType, m.batch = typ, data
 		default:
-			return nil, errUnsupported{fmt.Sprintf("field type %d", typ)}
+			return nil, errUnsupported{fmt.Sprintf("field type %d (%s)", typ, fieldPurpose(typ))}
 		}
 	}
 	return b, nil
+}
+
+// fieldPurpose names what a field this server does not read is for.
+func fieldPurpose(typ byte) string {
+	switch {
+	case typ >= 8 && typ <= 15:
+		return "scans and queries"
+	case typ >= 21 && typ <= 26:
+		return "secondary index queries"
+	case typ >= 30 && typ <= 33:
+		return "UDFs"
+	case typ == 40:
+		return "query bin list"
+	}
+	return "unknown"
 }
 
 // decodeOps appends n ops read from b to ops and returns what follows them.

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	as "github.com/aerospike/aerospike-client-go/v7"
+	"github.com/aerospike/aerospike-client-go/v7/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fantasy/leaderboard/rankstore"
@@ -273,4 +275,38 @@ func batchGetField() []byte {
 		b = append(b, f.data...)
 	}
 	return b
+}
+
+// TestUnsupportedCommands: what the server does not implement fails at once with an
+// error the client reports, never a hang.
+func TestUnsupportedCommands(t *testing.T) {
+	e := start(t, "", nil, Config{})
+	cl := e.client
+	cl.Put(sendKey(), key(t, records.Live, "s", "k"), as.BinMap{"a": 1})
+	sp := as.NewScanPolicy()
+	sp.TotalTimeout = 5 * time.Second
+	rs, err := cl.ScanAll(sp, records.Live, "s")
+	if err == nil {
+		for r := range rs.Results() {
+			if r.Err != nil {
+				err = r.Err
+				break
+			}
+		}
+	}
+	if err == nil {
+		t.Fatal("scan answered without an error")
+	}
+	wp := sendKey()
+	wp.TotalTimeout = 5 * time.Second
+	if _, err := cl.Execute(wp, key(t, records.Live, "s", "k"), "pkg", "fn"); resultCode(err) != types.PARAMETER_ERROR {
+		t.Fatalf("UDF: %v", err)
+	}
+	if err := cl.Truncate(nil, records.Live, "s", nil); err == nil {
+		t.Fatal("truncate answered without an error")
+	}
+	// The server still serves.
+	if _, err := cl.Get(nil, key(t, records.Live, "s", "k")); err != nil {
+		t.Fatal(err)
+	}
 }
