@@ -49,6 +49,7 @@ type config struct {
 	rssEvery   time.Duration
 	timeout    time.Duration
 	keep       bool
+	maxRSS     int64
 }
 
 func main() {
@@ -66,6 +67,7 @@ func main() {
 	fs.DurationVar(&c.rssEvery, "rss-every", 500*time.Millisecond, "how often to sample the node's resident memory")
 	fs.DurationVar(&c.timeout, "timeout", 4*time.Hour, "give up after this long")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (always kept when --work is given)")
+	fs.Int64Var(&c.maxRSS, "max-rss", 0, "stop the run when the node's resident memory exceeds this many bytes (0: no limit), e.g. on a shared machine")
 	fs.Parse(os.Args[1:])
 	if err := c.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "fullscale:", err)
@@ -259,7 +261,7 @@ func run(ctx context.Context, c config) (*report, error) {
 		return fail(err)
 	}
 	defer node.stop()
-	rss := newSampler(node.cmd.Process.Pid, brokerPID, start, c.rssEvery)
+	rss := newSampler(node.cmd.Process.Pid, brokerPID, start, c.rssEvery, c.maxRSS)
 	go rss.run(ctx)
 	rep.RSSSamplesFile = filepath.Join(c.work, "rss.csv")
 
@@ -273,6 +275,12 @@ func run(ctx context.Context, c config) (*report, error) {
 			return fail(fmt.Errorf("stopped waiting (node log %s): %w", node.logPath, ctx.Err()))
 		case err := <-node.done:
 			return fail(fmt.Errorf("the node exited: %v (log %s)", err, node.logPath))
+		case <-rss.over:
+			node.stop()
+			rss.stopAndWait()
+			writeSamples(rep.RSSSamplesFile, rss.samples())
+			rep.RSSPeak, rep.BrokerRSSPeak = peak(rss.samples())
+			return fail(fmt.Errorf("the node's resident memory passed --max-rss %d bytes after %.1fs: run stopped (samples in %s)", c.maxRSS, time.Since(start).Seconds(), rep.RSSSamplesFile))
 		case err := <-sim.done:
 			if err != nil {
 				return fail(fmt.Errorf("simulate failed: %v (log %s)", err, sim.logPath))
@@ -644,13 +652,16 @@ type sampler struct {
 	nodePID, brokerPID int
 	start              time.Time
 	every              time.Duration
+	limit              int64 // closes over when the node's RSS passes it (0: never)
 	mu                 sync.Mutex
 	s                  []sample
-	quit, done         chan struct{}
+	quit, done, over   chan struct{}
+	stopOnce           sync.Once
 }
 
-func newSampler(nodePID, brokerPID int, start time.Time, every time.Duration) *sampler {
-	return &sampler{nodePID: nodePID, brokerPID: brokerPID, start: start, every: every, quit: make(chan struct{}), done: make(chan struct{})}
+func newSampler(nodePID, brokerPID int, start time.Time, every time.Duration, limit int64) *sampler {
+	return &sampler{nodePID: nodePID, brokerPID: brokerPID, start: start, every: every, limit: limit,
+		quit: make(chan struct{}), done: make(chan struct{}), over: make(chan struct{})}
 }
 
 func (s *sampler) run(ctx context.Context) {
@@ -667,6 +678,10 @@ func (s *sampler) run(ctx context.Context) {
 			s.mu.Lock()
 			s.s = append(s.s, sample{time.Since(s.start), n, b})
 			s.mu.Unlock()
+			if s.limit > 0 && n > s.limit {
+				close(s.over)
+				return
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -679,7 +694,7 @@ func (s *sampler) run(ctx context.Context) {
 }
 
 func (s *sampler) stopAndWait() {
-	close(s.quit)
+	s.stopOnce.Do(func() { close(s.quit) })
 	<-s.done
 }
 
