@@ -249,16 +249,84 @@ func pythonMissing(ctx context.Context, python, module string) string {
 
 // measure runs cmd to its end: wall seconds, peak RSS in bytes (of the child and its
 // largest descendant, as the kernel reports for waited-for children), combined output.
+// A process tree whose parts are not waited for by the child (PySpark's JVM) is also
+// sampled from /proc every 50 ms: the larger figure is reported.
 func measure(cmd *exec.Cmd) (wall, rss float64, out string, err error) {
+	var buf strings.Builder
+	cmd.Stdout, cmd.Stderr = &buf, &buf
 	start := time.Now()
-	b, err := cmd.CombinedOutput()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, "", err
+	}
+	stop := make(chan struct{})
+	sampled := make(chan float64)
+	go func() {
+		var peak float64
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			peak = max(peak, treeRSS(cmd.Process.Pid))
+			select {
+			case <-stop:
+				sampled <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	err = cmd.Wait()
 	wall = time.Since(start).Seconds()
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss = float64(ru.Maxrss) * 1024
+	close(stop)
+	rss = <-sampled
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = max(rss, float64(ru.Maxrss)*1024)
+	}
+	return wall, rss, buf.String(), err
+}
+
+// treeRSS sums the resident memory of pid and its descendants (Linux /proc; 0 elsewhere).
+func treeRSS(pid int) float64 {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	parent := map[int]int{}
+	rss := map[int]float64{}
+	for _, e := range entries {
+		var p int
+		if _, err := fmt.Sscan(e.Name(), &p); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... ; rss (pages) is field 24
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 22 {
+			continue
+		}
+		var ppid int
+		var pages float64
+		fmt.Sscan(f[1], &ppid)
+		fmt.Sscan(f[21], &pages)
+		parent[p], rss[p] = ppid, pages*float64(os.Getpagesize())
+	}
+	var total float64
+	for p, r := range rss {
+		for q := p; q > 1; q = parent[q] {
+			if q == pid {
+				total += r
+				break
+			}
 		}
 	}
-	return wall, rss, string(b), err
+	return total
 }
 
 // relation reads an output as DuckDB SQL: a file, or the Parquet files of a directory.
