@@ -3,9 +3,13 @@ package devstore
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"net"
+	"runtime"
+	"sync"
 
 	"github.com/fantasy/leaderboard/rankstore"
+	"github.com/fantasy/leaderboard/records"
 )
 
 // batchChunk is the size at which a batch answer is cut into another proto message.
@@ -26,7 +30,8 @@ func (s *Server) parseBatch(c *conn, remote net.Addr) error {
 		return malformed("batch field of %d bytes", len(b))
 	}
 	n := binary.BigEndian.Uint32(b)
-	b = b[5:] // count, flags (inline, respond-all-keys: every key is answered)
+	c.batchFlags = b[4] // allow inline, allow inline SSD, respond all keys (every key is answered)
+	b = b[5:]
 	if n > maxBatchRecords || uint64(n)*25 > uint64(len(b)) {
 		return malformed("batch of %d records in %d bytes", n, len(b))
 	}
@@ -40,6 +45,7 @@ func (s *Server) parseBatch(c *conn, remote net.Addr) error {
 	}
 	c.entries = c.entries[:0]
 	c.bops = c.bops[:0]
+	c.onDisk = false
 	var prev *batchEntry
 	var prevFilter []byte
 	var prevExpr *expr
@@ -116,6 +122,7 @@ func (s *Server) parseBatch(c *conn, remote net.Addr) error {
 		e.digest, e.set, e.userKey = digest, fields.set, fields.key
 		if ns, ok := namespaceOf(fields.ns); ok {
 			e.ns = ns
+			c.onDisk = c.onDisk || ns == records.Complete
 		} else {
 			e.bad = rcNamespace
 		}
@@ -140,7 +147,18 @@ func (s *Server) parseBatch(c *conn, remote net.Addr) error {
 	return nil
 }
 
-// batch answers a batch: one record answer per entry, in order, then the LAST marker.
+// Batch flags.
+const (
+	batchAllowInline    = 0x1
+	batchAllowInlineSSD = 0x2
+)
+
+// batch answers a batch: one record answer per entry, then the LAST marker. Like the
+// server, it runs the batch inline (in order, on the connection's goroutine) when the
+// policy allows it (AllowInline, and AllowInlineSSD when the batch touches the on-disk
+// namespace `complete`); otherwise a large batch is run by several goroutines, window by
+// window, as the server hands it to its service threads: records of the same key are
+// then not run in order. The answers keep the entries' order either way.
 func (s *Server) batch(c *conn, remote net.Addr) {
 	if err := s.parseBatch(c, remote); err != nil {
 		s.unsupported(remote, err)
@@ -150,9 +168,57 @@ func (s *Server) batch(c *conn, remote net.Addr) {
 		c.out.end(at)
 		return
 	}
+	workers := runtime.GOMAXPROCS(0)
+	inline := c.batchFlags&batchAllowInline != 0 && (!c.onDisk || c.batchFlags&batchAllowInlineSSD != 0)
+	if inline || workers == 1 || len(c.entries) < 2*batchWindow {
+		if !s.render(&c.out, c.entries, remote, c.bw) {
+			return
+		}
+	} else {
+		if len(c.parts) < workers {
+			c.parts = make([]out, workers)
+		}
+		for lo := 0; lo < len(c.entries); lo += workers * batchWindow {
+			hi := min(lo+workers*batchWindow, len(c.entries))
+			var wg sync.WaitGroup
+			n := 0
+			for w := lo; w < hi; w += batchWindow {
+				o := &c.parts[n]
+				entries := c.entries[w:min(w+batchWindow, hi)]
+				n++
+				wg.Go(func() {
+					o.b = o.b[:0]
+					s.render(o, entries, remote, nil)
+				})
+			}
+			wg.Wait()
+			for _, o := range c.parts[:n] {
+				if _, err := c.bw.Write(o.b); err != nil {
+					return // the connection is gone; the read loop ends on it
+				}
+			}
+		}
+		for i := range c.parts { // do not hold a huge answer for an idle connection
+			if cap(c.parts[i].b) > 4<<20 {
+				c.parts[i].b = nil
+			}
+		}
+	}
 	at := c.out.begin(typeMsg)
-	for i := range c.entries {
-		e := &c.entries[i]
+	c.out.record(info3Last, rcOK, 0, 0, 0)
+	c.out.end(at)
+}
+
+// batchWindow is how many entries one goroutine runs at a time in a large batch.
+const batchWindow = 64
+
+// render runs entries and appends their answers to o as proto messages of about
+// batchChunk bytes. With a writer, each full message is written out and o reset; it
+// reports false when the write failed.
+func (s *Server) render(o *out, entries []batchEntry, remote net.Addr, w io.Writer) bool {
+	at := o.begin(typeMsg)
+	for i := range entries {
+		e := &entries[i]
 		rc, st, reply := e.bad, rankstore.Stored{}, (*replyBins)(nil)
 		if rc == 0 {
 			var err error
@@ -162,16 +228,28 @@ func (s *Server) batch(c *conn, remote net.Addr) {
 			}
 		}
 		s.count(rc)
-		s.appendRecord(&c.out, 0, rc, st, reply, e.index)
-		if len(c.out.b)-at > batchChunk {
-			c.out.end(at)
-			if _, err := c.bw.Write(c.out.b); err != nil {
-				return // the connection is gone; the read loop ends on it
+		s.appendRecord(o, 0, rc, st, reply, e.index)
+		if len(o.b)-at > batchChunk {
+			o.end(at)
+			if w != nil {
+				if _, err := w.Write(o.b); err != nil {
+					return false
+				}
+				o.b = o.b[:0]
 			}
-			c.out.b = c.out.b[:0]
-			at = c.out.begin(typeMsg)
+			at = o.begin(typeMsg)
 		}
 	}
-	c.out.record(info3Last, rcOK, 0, 0, 0)
-	c.out.end(at)
+	if len(o.b)-at == 8 { // nothing since the last message
+		o.b = o.b[:at]
+		return true
+	}
+	o.end(at)
+	if w != nil {
+		if _, err := w.Write(o.b); err != nil {
+			return false
+		}
+		o.b = o.b[:0]
+	}
+	return true
 }

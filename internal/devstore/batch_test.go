@@ -218,3 +218,47 @@ func TestSlowServer(t *testing.T) {
 		t.Fatalf("after the delay: %v", err)
 	}
 }
+
+// TestBatchNotInline runs large batches with AllowInline off, which the server spreads
+// over goroutines: every record is still answered, under its own index.
+func TestBatchNotInline(t *testing.T) {
+	e := start(t, "", nil, Config{MaxRecordSize: 2000})
+	bp := as.NewBatchPolicy()
+	bp.AllowInline = false
+	bp.TotalTimeout = testTimeout
+	wp := as.NewBatchWritePolicy()
+	wp.SendKey = true
+	var ops []as.BatchRecordIfc
+	var keys []*as.Key
+	for i := range 1000 {
+		k := key(t, records.Complete, "p", fmt.Sprint(i))
+		keys = append(keys, k)
+		size := 10
+		if i%97 == 0 {
+			size = 5000 // too big: a per-record error in the middle of a window
+		}
+		ops = append(ops, as.NewBatchWrite(wp, k, as.PutOp(as.NewBin("i", i)), as.PutOp(as.NewBin("b", make([]byte, size)))))
+	}
+	if err := e.client.BatchOperate(bp, ops); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range ops {
+		want := types.OK
+		if i%97 == 0 {
+			want = types.RECORD_TOO_BIG
+		}
+		if got := r.BatchRec().ResultCode; got != want {
+			t.Fatalf("record %d: %v, want %v", i, got, want)
+		}
+	}
+	keys = append(keys, key(t, records.Live, "p", "absent"))
+	recs, err := e.client.BatchGet(bp, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range recs {
+		if absent := i%97 == 0 || i == 1000; (r == nil) != absent || r != nil && r.Bins["i"] != i {
+			t.Fatalf("record %d: %+v", i, r)
+		}
+	}
+}

@@ -71,10 +71,14 @@ func BenchmarkBatchWrite(b *testing.B) {
 // BenchmarkServerBatchWrite sends a pre-encoded BatchOperate message (BatchWrites with
 // SendKey, REPLACE and the fence filter, the same bins as BenchmarkBatchWrite) over one
 // raw connection and reads the answer: the server's own rate, without the client's
-// encoding and decoding.
+// encoding and decoding; inline (the client's default AllowInline) and not.
 func BenchmarkServerBatchWrite(b *testing.B) {
-	for _, size := range []int{1000, 5000} {
-		b.Run(fmt.Sprint("batch=", size), func(b *testing.B) {
+	for _, bc := range []struct {
+		size   int
+		inline bool
+	}{{1000, true}, {5000, true}, {5000, false}} {
+		size := bc.size
+		b.Run(fmt.Sprintf("batch=%d/inline=%v", size, bc.inline), func(b *testing.B) {
 			e := start(b, "", nil, Config{})
 			c, err := net.Dial("tcp", e.addr.String())
 			if err != nil {
@@ -86,7 +90,11 @@ func BenchmarkServerBatchWrite(b *testing.B) {
 			filter := packExpr(b, fenceFilter(1, 1))
 			rows := make([]byte, 400)
 			batch := binary.BigEndian.AppendUint32(nil, uint32(size))
-			batch = append(batch, 0)
+			if bc.inline {
+				batch = append(batch, batchAllowInline)
+			} else {
+				batch = append(batch, 0) // AllowInline off: the batch is spread over goroutines
+			}
 			for i := range size {
 				k := fmt.Sprint(i)
 				d := digestOf("contest", k)

@@ -163,6 +163,10 @@ type conn struct {
 	m       msg
 	bops    []op // batch entries' ops
 	entries []batchEntry
+	parts   []out // a large batch's answers, one per goroutine
+	// batchFlags are the batch's policy flags; onDisk: it touches `complete`.
+	batchFlags byte
+	onDisk     bool
 }
 
 func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
