@@ -449,6 +449,12 @@ func TestTickerNeverGoesBack(t *testing.T) {
 		t.Fatalf("cycle %d above floor 1000", tick.Cycle)
 	}
 	tk3.Stop()
+	// Without file or store: the wall clock's floor.
+	epoch := time.Now().Add(-time.Hour)
+	tk4, _ := NewTicker(TickerConfig{Interval: time.Second, Epoch: epoch}, nil, time.Now)
+	if n, _ := tk4.take(); n < 3600 || n > 3602 {
+		t.Fatalf("first cycle %d an hour of 1s intervals after the epoch", n)
+	}
 	bad := t.TempDir()
 	if err := os.WriteFile(filepath.Join(bad, hwmFile), []byte("twelve"), 0o644); err != nil {
 		t.Fatal(err)

@@ -42,8 +42,15 @@ type TickerConfig struct {
 	// Floor is a cycle number already used (e.g. the highest in the store): the first
 	// tick is above it.
 	Floor int64
-	// Reserve is how many numbers one fsynced write of the high-water mark reserves.
+	// Reserve is how many numbers one fsynced write of the high-water mark reserves
+	// (default 1: a write per tick). Numbers reserved but unused are skipped after a
+	// restart, which moves them ahead of the Epoch floor: keep it 1 with an Epoch.
 	Reserve int64
+	// Epoch, when set, adds a third floor: the intervals elapsed since Epoch, so that a
+	// node that lost both its data dir and its store (memory only, then a crash) still
+	// never numbers a cycle below one it served before (given a clock that does not go
+	// back and an interval not lengthened).
+	Epoch time.Time
 }
 
 // Ticker is the cycle source of a standalone node: a tick every interval, numbered from
@@ -68,7 +75,7 @@ func NewTicker(cfg TickerConfig, offsets func(ctx context.Context) (map[int32]in
 		return nil, fmt.Errorf("ticker interval %v: must be > 0", cfg.Interval)
 	}
 	if cfg.Reserve < 1 {
-		cfg.Reserve = 100
+		cfg.Reserve = 1
 	}
 	t := &Ticker{cfg: cfg, offsets: offsets, now: now, next: max(cfg.Floor, 0) + 1}
 	if cfg.Dir != "" {
@@ -122,13 +129,19 @@ func (t *Ticker) take() (int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.next
+	if !t.cfg.Epoch.IsZero() {
+		// Ticks come one interval apart, so this floor never runs ahead of the numbers.
+		if d := t.now().Sub(t.cfg.Epoch); d > 0 {
+			n = max(n, int64(d/t.cfg.Interval))
+		}
+	}
 	if t.cfg.Dir != "" && n > t.hwm {
 		if err := writeHWM(t.cfg.Dir, n+t.cfg.Reserve-1); err != nil {
 			return 0, err
 		}
 		t.hwm = n + t.cfg.Reserve - 1
 	}
-	t.next++
+	t.next = n + 1
 	return n, nil
 }
 
@@ -170,8 +183,10 @@ func writeHWM(dir string, v int64) error {
 	return nil
 }
 
-// StoredCycle returns the highest cycle number of the matches listed in the store (both
-// namespaces): a floor for a cycle source that lost its own high-water mark.
+// StoredCycle returns the highest cycle number found in the store (both namespaces: the
+// matches lists, rewritten every cycle, and the match records they list, by their
+// contents and their fences): a floor for a cycle source that lost its own high-water
+// mark.
 func StoredCycle(ctx context.Context, store Store) (int64, error) {
 	var top int64
 	for _, ns := range []string{records.Live, records.Complete} {
@@ -182,6 +197,7 @@ func StoredCycle(ctx context.Context, store Store) (int64, error) {
 		if !ok {
 			continue
 		}
+		top = max(top, records.StoredFence(b).Cycle) // written every cycle
 		list, err := records.MatchesFrom(b)
 		if err != nil {
 			return 0, fmt.Errorf("cannot decode the %s matches list: %w", ns, err)
@@ -195,7 +211,7 @@ func StoredCycle(ctx context.Context, store Store) (int64, error) {
 				continue
 			}
 			if m, err := records.MatchFrom(mb); err == nil {
-				top = max(top, m.Cycle)
+				top = max(top, m.Cycle, records.StoredFence(mb).Cycle)
 			}
 		}
 	}

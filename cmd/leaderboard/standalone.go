@@ -105,6 +105,10 @@ func (n *node) wait() error { return n.sup.wait() }
 // published.
 func (n *node) ready() bool { return n.sup.alive() && n.worker.Ready() }
 
+// cycleEpoch is the Ticker's wall-clock floor: cycle numbers are at least the intervals
+// elapsed since then (docs/RELIABILITY.md).
+var cycleEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // startNode wires source -> worker -> embedded store <- API and starts them; they run
 // until ctx ends.
 func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, error) {
@@ -161,7 +165,7 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 		src.Close()
 		return nil, err
 	}
-	ticks, err := worker.NewTicker(worker.TickerConfig{Interval: c.worker.Interval, Dir: c.dataDir, Floor: floor},
+	ticks, err := worker.NewTicker(worker.TickerConfig{Interval: c.worker.Interval, Dir: c.dataDir, Floor: floor, Epoch: cycleEpoch},
 		func(ctx context.Context) (map[int32]int64, error) { return src.EndOffsets(ctx, c.kafka.PointsTopic) }, time.Now)
 	if err != nil {
 		src.Close()
