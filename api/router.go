@@ -29,6 +29,9 @@ func parsePattern(pattern string) *route {
 		panic("BUG: route " + pattern + " is not GET /...")
 	}
 	for _, seg := range strings.Split(path, "/") {
+		if path == "" { // "GET /": no segments
+			break
+		}
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
 			rt.names = append(rt.names, seg[1:len(seg)-1])
 			seg = ""
@@ -75,6 +78,9 @@ func (s *Server) route(path []byte, r *request) *route {
 		}
 		segs[n], rest = rest[:i], rest[i+1:]
 		n++
+	}
+	if n == 1 && len(segs[0]) == 0 { // "/" has no segments
+		n = 0
 	}
 next:
 	for _, rt := range s.routes {

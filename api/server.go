@@ -113,6 +113,7 @@ func New(cfg Config, store Store, logger *slog.Logger, reg *prometheus.Registry,
 			writeText(ctx, fasthttp.StatusOK, "ready")
 		}),
 	}
+	s.routes = append(s.routes, s.webRoutes()...) // web.go: the web leaderboard and its entry history
 	return s
 }
 
