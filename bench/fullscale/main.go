@@ -1,8 +1,8 @@
 // Command fullscale runs the whole single-node system at a chosen scale and reports what
 // an operator would measure: it generates a dataset, starts the development broker (or
-// uses a Kafka broker given), loads the entries through it, starts a live match
-// (simulate) and then a cold `standalone` node, and follows the node until the match's
-// final standings are written. bench/fullscale.sh builds the binary and calls it; see
+// uses a Kafka broker given), loads the entries through it, makes the match live, starts
+// a cold `standalone` node, plays the match (simulate) once the node serves its first
+// standings, and follows the node until the match's final standings are served. bench/fullscale.sh builds the binary and calls it; see
 // docs/PERFORMANCE.md, "Full-scale run".
 //
 // It reports, on stderr as it goes and as one JSON line on stdout at the end: the time
@@ -34,6 +34,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/fantasy/leaderboard/kafkasource"
 )
 
 type config struct {
@@ -231,12 +233,17 @@ func run(ctx context.Context, c config) (*report, error) {
 	rep.LoadRate = float64(c.entries) / rep.LoadS
 	logf("load: %.1fs, %.0f entries/s", rep.LoadS, rep.LoadRate)
 
-	// 4. the match goes live (simulate runs through the rest), then a cold node starts.
-	sim, err := startBG(ctx, c, "simulate", "--kafka", kafka, "--match", "1", "--seed", itoa(c.seed), "--speed", strconv.FormatFloat(c.speed, 'f', -1, 64), "--partitions", strconv.Itoa(c.partitions))
-	if err != nil {
+	// 4. the match goes live, then a cold node starts; the match is played (simulate)
+	// once the node serves its first standings, so every ball falls in a live cycle.
+	if err := publishLive(ctx, kafka); err != nil {
 		return fail(err)
 	}
-	defer sim.stop()
+	var sim *bg
+	defer func() {
+		if sim != nil {
+			sim.stop()
+		}
+	}()
 	apiPort, err := freePort()
 	if err != nil {
 		return fail(err)
@@ -253,7 +260,6 @@ func run(ctx context.Context, c config) (*report, error) {
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return fail(err)
 	}
-	time.Sleep(time.Second) // simulate has published "live" and the first points
 	start := time.Now()
 	node, err := startBG(ctx, c, "standalone", "--kafka", kafka, "--http", api[len("http://"):], "--admin-http", admin[len("http://"):],
 		"--interval", c.interval.String(), "--data-dir", store, "-v")
@@ -261,7 +267,7 @@ func run(ctx context.Context, c config) (*report, error) {
 		return fail(err)
 	}
 	defer node.stop()
-	rss := newSampler(node.cmd.Process.Pid, brokerPID, start, c.rssEvery, c.maxRSS)
+	rss := newSampler(node.cmd.Process.Pid, brokerPID, start, c.rssEvery, c.maxRSS, func() { node.cmd.Process.Kill() })
 	go rss.run(ctx)
 	rep.RSSSamplesFile = filepath.Join(c.work, "rss.csv")
 
@@ -275,18 +281,17 @@ func run(ctx context.Context, c config) (*report, error) {
 			return fail(fmt.Errorf("stopped waiting (node log %s): %w", node.logPath, ctx.Err()))
 		case err := <-node.done:
 			return fail(fmt.Errorf("the node exited: %v (log %s)", err, node.logPath))
-		case <-rss.over:
-			node.stop()
+		case <-rss.over: // the sampler has killed the node already
 			rss.stopAndWait()
 			writeSamples(rep.RSSSamplesFile, rss.samples())
 			rep.RSSPeak, rep.BrokerRSSPeak = peak(rss.samples())
 			return fail(fmt.Errorf("the node's resident memory passed --max-rss %d bytes after %.1fs: run stopped (samples in %s)", c.maxRSS, time.Since(start).Seconds(), rep.RSSSamplesFile))
-		case err := <-sim.done:
+		case err := <-simDone(sim):
 			if err != nil {
 				return fail(fmt.Errorf("simulate failed: %v (log %s)", err, sim.logPath))
 			}
 			completedAt = time.Now()
-			sim.done = nil
+			sim.done = make(chan error) // never again
 			logf("simulate: match completed")
 		case <-poll.C:
 		}
@@ -307,7 +312,11 @@ func run(ctx context.Context, c config) (*report, error) {
 		st, entries, ok := matchState(api + "/v1/matches/1")
 		if ok && rep.StandingS == 0 && entries == c.entries {
 			rep.StandingS = el
-			logf("first standings over all %d entries served after %.1fs", entries, el)
+			logf("first standings over all %d entries served after %.1fs; the match starts", entries, el)
+			sim, err = startBG(ctx, c, "simulate", "--kafka", kafka, "--match", "1", "--seed", itoa(c.seed), "--speed", strconv.FormatFloat(c.speed, 'f', -1, 64), "--partitions", strconv.Itoa(c.partitions))
+			if err != nil {
+				return fail(err)
+			}
 		}
 		if ok && st == "completed" && entries == c.entries && !completedAt.IsZero() {
 			rep.FinalS = time.Since(completedAt).Seconds()
@@ -364,6 +373,29 @@ func run(ctx context.Context, c config) (*report, error) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// simDone is sim's exit, or a channel that never delivers before sim starts.
+func simDone(sim *bg) <-chan error {
+	if sim == nil {
+		return nil
+	}
+	return sim.done
+}
+
+// publishLive makes match 1 live, with no points yet.
+func publishLive(ctx context.Context, kafka string) error {
+	cfg := kafkasource.DefaultConfig()
+	cfg.Brokers = []string{kafka}
+	pub, err := kafkasource.NewPublisher(cfg, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	if err := pub.PublishMatch(ctx, kafkasource.MatchEvent{MatchID: 1, State: kafkasource.MatchLive, TS: time.Now().UnixMilli()}); err != nil {
+		return err
+	}
+	return pub.Flush(ctx)
+}
 
 // runCmd runs a leaderboard subcommand to its end, its output in <work>/<name>.log.
 func runCmd(ctx context.Context, c config, name string, args ...string) error {
@@ -451,7 +483,7 @@ func waitTCP(ctx context.Context, addr string, d time.Duration) error {
 	}
 }
 
-var client = &http.Client{Timeout: 5 * time.Second}
+var client = &http.Client{Timeout: 2 * time.Second}
 
 func httpStatus(url string) int {
 	resp, err := client.Get(url)
@@ -652,15 +684,16 @@ type sampler struct {
 	nodePID, brokerPID int
 	start              time.Time
 	every              time.Duration
-	limit              int64 // closes over when the node's RSS passes it (0: never)
+	limit              int64  // past it: kill, then close over (0: no limit)
+	kill               func() // kills the node at once: the machine may be shared
 	mu                 sync.Mutex
 	s                  []sample
 	quit, done, over   chan struct{}
 	stopOnce           sync.Once
 }
 
-func newSampler(nodePID, brokerPID int, start time.Time, every time.Duration, limit int64) *sampler {
-	return &sampler{nodePID: nodePID, brokerPID: brokerPID, start: start, every: every, limit: limit,
+func newSampler(nodePID, brokerPID int, start time.Time, every time.Duration, limit int64, kill func()) *sampler {
+	return &sampler{nodePID: nodePID, brokerPID: brokerPID, start: start, every: every, limit: limit, kill: kill,
 		quit: make(chan struct{}), done: make(chan struct{}), over: make(chan struct{})}
 }
 
@@ -679,6 +712,7 @@ func (s *sampler) run(ctx context.Context) {
 			s.s = append(s.s, sample{time.Since(s.start), n, b})
 			s.mu.Unlock()
 			if s.limit > 0 && n > s.limit {
+				s.kill()
 				close(s.over)
 				return
 			}
