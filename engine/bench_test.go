@@ -5,19 +5,31 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/internal/reference"
 )
 
+// benchShape is a heavy-tailed dataset of n entries: "contest" has rows by contest and a
+// team per four entries; "join" has rows in random (join) order and a team per two
+// entries, the shape of issue 11 that no friendly file hides.
+func benchShape(n int, shape string) reference.Shape {
+	s := reference.Shape{Contests: reference.HeavyTail(1, n), Players: 22, LineupSize: 11, Teams: n / 4, PointValues: 200}
+	if shape == "join" {
+		s.Teams, s.Shuffle = n/2, true
+	}
+	return s
+}
+
 // benchPartition builds a heavy-tailed partition of n entries and two snapshots of the
 // same match, and reports the heap the partition holds per entry.
-func benchPartition(b *testing.B, n int) (*engine.Partition, [2]*engine.Snapshot, float64) {
+func benchPartition(b *testing.B, n int, shape string) (*engine.Partition, [2]*engine.Snapshot, float64) {
 	b.Helper()
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	shape := reference.Shape{Contests: reference.HeavyTail(1, n), Players: 22, LineupSize: 11, Teams: n / 4, PointValues: 200}
-	entries, pts := reference.Random(1, shape)
+	entries, pts := reference.Random(1, benchShape(n, shape))
 	for id, v := range pts {
 		pts[id] = 2 * v // T20 points move in half points
 	}
@@ -38,9 +50,13 @@ func benchPartition(b *testing.B, n int) (*engine.Partition, [2]*engine.Snapshot
 // BenchmarkCycle runs full cycles where every team's points change (the worst case of a
 // live match), alternating two snapshots.
 func BenchmarkCycle(b *testing.B) {
-	for _, n := range []int{560_000, 5_600_000} {
-		b.Run(fmt.Sprintf("entries=%d", n), func(b *testing.B) {
-			p, snaps, perEntry := benchPartition(b, n)
+	for _, c := range []struct {
+		n     int
+		shape string
+	}{{560_000, "contest"}, {560_000, "join"}, {5_600_000, "contest"}} {
+		b.Run(fmt.Sprintf("entries=%d/shape=%s", c.n, c.shape), func(b *testing.B) {
+			n := c.n
+			p, snaps, perEntry := benchPartition(b, n, c.shape)
 			b.ReportAllocs()
 			b.ResetTimer()
 			i := 0
@@ -56,10 +72,40 @@ func BenchmarkCycle(b *testing.B) {
 
 // BenchmarkCycleUnchanged runs cycles on an unchanged snapshot: every contest is skipped.
 func BenchmarkCycleUnchanged(b *testing.B) {
-	p, snaps, _ := benchPartition(b, 560_000)
+	p, snaps, _ := benchPartition(b, 560_000, "contest")
 	b.ResetTimer()
 	for b.Loop() {
 		p.Run(snaps[0])
 	}
 	b.ReportMetric(float64(560_000)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// BenchmarkLoad appends Arrow batches of 64Ki rows (as the Parquet reader delivers them)
+// to a Builder and builds the partition: the in-memory half of `rank`'s load.
+func BenchmarkLoad(b *testing.B) {
+	for _, shape := range []string{"contest", "join"} {
+		b.Run("entries=560000/shape="+shape, func(b *testing.B) {
+			const n = 560_000
+			entries, _ := reference.Random(1, benchShape(n, shape))
+			var recs []arrow.RecordBatch
+			for lo := 0; lo < n; lo += 1 << 16 {
+				recs = append(recs, recordOf(entries[lo:min(n, lo+1<<16)]))
+			}
+			entries = nil
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				bl := engine.NewBuilder(0, n)
+				for _, rec := range recs {
+					if err := bl.Append(rec); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if _, err := bl.Build(engine.DefaultConfig()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+		})
+	}
 }
