@@ -2,7 +2,6 @@ package worker
 
 import (
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"time"
 
@@ -159,20 +158,22 @@ func newMatch(id int64) *match {
 		teamPrint: map[int64]uint64{}, edited: map[int64]records.Lineup{}, editedNow: map[int64]struct{}{}, shards: map[int32]*shard{}}
 }
 
-var lineupSeed = maphash.MakeSeed()
-
-// lineupPrint fingerprints a lineup as a set, with its captain and vice-captain.
-func lineupPrint(players []int32, capt, vice int32, scratch []int32) uint64 {
-	s := append(scratch[:0], players...)
-	slices.Sort(s)
-	var h maphash.Hash
-	h.SetSeed(lineupSeed)
-	var b [4]byte
-	for _, p := range append(s, capt, vice) {
-		b[0], b[1], b[2], b[3] = byte(p), byte(p>>8), byte(p>>16), byte(p>>24)
-		h.Write(b[:])
+// lineupPrint fingerprints a lineup as a set, with its captain and vice-captain: a sum
+// of mixed player ids (order does not matter), the captain and vice-captain mixed apart.
+func lineupPrint(players []int32, capt, vice int32) uint64 {
+	h := uint64(len(players))
+	for _, p := range players {
+		h += mix64(uint64(uint32(p)))
 	}
-	return h.Sum64()
+	return h ^ mix64(uint64(uint32(capt))^0x9E3779B97F4A7C15)*3 ^ mix64(uint64(uint32(vice))^0xC2B2AE3D27D4EB4F)*5
+}
+
+func mix64(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xFF51AFD7ED558CCD
+	x ^= x >> 33
+	x *= 0xC4CEB9FE1A85EC53
+	return x ^ x>>33
 }
 
 func rejectf(code, format string, args ...any) *kafkasource.RejectError {
@@ -227,14 +228,19 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 		if !known && m != nil && m.count >= w.cfg.MaxMatchEntries {
 			return rejectf(ReasonMatchFull, "match %d holds %d entries, the most one match may hold (--max-match-entries)", e.MatchID, w.cfg.MaxMatchEntries)
 		}
+		fp := lineupPrint(e.Players, e.Captain, e.ViceCaptain)
 		newPlayers := 0
-		for _, p := range e.Players {
-			if m == nil {
-				newPlayers = len(e.Players)
-				break
-			}
-			if _, ok := m.players[p]; !ok {
-				newPlayers++
+		if m != nil && m.teamPrint[e.TeamID] == fp {
+			// the team's known lineup: no new player
+		} else {
+			for _, p := range e.Players {
+				if m == nil {
+					newPlayers = len(e.Players)
+					break
+				}
+				if _, ok := m.players[p]; !ok {
+					newPlayers++
+				}
 			}
 		}
 		have := 0
@@ -268,11 +274,14 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	if m.lineupSize == 0 {
 		m.lineupSize = len(e.Players)
 	}
-	for _, p := range e.Players {
-		m.players[p] = struct{}{}
+	fp := lineupPrint(e.Players, e.Captain, e.ViceCaptain)
+	old, ok := m.teamPrint[e.TeamID]
+	if !ok || old != fp {
+		for _, p := range e.Players {
+			m.players[p] = struct{}{}
+		}
 	}
-	fp := lineupPrint(e.Players, e.Captain, e.ViceCaptain, w.scratch)
-	if old, ok := m.teamPrint[e.TeamID]; ok && old != fp {
+	if ok && old != fp {
 		// A team's lineup changed (the user edited it): its latest lineup holds for
 		// every entry of the team, in every partition.
 		m.edited[e.TeamID] = records.Lineup{Players: slices.Clone(e.Players), Captain: e.Captain, Vice: e.ViceCaptain}
@@ -381,25 +390,26 @@ type userIndex struct {
 
 func buildUserIndex(p *engine.Partition) userIndex {
 	n := p.NumEntries()
-	order := make([]uint32, n)
-	for i := range order {
-		order[i] = uint32(i)
+	type pair struct {
+		user int64
+		i    uint32
 	}
-	slices.SortFunc(order, func(a, b uint32) int {
-		ua, ub := p.UserID(int(a)), p.UserID(int(b))
-		if ua != ub {
-			if ua < ub {
-				return -1
-			}
-			return 1
+	pairs := make([]pair, n)
+	for i := range pairs {
+		pairs[i] = pair{p.UserID(i), uint32(i)}
+	}
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if a.user != b.user {
+			return cmpInt(a.user, b.user)
 		}
-		return int(a) - int(b)
+		return int(a.i) - int(b.i)
 	})
 	var u userIndex
-	u.idx = order
-	for k, i := range order {
-		if k == 0 || p.UserID(int(i)) != u.ids[len(u.ids)-1] {
-			u.ids = append(u.ids, p.UserID(int(i)))
+	u.idx = make([]uint32, n)
+	for k, pr := range pairs {
+		u.idx[k] = pr.i
+		if k == 0 || pr.user != u.ids[len(u.ids)-1] {
+			u.ids = append(u.ids, pr.user)
 			u.start = append(u.start, uint32(k))
 		}
 	}

@@ -134,7 +134,6 @@ type Worker struct {
 	topicEnd  map[string]map[int32]int64
 	topicNext map[string]map[int32]int64
 	progress  chan struct{} // closed and replaced when ingest moves
-	scratch   []int32
 
 	cycleMu   sync.Mutex // one cycle at a time
 	published atomic.Bool

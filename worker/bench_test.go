@@ -1,0 +1,207 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fantasy/leaderboard/kafkasource"
+	"github.com/fantasy/leaderboard/records"
+)
+
+// nullStore takes every write and holds nothing: the benchmarks measure the worker.
+type nullStore struct{}
+
+func (nullStore) Put(context.Context, string, []records.Record) error   { return nil }
+func (nullStore) Delete(context.Context, string, string, []string) error { return nil }
+func (nullStore) Get(context.Context, string, string, string) (records.Bins, bool, error) {
+	return nil, false, nil
+}
+
+// benchEntries is the match size of the worker benchmarks: LB_BENCH_ENTRIES, default
+// 200k (CI runs them once to keep them compiling).
+func benchEntries(b *testing.B) int {
+	n := 200_000
+	if s := os.Getenv("LB_BENCH_ENTRIES"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1000 {
+			b.Fatalf("LB_BENCH_ENTRIES=%q: want a count >= 1000", s)
+		}
+		n = v
+	}
+	return n
+}
+
+// synth generates a match's entry events on the fly, in batches as Poll returns them,
+// over 16 partitions: contests heavy-tailed (a mega contest of a tenth of the entries,
+// then 1000-, 100-, 20-, 10- and 2-entry contests), ~5 entries per team, 22 players.
+type synth struct {
+	n, made     int
+	contest     int64
+	left        int
+	sizes       []int
+	k           int
+	players     [22]int32
+	lineups     [][]int32
+	mega, megaN int
+}
+
+func newSynth(n int) *synth {
+	s := &synth{n: n, sizes: []int{1000, 100, 100, 20, 20, 20, 10, 10, 10, 10, 2, 2, 2, 2, 2}, megaN: n / 10}
+	for i := range s.players {
+		s.players[i] = int32(100_000 + i*7)
+	}
+	for t := range 4096 {
+		l := make([]int32, 11) // distinct: 11 steps of 3 through 22 players
+		for j := range l {
+			l[j] = s.players[(t+j*3)%22]
+		}
+		s.lineups = append(s.lineups, l)
+	}
+	return s
+}
+
+func (s *synth) batch(max int) kafkasource.Batch {
+	var b kafkasource.Batch
+	for len(b.Entries) < max && s.made < s.n {
+		if s.left == 0 {
+			s.contest++
+			if s.mega == 0 {
+				s.mega, s.left = 1, s.megaN
+			} else {
+				s.left = s.sizes[s.k%len(s.sizes)]
+				s.k++
+			}
+		}
+		id := int64(s.made + 1)
+		team := id / 5
+		l := s.lineups[team%4096]
+		p := int32(s.contest*2654435761%16+16) % 16
+		b.Entries = append(b.Entries, kafkasource.EntryRecord{Partition: p, Offset: int64(s.made), Event: kafkasource.EntryEvent{
+			MatchID: 1, ContestID: s.contest, EntryID: id, UserID: id/3 + 1, TeamID: team + 1,
+			Players: l, Captain: l[0], ViceCaptain: l[1]}})
+		s.left--
+		s.made++
+	}
+	return b
+}
+
+func benchWorker(b *testing.B) *Worker {
+	cfg := DefaultConfig()
+	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
+	w, err := New(cfg, &rejects{}, nullStore{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for p := range int32(16) {
+		if err := w.AddPartition(p, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return w
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkColdStart replays a match's entries into a worker and runs the first cycle
+// (folding every contest group, ranking, writing to a store that discards): the
+// replay rate, the first cycle, cold start to standings, and the worker state's heap
+// bytes per entry.
+//
+//	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench ColdStart -benchtime 1x ./worker
+func BenchmarkColdStart(b *testing.B) {
+	n := benchEntries(b)
+	for range b.N {
+		b.StopTimer()
+		before := heapInUse()
+		w := benchWorker(b)
+		s := newSynth(n)
+		ctx := context.Background()
+		var replay time.Duration
+		b.StartTimer()
+		start := time.Now()
+		for s.made < s.n {
+			batch := s.batch(10_000)
+			t0 := time.Now()
+			if err := w.Apply(ctx, batch); err != nil {
+				b.Fatal(err)
+			}
+			replay += time.Since(t0)
+		}
+		w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+		t1 := time.Now()
+		if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		first := time.Since(t1)
+		cold := time.Since(start)
+		b.StopTimer()
+		after := heapInUse()
+		b.ReportMetric(float64(n)/replay.Seconds(), "replay_entries/s")
+		b.ReportMetric(first.Seconds(), "first_cycle_s")
+		b.ReportMetric(cold.Seconds(), "cold_start_s")
+		b.ReportMetric(float64(after-before)/float64(n), "heap_B/entry")
+		if rep := w.LastCycle(); rep == nil || rep.Stats.Entries != n {
+			b.Fatalf("first cycle ranked %+v, want %d entries", rep, n)
+		}
+		runtime.KeepAlive(w)
+	}
+}
+
+// BenchmarkLateEntry measures what one late entry adds to the next cycle of a live match:
+// a cycle with one new entry in a 20-entry contest, next to an idle cycle.
+//
+//	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench LateEntry -benchtime 20x ./worker
+func BenchmarkLateEntry(b *testing.B) {
+	n := benchEntries(b)
+	w := benchWorker(b)
+	s := newSynth(n)
+	ctx := context.Background()
+	for s.made < s.n {
+		if err := w.Apply(ctx, s.batch(10_000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	cycle := int64(1)
+	run := func() time.Duration {
+		cycle++
+		t0 := time.Now()
+		if err := w.Cycle(ctx, Tick{Cycle: cycle, At: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	run()
+	run()
+	var idle, late time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		idle += run()
+		ev := kafkasource.EntryEvent{MatchID: 1, ContestID: 7, EntryID: int64(n + 1 + i), UserID: 1, TeamID: 1,
+			Players: s.lineups[0], Captain: s.lineups[0][0], ViceCaptain: s.lineups[0][1]}
+		p := int32(int64(7)*2654435761%16+16) % 16
+		if err := w.Apply(ctx, kafkasource.Batch{Entries: []kafkasource.EntryRecord{{Partition: p, Event: ev}}}); err != nil {
+			b.Fatal(err)
+		}
+		late += run()
+		if rep := w.LastCycle(); rep.Rebuilt != 1 {
+			b.Fatalf("a late entry rebuilt %d groups", rep.Rebuilt)
+		}
+	}
+	b.ReportMetric(idle.Seconds()/float64(b.N)*1000, "idle_cycle_ms")
+	b.ReportMetric(late.Seconds()/float64(b.N)*1000, "late_entry_cycle_ms")
+	b.ReportMetric((late-idle).Seconds()/float64(b.N)*1000, "added_ms")
+}
