@@ -18,7 +18,7 @@ import (
 // nullStore takes every write and holds nothing: the benchmarks measure the worker.
 type nullStore struct{}
 
-func (nullStore) Put(context.Context, string, []records.Record) error   { return nil }
+func (nullStore) Put(context.Context, string, []records.Record) error    { return nil }
 func (nullStore) Delete(context.Context, string, string, []string) error { return nil }
 func (nullStore) Get(context.Context, string, string, string) (records.Bins, bool, error) {
 	return nil, false, nil
