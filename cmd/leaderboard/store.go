@@ -34,6 +34,9 @@ func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if _, _, err := net.SplitHostPort(*addr); err != nil {
+		return fmt.Errorf("%w: --addr %q: %v", errUsage, *addr, err)
+	}
 	storeCfg.DataDir = *dataDir
 	if err := storeCfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)

@@ -103,7 +103,9 @@ func TestStoreCommand(t *testing.T) {
 		t.Fatalf("after restart: %v %v", rec, err)
 	}
 	// Bad flags are a usage error.
-	if code := run(context.Background(), []string{"store", "--max-record-size", "0"}, &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
-		t.Fatalf("bad flag: exit %d", code)
+	for _, args := range [][]string{{"--max-record-size", "0"}, {"--addr", "nonsense"}, {"--live-ttl", "0s"}} {
+		if code := run(context.Background(), append([]string{"store"}, args...), &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
+			t.Fatalf("%v: exit %d, want 2", args, code)
+		}
 	}
 }

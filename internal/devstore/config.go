@@ -16,8 +16,8 @@ type Config struct {
 
 // RegisterFlags registers the server's flags with a prefix.
 func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
-	fs.StringVar(&c.NodeName, prefix+"node-name", "BB9000000000001", "node id the store answers to the `node` info command")
-	fs.StringVar(&c.ClusterName, prefix+"cluster-name", "", "cluster name the store answers to `cluster-name` (clients that set ClientPolicy.ClusterName must match it); empty = none")
+	fs.StringVar(&c.NodeName, prefix+"node-name", "BB9000000000001", "node id the store answers to the node info command")
+	fs.StringVar(&c.ClusterName, prefix+"cluster-name", "", "cluster name the store answers to the cluster-name info command (clients that set ClientPolicy.ClusterName must match it); empty = none")
 	fs.IntVar(&c.MaxRecordSize, prefix+"max-record-size", 1<<20, "largest record in bytes; a larger write fails with RECORD_TOO_BIG, like Aerospike's max-record-size")
 }
 
