@@ -121,3 +121,56 @@ func rawPut(b *testing.B, cl *as.Client, pol *as.BatchPolicy, ws []rawWrite, bat
 	}
 	wg.Wait()
 }
+
+// BenchmarkSinkRead: reads/s of Sink.Get (one record a call, as the API's first read of
+// an answer) and Sink.GetMany (100 keys, as a page window), beside the raw client's Get.
+//
+//	go test -run '^$' -bench BenchmarkSinkRead -benchtime 20000x ./aerospikesink/
+func BenchmarkSinkRead(b *testing.B) {
+	recs := benchRecords(1000)
+	keys := make([]string, len(recs))
+	for i, r := range recs {
+		keys[i] = r.Key
+	}
+	for _, srv := range benchServers(b) {
+		sk, _ := newTestSink(b, srv, nil, nil)
+		if err := sk.Put(ctx, records.Live, recs); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(srv.name+"/get/sink", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, ok, err := sk.Get(ctx, records.Live, records.SetContest, keys[i%len(keys)]); err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+		})
+		b.Run(srv.name+"/get/raw", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				k, _ := as.NewKey("live", records.SetContest, keys[i%len(keys)])
+				if _, err := sk.client.Get(sk.read, k); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+		})
+		b.Run(srv.name+"/getmany100/sink", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				lo := (i * 100) % len(keys)
+				if _, err := sk.GetMany(ctx, records.Live, records.SetContest, keys[lo:lo+100]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
