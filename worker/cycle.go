@@ -167,6 +167,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		rebuilt  = map[*group]*engine.Partition{}
 		users    = map[int64]struct{}{}
 		entries  []entryRef
+		fresh    []*group
 		gone     []int64
 		anyBuilt bool
 	)
@@ -189,6 +190,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			users[u] = struct{}{}
 		}
 		entries = append(entries, res.entries...)
+		fresh = append(fresh, res.fresh...)
 		gone = append(gone, res.gone...)
 	}
 	foldTook := w.now().Sub(start)
@@ -220,6 +222,17 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 				dels = append(dels, stale(old, p)...)
 			}
 			w.groupRecords(m, g, p, isRebuilt || final, final, out)
+		}
+	}
+	if !final { // (a final cycle writes every entry's record below)
+		for _, g := range fresh {
+			p := g.part
+			for c := range p.NumContests() {
+				ct := p.Contest(c)
+				for i := ct.Start; i < ct.End; i++ {
+					out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
+				}
+			}
 		}
 	}
 	for _, e := range entries {

@@ -14,6 +14,7 @@ type foldResult struct {
 	olds    []*engine.Partition // the partition each rebuilt group had (nil: new group)
 	users   []int64             // users whose record must be rewritten
 	entries []entryRef          // entries whose record must be written
+	fresh   []*group            // groups built from nothing: write every entry's record
 	gone    []int64             // entries withdrawn: delete their records
 }
 
@@ -144,7 +145,9 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 				res.gone = append(res.gone, ch.entry[k])
 				continue
 			}
-			res.entries = append(res.entries, entryRef{ch.entry[k], ch.contest[k]})
+			if old != nil {
+				res.entries = append(res.entries, entryRef{ch.entry[k], ch.contest[k]})
+			}
 			res.users = append(res.users, ch.user[k])
 			team := ch.team[k]
 			e := engine.Entry{ContestID: ch.contest[k], EntryID: ch.entry[k], UserID: ch.user[k], TeamID: team}
@@ -183,6 +186,9 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 			g.users = buildUserIndex(p)
 		}
 		res.rebuilt = append(res.rebuilt, g)
+		if old == nil && p != nil {
+			res.fresh = append(res.fresh, g)
+		}
 		res.olds = append(res.olds, old)
 	}
 	return res, nil
