@@ -33,7 +33,7 @@ type storeSelect struct {
 
 // registerFlags registers --store (default def) and the Aerospike flags.
 func (c *storeSelect) registerFlags(fs *flag.FlagSet, def string) {
-	fs.StringVar(&c.kind, "store", def, "where ranks are stored: embedded (in this process) or aerospike (--aerospike-hosts; `leaderboard store` is a development one)")
+	fs.StringVar(&c.kind, "store", def, "where ranks are stored: embedded (in this process) or aerospike (--aerospike-hosts; the leaderboard store command is a development one)")
 	// The sink's own TTL flags would duplicate --live-ttl/--complete-ttl: register the rest.
 	tmp := flag.NewFlagSet("", flag.ContinueOnError)
 	c.aerospike.RegisterFlags(tmp, "aerospike-")
