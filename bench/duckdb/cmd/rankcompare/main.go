@@ -80,7 +80,7 @@ type tool struct {
 	cmd  func(ctx context.Context, out string) *exec.Cmd
 	out  string // its output: a file, or a directory of Parquet files
 	// results
-	wall, rss []float64 // seconds, bytes
+	wall, rss, cpu []float64 // seconds, bytes, CPU seconds (user + system)
 }
 
 func run(in, bin string, rounds int, names []string, python, scripts string, threads int, outDir string) error {
@@ -162,12 +162,14 @@ func run(in, bin string, rounds int, names []string, python, scripts string, thr
 		for k := range ts {
 			t := ts[(r+k)%len(ts)]
 			os.RemoveAll(t.out)
-			wall, rss, out, err := measure(t.cmd(ctx, t.out))
+			cmd := t.cmd(ctx, t.out)
+			wall, rss, out, err := measure(cmd)
 			if err != nil {
 				return fmt.Errorf("%s, round %d: %w\n%s", t.name, r+1, err, tail(out, 20))
 			}
-			t.wall, t.rss = append(t.wall, wall), append(t.rss, rss)
-			fmt.Printf("round %d  %-12s %8.3fs  peak RSS %6.0f MB\n", r+1, t.name, wall, rss/1e6)
+			cpu := (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+			t.wall, t.rss, t.cpu = append(t.wall, wall), append(t.rss, rss), append(t.cpu, cpu)
+			fmt.Printf("round %d  %-12s %8.3fs  CPU %7.2fs  peak RSS %6.0f MB  (load average %s)\n", r+1, t.name, wall, cpu, rss/1e6, loadavg())
 		}
 	}
 
@@ -187,6 +189,7 @@ func run(in, bin string, rounds int, names []string, python, scripts string, thr
 		Tool       string  `json:"tool"`
 		MedianS    float64 `json:"median_s"`
 		MinS       float64 `json:"min_s"`
+		CPUS       float64 `json:"median_cpu_s"`
 		PeakRSSMB  float64 `json:"peak_rss_mb"`
 		VsRef      float64 `json:"median_vs_leaderboard"`
 		RSSVsRef   float64 `json:"rss_vs_leaderboard"`
@@ -208,12 +211,12 @@ func run(in, bin string, rounds int, names []string, python, scripts string, thr
 			}
 		}
 		allSame = allSame && same
-		s := summary{Tool: t.name, MedianS: round(median(t.wall)), MinS: round(slices.Min(t.wall)),
+		s := summary{Tool: t.name, MedianS: round(median(t.wall)), MinS: round(slices.Min(t.wall)), CPUS: round(median(t.cpu)),
 			PeakRSSMB: round(median(t.rss) / 1e6), VsRef: round(median(t.wall) / refMed),
 			RSSVsRef: round(median(t.rss) / refRSS), SameAnswer: same}
 		sums = append(sums, s)
-		fmt.Printf("median %-12s %8.3fs (min %.3fs)  %5.2fx %s's time  peak RSS %6.0f MB (%4.2fx)  same ranks: %v\n",
-			t.name, s.MedianS, s.MinS, s.VsRef, ref.name, s.PeakRSSMB, s.RSSVsRef, same)
+		fmt.Printf("median %-12s %8.3fs (min %.3fs)  %5.2fx %s's time  CPU %.2fs  peak RSS %6.0f MB (%4.2fx)  same ranks: %v\n",
+			t.name, s.MedianS, s.MinS, s.VsRef, ref.name, s.CPUS, s.PeakRSSMB, s.RSSVsRef, same)
 	}
 	line, err := json.Marshal(struct {
 		Dataset string    `json:"dataset"`
@@ -249,6 +252,7 @@ func pythonMissing(ctx context.Context, python, module string) string {
 
 // measure runs cmd to its end: wall seconds, peak RSS in bytes (of the child and its
 // largest descendant, as the kernel reports for waited-for children), combined output.
+// CPU time is the child's and its waited-for descendants' (not an orphaned JVM's).
 // A process tree whose parts are not waited for by the child (PySpark's JVM) is also
 // sampled from /proc every 50 ms: the larger figure is reported.
 func measure(cmd *exec.Cmd) (wall, rss float64, out string, err error) {
@@ -327,6 +331,15 @@ func treeRSS(pid int) float64 {
 		}
 	}
 	return total
+}
+
+// loadavg is the 1-minute load average (Linux), to tell a quiet run from a busy one.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 // relation reads an output as DuckDB SQL: a file, or the Parquet files of a directory.
