@@ -356,6 +356,13 @@ func testEndToEnd(t *testing.T, e *e2e) {
 		t.Fatalf("cycle went from %d to %d across a restart", cycle, c)
 	}
 	e.checkBoards(entries, pts)
+	// The restarted node replayed the three bad records: they are not dead-lettered again.
+	fctx, cancel := context.WithTimeout(ctx, time.Second)
+	more := dlq.PollFetches(fctx).Records()
+	cancel()
+	if len(more) > 0 {
+		t.Fatalf("%d more dead letters after a restart (first from %s), want each bad record once", len(more), more[0].Value)
+	}
 
 	// Completion: final standings go to the complete namespace and survive a restart of
 	// the node (whose live namespace starts empty).
