@@ -15,13 +15,13 @@ window.LBChart = (function () {
     return n;
   }
 
-  // ticks returns up to about n round values covering [lo, hi].
+  // ticks returns about n round values from one at or below lo to one at or above hi.
   function ticks(lo, hi, n) {
-    if (hi <= lo) return [lo];
+    if (hi <= lo) hi = lo + 1;
     const raw = (hi - lo) / n, mag = Math.pow(10, Math.floor(Math.log10(raw)));
     const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw);
     const out = [];
-    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+    for (let v = Math.floor(lo / step) * step; v < hi + step - step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
     return out;
   }
 
@@ -78,9 +78,10 @@ window.LBChart = (function () {
     // Cycle axis.
     const base = top + PH;
     const fit = Math.max(2, Math.floor((W - L - R) / (String(x1).length * 7 + 20))); // labels that do not overlap
-    for (const c of ticks(x0, x1, Math.min(6, fit)).filter((c) => Number.isInteger(c))) {
+    for (const c of ticks(x0, x1, Math.min(6, fit)).filter((c) => Number.isInteger(c) && c >= x0 && c <= x1)) {
+      const anchor = x(c) - L < 30 ? "start" : W - R - x(c) < 30 ? "end" : "middle"; // keep the label inside
       svg.append(node("line", { class: "axis", x1: x(c), x2: x(c), y1: base, y2: base + 4 }));
-      svg.append(node("text", { x: x(c), y: base + 16, "text-anchor": "middle" }, String(c)));
+      svg.append(node("text", { x: x(c), y: base + 16, "text-anchor": anchor }, String(c)));
     }
     svg.append(node("text", { x: L + (W - L - R) / 2, y: H - 2, "text-anchor": "middle" }, "cycle"));
     container.replaceChildren(svg);
