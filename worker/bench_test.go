@@ -197,7 +197,8 @@ func BenchmarkLateEntry(b *testing.B) {
 	}
 	run()
 	run()
-	var idle, late time.Duration
+	var idle, late, fold time.Duration
+	written := 0
 	b.ResetTimer()
 	for i := range b.N {
 		idle += run()
@@ -208,11 +209,16 @@ func BenchmarkLateEntry(b *testing.B) {
 			b.Fatal(err)
 		}
 		late += run()
-		if rep := w.LastCycle(); rep.Rebuilt != 1 {
+		rep := w.LastCycle()
+		if rep.Rebuilt != 1 {
 			b.Fatalf("a late entry rebuilt %d groups", rep.Rebuilt)
 		}
+		fold += rep.Fold
+		written += rep.Written
 	}
 	b.ReportMetric(idle.Seconds()/float64(b.N)*1000, "idle_cycle_ms")
 	b.ReportMetric(late.Seconds()/float64(b.N)*1000, "late_entry_cycle_ms")
 	b.ReportMetric((late-idle).Seconds()/float64(b.N)*1000, "added_ms")
+	b.ReportMetric(fold.Seconds()/float64(b.N)*1000, "fold_ms")
+	b.ReportMetric(float64(written)/float64(b.N), "records/late_cycle")
 }

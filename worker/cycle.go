@@ -165,6 +165,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	start := w.now()
 	var (
 		rebuilt  = map[*group]*engine.Partition{}
+		touched  = map[*group][]int64{}
 		users    = map[int64]struct{}{}
 		entries  []entryRef
 		fresh    []*group
@@ -183,6 +184,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		for i, g := range res.rebuilt {
 			if _, ok := rebuilt[g]; !ok {
 				rebuilt[g] = res.olds[i]
+				if cs, ok := res.contests[g]; ok && res.olds[i] != nil {
+					touched[g] = cs
+				}
 			}
 			anyBuilt = true
 		}
@@ -199,6 +203,8 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	prevAsOf := m.asOf
 	m.asOf = t.At.UnixMilli()
 	snap := engine.SnapshotFromCenti(wk.points)
+	samePoints := maps.Equal(wk.points, m.lastPoints)
+	m.lastPoints = wk.points
 	m.log = m.log.Append(m.cycle, m.asOf, w.lineupPoints(m, wk.points))
 
 	out := &batchOut{}
@@ -220,6 +226,12 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			old, isRebuilt := rebuilt[g]
 			if isRebuilt && old != nil {
 				dels = append(dels, stale(old, p)...)
+			}
+			if cs, ok := touched[g]; ok && samePoints && !final {
+				// Rebuilt for a few contests, with the points of the last cycle: the
+				// other contests' standings are those already written.
+				w.contestRecords(m, p, cs, out)
+				continue
 			}
 			w.groupRecords(m, g, p, isRebuilt || final, final, out)
 		}
@@ -326,7 +338,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	if !final {
 		w.m.cycles.WithLabelValues(fmt.Sprint(m.id)).Inc()
 	}
-	rep := &CycleReport{Match: m.id, Cycle: m.cycle, AsOf: time.UnixMilli(m.asOf), Stats: stats, Groups: groups, Rebuilt: len(rebuilt), Written: written, Took: took}
+	rep := &CycleReport{Match: m.id, Cycle: m.cycle, AsOf: time.UnixMilli(m.asOf), Stats: stats, Groups: groups, Rebuilt: len(rebuilt), Fold: foldTook, Written: written, Took: took}
 	w.lastStat.Store(rep)
 	w.log.Debug("cycle", "match", m.id, "cycle", m.cycle, "entries", stats.Entries, "groups", groups, "rebuilt", len(rebuilt), "changed_entries", stats.ChangedEntries, "changed_pages", stats.ChangedPages, "written", written, "fold", foldTook, "took", took)
 	return nil
@@ -466,6 +478,21 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 			c = contestOf(p, i)
 		}
 		out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
+	}
+}
+
+// contestRecords appends every record of the given contests (ids) of a group.
+func (w *Worker) contestRecords(m *match, p *engine.Partition, ids []int64, out *batchOut) {
+	for _, id := range ids {
+		c, ok := p.FindContest(id)
+		if !ok {
+			continue // every entry withdrawn: stale() deletes its records
+		}
+		ct := p.Contest(c)
+		for pg := 1; pg < ct.Pages; pg++ {
+			out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: rows(p, c, pg)}.Record())
+		}
+		out.contests = append(out.contests, w.contestRecord(m, p, c).Record())
 	}
 }
 

@@ -15,7 +15,10 @@ type foldResult struct {
 	users   []int64             // users whose record must be rewritten
 	entries []entryRef          // entries whose record must be written
 	fresh   []*group            // groups built from nothing: write every entry's record
-	gone    []int64             // entries withdrawn: delete their records
+	// contests lists, per rebuilt group, the contests its changes landed in (nil: the
+	// whole group, after a team edit)
+	contests map[*group][]int64
+	gone     []int64 // entries withdrawn: delete their records
 }
 
 type entryRef struct{ id, contest int64 }
@@ -25,7 +28,8 @@ type entryRef struct{ id, contest int64 }
 // team) are rebuilt, each from its engine partition plus the changes. A first fold (the
 // replay) packs the contests, in contest_id order, into groups of up to groupEntries.
 func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map[int64]struct{}, lineupSize, groupEntries int, cfg engine.Config) (foldResult, error) {
-	var res foldResult
+	res := foldResult{contests: map[*group][]int64{}}
+	teamEdit := map[int32]bool{}
 	// The last event of each entry wins.
 	last := make(map[int64]int, ch.len())
 	for i, id := range ch.entry {
@@ -49,7 +53,7 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 			}
 			for i := range g.part.NumEntries() {
 				if _, ok := editedNow[g.part.TeamID(i)]; ok {
-					touched[int32(gi)] = true
+					touched[int32(gi)], teamEdit[int32(gi)] = true, true
 					break
 				}
 			}
@@ -186,6 +190,14 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 			g.users = buildUserIndex(p)
 		}
 		res.rebuilt = append(res.rebuilt, g)
+		if !teamEdit[gi] && len(editedNow) == 0 {
+			var cs []int64
+			for _, k := range add {
+				cs = append(cs, ch.contest[k])
+			}
+			slices.Sort(cs)
+			res.contests[g] = slices.Compact(cs)
+		}
 		if old == nil && p != nil {
 			res.fresh = append(res.fresh, g)
 		}

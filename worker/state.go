@@ -143,6 +143,9 @@ type match struct {
 	chunksAt time.Time // when they were last written
 	entries  int       // entries ranked in the last cycle
 	contests int       // contests ranked in the last cycle
+	// lastPoints are the points of the last cycle: a group rebuilt under the same points
+	// rewrites only the contests its changes landed in.
+	lastPoints map[int32]int64
 }
 
 type pointVal struct{ centi, ts, off int64 }

@@ -285,6 +285,7 @@ type CycleReport struct {
 	Stats   engine.Stats
 	Groups  int // contest groups ranked
 	Rebuilt int // contest groups rebuilt (their entries changed)
+	Fold    time.Duration // folding entry changes into contest groups (rebuilds)
 	Written int
 	Took    time.Duration
 }
