@@ -283,8 +283,8 @@ type CycleReport struct {
 	Cycle   int64
 	AsOf    time.Time
 	Stats   engine.Stats
-	Groups  int // contest groups ranked
-	Rebuilt int // contest groups rebuilt (their entries changed)
+	Groups  int           // contest groups ranked
+	Rebuilt int           // contest groups rebuilt (their entries changed)
 	Fold    time.Duration // folding entry changes into contest groups (rebuilds)
 	Written int
 	Took    time.Duration
