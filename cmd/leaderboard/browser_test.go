@@ -21,7 +21,8 @@ import (
 	"github.com/fantasy/leaderboard/kafkasource"
 )
 
-// chromiumPath finds a Chromium binary: $CHROMIUM, else chromium on the PATH.
+// chromiumPath finds a Chromium binary: $CHROMIUM, else chromium on the PATH. Without
+// one the test skips, except under CI=true, where it fails.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("CHROMIUM"); p != "" {
@@ -31,6 +32,9 @@ func chromiumPath(t *testing.T) string {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true but no chromium binary found: CI must run the browser tests (.ci/run installs chromium; apt-get install -y chromium)")
 	}
 	t.Skip("no chromium binary found (apt-get install -y chromium, or set CHROMIUM to one): skipping the browser tests")
 	return ""
