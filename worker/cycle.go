@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fantasy/leaderboard/engine"
@@ -237,15 +240,17 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		}
 	}
 	if !final { // (a final cycle writes every entry's record below)
-		for _, g := range fresh {
-			p := g.part
+		// Encoded in parallel, a group per task: a replay builds every group at once.
+		out.entries = append(out.entries, parallelRecords(len(fresh), func(k int, dst []records.Record) []records.Record {
+			p := fresh[k].part
 			for c := range p.NumContests() {
 				ct := p.Contest(c)
 				for i := ct.Start; i < ct.End; i++ {
-					out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
+					dst = append(dst, entryRecord(m, p, c, i).Record())
 				}
 			}
-		}
+			return dst
+		})...)
 	}
 	for _, e := range entries {
 		if g, c, i, ok := findEntry(wk.shards, e); ok {
@@ -272,10 +277,21 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			}
 		}
 	}
-	for _, u := range slices.Sorted(maps.Keys(users)) {
-		if r, ok := userRecord(m, wk.shards, u); ok {
-			out.entries = append(out.entries, r.Record())
-		} else {
+	userIDs := slices.Sorted(maps.Keys(users))
+	const usersPerTask = 4096
+	missing := make([][]int64, (len(userIDs)+usersPerTask-1)/usersPerTask)
+	out.entries = append(out.entries, parallelRecords(len(missing), func(k int, dst []records.Record) []records.Record {
+		for _, u := range userIDs[k*usersPerTask : min(len(userIDs), (k+1)*usersPerTask)] {
+			if r, ok := userRecord(m, wk.shards, u); ok {
+				dst = append(dst, r.Record())
+			} else {
+				missing[k] = append(missing[k], u)
+			}
+		}
+		return dst
+	})...)
+	for _, us := range missing {
+		for _, u := range us {
 			dels = append(dels, deletion{records.SetUser, records.UserKey(m.id, u)})
 		}
 	}
@@ -494,6 +510,35 @@ func (w *Worker) contestRecords(m *match, p *engine.Partition, ids []int64, out 
 		}
 		out.contests = append(out.contests, w.contestRecord(m, p, c).Record())
 	}
+}
+
+// parallelRecords runs n tasks on GOMAXPROCS goroutines, each appending records to its
+// own slice, and returns them in task order. Tasks only read the cycle's state.
+func parallelRecords(n int, task func(k int, dst []records.Record) []records.Record) []records.Record {
+	if n == 0 {
+		return nil
+	}
+	parts := make([][]records.Record, n)
+	workers := min(n, runtime.GOMAXPROCS(0))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+				parts[k] = task(k, nil)
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	out := make([]records.Record, 0, total)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
 }
 
 type batchOut struct {
