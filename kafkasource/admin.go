@@ -8,17 +8,25 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 )
 
+// topicsWait bounds how long EnsureTopics waits for new topics to answer.
+const topicsWait = 30 * time.Second
+
 // WaitTopics waits until every topic of cfg answers a request for its end offsets on
 // every partition, or ctx ends. A real Kafka cluster acknowledges CreateTopics before
-// every broker knows the new topics (a read right after creation can fail with
-// UNKNOWN_TOPIC_OR_PARTITION for a moment): call it after EnsureTopics before reading.
+// every broker serves the new topics (a read right after creation can fail with
+// UNKNOWN_TOPIC_OR_PARTITION for a moment). EnsureTopics waits the same way.
 func WaitTopics(ctx context.Context, cfg Config) error {
 	cl, err := newClient(cfg.Brokers, cfg, nil)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
+	return waitTopics(ctx, kadm.NewClient(cl), cfg)
+}
+
+func waitTopics(ctx context.Context, adm *kadm.Client, cfg Config) error {
+	ctx, cancel := context.WithTimeout(ctx, topicsWait)
+	defer cancel()
 	topics := []string{cfg.EntriesTopic, cfg.PointsTopic, cfg.MatchesTopic, cfg.DLQTopic}
 	for {
 		listed, err := adm.ListEndOffsets(ctx, topics...)

@@ -460,7 +460,8 @@ func (s *Source) Close() { s.cl.Close() }
 
 // EnsureTopics creates the four topics of cfg if they are missing: the entries topic
 // with entriesPartitions partitions, the others with one; replication is the broker's
-// default. An existing topic is left as it is.
+// default. An existing topic is left as it is. It returns once every topic answers
+// (WaitTopics), at most 30 s after creating them.
 func EnsureTopics(ctx context.Context, brokers []string, cfg Config, entriesPartitions int) error {
 	if entriesPartitions < 1 {
 		return fmt.Errorf("entries partitions %d: want at least 1", entriesPartitions)
@@ -488,7 +489,8 @@ func EnsureTopics(ctx context.Context, brokers []string, cfg Config, entriesPart
 			}
 		}
 	}
-	return nil
+	// A real cluster acknowledges CreateTopics before every broker serves the topics.
+	return waitTopics(ctx, adm, cfg)
 }
 
 // Partitions returns the partitions of cfg's entries topic, ascending: the partitions a
