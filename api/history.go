@@ -30,14 +30,23 @@ func (h entryHistory) MarshalJSON() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// GET /v1/contests/{contest_id}/entries/{entry_id}/history: the entry as one entry, plus
-// its team points at every cycle of the match's points log up to the contest's cycle in
-// which they changed (the first step always). Points are exact: the entry's lineup over
-// the log replayed step by step. Ranks at past cycles are not stored anywhere (a
+// GET /v1/contests/{contest_id}/entries/{entry_id}/history?since=: the entry as one entry,
+// plus its team points at every cycle of the match's points log up to the contest's cycle
+// in which they changed (the first step always), after cycle since (default 0: all; a
+// page that has the steps to cycle N asks for since=N). Points are exact: the entry's
+// lineup over the log replayed step by step. Ranks at past cycles are not stored anywhere (a
 // contest record holds its latest histogram only), so the answer has the current rank
 // only; the web page charts the ranks it saw while open (docs/API.md, "Web leaderboard").
 func (s *Server) history(r *request) (any, error) {
 	cid, eid, err := entryIDs(r)
+	if err != nil {
+		return nil, err
+	}
+	q, err := query(r)
+	if err != nil {
+		return nil, err
+	}
+	since, err := intParam(q, "since", 0, 0, maxInt64)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +68,7 @@ func (s *Server) history(r *request) (any, error) {
 		if mat == "" {
 			return mixed("match %d of contest %d is not written yet", e.Match, e.Contest)
 		}
-		hist, last := pointsHistory(m.Log, e.Lineup, st.c.Cycle)
+		hist, last := pointsHistory(m.Log, e.Lineup, since, st.c.Cycle)
 		if last != st.points {
 			return mixed("the points log of match %d does not reach cycle %d of contest %d", e.Match, st.c.Cycle, e.Contest)
 		}
@@ -77,12 +86,12 @@ func (s *Server) history(r *request) (any, error) {
 }
 
 // pointsHistory replays log up to cycle and returns the lineup's points at each step
-// that changed them (the first step always), and its points at cycle.
-func pointsHistory(log records.PointsLog, l records.Lineup, cycle int64) ([]pointsAt, int64) {
+// after since that changed them (the log's first step always), and its points at cycle.
+func pointsHistory(log records.PointsLog, l records.Lineup, since, cycle int64) ([]pointsAt, int64) {
 	cur := map[int32]int64{}
 	out := []pointsAt{}
 	var last int64
-	for _, step := range log {
+	for k, step := range log {
 		if step.Cycle > cycle {
 			break
 		}
@@ -90,7 +99,7 @@ func pointsHistory(log records.PointsLog, l records.Lineup, cycle int64) ([]poin
 			cur[p] = step.Centi[k]
 		}
 		pts := l.Points(cur)
-		if len(out) == 0 || pts != last {
+		if (k == 0 || pts != last) && step.Cycle > since {
 			out = append(out, pointsAt{Cycle: step.Cycle, AsOf: asOf(step.AsOf), Points: points(pts)})
 		}
 		last = pts

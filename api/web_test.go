@@ -7,8 +7,11 @@ import (
 	"math"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/records"
@@ -150,6 +153,16 @@ func TestEntryHistory(t *testing.T) {
 				if strings.Join(got, "; ") != strings.Join(want, "; ") {
 					t.Fatalf("%s/history: %q, want %q", path, got, want)
 				}
+				var later tHistory // ?since=1: the steps after cycle 1 only
+				fetch(t, srv, path+"/history?since=1", 200, &later)
+				var gotLater []string
+				for _, s := range later.History {
+					gotLater = append(gotLater, fmt.Sprintf("%d %s %s", s.Cycle, s.AsOf, s.Points))
+				}
+				wantLater := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return strings.HasPrefix(s, "1 ") })
+				if later.tEntry != now || !slices.Equal(gotLater, wantLater) {
+					t.Fatalf("%s/history?since=1: %+v %q, want %q", path, later.tEntry, gotLater, wantLater)
+				}
 				if last != string(now.Points) {
 					t.Fatalf("%s: points now %s, the history ends at %s", path, now.Points, last)
 				}
@@ -173,6 +186,9 @@ func TestEntryHistory(t *testing.T) {
 		{fmt.Sprintf("/v1/contests/%d/entries/y/history", big), 400, "entry_id"},
 		{fmt.Sprintf("/v1/contests/%d/entries/%d/history", big, other), 404, "is not in contest"},
 		{fmt.Sprintf("/v1/contests/%d/entries/0/history", big), 404, "entry 0 not found"},
+		{fmt.Sprintf("/v1/contests/%d/entries/%d/history?since=-1", big, md.ranked[big][0].EntryID), 400, "since -1 is out of range"},
+		{fmt.Sprintf("/v1/contests/%d/entries/%d/history?since=x", big, md.ranked[big][0].EntryID), 400, "since"},
+		{fmt.Sprintf("/v1/contests/%d/entries/%d/history?since=1&since=2", big, md.ranked[big][0].EntryID), 400, "since is given 2 times"},
 	} {
 		var got struct{ Error string }
 		fetch(t, srv, tc.path, tc.status, &got)
@@ -192,13 +208,77 @@ func TestPointsHistory(t *testing.T) {
 		{Cycle: 6, AsOf: 6000, Players: []int32{2, 3}, Centi: []int64{200, -50}}, // + vice 1.5 x 2 - 0.5 = 4.5
 		{Cycle: 9, AsOf: 9000, Players: []int32{1}, Centi: []int64{0}},           // past the cycle
 	}
-	got, last := pointsHistory(log, l, 8)
+	got, last := pointsHistory(log, l, 0, 8)
 	b, _ := json.Marshal(got)
 	want := `[{"cycle":3,"as_of":"1970-01-01T00:00:03.000Z","points":2},{"cycle":6,"as_of":"1970-01-01T00:00:06.000Z","points":4.5}]`
 	if string(b) != want || last != 4*200+100 {
 		t.Fatalf("history %s, last %d; want %s, 900", b, last, want)
 	}
-	if got, last := pointsHistory(log, l, 2); len(got) != 0 || last != 0 {
+	if got, last := pointsHistory(log, l, 0, 2); len(got) != 0 || last != 0 {
 		t.Fatalf("before the first step: %v, %d", got, last)
+	}
+	// since: only the later steps that changed the points.
+	for _, tc := range []struct {
+		since int64
+		want  string
+	}{
+		{2, `[{"cycle":3,"as_of":"1970-01-01T00:00:03.000Z","points":2},{"cycle":6,"as_of":"1970-01-01T00:00:06.000Z","points":4.5}]`},
+		{3, `[{"cycle":6,"as_of":"1970-01-01T00:00:06.000Z","points":4.5}]`},
+		{5, `[{"cycle":6,"as_of":"1970-01-01T00:00:06.000Z","points":4.5}]`},
+		{6, `[]`},
+		{100, `[]`},
+	} {
+		got, last := pointsHistory(log, l, tc.since, 8)
+		if b, _ := json.Marshal(got); string(b) != tc.want || last != 900 {
+			t.Fatalf("since %d: %s, last %d; want %s, 900", tc.since, b, last, tc.want)
+		}
+	}
+}
+
+// BenchmarkHistoryHandler is the server's share of an entry history: the handler called
+// directly (no sockets) over the fixture's records in the embedded store (a 2-step log).
+func BenchmarkHistoryHandler(b *testing.B) {
+	f := testFixture()
+	s := New(DefaultConfig(), embedded(b, f.store), nil, nil, nil)
+	md := f.matches[liveMatch]
+	var targets []string
+	for _, cid := range md.contests {
+		for _, r := range md.ranked[cid] {
+			targets = append(targets, fmt.Sprintf("/v1/contests/%d/entries/%d/history", cid, r.EntryID))
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var req fasthttp.Request
+		var ctx fasthttp.RequestCtx
+		ctx.Init(&req, nil, nil)
+		k := 0
+		for pb.Next() {
+			ctx.Request.SetRequestURI(targets[k%len(targets)])
+			ctx.Response.Reset()
+			s.ServeFastHTTP(&ctx)
+			if ctx.Response.StatusCode() != 200 {
+				b.Errorf("status %d", ctx.Response.StatusCode())
+				return
+			}
+			k += 7
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+}
+
+// BenchmarkPointsHistory replays a whole T20 match's log at a 10 s cycle (1,200 steps,
+// 3 players changing a step) for one lineup.
+func BenchmarkPointsHistory(b *testing.B) {
+	var log records.PointsLog
+	for c := int64(1); c <= 1200; c++ {
+		p := int32(c % 22)
+		log = append(log, records.PointsStep{Cycle: c, AsOf: c * 10_000, Players: []int32{p, (p + 7) % 22, (p + 13) % 22}, Centi: []int64{c * 10, c * 5, c}})
+	}
+	l := records.Lineup{Players: []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, Captain: 3, Vice: 4}
+	b.ReportAllocs()
+	for b.Loop() {
+		pointsHistory(log, l, 0, 1200)
 	}
 }

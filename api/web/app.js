@@ -86,6 +86,9 @@
   function rankLog(contest, entry) {
     try { return JSON.parse(sessionStorage.getItem("lb:ranks:" + contest + "/" + entry)) || []; } catch (e) { return []; }
   }
+  // The points steps of the entry shown, to its contest's cycle upTo: later reads ask for
+  // the steps after it only.
+  let pointsLog = { key: "", upTo: 0, steps: [] };
   function noteRank(contest, entry, cycle, rank) {
     const log = rankLog(contest, entry);
     if (log.length && log[log.length - 1][0] >= cycle) return log;
@@ -181,9 +184,10 @@
   async function renderEntry() {
     if (view.entry === null || view.contest === null) { $("entry").hidden = true; return; }
     let h, ar;
+    const key0 = view.contest + "/" + view.entry;
     try {
       [h, ar] = await Promise.all([
-        api("/v1/contests/" + view.contest + "/entries/" + view.entry + "/history"),
+        api("/v1/contests/" + view.contest + "/entries/" + view.entry + "/history" + (pointsLog.key === key0 ? "?since=" + pointsLog.upTo : "")),
         api("/v1/contests/" + view.contest + "/entries/" + view.entry + "/around?before=3&after=3"),
       ]);
     } catch (e) {
@@ -191,6 +195,9 @@
       throw e;
     }
     $("entry").hidden = false;
+    if (pointsLog.key !== key0) pointsLog = { key: key0, upTo: 0, steps: [] };
+    pointsLog.steps.push(...h.history.filter((s) => s.cycle > pointsLog.upTo));
+    pointsLog.upTo = Math.max(pointsLog.upTo, h.cycle);
     seen(view.contest, h.entry_id, h.rank);
     const key = view.contest + "/" + h.entry_id;
     const mv = moveCell(key, h.rank);
@@ -202,7 +209,7 @@
       el("td", { class: "num", text: String(r.points) }))));
     const ranks = noteRank(view.contest, view.entry, h.cycle, h.rank);
     window.LBChart.draw($("chart"), {
-      points: h.history.map((s) => ({ cycle: s.cycle, value: Number(s.points) })),
+      points: pointsLog.steps.map((s) => ({ cycle: s.cycle, value: Number(s.points) })),
       ranks: ranks.map(([c, r]) => ({ cycle: c, value: r })),
       cycle: Math.max(h.cycle, matchCycle || 0), total: h.total,
     });

@@ -378,6 +378,21 @@ func TestBrowserLeaderboard(t *testing.T) {
 	if wantInfo := fmt.Sprintf("Rank %d of %d · %s points", pick.Rank, pick.Total, pick.Points); !strings.HasPrefix(info, wantInfo) {
 		t.Fatalf("entry %d: %q, want %q...", pick.EntryID, info, wantInfo)
 	}
+	// The chart's points: one step per step of the API's history, kept across the next
+	// cycles (which read only the steps after the last one the page has).
+	var hist struct {
+		History []json.RawMessage `json:"history"`
+	}
+	if code := e.get(fmt.Sprintf("/v1/contests/%d/entries/%d/history", pick.ContestID, pick.EntryID), &hist); code != 200 || len(hist.History) == 0 {
+		t.Fatalf("entry %d history: status %d, %d steps", pick.EntryID, code, len(hist.History))
+	}
+	var cycleNow string
+	b.eval(`return document.getElementById("status").dataset.cycle`, &cycleNow)
+	chartOK := fmt.Sprintf(`document.querySelector("#chart desc").textContent.startsWith("Points %s at cycle") && (document.querySelector("#chart path.pts").getAttribute("d").match(/V/g) || []).length === %d`,
+		pick.Points, len(hist.History)-1)
+	b.wait("the chart's points", chartOK, 10*time.Second)
+	b.wait("a later cycle", fmt.Sprintf(`document.getElementById("status").dataset.cycle !== "%s"`, cycleNow), 10*time.Second)
+	b.wait("the chart's points after a cycle", chartOK, 10*time.Second)
 	b.screenshot(shots, "leaderboard-desktop.png")
 
 	// An entry of another contest is an error that says so.
