@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fantasy/leaderboard/kafkasource"
 )
 
 // Every broker takes a record on the test's own entries topic and gives it back, and two
@@ -86,5 +88,41 @@ func TestBrokersFailsOnAnUnreachableRealBroker(t *testing.T) {
 	}()
 	if !strings.Contains(f.msg, "cannot connect to 127.0.0.1:1") {
 		t.Fatalf("Brokers with an unreachable KAFKA_BROKERS: got %q", f.msg)
+	}
+}
+
+// Topics EnsureTopics created answer at once: a real broker acknowledges CreateTopics
+// before it serves them, and a node listing their end offsets right after failed (2 of
+// 3 starts of standalone on fresh topics did before EnsureTopics waited). 16 entries
+// partitions, as standalone creates: with 2 the race rarely shows.
+func TestEnsureTopicsServeAtOnce(t *testing.T) {
+	for _, b := range Brokers(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			for i := range 3 {
+				cfg := Names(t, b)
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				if err := kafkasource.EnsureTopics(ctx, cfg.Brokers, cfg, 16); err != nil {
+					t.Fatal(err)
+				}
+				// As standalone does: the partitions, then a source and its end offsets.
+				if _, err := kafkasource.Partitions(ctx, cfg); err != nil {
+					t.Fatalf("try %d: partitions right after EnsureTopics: %v", i, err)
+				}
+				src, err := kafkasource.New(cfg, nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, topic := range []string{cfg.EntriesTopic, cfg.PointsTopic, cfg.MatchesTopic} {
+					if _, err = src.EndOffsets(ctx, topic); err != nil {
+						break
+					}
+				}
+				src.Close()
+				cancel()
+				if err != nil {
+					t.Fatalf("try %d: end offsets right after EnsureTopics: %v", i, err)
+				}
+			}
+		})
 	}
 }
