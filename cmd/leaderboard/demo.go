@@ -80,6 +80,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	base := "http://" + node.addr
 	fmt.Fprintf(stdout, `
 The demo is running: match 1, %d entries, a simulated T20 match at %gx speed.
+  Web page:     %s/
   Kafka (any client, e.g. kcat -b %s -L): %s
   Matches:      curl %s/v1/matches
   Match 1:      curl %s/v1/matches/1
@@ -88,7 +89,7 @@ The demo is running: match 1, %d entries, a simulated T20 match at %gx speed.
   Metrics:      %s
 Press Ctrl-C to stop.
 
-`, n, *speed, c.kafka.Brokers[0], c.kafka.Brokers[0], base, base, base, base, node.adminURL())
+`, n, *speed, base, c.kafka.Brokers[0], c.kafka.Brokers[0], base, base, base, base, node.adminURL())
 	go func() {
 		time.Sleep(c.worker.Interval) // let the first cycle see the loaded entries
 		err := simulate(ctx, pub, simulateConfig{match: 1, seed: *seed, players: dataset.DefaultPlayersPerMatch, speed: *speed, quiet: !c.verbose}, stderr)
