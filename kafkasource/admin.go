@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // topicsWait bounds how long EnsureTopics waits for new topics to answer.
@@ -16,15 +17,17 @@ const topicsWait = 30 * time.Second
 // every broker serves the new topics (a read right after creation can fail with
 // UNKNOWN_TOPIC_OR_PARTITION for a moment). EnsureTopics waits the same way.
 func WaitTopics(ctx context.Context, cfg Config) error {
-	cl, err := newClient(cfg.Brokers, cfg, nil)
+	return waitTopics(ctx, cfg.Brokers, cfg)
+}
+
+func waitTopics(ctx context.Context, brokers []string, cfg Config) error {
+	// The client would otherwise keep "unknown topic" for its 5 s metadata minimum age.
+	cl, err := newClient(brokers, cfg, nil, kgo.MetadataMinAge(50*time.Millisecond))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	return waitTopics(ctx, kadm.NewClient(cl), cfg)
-}
-
-func waitTopics(ctx context.Context, adm *kadm.Client, cfg Config) error {
+	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(ctx, topicsWait)
 	defer cancel()
 	topics := []string{cfg.EntriesTopic, cfg.PointsTopic, cfg.MatchesTopic, cfg.DLQTopic}

@@ -490,7 +490,7 @@ func EnsureTopics(ctx context.Context, brokers []string, cfg Config, entriesPart
 		}
 	}
 	// A real cluster acknowledges CreateTopics before every broker serves the topics.
-	return waitTopics(ctx, adm, cfg)
+	return waitTopics(ctx, brokers, cfg)
 }
 
 // Partitions returns the partitions of cfg's entries topic, ascending: the partitions a
