@@ -10,7 +10,7 @@
   // What is shown; kept in the URL's hash so that a reload or a shared link shows it again.
   const view = { match: null, contest: null, offset: 0, limit: 25, entry: null, user: null };
   let matchCycle = null, matchAsOf = null, matchState = "";
-  let busy = false, failures = 0;
+  let busy = false, failures = 0, ticks = 0;
   // Ranks seen at the previous cycle and at this one, to show moves: key "contest/entry".
   let lastRanks = new Map(), lastRanksCycle = null, curRanks = new Map();
   function cycleMoved(cycle) {
@@ -237,7 +237,10 @@
     if (busy) return;
     busy = true;
     try {
-      const m = await loadMatches();
+      // The match list now and then (new matches); the shown match's record every tick.
+      let m;
+      if (force || view.match === null || ++ticks % 30 === 0) m = await loadMatches();
+      else m = await api("/v1/matches/" + view.match);
       if (m) {
         const moved = m.cycle !== matchCycle;
         matchState = m.state; matchAsOf = m.as_of;
