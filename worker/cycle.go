@@ -277,23 +277,10 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			}
 		}
 	}
-	userIDs := slices.Sorted(maps.Keys(users))
-	const usersPerTask = 4096
-	missing := make([][]int64, (len(userIDs)+usersPerTask-1)/usersPerTask)
-	out.entries = append(out.entries, parallelRecords(len(missing), func(k int, dst []records.Record) []records.Record {
-		for _, u := range userIDs[k*usersPerTask : min(len(userIDs), (k+1)*usersPerTask)] {
-			if r, ok := userRecord(m, wk.shards, u); ok {
-				dst = append(dst, r.Record())
-			} else {
-				missing[k] = append(missing[k], u)
-			}
-		}
-		return dst
-	})...)
-	for _, us := range missing {
-		for _, u := range us {
-			dels = append(dels, deletion{records.SetUser, records.UserKey(m.id, u)})
-		}
+	urecs, missing := userRecords(m, wk.shards, slices.Sorted(maps.Keys(users)))
+	out.entries = append(out.entries, urecs...)
+	for _, u := range missing {
+		dels = append(dels, deletion{records.SetUser, records.UserKey(m.id, u)})
 	}
 	m.entries = 0
 	contests := 0
@@ -704,6 +691,99 @@ func findEntry(shards []*shard, e entryRef) (*group, int, int, bool) {
 	return nil, 0, 0, false
 }
 
+// userRecords builds the user records of want (sorted user ids) and lists the users
+// with no entry left. Few users: each is searched in every group. Many (a first or final
+// cycle): one pass over every group's user index finds them all, so the cost is the
+// match's entries, not users x groups. Records are encoded in parallel.
+func userRecords(m *match, shards []*shard, want []int64) ([]records.Record, []int64) {
+	var groups []*group
+	total := 0
+	for _, sh := range shards {
+		for _, g := range sh.groups {
+			if g.part != nil {
+				groups = append(groups, g)
+				total += len(g.users.ids)
+			}
+		}
+	}
+	const usersPerTask = 4096
+	tasks := (len(want) + usersPerTask - 1) / usersPerTask
+	missing := make([][]int64, tasks)
+	var recs []records.Record
+	if len(want)*len(groups) <= 2*total {
+		recs = parallelRecords(tasks, func(k int, dst []records.Record) []records.Record {
+			for _, u := range want[k*usersPerTask : min(len(want), (k+1)*usersPerTask)] {
+				if r, ok := userRecord(m, shards, u); ok {
+					dst = append(dst, r.Record())
+				} else {
+					missing[k] = append(missing[k], u)
+				}
+			}
+			return dst
+		})
+	} else {
+		// hits[start[i]:start[i+1]] are (group, position in its user index) of want[i].
+		type hit struct{ g, k int32 }
+		slot := make(map[int64]int32, len(want))
+		for i, u := range want {
+			slot[u] = int32(i)
+		}
+		start := make([]int32, len(want)+1)
+		for _, g := range groups {
+			for _, u := range g.users.ids {
+				if i, ok := slot[u]; ok {
+					start[i+1]++
+				}
+			}
+		}
+		for i := range want {
+			start[i+1] += start[i]
+		}
+		hits := make([]hit, start[len(want)])
+		fill := slices.Clone(start[:len(want)])
+		for gi, g := range groups {
+			for k, u := range g.users.ids {
+				if i, ok := slot[u]; ok {
+					hits[fill[i]] = hit{int32(gi), int32(k)}
+					fill[i]++
+				}
+			}
+		}
+		recs = parallelRecords(tasks, func(t int, dst []records.Record) []records.Record {
+			for i := t * usersPerTask; i < min(len(want), (t+1)*usersPerTask); i++ {
+				if start[i] == start[i+1] {
+					missing[t] = append(missing[t], want[i])
+					continue
+				}
+				u := records.User{Match: m.id, User: want[i]}
+				for _, h := range hits[start[i]:start[i+1]] {
+					g := groups[h.g]
+					for _, e := range g.users.idx[g.users.start[h.k]:g.users.start[h.k+1]] {
+						u.Entries = append(u.Entries, entryRecord(m, g.part, contestOf(g.part, int(e)), int(e)))
+					}
+				}
+				sortEntries(u.Entries)
+				dst = append(dst, u.Record())
+			}
+			return dst
+		})
+	}
+	var gone []int64
+	for _, us := range missing {
+		gone = append(gone, us...)
+	}
+	return recs, gone
+}
+
+func sortEntries(es []records.Entry) {
+	slices.SortFunc(es, func(a, b records.Entry) int {
+		if a.Contest != b.Contest {
+			return cmpInt(a.Contest, b.Contest)
+		}
+		return cmpInt(a.ID, b.ID)
+	})
+}
+
 // userRecord gathers a user's entries of a match from every contest group.
 func userRecord(m *match, shards []*shard, user int64) (records.User, bool) {
 	u := records.User{Match: m.id, User: user}
@@ -724,12 +804,7 @@ func userRecord(m *match, shards []*shard, user int64) (records.User, bool) {
 	if len(u.Entries) == 0 {
 		return records.User{}, false
 	}
-	slices.SortFunc(u.Entries, func(a, b records.Entry) int {
-		if a.Contest != b.Contest {
-			return cmpInt(a.Contest, b.Contest)
-		}
-		return cmpInt(a.ID, b.ID)
-	})
+	sortEntries(u.Entries)
 	return u, true
 }
 

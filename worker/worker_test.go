@@ -210,6 +210,35 @@ func (f *fixture) check(ns string, entries []engine.Entry, pts map[int32]float64
 			f.t.Fatalf("%s contest %d:\n got %v\nwant %v", ns, id, head(got[id]), head(want[id]))
 		}
 	}
+	// Every user's record lists exactly their entries, by contest then entry id.
+	byUser := map[int64][]int64{}
+	sorted := slices.Clone(entries)
+	slices.SortFunc(sorted, func(a, b engine.Entry) int {
+		if a.ContestID != b.ContestID {
+			return cmpInt(a.ContestID, b.ContestID)
+		}
+		return cmpInt(a.EntryID, b.EntryID)
+	})
+	for _, e := range sorted {
+		byUser[e.UserID] = append(byUser[e.UserID], e.EntryID)
+	}
+	for u, ids := range byUser {
+		ub, ok, _ := f.store.Get(context.Background(), ns, records.SetUser, records.UserKey(1, u))
+		if !ok {
+			f.t.Fatalf("%s: user %d has no record", ns, u)
+		}
+		rec, err := records.UserFrom(ub)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		var got []int64
+		for _, e := range rec.Entries {
+			got = append(got, e.ID)
+		}
+		if !slices.Equal(got, ids) {
+			f.t.Fatalf("%s: user %d's record lists %v, want %v", ns, u, got, ids)
+		}
+	}
 	// Every entry's record gives, with its contest's histogram and the match's points
 	// log, the rank the reference gives: what the API computes.
 	ctx := context.Background()
