@@ -1,0 +1,547 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grafana/dskit/services"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/fantasy/leaderboard/membership"
+	"github.com/fantasy/leaderboard/partition"
+)
+
+// Members is the membership the coordinator follows; *membership.Service satisfies it.
+type Members interface {
+	Members() []membership.Member
+	Watch() (<-chan struct{}, func())
+}
+
+// Offsets returns the points topic's end offsets, partition -> offset: the snapshot a tick
+// carries. The process implements it with kafkasource (kadm's ListEndOffsets).
+type Offsets func(ctx context.Context) (map[int32]int64, error)
+
+// Deps are the coordinator's dependencies.
+type Deps struct {
+	Node       string // this coordinator's node name (status, logs)
+	Members    Members
+	Offsets    Offsets
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	Now        func() time.Time
+	// OnPublish, if set, is called (under the coordinator's lock: it must not call back)
+	// with every table the coordinator publishes, in epoch order: tests check them all.
+	OnPublish func(Assignment)
+}
+
+// Errors a caller branches on (the HTTP layer turns them into status codes).
+var (
+	// ErrStale: a report or caught-up from a member that does not hold the partition in
+	// the current epoch (a former owner, a cancelled loader): it must re-read the
+	// assignment.
+	ErrStale = errors.New("stale")
+	// ErrBadRequest: the call names a partition, cycle or worker that cannot be.
+	ErrBadRequest = errors.New("bad request")
+)
+
+// Coordinator assigns the entries partitions to the workers of the gossip cluster, hands
+// moving partitions over make-before-break, ticks cycles and collects the workers' cycle
+// reports. It is a dskit service: Start loads its state file, Run ticks and rebalances
+// until stopped. It knows membership, partitions and cycles, never entries.
+type Coordinator struct {
+	*services.BasicService
+
+	cfg        Config
+	partitions int
+	deps       Deps
+	log        *slog.Logger
+	token      string
+
+	kick chan struct{} // a caught-up report or a drain: step the table
+
+	mu       sync.Mutex
+	changed  chan struct{} // closed and replaced on every new tick or table
+	table    partition.Table
+	loadFrom []int64          // by partition: the epoch its current load started in
+	ready    map[int32]string // partition -> loader that reported caught up
+	drained  map[string]bool
+	members  []membership.Member
+	hwm      int64 // cycle numbers up to hwm are reserved in the state file
+	next     int64 // next cycle number
+	tick     Tick  // the last tick (Cycle 0: none yet)
+	cycles   []CycleStatus
+	latest   map[int32]Report // partition -> its writer's latest report
+	visible  map[int64]int64  // match -> visible cycle
+
+	mTicks, mRebalances, mReports, mOffsetErrors prometheus.Counter
+	mCycle, mEpoch                               prometheus.Gauge
+}
+
+// New prepares a coordinator of partitions entries partitions; nothing runs until it is
+// started.
+func New(cfg Config, partitions int, deps Deps) (*Coordinator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if partitions < 1 || partitions > partition.MaxPartitions {
+		return nil, fmt.Errorf("partitions %d: must be 1..%d", partitions, partition.MaxPartitions)
+	}
+	if deps.Members == nil || deps.Offsets == nil {
+		return nil, errors.New("coordinator: Members and Offsets are required")
+	}
+	token, err := cfg.adminToken()
+	if err != nil {
+		return nil, err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	c := &Coordinator{
+		cfg: cfg, partitions: partitions, deps: deps, token: token,
+		log:      deps.Logger.With("component", "coordinator"),
+		kick:     make(chan struct{}, 1),
+		changed:  make(chan struct{}),
+		loadFrom: make([]int64, partitions),
+		ready:    make(map[int32]string),
+		drained:  make(map[string]bool),
+		latest:   make(map[int32]Report),
+		visible:  make(map[int64]int64),
+	}
+	f := promauto.With(deps.Registerer)
+	c.mTicks = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_ticks_total", Help: "Cycle ticks sent."})
+	c.mRebalances = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_rebalances_total", Help: "Assignment table steps (new epochs) published."})
+	c.mReports = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_reports_total", Help: "Worker cycle reports accepted."})
+	c.mOffsetErrors = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_offset_errors_total", Help: "Ticks skipped because the points topic's end offsets could not be read."})
+	c.mCycle = f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_coordinator_cycle", Help: "The last cycle ticked."})
+	c.mEpoch = f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_coordinator_epoch", Help: "The assignment table's epoch."})
+	c.BasicService = services.NewBasicService(c.starting, c.running, nil).WithName("coordinator")
+	return c, nil
+}
+
+func (c *Coordinator) starting(context.Context) error {
+	if err := os.MkdirAll(c.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("cannot create the coordinator data dir: %w", err)
+	}
+	st, err := loadState(c.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hwm, c.next = st.CycleHWM, st.CycleHWM+1
+	switch {
+	case len(st.Writer) == c.partitions:
+		if c.table, err = partition.RestoreTable(st.Epoch, st.Writer, st.Loading); err != nil {
+			return err
+		}
+		for p := range c.loadFrom {
+			c.loadFrom[p] = st.Epoch
+		}
+	case len(st.Writer) != 0:
+		// The entries topic was re-partitioned: every partition is assigned afresh (a
+		// re-partition makes every worker replay anyway); epochs still only grow.
+		c.log.Warn("stored table has another partition count: starting a new table", "stored", len(st.Writer), "partitions", c.partitions, "epoch", st.Epoch)
+		c.table = partition.Table{Epoch: st.Epoch}
+	default:
+		c.table = partition.Table{Epoch: st.Epoch}
+	}
+	c.mEpoch.Set(float64(c.table.Epoch))
+	c.log.Info("coordinator state loaded", "data_dir", c.cfg.DataDir, "epoch", st.Epoch, "cycle_hwm", st.CycleHWM, "partitions", c.partitions)
+	return nil
+}
+
+func (c *Coordinator) running(ctx context.Context) error {
+	watch, stop := c.deps.Members.Watch()
+	defer stop()
+	if err := c.rebalance("start"); err != nil {
+		return err
+	}
+	t := time.NewTicker(c.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-watch:
+			if err := c.rebalance("membership changed"); err != nil {
+				return err
+			}
+		case <-c.kick:
+			if err := c.rebalance("caught up or drained"); err != nil {
+				return err
+			}
+		case <-t.C:
+			if err := c.doTick(ctx); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// doTick captures the points snapshot and publishes the next cycle. An unreadable
+// snapshot skips the tick (logged, counted); an unwritable state file stops the
+// coordinator, since a number it cannot persist could be handed out again.
+func (c *Coordinator) doTick(ctx context.Context) error {
+	octx, cancel := context.WithTimeout(ctx, c.cfg.Interval)
+	pts, err := c.deps.Offsets(octx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.mOffsetErrors.Inc()
+		c.log.Warn("tick skipped: cannot read the points snapshot", "err", err)
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.next
+	if n > c.hwm {
+		if err := c.saveLocked(n + c.cfg.CycleReserve - 1); err != nil {
+			return err
+		}
+	}
+	c.next = n + 1
+	c.tick = Tick{Cycle: n, Points: pts, At: c.deps.Now(), Epoch: c.table.Epoch}
+	c.cycles = append(c.cycles, CycleStatus{Cycle: n, At: c.tick.At})
+	if len(c.cycles) > c.cfg.History {
+		c.cycles = slices.Delete(c.cycles, 0, len(c.cycles)-c.cfg.History)
+	}
+	c.mTicks.Inc()
+	c.mCycle.Set(float64(n))
+	c.notifyLocked()
+	return nil
+}
+
+// saveLocked persists the cycle high-water mark hwm with the current table.
+func (c *Coordinator) saveLocked(hwm int64) error {
+	st := persisted{CycleHWM: hwm, Epoch: c.table.Epoch}
+	if c.table.Partitions() > 0 {
+		st.Writer, st.Loading = make([]string, c.partitions), make([]string, c.partitions)
+		for p := range int32(c.partitions) {
+			st.Writer[p], st.Loading[p] = c.table.Writer(p), c.table.Loading(p)
+		}
+	}
+	if err := saveState(c.cfg.DataDir, st); err != nil {
+		return err
+	}
+	c.hwm = hwm
+	return nil
+}
+
+func (c *Coordinator) notifyLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// rebalance steps the table toward the assignment of the current membership and drains,
+// as many steps as make progress (each a new epoch, persisted before it is published, and
+// logged with its changes).
+func (c *Coordinator) rebalance(why string) error {
+	members := c.deps.Members.Members()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.members = members
+	alive := make(map[string]bool)
+	var workers []partition.Member
+	for _, m := range members {
+		if m.Meta.Role != membership.RoleWorker {
+			continue
+		}
+		alive[m.Name] = true
+		workers = append(workers, partition.Member{ID: m.Name, Capacity: max(1, m.Meta.Capacity), Draining: c.drained[m.Name]})
+	}
+	for w := range c.drained { // a drained worker that left is forgotten: back, it is a new worker
+		if !alive[w] {
+			delete(c.drained, w)
+		}
+	}
+	for range 4 {
+		target, err := partition.Assign(c.cfg.Assign, c.table.Epoch+1, c.partitions, workers)
+		if errors.Is(err, partition.ErrNoOwner) {
+			if c.table.Partitions() > 0 {
+				c.log.Warn("no worker can own partitions: the table stays", "epoch", c.table.Epoch, "why", why)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("cannot assign partitions: %w", err)
+		}
+		next, changes, err := c.table.Step(target, func(m string) bool { return alive[m] },
+			func(p int32, m string) bool { return c.ready[p] == m })
+		if err != nil {
+			return fmt.Errorf("cannot step the assignment table: %w", err)
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		prev := c.table
+		c.table = next
+		if err := c.saveLocked(c.hwm); err != nil {
+			c.table = prev
+			return err
+		}
+		for p := range int32(c.partitions) {
+			if next.Loading(p) != prev.Loading(p) {
+				c.loadFrom[p] = next.Epoch
+				delete(c.ready, p)
+			}
+			if next.Writer(p) != prev.Writer(p) {
+				delete(c.ready, p)
+			}
+		}
+		c.mRebalances.Inc()
+		c.mEpoch.Set(float64(next.Epoch))
+		c.log.Info("rebalance", "epoch", next.Epoch, "why", why, "workers", len(workers), "changes", len(changes), "moves", describe(changes))
+		if c.deps.OnPublish != nil {
+			c.deps.OnPublish(c.assignmentLocked())
+		}
+		c.notifyLocked()
+		why = "follow-up step"
+	}
+	return nil
+}
+
+func describe(ch []partition.Change) string {
+	var b strings.Builder
+	for i, x := range ch {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%d:%v:%s>%s", x.Partition, x.Kind, x.From, x.To)
+	}
+	return b.String()
+}
+
+func (c *Coordinator) assignmentLocked() Assignment {
+	a := Assignment{Epoch: c.table.Epoch, Writer: make([]string, c.partitions), Loading: make([]string, c.partitions)}
+	for p := range int32(c.partitions) {
+		a.Writer[p], a.Loading[p] = c.table.Writer(p), c.table.Loading(p)
+	}
+	return a
+}
+
+func (c *Coordinator) poke() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Assignment is the current table.
+func (c *Coordinator) Assignment() Assignment {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.assignmentLocked()
+}
+
+// WaitAssignment returns the table once its epoch is above after, or the current one
+// when ctx ends first.
+func (c *Coordinator) WaitAssignment(ctx context.Context, after int64) Assignment {
+	for {
+		c.mu.Lock()
+		a, ch := c.assignmentLocked(), c.changed
+		c.mu.Unlock()
+		if a.Epoch > after {
+			return a
+		}
+		select {
+		case <-ctx.Done():
+			return a
+		case <-ch:
+		}
+	}
+}
+
+// NextTick returns the newest tick once its cycle is above after; ok is false when ctx
+// ends first.
+func (c *Coordinator) NextTick(ctx context.Context, after int64) (t Tick, ok bool) {
+	for {
+		c.mu.Lock()
+		t, ch := c.tick, c.changed
+		c.mu.Unlock()
+		if t.Cycle > after {
+			return t, true
+		}
+		select {
+		case <-ctx.Done():
+			return Tick{}, false
+		case <-ch:
+		}
+	}
+}
+
+// ReportCaughtUp records that worker replayed partition p, which it loads since epoch
+// (or earlier); the next step hands p over to it.
+func (c *Coordinator) ReportCaughtUp(u CaughtUp) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := u.Partition
+	switch {
+	case p < 0 || int(p) >= c.partitions:
+		return fmt.Errorf("%w: partition %d: there are %d partitions", ErrBadRequest, p, c.partitions)
+	case u.Epoch > c.table.Epoch:
+		return fmt.Errorf("%w: epoch %d: the current epoch is %d", ErrBadRequest, u.Epoch, c.table.Epoch)
+	case c.table.Loading(p) != u.Worker:
+		return fmt.Errorf("%w: %s is not loading partition %d in epoch %d (loader %q, writer %q)", ErrStale, u.Worker, p, c.table.Epoch, c.table.Loading(p), c.table.Writer(p))
+	case u.Epoch < c.loadFrom[p]:
+		return fmt.Errorf("%w: partition %d's load by %s started in epoch %d, after the reported epoch %d", ErrStale, p, u.Worker, c.loadFrom[p], u.Epoch)
+	}
+	if c.ready[p] != u.Worker {
+		c.ready[p] = u.Worker
+		c.log.Info("partition caught up", "partition", p, "worker", u.Worker, "epoch", u.Epoch)
+		c.poke()
+	}
+	return nil
+}
+
+// Drain moves every partition of worker away, make-before-break; the worker stays in the
+// cluster, owning nothing, until it leaves (it is then forgotten: back, it is a new worker).
+func (c *Coordinator) Drain(worker string) error {
+	members := c.deps.Members.Members()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.IndexFunc(members, func(m membership.Member) bool { return m.Name == worker })
+	if i < 0 || members[i].Meta.Role != membership.RoleWorker {
+		return fmt.Errorf("%w: no worker %q in the cluster", ErrBadRequest, worker)
+	}
+	if !c.drained[worker] {
+		c.drained[worker] = true
+		c.log.Info("drain requested", "worker", worker)
+		c.poke()
+	}
+	return nil
+}
+
+// Report records a worker's cycle report for one partition. Only the partition's writer
+// in the current epoch reports; its matches' visible cycles advance when every partition
+// holding them has reported.
+func (c *Coordinator) Report(r Report) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := r.Partition
+	switch {
+	case p < 0 || int(p) >= c.partitions:
+		return fmt.Errorf("%w: partition %d: there are %d partitions", ErrBadRequest, p, c.partitions)
+	case r.Cycle < 1 || r.Cycle > c.tick.Cycle:
+		return fmt.Errorf("%w: cycle %d: the last tick is %d", ErrBadRequest, r.Cycle, c.tick.Cycle)
+	case r.Epoch > c.table.Epoch:
+		return fmt.Errorf("%w: epoch %d: the current epoch is %d", ErrBadRequest, r.Epoch, c.table.Epoch)
+	case c.table.Writer(p) != r.Worker:
+		return fmt.Errorf("%w: %s does not write partition %d in epoch %d (writer %q)", ErrStale, r.Worker, p, c.table.Epoch, c.table.Writer(p))
+	}
+	if prev, ok := c.latest[p]; ok && prev.Cycle >= r.Cycle {
+		return nil // a retry or an older cycle: nothing new
+	}
+	r.Matches = slices.Clone(r.Matches)
+	c.latest[p] = r
+	c.mReports.Inc()
+	if i := slices.IndexFunc(c.cycles, func(s CycleStatus) bool { return s.Cycle == r.Cycle }); i >= 0 {
+		s := &c.cycles[i]
+		s.Reports++
+		s.Entries += r.Entries
+		s.Contests += r.Contests
+		s.Records += r.Records
+		for _, st := range r.Stages {
+			j := slices.IndexFunc(s.Stages, func(x StageTime) bool { return x.Stage == st.Stage })
+			if j < 0 {
+				s.Stages = append(s.Stages, st)
+			} else {
+				s.Stages[j].Seconds = max(s.Stages[j].Seconds, st.Seconds)
+			}
+		}
+	}
+	c.updateVisibleLocked()
+	return nil
+}
+
+// updateVisibleLocked advances every match's visible cycle to the lowest cycle its
+// holders (the partitions whose latest report lists it) reported, once every partition
+// has reported (until then a silent partition might hold any match).
+func (c *Coordinator) updateVisibleLocked() {
+	if len(c.latest) < c.partitions {
+		return
+	}
+	low := make(map[int64]int64)
+	for _, r := range c.latest {
+		for _, m := range r.Matches {
+			if v, ok := low[m]; !ok || r.Cycle < v {
+				low[m] = r.Cycle
+			}
+		}
+	}
+	for m, v := range low {
+		if v > c.visible[m] {
+			c.visible[m] = v
+		}
+	}
+}
+
+// Visible is match's visible cycle (0: none yet).
+func (c *Coordinator) Visible(match int64) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.visible[match]
+}
+
+// Status is the coordinator's view for operators.
+func (c *Coordinator) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	a := c.assignmentLocked()
+	s := Status{Node: c.deps.Node, Epoch: a.Epoch, Cycle: c.tick.Cycle, Interval: c.cfg.Interval.String(), Partitions: c.partitions}
+	workers := map[string]*WorkerStatus{}
+	for _, m := range c.members {
+		s.Members = append(s.Members, MemberStatus{Name: m.Name, Role: m.Meta.Role.String(), Addr: m.Addr, HTTPAddr: m.Meta.HTTPAddr, Capacity: m.Meta.Capacity, Draining: c.drained[m.Name]})
+		if m.Meta.Role == membership.RoleWorker {
+			workers[m.Name] = &WorkerStatus{Name: m.Name, Alive: true, Draining: c.drained[m.Name], Writing: []int32{}, Loading: []int32{}}
+		}
+	}
+	get := func(n string) *WorkerStatus {
+		if workers[n] == nil {
+			workers[n] = &WorkerStatus{Name: n, Writing: []int32{}, Loading: []int32{}}
+		}
+		return workers[n]
+	}
+	for p := range int32(c.partitions) {
+		if w := a.Writer[p]; w != "" {
+			get(w).Writing = append(get(w).Writing, p)
+		} else {
+			s.Unassigned = append(s.Unassigned, p)
+		}
+		if l := a.Loading[p]; l != "" {
+			get(l).Loading = append(get(l).Loading, p)
+		}
+	}
+	for _, n := range slices.Sorted(maps.Keys(workers)) {
+		s.Workers = append(s.Workers, *workers[n])
+	}
+	for i := len(c.cycles) - 1; i >= 0; i-- {
+		cs := c.cycles[i]
+		cs.Stages = slices.Clone(cs.Stages)
+		s.Cycles = append(s.Cycles, cs)
+	}
+	holders := map[int64][]int32{}
+	for p, r := range c.latest {
+		for _, m := range r.Matches {
+			holders[m] = append(holders[m], p)
+		}
+	}
+	for _, m := range slices.Sorted(maps.Keys(holders)) {
+		slices.Sort(holders[m])
+		s.Matches = append(s.Matches, MatchStatus{Match: m, Visible: c.visible[m], Partitions: holders[m]})
+	}
+	return s
+}

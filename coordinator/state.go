@@ -1,0 +1,75 @@
+package coordinator
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// stateFile is the coordinator's persisted state in DataDir.
+const stateFile = "coordinator.state"
+
+// persisted is what survives a coordinator restart: the cycle high-water mark (every
+// number handed out is at or below it), the epoch and the assignment table of that epoch.
+type persisted struct {
+	CycleHWM int64    `json:"cycle_hwm"`
+	Epoch    int64    `json:"epoch"`
+	Writer   []string `json:"writer,omitempty"`
+	Loading  []string `json:"loading,omitempty"`
+}
+
+func loadState(dir string) (persisted, error) {
+	var st persisted
+	path := filepath.Join(dir, stateFile)
+	b, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return st, nil
+	case err != nil:
+		return st, fmt.Errorf("cannot read the coordinator state: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("coordinator state %s is not valid (%v); remove it only if no cycle of this deployment is in the store", path, err)
+	}
+	if st.CycleHWM < 0 || st.Epoch < 0 || len(st.Writer) != len(st.Loading) {
+		return st, fmt.Errorf("coordinator state %s: cycle %d, epoch %d, %d writers, %d loaders: not a state this coordinator writes", path, st.CycleHWM, st.Epoch, len(st.Writer), len(st.Loading))
+	}
+	return st, nil
+}
+
+// saveState writes st to a temporary file, fsyncs it, renames it over the state file and
+// fsyncs the directory: after it returns, a crash cannot lose st.
+func saveState(dir string, st persisted) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		panic(fmt.Sprintf("BUG: cannot encode the coordinator state: %v", err))
+	}
+	tmp := filepath.Join(dir, stateFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("cannot write the coordinator state: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, stateFile))
+	}
+	if err == nil {
+		var d *os.File
+		if d, err = os.Open(dir); err == nil {
+			err = d.Sync()
+			d.Close()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write the coordinator state in %s: %w", dir, err)
+	}
+	return nil
+}
