@@ -112,10 +112,7 @@ func run(in, bin string, rounds int, names []string, python, scripts string, thr
 		scripts = filepath.Join(root, "bench", "compare")
 	}
 	if python == "" {
-		python = os.Getenv("PYTHON")
-	}
-	if python == "" {
-		python = "/work/venv/bin/python"
+		python = defaultPython()
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -231,6 +228,14 @@ func run(in, bin string, rounds int, names []string, python, scripts string, thr
 		return errors.New("the tools' ranks differ")
 	}
 	return nil
+}
+
+// defaultPython is $PYTHON, else the venv the docs install into.
+func defaultPython() string {
+	if p := os.Getenv("PYTHON"); p != "" {
+		return p
+	}
+	return "/work/venv/bin/python"
 }
 
 // pythonMissing says how to install what the tool needs, or "" when it is there.
