@@ -239,18 +239,19 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			w.groupRecords(m, g, p, isRebuilt || final, final, out)
 		}
 	}
-	if !final { // (a final cycle writes every entry's record below)
-		// Encoded in parallel, a group per task: a replay builds every group at once.
-		out.entries = append(out.entries, parallelRecords(len(fresh), func(k int, dst []records.Record) []records.Record {
-			p := fresh[k].part
-			for c := range p.NumContests() {
-				ct := p.Contest(c)
-				for i := ct.Start; i < ct.End; i++ {
-					dst = append(dst, entryRecord(m, p, c, i).Record())
+	// Groups whose every entry record is written: those built from nothing (a replay
+	// builds every group at once), or all of them in a final cycle. Encoded in parallel
+	// and written as they come (write phase below), so they are never all in memory.
+	whole := fresh
+	if final {
+		whole = nil
+		for _, sh := range wk.shards {
+			for _, g := range sh.groups {
+				if g.part != nil {
+					whole = append(whole, g)
 				}
 			}
-			return dst
-		})...)
+		}
 	}
 	for _, e := range entries {
 		if g, c, i, ok := findEntry(wk.shards, e); ok {
@@ -277,11 +278,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			}
 		}
 	}
-	urecs, missing := userRecords(m, wk.shards, slices.Sorted(maps.Keys(users)))
-	out.entries = append(out.entries, urecs...)
-	for _, u := range missing {
-		dels = append(dels, deletion{records.SetUser, records.UserKey(m.id, u)})
-	}
+	userIDs := slices.Sorted(maps.Keys(users))
 	m.entries = 0
 	contests := 0
 	defer func() { m.contests = contests }()
@@ -304,14 +301,46 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	// a contest of this cycle without the points it was ranked with; the log only grows,
 	// so readers of older contests are unaffected. The match record's cycle moves last.
 	written := 0
-	for _, ns := range w.namespaces(final) {
-		logFirst := w.matchRecordN(m, state, m.cycle-1, prevAsOf, contests)
-		for _, group := range [][]records.Record{{logFirst}, out.pages, out.contests, out.entries, out.chunks, {w.matchRecordN(m, state, m.cycle, m.asOf, contests)}} {
-			if err := w.put(ctx, ns, group, m.cycle); err != nil {
+	emit := func(recs []records.Record) error {
+		for _, ns := range w.namespaces(final) {
+			if err := w.put(ctx, ns, recs, m.cycle); err != nil {
 				return err
 			}
-			written += len(group)
+			written += len(recs)
 		}
+		return nil
+	}
+	for _, group := range [][]records.Record{{w.matchRecordN(m, state, m.cycle-1, prevAsOf, contests)}, out.pages, out.contests, out.entries} {
+		if err := emit(group); err != nil {
+			return err
+		}
+	}
+	err := parallelEmit(len(whole), func(k int, dst []records.Record) []records.Record {
+		p := whole[k].part
+		for c := range p.NumContests() {
+			ct := p.Contest(c)
+			for i := ct.Start; i < ct.End; i++ {
+				dst = append(dst, entryRecord(m, p, c, i).Record())
+			}
+		}
+		return dst
+	}, emit)
+	if err != nil {
+		return err
+	}
+	missing, err := userRecords(m, wk.shards, userIDs, emit)
+	if err != nil {
+		return err
+	}
+	for _, u := range missing {
+		dels = append(dels, deletion{records.SetUser, records.UserKey(m.id, u)})
+	}
+	for _, group := range [][]records.Record{out.chunks, {w.matchRecordN(m, state, m.cycle, m.asOf, contests)}} {
+		if err := emit(group); err != nil {
+			return err
+		}
+	}
+	for _, ns := range w.namespaces(final) {
 		if err := w.delete(ctx, ns, dels); err != nil {
 			return err
 		}
@@ -464,13 +493,7 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		out.contests = append(out.contests, w.contestRecord(m, p, c).Record())
 	}
 	if final {
-		for c := range p.NumContests() {
-			ct := p.Contest(c)
-			for i := ct.Start; i < ct.End; i++ {
-				out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
-			}
-		}
-		return
+		return // every entry's record is written by the cycle's write phase
 	}
 	c := 0
 	for _, i := range w.refreshSlice(&g.refresh.entry, p.NumEntries()) {
@@ -499,33 +522,39 @@ func (w *Worker) contestRecords(m *match, p *engine.Partition, ids []int64, out 
 	}
 }
 
-// parallelRecords runs n tasks on GOMAXPROCS goroutines, each appending records to its
-// own slice, and returns them in task order. Tasks only read the cycle's state.
-func parallelRecords(n int, task func(k int, dst []records.Record) []records.Record) []records.Record {
+// parallelEmit runs n tasks on GOMAXPROCS goroutines, each encoding records, and hands
+// each task's records to emit (one call at a time, in no fixed order) as soon as it is
+// done, so the records of a whole match are never all in memory. Tasks only read the
+// cycle's state. The first error of emit stops the remaining tasks and is returned.
+func parallelEmit(n int, task func(k int, dst []records.Record) []records.Record, emit func([]records.Record) error) error {
 	if n == 0 {
 		return nil
 	}
-	parts := make([][]records.Record, n)
-	workers := min(n, runtime.GOMAXPROCS(0))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		err  error
+	)
+	for range min(n, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
+			var buf []records.Record
 			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
-				parts[k] = task(k, nil)
+				buf = task(k, buf[:0])
+				mu.Lock()
+				if err == nil {
+					err = emit(buf)
+				}
+				stop := err != nil
+				mu.Unlock()
+				if stop {
+					return
+				}
 			}
 		})
 	}
 	wg.Wait()
-	total := 0
-	for _, p := range parts {
-		total += len(p)
-	}
-	out := make([]records.Record, 0, total)
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
+	return err
 }
 
 type batchOut struct {
@@ -695,7 +724,7 @@ func findEntry(shards []*shard, e entryRef) (*group, int, int, bool) {
 // with no entry left. Few users: each is searched in every group. Many (a first or final
 // cycle): one pass over every group's user index finds them all, so the cost is the
 // match's entries, not users x groups. Records are encoded in parallel.
-func userRecords(m *match, shards []*shard, want []int64) ([]records.Record, []int64) {
+func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Record) error) ([]int64, error) {
 	var groups []*group
 	total := 0
 	for _, sh := range shards {
@@ -709,9 +738,9 @@ func userRecords(m *match, shards []*shard, want []int64) ([]records.Record, []i
 	const usersPerTask = 4096
 	tasks := (len(want) + usersPerTask - 1) / usersPerTask
 	missing := make([][]int64, tasks)
-	var recs []records.Record
+	var err error
 	if len(want)*len(groups) <= 2*total {
-		recs = parallelRecords(tasks, func(k int, dst []records.Record) []records.Record {
+		err = parallelEmit(tasks, func(k int, dst []records.Record) []records.Record {
 			for _, u := range want[k*usersPerTask : min(len(want), (k+1)*usersPerTask)] {
 				if r, ok := userRecord(m, shards, u); ok {
 					dst = append(dst, r.Record())
@@ -720,7 +749,7 @@ func userRecords(m *match, shards []*shard, want []int64) ([]records.Record, []i
 				}
 			}
 			return dst
-		})
+		}, emit)
 	} else {
 		// hits[start[i]:start[i+1]] are (group, position in its user index) of want[i].
 		type hit struct{ g, k int32 }
@@ -749,7 +778,7 @@ func userRecords(m *match, shards []*shard, want []int64) ([]records.Record, []i
 				}
 			}
 		}
-		recs = parallelRecords(tasks, func(t int, dst []records.Record) []records.Record {
+		err = parallelEmit(tasks, func(t int, dst []records.Record) []records.Record {
 			for i := t * usersPerTask; i < min(len(want), (t+1)*usersPerTask); i++ {
 				if start[i] == start[i+1] {
 					missing[t] = append(missing[t], want[i])
@@ -766,13 +795,13 @@ func userRecords(m *match, shards []*shard, want []int64) ([]records.Record, []i
 				dst = append(dst, u.Record())
 			}
 			return dst
-		})
+		}, emit)
 	}
 	var gone []int64
 	for _, us := range missing {
 		gone = append(gone, us...)
 	}
-	return recs, gone
+	return gone, err
 }
 
 func sortEntries(es []records.Entry) {
