@@ -10,7 +10,7 @@
   // What is shown; kept in the URL's hash so that a reload or a shared link shows it again.
   const view = { match: null, contest: null, offset: 0, limit: 25, entry: null, user: null };
   let matchCycle = null, matchAsOf = null, matchState = "";
-  let busy = false, failures = 0, ticks = 0;
+  let busy = false, failures = 0, ticks = 0, lastError = "";
   // Ranks seen at the previous cycle and at this one, to show moves: key "contest/entry".
   let lastRanks = new Map(), lastRanksCycle = null, curRanks = new Map();
   function cycleMoved(cycle) {
@@ -25,7 +25,7 @@
     view.match = int("m"); view.contest = int("c"); view.entry = int("e"); view.user = int("u");
     view.offset = Math.max(0, Number(int("o")) || 0);
     const l = Number(int("l"));
-    if ([10, 25, 50, 100].includes(l)) view.limit = l;
+    view.limit = [10, 25, 50, 100].includes(l) ? l : 25;
   }
   function writeHash() {
     const h = new URLSearchParams();
@@ -125,16 +125,18 @@
     if (view.contest === null) { $("rows").replaceChildren(); $("board-info").textContent = "No contests yet."; return; }
     let lb;
     try {
-      lb = await api("/v1/contests/" + view.contest + "/leaderboard?offset=" + view.offset + "&limit=" + view.limit);
+      // One row more than shown: whether the last row ties with the next page's first.
+      lb = await api("/v1/contests/" + view.contest + "/leaderboard?offset=" + view.offset + "&limit=" + (view.limit + 1));
     } catch (e) {
       if (e.status === 404) { $("rows").replaceChildren(); $("board-info").textContent = "Contest " + view.contest + " has no standings yet."; return; }
       throw e;
     }
     if (view.offset > 0 && view.offset >= lb.total) { view.offset = Math.max(0, Math.floor((lb.total - 1) / view.limit) * view.limit); writeHash(); return renderBoard(); }
-    const rows = lb.entries;
+    const rows = lb.entries.slice(0, view.limit), peek = lb.entries[view.limit];
     const tr = rows.map((r, i) => {
+      // A rank at or above the offset: a row of an earlier page has the same points.
       const tied = (i > 0 && rows[i - 1].rank === r.rank) || (i + 1 < rows.length && rows[i + 1].rank === r.rank) ||
-        (i === 0 && lb.offset > 0 && r.rank <= lb.offset) || (i === rows.length - 1 && r.rank < lb.offset + rows.length);
+        (i === 0 && r.rank <= lb.offset) || (i === rows.length - 1 && peek !== undefined && peek.rank === r.rank);
       const key = view.contest + "/" + r.entry_id;
       seen(view.contest, r.entry_id, r.rank);
       const row = el("tr", { class: "clickable" + (String(r.entry_id) === view.entry ? " me" : ""), tabindex: "0",
@@ -226,7 +228,7 @@
     const s = $("status");
     if (matchCycle === null) { s.textContent = "Waiting for the first cycle…"; return; }
     s.textContent = "Match " + view.match + " · " + matchState + " · cycle " + matchCycle + " · as of " + timeOf(matchAsOf) +
-      (failures ? " · connection lost, retrying" : "");
+      (failures ? " · update failed (" + lastError + "), retrying" : "");
     s.title = matchAsOf;
     s.dataset.cycle = matchCycle;
     s.className = failures ? "stale" : "";
@@ -252,6 +254,7 @@
       writeHash();
     } catch (e) {
       failures++;
+      lastError = e instanceof APIError ? e.message : "no answer from the server";
       console.warn("leaderboard refresh failed:", e);
     } finally {
       busy = false;
@@ -291,6 +294,11 @@
     view.user = id; writeHash(); poll(true);
   });
 
+  window.addEventListener("hashchange", () => { // a link or an edited address (replaceState fires none)
+    readHash();
+    $("limit").value = String(view.limit);
+    poll(true);
+  });
   readHash();
   $("limit").value = String(view.limit);
   if (view.user !== null) $("user-id").value = view.user;
