@@ -10,7 +10,7 @@
   // What is shown; kept in the URL's hash so that a reload or a shared link shows it again.
   const view = { match: null, contest: null, offset: 0, limit: 25, entry: null, user: null };
   let matchCycle = null, matchAsOf = null, matchState = "";
-  let busy = false, failures = 0, ticks = 0, lastError = "";
+  let busy = false, pending = false, failures = 0, ticks = 0, lastError = "";
   // Ranks seen at the previous cycle and at this one, to show moves: key "contest/entry".
   let lastRanks = new Map(), lastRanksCycle = null, curRanks = new Map();
   function cycleMoved(cycle) {
@@ -113,7 +113,7 @@
     const cl = await api("/v1/matches/" + view.match + "/contests?limit=200");
     const sel = $("contest");
     sel.replaceChildren(...cl.contests.map((c) => el("option", { value: c.contest_id, text: "Contest " + c.contest_id + " · " + c.entries + " entries" })));
-    if (cl.total > cl.contests.length) sel.append(el("option", { disabled: "", text: "… " + (cl.total - cl.contests.length) + " smaller contests (find an entry)" }));
+    if (cl.total > cl.contests.length) sel.append(el("option", { disabled: "", text: "… " + (cl.total - cl.contests.length) + " smaller contests (find yours through your user id)" }));
     if (view.contest === null) view.contest = cl.contests.length ? String(cl.contests[0].contest_id) : null;
     if (view.contest !== null && !cl.contests.some((c) => String(c.contest_id) === view.contest)) {
       sel.prepend(el("option", { value: view.contest, text: "Contest " + view.contest }));
@@ -236,7 +236,7 @@
 
   // poll: one request a tick; the views are read again only when the match's cycle moved.
   async function poll(force) {
-    if (busy) return;
+    if (busy) { pending = pending || force; return; } // a click during a read is served right after it
     busy = true;
     try {
       // The match list now and then (new matches); the shown match's record every tick.
@@ -259,6 +259,7 @@
     } finally {
       busy = false;
       showStatus();
+      if (pending) { pending = false; poll(true); }
     }
   }
 
