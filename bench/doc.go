@@ -4,5 +4,6 @@
 // and reports per-stage medians and memory per entry.
 //
 // The DuckDB comparison lives in its own module, bench/duckdb, to keep cgo out of the
-// main module.
+// main module; its cmd/rankcompare also times Polars and PySpark (the scripts in
+// bench/compare) against `leaderboard rank`.
 package bench

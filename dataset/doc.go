@@ -26,10 +26,13 @@
 // encoded and zstd compressed. A file is written as path+".tmp-<pid>", synced, and only
 // renamed to path when complete, so a reader never sees a partial file and Abort (or a
 // failed Close) leaves nothing behind. RanksWriter encodes in the background while the
-// caller produces the next row group.
+// caller produces the next row group, each of its four column chunks on a goroutine.
 //
 // Generating: Generate (GenerateWithStats) writes a realistic dataset of any size,
 // deterministically for a GenConfig (which registers its own flags): see
 // GenerateWithStats for its shape. It streams row groups: 56M entries take ~45 s and
-// 1.5 GiB on two cores.
+// 1.5 GiB on two cores. GenConfig.Order OrderJoin writes the same rows in entry_id order
+// (the order entries join, contests interleaved) and GenConfig.TeamsPerEntry sizes the
+// team pool: the shape of a Spark user's files (56M entries: 4 min, 5.0 GiB, on a busy
+// machine).
 package dataset
