@@ -11,6 +11,7 @@
 //	GET /v1/contests/{contest_id}/entries/{entry_id}       one entry's rank and points
 //	GET /v1/contests/{contest_id}/entries/{entry_id}/around?before=&after=
 //	GET /v1/contests/{contest_id}/entries/{entry_id}/history?since=   its points per cycle
+//	GET /v1/entries/{entry_id}                             one entry, by its id alone
 //	GET /v1/users/{user_id}/entries?match_id=              a user's entries in a match
 //	GET /, /web/{file}                                     the web leaderboard (web.go, web/)
 //	GET /healthz, /readyz, /metrics

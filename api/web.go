@@ -58,8 +58,8 @@ func loadWebAssets() map[string]webAsset {
 	return out
 }
 
-// webRoutes are the routes of the web leaderboard: its page, its assets, and the entry
-// history its chart draws (history.go).
+// webRoutes are the routes of the web leaderboard: its page, its assets, the entry
+// history its chart draws (history.go) and the entry search by id (findentry.go).
 func (s *Server) webRoutes() []*route {
 	assets := loadWebAssets()
 	serve := func(ctx *fasthttp.RequestCtx, name string) {
@@ -91,5 +91,6 @@ func (s *Server) webRoutes() []*route {
 			serve(ctx, p[strings.LastIndexByte(p, '/')+1:])
 		}),
 		s.jsonRoute("GET /v1/contests/{contest_id}/entries/{entry_id}/history", s.history),
+		newRoute("GET /v1/entries/{entry_id}", s.entryByID),
 	}
 }

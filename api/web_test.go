@@ -282,3 +282,45 @@ func BenchmarkPointsHistory(b *testing.B) {
 		pointsHistory(log, l, 0, 1200)
 	}
 }
+
+// TestEntryByID: an entry found by its id alone answers what the entry answer of its
+// contest does, from live and complete matches.
+func TestEntryByID(t *testing.T) {
+	f := testFixture()
+	srv, _ := newTestServer(t, f.store, nil)
+	checked := 0
+	for _, mid := range []int64{liveMatch, doneMatch} {
+		md := f.matches[mid]
+		for _, cid := range md.contests {
+			ref := md.ranked[cid]
+			for k := 0; k < len(ref); k += max(1, len(ref)/5) {
+				var byID, inContest tEntry
+				fetch(t, srv, fmt.Sprintf("/v1/entries/%d", ref[k].EntryID), 200, &byID)
+				fetch(t, srv, fmt.Sprintf("/v1/contests/%d/entries/%d", cid, ref[k].EntryID), 200, &inContest)
+				if byID != inContest || byID.ContestID != cid || byID.Rank != int64(ref[k].Rank) {
+					t.Fatalf("entry %d: by id %+v, in contest %d %+v (reference rank %d)", ref[k].EntryID, byID, cid, inContest, ref[k].Rank)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 20 {
+		t.Fatalf("only %d entries checked", checked)
+	}
+	for _, tc := range []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/v1/entries/x", 400, "entry_id"},
+		{"/v1/entries/+5", 400, "not an integer"},
+		{fmt.Sprintf("/v1/entries/%d", int64(1)<<50), 404, "not found"},
+		{"/v1/entries/", 404, "no such endpoint"},
+	} {
+		var got struct{ Error string }
+		fetch(t, srv, tc.path, tc.status, &got)
+		if !strings.Contains(got.Error, tc.want) {
+			t.Fatalf("GET %s: error %q does not say %q", tc.path, got.Error, tc.want)
+		}
+	}
+}

@@ -113,7 +113,7 @@
     const cl = await api("/v1/matches/" + view.match + "/contests?limit=200");
     const sel = $("contest");
     sel.replaceChildren(...cl.contests.map((c) => el("option", { value: c.contest_id, text: "Contest " + c.contest_id + " · " + c.entries + " entries" })));
-    if (cl.total > cl.contests.length) sel.append(el("option", { disabled: "", text: "… " + (cl.total - cl.contests.length) + " smaller contests (find yours through your user id)" }));
+    if (cl.total > cl.contests.length) sel.append(el("option", { disabled: "", text: "… " + (cl.total - cl.contests.length) + " smaller contests (find yours by entry or user id)" }));
     if (view.contest === null) view.contest = cl.contests.length ? String(cl.contests[0].contest_id) : null;
     if (view.contest !== null && !cl.contests.some((c) => String(c.contest_id) === view.contest)) {
       sel.prepend(el("option", { value: view.contest, text: "Contest " + view.contest }));
@@ -284,8 +284,15 @@
     const id = $("entry-id").value.trim();
     $("find-error").textContent = "";
     if (!/^-?\d+$/.test(id)) { $("find-error").textContent = "An entry id is a whole number."; return; }
-    // An entry is looked up in the contest shown (the API answers 404 naming the contest otherwise).
-    view.entry = id; writeHash(); poll(true);
+    let x;
+    try {
+      x = await api("/v1/entries/" + id); // its contest, wherever it is
+    } catch (e) {
+      $("find-error").textContent = e instanceof APIError ? e.message : "no answer from the server";
+      return;
+    }
+    if (String(x.match_id) !== view.match) { view.match = String(x.match_id); view.user = null; }
+    selectEntry(String(x.contest_id), id);
   });
   $("user-form").addEventListener("submit", (ev) => {
     ev.preventDefault();

@@ -419,10 +419,15 @@ func TestBrowserLeaderboard(t *testing.T) {
 	b.wait("the chart's points after a cycle", chartOK, 10*time.Second)
 	b.screenshot(shots, "leaderboard-desktop.png")
 
-	// An entry of another contest is an error that says so.
-	other := ref2[sizes[len(sizes)-1]][0].EntryID
-	b.do("find an entry of another contest", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById("entry-id").value = "%d"; document.getElementById("entry-form").requestSubmit()`, other)))
-	b.wait("the error", `document.getElementById("find-error").textContent.includes("is not in contest")`, 10*time.Second)
+	// An entry found by its id alone: the page switches to its contest. An unknown one
+	// is an error that says so.
+	small := sizes[len(sizes)-1]
+	other := ref2[small][0]
+	b.do("find an entry of another contest", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.getElementById("entry-id").value = "%d"; document.getElementById("entry-form").requestSubmit()`, other.EntryID)))
+	b.wait("the entry in its contest", fmt.Sprintf(`document.getElementById("board-title").textContent === "Contest %d" && document.getElementById("contest").value === "%d" && document.getElementById("entry-info").textContent.startsWith("Rank %d of %d · ") && document.querySelector("#rows tr.me[data-entry='%d']")`,
+		small, small, other.Rank, len(ref2[small]), other.EntryID), 10*time.Second)
+	b.do("find an unknown entry", chromedp.Evaluate[chromedp.Void](`document.getElementById("entry-id").value = "987654321"; document.getElementById("entry-form").requestSubmit()`))
+	b.wait("the error", `document.getElementById("find-error").textContent.includes("entry 987654321 not found")`, 10*time.Second)
 
 	// A phone-sized screen.
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2)))
