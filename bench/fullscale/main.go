@@ -123,11 +123,12 @@ type report struct {
 	GenS      float64 `json:"gen_s"`
 	LoadS     float64 `json:"load_s"`
 	LoadRate  float64 `json:"load_entries_per_s"`
-	ReplayS   float64 `json:"replay_s"`             // node start → every partition caught up
-	Replay    float64 `json:"replay_entries_per_s"` // entries / ReplayS
-	ReadyS    float64 `json:"ready_s"`              // node start → /readyz 200
-	StandingS float64 `json:"first_standings_s"`    // node start → API shows a cycle over every entry
-	FinalS    float64 `json:"final_standings_s"`    // match completed → API shows it completed
+	ReplayS   float64 `json:"replay_s"`                // node start → every partition caught up
+	Replay    float64 `json:"replay_entries_per_s"`    // entries / ReplayS
+	ReadyS    float64 `json:"ready_s"`                 // node start → /readyz 200
+	MatchAllS float64 `json:"api_match_all_entries_s"` // node start → the API's match record counts every entry (not yet ranked)
+	StandingS float64 `json:"first_standings_s"`       // node start → the first cycle over every entry has written its records
+	FinalS    float64 `json:"final_standings_s"`       // match completed → API shows it completed
 
 	Cycles        int                `json:"cycles"`
 	PartialCycles int                `json:"cycles_before_first_full"` // cycle lines over fewer entries (replaying)
@@ -139,7 +140,7 @@ type report struct {
 	RecordsByKind map[string]float64 `json:"records_written_total"`
 
 	RSSPeak        int64   `json:"rss_peak"`
-	RSSSteady      int64   `json:"rss_steady"` // median while the match was live, after the first standings
+	RSSSteady      int64   `json:"rss_steady"` // median from the first exact standings on
 	RSSPerEntry    float64 `json:"rss_bytes_per_entry_steady"`
 	RSSPeakEntry   float64 `json:"rss_bytes_per_entry_peak"`
 	BrokerRSSPeak  int64   `json:"broker_rss_peak,omitempty"`
@@ -311,9 +312,9 @@ func run(ctx context.Context, c config) (*report, error) {
 			logf("ready after %.1fs", el)
 		}
 		st, entries, ok := matchState(api + "/v1/matches/1")
-		if ok && rep.StandingS == 0 && entries == c.entries {
-			rep.StandingS = el
-			logf("first standings over all %d entries served after %.1fs; the match starts", entries, el)
+		if ok && rep.MatchAllS == 0 && entries == c.entries {
+			rep.MatchAllS = el
+			logf("the API's match record counts all %d entries after %.1fs; the match starts", entries, el)
 			sim, err = startBG(ctx, c, "simulate", "--kafka", kafka, "--match", "1", "--seed", itoa(c.seed), "--speed", strconv.FormatFloat(c.speed, 'f', -1, 64), "--partitions", strconv.Itoa(c.partitions))
 			if err != nil {
 				return fail(err)
@@ -337,8 +338,6 @@ func run(ctx context.Context, c config) (*report, error) {
 		logf("cannot write %s: %v", rep.RSSSamplesFile, err)
 	}
 	rep.RSSPeak, rep.BrokerRSSPeak = peak(samples)
-	rep.RSSSteady = steady(samples, rep.StandingS)
-	rep.RSSPerEntry = float64(rep.RSSSteady) / float64(c.entries)
 	rep.RSSPeakEntry = float64(rep.RSSPeak) / float64(c.entries)
 
 	cycles, err := readCycles(node.logPath)
@@ -371,10 +370,18 @@ func run(ctx context.Context, c config) (*report, error) {
 		rep.StageMS[k] = summarize(v)
 	}
 	if rep.FirstCycle != nil {
-		logf("first cycle over every entry: %.1f ms, %d records written (after %d cycles over fewer entries)", rep.FirstCycle.TookMS, rep.FirstCycle.Written, rep.PartialCycles)
+		rep.StandingS = rep.FirstCycle.At.Sub(start).Seconds()
+		logf("first cycle over every entry: %.1f ms, %d records written (after %d cycles over fewer entries), done %.1fs after the node started: the first exact standings",
+			rep.FirstCycle.TookMS, rep.FirstCycle.Written, rep.PartialCycles, rep.StandingS)
 	}
 	logf("%d cycles; after the first full one: median %.1f ms, p90 %.1f ms, max %.1f ms; records written median %.0f, max %.0f",
 		rep.Cycles, rep.CycleMS.Median, rep.CycleMS.P90, rep.CycleMS.Max, rep.WrittenCycle.Median, rep.WrittenCycle.Max)
+	from := rep.StandingS
+	if rep.FirstCycle == nil {
+		from = rep.MatchAllS
+	}
+	rep.RSSSteady = steady(samples, from)
+	rep.RSSPerEntry = float64(rep.RSSSteady) / float64(c.entries)
 	logf("RSS: peak %.0f MB (%.0f B/entry), steady %.0f MB (%.0f B/entry); samples in %s",
 		float64(rep.RSSPeak)/1e6, rep.RSSPeakEntry, float64(rep.RSSSteady)/1e6, rep.RSSPerEntry, rep.RSSSamplesFile)
 	return rep, nil
@@ -619,10 +626,11 @@ func (m metrics) sumBy(name, lbl string) map[string]float64 {
 // cycleLine is one "cycle" line of the node's -v log (the worker logs one per match and
 // cycle).
 type cycleLine struct {
-	Cycle   int64   `json:"cycle"`
-	Entries int64   `json:"entries"`
-	Written int64   `json:"written"`
-	TookMS  float64 `json:"took_ms"`
+	At      time.Time `json:"at"` // when the line was logged: the cycle's end
+	Cycle   int64     `json:"cycle"`
+	Entries int64     `json:"entries"`
+	Written int64     `json:"written"`
+	TookMS  float64   `json:"took_ms"`
 	// DurationsMS holds every duration the line carries (took, and the worker's stages,
 	// e.g. fold), in milliseconds.
 	DurationsMS map[string]float64 `json:"durations_ms"`
@@ -658,6 +666,8 @@ func parseCycle(line string) (cycleLine, bool) {
 			continue
 		}
 		switch k {
+		case "time":
+			cl.At, _ = time.Parse(time.RFC3339Nano, v)
 		case "cycle":
 			cl.Cycle, _ = strconv.ParseInt(v, 10, 64)
 		case "entries":

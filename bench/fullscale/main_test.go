@@ -3,12 +3,13 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCycle(t *testing.T) {
 	line := `time=2026-12-01T09:21:52.018Z level=DEBUG msg=cycle match=1 cycle=2 entries=50000 groups=16 rebuilt=0 written=2087 fold=378ns took=14.228831ms`
 	cl, ok := parseCycle(line)
-	if !ok || cl.Cycle != 2 || cl.Entries != 50000 || cl.Written != 2087 || cl.TookMS != 14.228831 || cl.DurationsMS["fold"] != 0.000378 || len(cl.DurationsMS) != 2 {
+	if !ok || cl.At.Format(time.RFC3339Nano) != "2026-12-01T09:21:52.018Z" || cl.Cycle != 2 || cl.Entries != 50000 || cl.Written != 2087 || cl.TookMS != 14.228831 || cl.DurationsMS["fold"] != 0.000378 || len(cl.DurationsMS) != 2 {
 		t.Fatalf("parseCycle = %+v, %v", cl, ok)
 	}
 	if _, ok := parseCycle(`time=x level=INFO msg="node started" took=1s`); ok {
