@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -269,12 +270,15 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 				}
 			}
 		}
-	} else {
-		for _, sh := range wk.shards {
-			for _, g := range sh.groups {
-				for _, k := range w.refreshSlice(&g.refresh.user, len(g.users.ids)) {
-					users[g.users.ids[k]] = struct{}{}
-				}
+	}
+	// The TTL refresh of user records: a range of user ids per cycle, gathered in one
+	// walk over the groups (a user's entries span groups).
+	lo, hi := int64(0), int64(-1)
+	if !final {
+		lo, hi = w.userRefreshRange(m, wk.shards)
+		for u := range users {
+			if u >= lo && u < hi {
+				delete(users, u) // written with the range
 			}
 		}
 	}
@@ -330,6 +334,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	}
 	missing, err := userRecords(m, wk.shards, userIDs, emit)
 	if err != nil {
+		return err
+	}
+	if err := rangeUserRecords(m, wk.shards, lo, hi, emit); err != nil {
 		return err
 	}
 	for _, u := range missing {
@@ -718,6 +725,79 @@ func findEntry(shards []*shard, e entryRef) (*group, int, int, bool) {
 		return nil, 0, 0, false
 	}
 	return nil, 0, 0, false
+}
+
+// userRefreshRange picks this cycle's range [lo, hi) of user ids whose records the TTL
+// refresh rewrites, and moves the match's cursor past it: each group gives at most
+// twice its share (its users x interval / refresh), so every user comes round within
+// the refresh period when ids spread alike over the groups.
+func (w *Worker) userRefreshRange(m *match, shards []*shard) (lo, hi int64) {
+	lo, hi = m.userCursor, math.MaxInt64
+	for _, sh := range shards {
+		for _, g := range sh.groups {
+			ids := g.users.ids
+			if g.part == nil || len(ids) == 0 {
+				continue
+			}
+			q := 2 * int((int64(len(ids))*int64(w.cfg.Interval)+int64(w.cfg.Refresh)-1)/int64(w.cfg.Refresh))
+			k0, _ := slices.BinarySearch(ids, lo)
+			if k0+q < len(ids) {
+				hi = min(hi, ids[k0+q])
+			}
+		}
+	}
+	m.userCursor = hi
+	if hi == math.MaxInt64 {
+		m.userCursor = 0 // wrapped: start over next cycle
+	}
+	return lo, hi
+}
+
+// rangeUserRecords writes the records of every user with an id in [lo, hi), from one
+// walk over each group's user index.
+func rangeUserRecords(m *match, shards []*shard, lo, hi int64, emit func([]records.Record) error) error {
+	if hi <= lo {
+		return nil
+	}
+	type hit struct {
+		u    int64
+		g, k int32
+	}
+	var groups []*group
+	var hits []hit
+	for _, sh := range shards {
+		for _, g := range sh.groups {
+			if g.part == nil {
+				continue
+			}
+			ids := g.users.ids
+			k0, _ := slices.BinarySearch(ids, lo)
+			for k := k0; k < len(ids) && ids[k] < hi; k++ {
+				hits = append(hits, hit{ids[k], int32(len(groups)), int32(k)})
+			}
+			groups = append(groups, g)
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.u != b.u {
+			return cmpInt(a.u, b.u)
+		}
+		return int(a.g) - int(b.g)
+	})
+	var out []records.Record
+	for i := 0; i < len(hits); {
+		u := records.User{Match: m.id, User: hits[i].u}
+		for ; i < len(hits) && hits[i].u == u.User; i++ {
+			g := groups[hits[i].g]
+			k := hits[i].k
+			for _, e := range g.users.idx[g.users.start[k]:g.users.start[k+1]] {
+				u.Entries = append(u.Entries, entryRecord(m, g.part, contestOf(g.part, int(e)), int(e)))
+			}
+		}
+		sortEntries(u.Entries)
+		out = append(out, u.Record())
+	}
+	return emit(out)
 }
 
 // userRecords builds the user records of want (sorted user ids) and lists the users

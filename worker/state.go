@@ -50,7 +50,7 @@ type group struct {
 	users   userIndex
 	n       int  // entries
 	rebuilt bool // built this cycle: write every record of it
-	refresh struct{ contest, entry, user int }
+	refresh struct{ contest, entry int }
 }
 
 // changes is a columnar log of entry events in arrival order (upserts and withdrawals)
@@ -143,6 +143,8 @@ type match struct {
 	chunksAt time.Time // when they were last written
 	entries  int       // entries ranked in the last cycle
 	contests int       // contests ranked in the last cycle
+	// userCursor is where the next cycle's TTL refresh of user records starts.
+	userCursor int64
 	// lastPoints are the points of the last cycle: a group rebuilt under the same points
 	// rewrites only the contests its changes landed in.
 	lastPoints map[int32]int64
