@@ -300,12 +300,28 @@ func TestBrowserLeaderboard(t *testing.T) {
 	for _, r := range ref[big] {
 		oldRank[strconv.FormatInt(r.EntryID, 10)] = r.Rank
 	}
-	pts2 := maps.Clone(pts)
-	for k, p := range slices.Sorted(maps.Keys(pts2))[:8] {
-		pts2[p] += float64(k*7%5)*6.5 - 9
+	// One player's points change (one event, so that no cycle sees half of the change):
+	// the first player whose change moves an entry that stays on the second page.
+	var pts2 map[int32]float64
+	var ref2 map[int64][]reference.Row
+	for _, p := range slices.Sorted(maps.Keys(pts)) {
+		pts2 = maps.Clone(pts)
+		pts2[p] += 15.5
+		ref2 = byContest(pts2)
+		moved := false
+		for _, r := range ref2[big][25:50] {
+			was := oldRank[strconv.FormatInt(r.EntryID, 10)]
+			moved = moved || (was != r.Rank && was > 25 && was <= 50)
+		}
+		if moved {
+			e.publishPoints(map[int32]float64{p: pts2[p]})
+			break
+		}
+		pts2 = nil
 	}
-	e.publishPoints(pts2)
-	ref2 := byContest(pts2)
+	if pts2 == nil {
+		t.Fatalf("no one player's change moves an entry on the second page: the test checks no moves")
+	}
 	want := wantRows(ref2[big], 25, 50)
 	sawMoves := false
 	deadline := time.Now().Add(20 * time.Second)
