@@ -204,7 +204,7 @@
     const key = view.contest + "/" + h.entry_id;
     const mv = moveCell(key, h.rank);
     $("entry-title").textContent = "Entry " + h.entry_id + " · user " + h.user_id + " · contest " + h.contest_id;
-    $("entry-info").replaceChildren("Rank " + h.rank + " of " + h.total + " · " + h.points + " points · cycle " + h.cycle + " · move: ",
+    $("entry-info").replaceChildren("Rank " + h.rank + " of " + h.total + " · " + h.points + (Number(h.points) === 1 ? " point" : " points") + " · cycle " + h.cycle + " · move: ",
       el("span", { class: mv.className, id: "entry-move", text: mv.textContent }));
     $("around-rows").replaceChildren(...ar.entries.map((r) => el("tr", { class: String(r.entry_id) === view.entry ? "me" : "", "data-entry": r.entry_id, "data-rank": r.rank },
       el("td", { class: "num", text: String(r.rank) }), el("td", { text: String(r.entry_id) }), el("td", { text: String(r.user_id) }),

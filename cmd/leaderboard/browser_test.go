@@ -415,7 +415,11 @@ func TestBrowserLeaderboard(t *testing.T) {
 	b.wait("the entry's window and chart", fmt.Sprintf(`!document.getElementById("entry").hidden && document.querySelector("#around-rows tr.me[data-entry='%d']") && document.querySelector("#chart svg path.pts") && document.querySelector("#chart svg circle.dot")`, pick.EntryID), 10*time.Second)
 	var info string
 	b.eval(`return document.getElementById("entry-info").textContent`, &info)
-	if wantInfo := fmt.Sprintf("Rank %d of %d · %s points", pick.Rank, pick.Total, pick.Points); !strings.HasPrefix(info, wantInfo) {
+	unit := " points"
+	if pick.Points == "1" {
+		unit = " point"
+	}
+	if wantInfo := fmt.Sprintf("Rank %d of %d · %s%s · ", pick.Rank, pick.Total, pick.Points, unit); !strings.HasPrefix(info, wantInfo) {
 		t.Fatalf("entry %d: %q, want %q...", pick.EntryID, info, wantInfo)
 	}
 	// The chart's points: one step per step of the API's history, kept across the next
