@@ -96,6 +96,9 @@ func (s *synth) batch(max int) kafkasource.Batch {
 func benchWorker(b *testing.B) *Worker {
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
+	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_GROUP_ENTRIES")); err == nil && v > 0 {
+		cfg.GroupEntries = v // LB_BENCH_GROUP_ENTRIES: the contest group size (default 65536)
+	}
 	w, err := New(cfg, &rejects{}, nullStore{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
 	if err != nil {
 		b.Fatal(err)
