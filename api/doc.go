@@ -14,7 +14,10 @@
 //	GET /v1/entries/{entry_id}                             one entry, by its id alone
 //	GET /v1/users/{user_id}/entries?match_id=              a user's entries in a match
 //	GET /, /web/{file}                                     the web leaderboard (web.go, web/)
-//	GET /healthz, /readyz, /metrics
+//	GET /healthz, /readyz                                 probes (also on the admin listener)
+//
+// Metrics and Go's profiles are not on this port: AdminHandler serves /metrics,
+// /debug/pprof/ and the probes, for a listener of their own (--admin-http).
 //
 // Reading rules, from docs/STORAGE.md:
 //
@@ -36,6 +39,8 @@
 //     500 only for a record that cannot be decoded (a bug, logged).
 //
 // Server is built by New from a Config, a Store, a logger, a Prometheus registry (which
-// /metrics serves, with the request-duration histogram by route and status) and a
-// readiness function; Serve runs it on a listener until its context is cancelled.
+// receives the request-duration histogram by route and status; AdminHandler serves it)
+// and a readiness function; Serve runs it on a listener until its context is cancelled.
+// A malformed request is answered and logged without any of its bytes (they may hold
+// credentials).
 package api
