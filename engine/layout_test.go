@@ -16,8 +16,8 @@ type layoutRow struct {
 // TestSortColumns checks the parallel grouping against a plain sort, on every input
 // order (by contest, by entry_id as rows join, shuffled, entries out of order within
 // contests), dense and sparse contest ids, contests split across the workers' chunks,
-// and inputs with fewer rows than workers (empty included), for 1-5 workers: the
-// parallel and serial outputs are identical.
+// and inputs with fewer rows than workers (empty included), for 1-5 workers, in one
+// scatter pass and in two: the parallel and serial outputs are identical.
 func TestSortColumns(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 3, 7, 100, 2000, 30_000} {
 		for _, order := range []string{"contest", "join", "shuffled", "contest-unsorted-within"} {
@@ -29,15 +29,17 @@ func TestSortColumns(t *testing.T) {
 						return cmp.Or(cmp.Compare(a.contest, b.contest), cmp.Compare(a.entry, b.entry))
 					})
 					for _, workers := range []int{1, 2, 3, 5} {
-						c, e, u, tm := columnsOf(rows)
-						c, e, u, tm = sortColumnsChunked(c, e, u, tm, workers, 1)
-						for i := range want {
-							if got := (layoutRow{c[i], e[i], u[i], tm[i]}); got != want[i] {
-								t.Fatalf("workers %d: row %d is %+v, want %+v", workers, i, got, want[i])
+						for _, twoLevel := range []uint64{twoLevelSpan, 0} {
+							c, e, u, tm := columnsOf(rows)
+							c, e, u, tm = sortColumnsChunked(c, e, u, tm, workers, 1, twoLevel)
+							for i := range want {
+								if got := (layoutRow{c[i], e[i], u[i], tm[i]}); got != want[i] {
+									t.Fatalf("workers %d, two-level from %d: row %d is %+v, want %+v", workers, twoLevel, i, got, want[i])
+								}
 							}
-						}
-						if len(c) != len(want) {
-							t.Fatalf("workers %d: %d rows, want %d", workers, len(c), len(want))
+							if len(c) != len(want) {
+								t.Fatalf("workers %d: %d rows, want %d", workers, len(c), len(want))
+							}
 						}
 					}
 				})
