@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -112,6 +113,12 @@ var cycleEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // startNode wires source -> worker -> embedded store <- API and starts them; they run
 // until ctx ends.
 func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, error) {
+	if c.dataDir != "" {
+		// The cycle high-water mark is written before the store's first save.
+		if err := os.MkdirAll(c.dataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("cannot create --data-dir %s (check the path and its permissions): %w", c.dataDir, err)
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if err := kafkasource.EnsureTopics(ctx, c.kafka.Brokers, c.kafka, 16); err != nil {
