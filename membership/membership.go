@@ -215,6 +215,10 @@ func (s *Service) kill() {
 	s.StopAsync()
 }
 
+// Kill stops gossip without leaving, as a crash would, for fault tests of other packages
+// (a worker killed under a coordinator) and in-process demos. It must follow a start.
+func (s *Service) Kill() { s.kill() }
+
 // Name is this node's name in the cluster.
 func (s *Service) Name() string { return s.cfg.NodeName }
 
