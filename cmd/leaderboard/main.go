@@ -23,6 +23,8 @@ var commands = []command{
 	{"demo", "everything in one process: embedded broker, generated dataset, simulated match, ranking, API", cmdDemo},
 	{"standalone", "a single-node system (worker owning every partition, embedded store, API) against any Kafka", cmdStandalone},
 	{"api", "a stateless API process reading a shared store (--store aerospike) that other processes write", cmdAPI},
+	{"coordinator", "the cluster's coordinator: assigns partitions to the gossip cluster's workers, ticks cycles, collects reports", cmdCoordinator},
+	{"status", "print a coordinator's view: members, partitions per worker, recent cycles' timings", cmdStatus},
 	{"broker", "a development Kafka broker (franz-go kfake) that any Kafka client can use", cmdBroker},
 	{"store", "a development Aerospike: the embedded store over Aerospike's wire protocol", cmdStore},
 	{"load", "publish a dataset's entries to the entries topic", cmdLoad},
