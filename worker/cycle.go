@@ -215,8 +215,14 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	var dels []deletion
 	var stats engine.Stats
 	groups := 0
+	// A failed cycle left records unwritten: this one rewrites every contest and page
+	// (as a final cycle does) and what the failed ones were to write. cursors keep the
+	// refresh cursors, put back if this cycle's writes fail too.
+	pend := m.unwritten
+	var cursors []refreshCursor
 	for _, sh := range wk.shards {
 		for _, g := range sh.groups {
+			cursors = append(cursors, refreshCursor{g, g.refresh.contest, g.refresh.entry})
 			p := g.part
 			if p == nil {
 				if old, ok := rebuilt[g]; ok && old != nil {
@@ -231,13 +237,13 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			if isRebuilt && old != nil {
 				dels = append(dels, stale(old, p)...)
 			}
-			if cs, ok := touched[g]; ok && samePoints && !final {
+			if cs, ok := touched[g]; ok && samePoints && !final && pend == nil {
 				// Rebuilt for a few contests, with the points of the last cycle: the
 				// other contests' standings are those already written.
 				w.contestRecords(m, p, cs, out)
 				continue
 			}
-			w.groupRecords(m, g, p, isRebuilt || final, final, out)
+			w.groupRecords(m, g, p, isRebuilt || final || pend != nil, final, out)
 		}
 	}
 	// Groups whose every entry record is written: those built from nothing (a replay
@@ -254,13 +260,23 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			}
 		}
 	}
+	if pend != nil {
+		entries = append(pend.entries, entries...)
+		if !final {
+			whole = appendWhole(whole, pend.whole)
+		}
+		for u := range pend.users {
+			users[u] = struct{}{}
+		}
+		dels = append(w.stillStale(wk.shards, pend.dels), dels...)
+	}
 	for _, e := range entries {
 		if g, c, i, ok := findEntry(wk.shards, e); ok {
 			out.entries = append(out.entries, entryRecord(m, g.part, c, i).Record())
 		}
 	}
 	for _, id := range gone {
-		dels = append(dels, deletion{records.SetEntry, records.IDKey(id)})
+		dels = append(dels, deletion{set: records.SetEntry, key: records.IDKey(id), id: id})
 	}
 	if final {
 		for _, sh := range wk.shards {
@@ -276,13 +292,14 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	lo, hi := int64(0), int64(-1)
 	if !final {
 		lo, hi = w.userRefreshRange(m, wk.shards)
-		for u := range users {
-			if u >= lo && u < hi {
-				delete(users, u) // written with the range
-			}
+	}
+	userIDs := make([]int64, 0, len(users))
+	for u := range users {
+		if u < lo || u >= hi { // else written with the range
+			userIDs = append(userIDs, u)
 		}
 	}
-	userIDs := slices.Sorted(maps.Keys(users))
+	slices.Sort(userIDs)
 	m.entries = 0
 	contests := 0
 	defer func() { m.contests = contests }()
@@ -296,7 +313,8 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	}
 	// The contest lists change only with a rebuild, but are rewritten every half refresh
 	// period too, so they never reach the live TTL.
-	if anyBuilt || final || start.Sub(m.chunksAt) >= w.cfg.Refresh/2 {
+	chunks := m.chunks
+	if anyBuilt || final || pend != nil || start.Sub(m.chunksAt) >= w.cfg.Refresh/2 {
 		out.chunks, dels = w.chunkRecords(m, wk.shards, dels)
 		m.chunksAt = start
 	}
@@ -314,56 +332,80 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		}
 		return nil
 	}
-	for _, group := range [][]records.Record{{w.matchRecordN(m, state, m.cycle-1, prevAsOf, contests)}, out.pages, out.contests, out.entries} {
-		if err := emit(group); err != nil {
-			return err
-		}
-	}
-	err := parallelEmit(len(whole), func(k int, dst []records.Record) []records.Record {
-		p := whole[k].part
-		for c := range p.NumContests() {
-			ct := p.Contest(c)
-			for i := ct.Start; i < ct.End; i++ {
-				dst = append(dst, entryRecord(m, p, c, i).Record())
+	writeAll := func() error {
+		for _, group := range [][]records.Record{{w.matchRecordN(m, state, m.cycle-1, prevAsOf, contests)}, out.pages, out.contests, out.entries} {
+			if err := emit(group); err != nil {
+				return err
 			}
 		}
-		return dst
-	}, emit)
-	if err != nil {
-		return err
-	}
-	missing, err := userRecords(m, wk.shards, userIDs, emit)
-	if err != nil {
-		return err
-	}
-	if err := rangeUserRecords(m, wk.shards, lo, hi, emit); err != nil {
-		return err
-	}
-	for _, u := range missing {
-		dels = append(dels, deletion{records.SetUser, records.UserKey(m.id, u)})
-	}
-	for _, group := range [][]records.Record{out.chunks, {w.matchRecordN(m, state, m.cycle, m.asOf, contests)}} {
-		if err := emit(group); err != nil {
+		err := parallelEmit(len(whole), func(k int, dst []records.Record) []records.Record {
+			p := whole[k].part
+			for c := range p.NumContests() {
+				ct := p.Contest(c)
+				for i := ct.Start; i < ct.End; i++ {
+					dst = append(dst, entryRecord(m, p, c, i).Record())
+				}
+			}
+			return dst
+		}, emit)
+		if err != nil {
 			return err
 		}
-	}
-	for _, ns := range w.namespaces(final) {
-		if err := w.delete(ctx, ns, dels); err != nil {
+		missing, err := userRecords(m, wk.shards, userIDs, emit)
+		if err != nil {
 			return err
 		}
-	}
-	if final {
-		w.mu.Lock()
-		m.final = true
-		w.mu.Unlock()
+		if err := rangeUserRecords(m, wk.shards, lo, hi, emit); err != nil {
+			return err
+		}
+		for _, u := range missing {
+			dels = append(dels, deletion{set: records.SetUser, key: records.UserKey(m.id, u), id: u})
+		}
+		for _, group := range [][]records.Record{out.chunks, {w.matchRecordN(m, state, m.cycle, m.asOf, contests)}} {
+			if err := emit(group); err != nil {
+				return err
+			}
+		}
+		for _, ns := range w.namespaces(final) {
+			if err := w.delete(ctx, ns, dels); err != nil {
+				return err
+			}
+		}
+		if !final {
+			return nil
+		}
 		if err := w.put(ctx, records.Complete, []records.Record{records.Matches{IDs: w.completeIDs(m.id)}.Record()}, m.cycle); err != nil {
 			return err
 		}
 		if f, ok := w.store.(interface{ Flush() error }); ok {
 			if err := f.Flush(); err != nil {
-				return err
+				return fmt.Errorf("cannot flush the complete namespace: %w", err)
 			}
 		}
+		return nil
+	}
+	if err := writeAll(); err != nil {
+		// Nothing is undone in the store: the next cycle writes the then current state
+		// of what this one did not (a final cycle is retried whole, never marked done).
+		m.unwritten = keepUnwritten(entries, whole, users, dels)
+		m.chunks = max(m.chunks, chunks)
+		if !final {
+			m.userCursor = lo
+		}
+		for _, c := range cursors {
+			c.g.refresh.contest, c.g.refresh.entry = c.contest, c.entry
+		}
+		w.m.unwritten.Inc()
+		return err
+	}
+	if pend != nil {
+		w.log.Info("store writes succeed again: the current state of what failed cycles did not write is written", "match", m.id, "cycle", m.cycle)
+	}
+	m.unwritten = nil
+	if final {
+		w.mu.Lock()
+		m.final = true
+		w.mu.Unlock()
 		w.log.Info("match completed: final standings written", "match", m.id, "cycle", m.cycle, "entries", m.entries)
 		w.prune(m)
 	} else {
@@ -381,6 +423,103 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	w.lastStat.Store(rep)
 	w.log.Debug("cycle", "match", m.id, "cycle", m.cycle, "entries", stats.Entries, "groups", groups, "rebuilt", len(rebuilt), "changed_entries", stats.ChangedEntries, "changed_pages", stats.ChangedPages, "written", written, "fold", foldTook, "took", took)
 	return nil
+}
+
+type refreshCursor struct {
+	g              *group
+	contest, entry int
+}
+
+// keepUnwritten is what a failed cycle was to write and delete: the entries, groups and
+// users it was to write, and its contest, page and entry deletions (user and contest
+// list deletions are found again by the next cycle, from its users and the match's
+// highest chunk count).
+func keepUnwritten(entries []entryRef, whole []*group, users map[int64]struct{}, dels []deletion) *unwritten {
+	u := &unwritten{entries: slices.Clone(entries), whole: appendWhole(nil, whole), users: users}
+	slices.SortFunc(u.entries, func(a, b entryRef) int {
+		if a.id != b.id {
+			return cmpInt(a.id, b.id)
+		}
+		return cmpInt(a.contest, b.contest)
+	})
+	u.entries = slices.Compact(u.entries)
+	for _, d := range dels {
+		switch d.set {
+		case records.SetContest, records.SetPage, records.SetEntry:
+			u.dels = append(u.dels, d)
+		}
+	}
+	return u
+}
+
+// appendWhole appends to dst the groups of add it lacks that still have entries.
+func appendWhole(dst, add []*group) []*group {
+	have := make(map[*group]bool, len(dst))
+	for _, g := range dst {
+		have[g] = true
+	}
+	for _, g := range add {
+		if g.part != nil && !have[g] {
+			have[g] = true
+			dst = append(dst, g)
+		}
+	}
+	return dst
+}
+
+// stillStale keeps the deletions of failed cycles whose record has not come back: a
+// contest or page that exists again, or an entry added again, is written by this cycle
+// and must not be deleted after.
+func (w *Worker) stillStale(shards []*shard, dels []deletion) []deletion {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]deletion, 0, len(dels))
+	for _, d := range dels {
+		switch d.set {
+		case records.SetContest, records.SetPage:
+			if pages, ok := contestPages(shards, d.id); ok && d.no < pages {
+				continue
+			}
+		case records.SetEntry:
+			if w.entryRanked(shards, d.id) {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// contestPages finds a contest in a match's shards and returns its page count (page 0
+// is the contest record).
+func contestPages(shards []*shard, id int64) (int, bool) {
+	for _, sh := range shards {
+		gi, ok := sh.groupOf[id]
+		if !ok {
+			continue
+		}
+		if p := sh.groups[gi].part; p != nil {
+			if c, ok := p.FindContest(id); ok {
+				return p.Contest(c).Pages, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// entryRanked reports whether an entry is in a contest group of shards. Under w.mu.
+func (w *Worker) entryRanked(shards []*shard, id int64) bool {
+	for _, sh := range shards {
+		ps := w.parts[sh.part]
+		if ps == nil {
+			continue
+		}
+		if c, ok := ps.entryContest[id]; ok {
+			_, _, _, found := findEntry(shards, entryRef{id, c})
+			return found
+		}
+	}
+	return false
 }
 
 // putBack returns the entry events a cycle took but did not fold (the match was not
@@ -568,7 +707,13 @@ type batchOut struct {
 	pages, contests, entries, chunks []records.Record
 }
 
-type deletion struct{ set, key string }
+// deletion is a record to delete: id is the contest, entry or user, no the page or
+// chunk.
+type deletion struct {
+	set, key string
+	id       int64
+	no       int
+}
 
 func (w *Worker) namespaces(final bool) []string {
 	if final {
@@ -940,10 +1085,10 @@ func stale(old, p *engine.Partition) []deletion {
 			}
 		}
 		if now == 0 {
-			dels = append(dels, deletion{records.SetContest, records.IDKey(ct.ID)})
+			dels = append(dels, deletion{set: records.SetContest, key: records.IDKey(ct.ID), id: ct.ID})
 		}
 		for pg := max(1, now); pg < ct.Pages; pg++ {
-			dels = append(dels, deletion{records.SetPage, records.PageKey(ct.ID, pg)})
+			dels = append(dels, deletion{set: records.SetPage, key: records.PageKey(ct.ID, pg), id: ct.ID, no: pg})
 		}
 	}
 	return dels
@@ -980,7 +1125,7 @@ func (w *Worker) chunkRecords(m *match, shards []*shard, dels []deletion) ([]rec
 		n = 1
 	}
 	for k := n; k < m.chunks; k++ {
-		dels = append(dels, deletion{records.SetContests, records.ChunkKey(m.id, k)})
+		dels = append(dels, deletion{set: records.SetContests, key: records.ChunkKey(m.id, k), no: k})
 	}
 	m.chunks = n
 	return out, dels

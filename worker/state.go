@@ -148,6 +148,22 @@ type match struct {
 	// lastPoints are the points of the last cycle: a group rebuilt under the same points
 	// rewrites only the contests its changes landed in.
 	lastPoints map[int32]int64
+	// unwritten is what failed cycles did not write (nil: every write of the last
+	// ranking cycle succeeded). While set, a cycle rewrites every contest and page of
+	// the match, its contest lists and what unwritten holds; it is cleared only by a
+	// cycle whose every write succeeded.
+	unwritten *unwritten
+}
+
+// unwritten is what a match's failed cycles were to write and delete, kept until a
+// cycle's writes all succeed. Records are rebuilt from the state of the cycle that
+// writes them, never replayed: an entry or user is rewritten with its current content
+// (or deleted if gone), and a deletion is dropped if the record exists again.
+type unwritten struct {
+	entries []entryRef         // entry records to write
+	whole   []*group           // groups every entry record of which is to be written
+	users   map[int64]struct{} // user records to write (or delete, if the user has no entry left)
+	dels    []deletion         // contest, page and entry records to delete
 }
 
 type pointVal struct{ centi, ts, off int64 }

@@ -148,6 +148,7 @@ type metrics struct {
 	rejected    *prometheus.CounterVec
 	entries     *prometheus.GaugeVec
 	cycleErrors prometheus.Counter
+	unwritten   prometheus.Counter
 	dlqErrors   prometheus.Counter
 	replaying   prometheus.Gauge
 }
@@ -171,6 +172,7 @@ func New(cfg Config, src Source, store Store, log *slog.Logger, reg prometheus.R
 			rejected:    f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_worker_rejected_total", Help: "Events the worker's state rejected (dead-lettered), by reason."}, []string{"reason"}),
 			entries:     f.NewGaugeVec(prometheus.GaugeOpts{Name: "leaderboard_entries", Help: "Entries ranked in the last cycle, by match (removed when a completed match is pruned)."}, []string{"match"}),
 			cycleErrors: f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_cycle_errors_total", Help: "Cycles that failed (and will be retried)."}),
+			unwritten:   f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_match_cycles_unwritten_total", Help: "Match cycles whose store writes failed: the next match cycle whose writes succeed rewrites the current state of what they did not write."}),
 			dlqErrors:   f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_worker_dlq_errors_total", Help: "Failed attempts to dead-letter an event the worker's state rejected (each is retried)."}),
 			replaying:   f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_partitions_replaying", Help: "Owned entries partitions not yet caught up with the end offsets found when they were assigned."}),
 		},
