@@ -28,6 +28,10 @@ type Config struct {
 	AdminTokenFile string
 	// History is how many recent cycles /status keeps timings for.
 	History int
+	// Settle is how long a starting coordinator waits for the gossip view to settle before
+	// its first rebalance: a worker it has not heard of yet would otherwise look dead and
+	// lose its partitions. Ticks and reports run meanwhile, under the stored table.
+	Settle time.Duration
 	// LongPoll is the longest a worker's long-poll waits before an empty answer.
 	LongPoll time.Duration
 
@@ -42,6 +46,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&c.AdminTokenFile, prefix+"admin-token-file", "", "file holding the token of the admin calls (POST /admin/drain); without it (or --admin-token) admin calls are refused")
 	fs.StringVar(&c.AdminToken, prefix+"admin-token", "", "the admin token itself (visible in the process list: prefer --admin-token-file)")
 	fs.IntVar(&c.History, prefix+"status-cycles", 16, "recent cycles whose per-stage timings /status shows")
+	fs.DurationVar(&c.Settle, prefix+"settle", 3*time.Second, "after start, wait this long for the gossip view to settle before the first rebalance (about one failure detection time), so that a restarted coordinator does not take partitions from workers it has not heard of yet")
 	fs.DurationVar(&c.LongPoll, prefix+"long-poll", 30*time.Second, "longest a worker's long-poll (next tick, next assignment) waits before an empty answer")
 	c.Assign.RegisterFlags(fs, prefix)
 }
@@ -59,6 +64,8 @@ func (c *Config) Validate() error {
 		return errors.New("admin token: both a token and a token file given; use one")
 	case c.History < 1 || c.History > 10000:
 		return fmt.Errorf("status cycles %d: must be 1..10000", c.History)
+	case c.Settle < 0:
+		return fmt.Errorf("settle %v: must not be negative", c.Settle)
 	case c.LongPoll < time.Millisecond:
 		return fmt.Errorf("long poll %v: must be at least 1ms", c.LongPoll)
 	}

@@ -165,25 +165,32 @@ func (c *Coordinator) starting(context.Context) error {
 func (c *Coordinator) running(ctx context.Context) error {
 	watch, stop := c.deps.Members.Watch()
 	defer stop()
-	if err := c.rebalance("start"); err != nil {
-		return err
-	}
+	// Until the gossip view settles, the stored table stands: a worker not heard of yet
+	// would look dead. Ticks and reports go on meanwhile.
+	settle := time.NewTimer(c.cfg.Settle)
+	defer settle.Stop()
+	settled := false
 	t := time.NewTicker(c.cfg.Interval)
 	defer t.Stop()
 	for {
+		var why string
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-settle.C:
+			settled, why = true, "start (view settled)"
 		case <-watch:
-			if err := c.rebalance("membership changed"); err != nil {
-				return err
-			}
+			why = "membership changed"
 		case <-c.kick:
-			if err := c.rebalance("caught up or drained"); err != nil {
-				return err
-			}
+			why = "caught up or drained"
 		case <-t.C:
 			if err := c.doTick(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if settled {
+			if err := c.rebalance(why); err != nil {
 				return err
 			}
 		}

@@ -71,6 +71,7 @@ func testConfig(t testing.TB, dir string) Config {
 	c.Interval = 20 * time.Millisecond
 	c.DataDir = dir
 	c.LongPoll = time.Second
+	c.Settle = 0
 	return c
 }
 
@@ -206,6 +207,19 @@ func TestRestartKeepsCyclesAndTable(t *testing.T) {
 		t.Errorf("restarted table: epoch %d writers %v, want epoch %d writers %v", after.Epoch, after.Writer, before.Epoch, before.Writer)
 	}
 	stopService(t, b)
+
+	// A restart sees w3 late: during the settle time the stored table stands, so w3 keeps
+	// its partitions and the epoch does not move.
+	cfg.Settle = 300 * time.Millisecond
+	members.set("w1", "w2")
+	c3 := startCoordinator(t, cfg, 8, Deps{Members: members, Offsets: countingOffsets()})
+	time.Sleep(100 * time.Millisecond)
+	members.set("w1", "w2", "w3")
+	time.Sleep(400 * time.Millisecond)
+	if after := c3.Assignment(); after.Epoch != before.Epoch || !slices.Equal(after.Writer, before.Writer) {
+		t.Errorf("restart with w3 seen late: epoch %d writers %v, want epoch %d writers %v", after.Epoch, after.Writer, before.Epoch, before.Writer)
+	}
+	stopService(t, c3)
 
 	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
