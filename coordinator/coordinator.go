@@ -74,7 +74,6 @@ type Coordinator struct {
 	loadFrom []int64          // by partition: the epoch its current load started in
 	ready    map[int32]string // partition -> loader that reported caught up
 	drained  map[string]bool
-	members  []membership.Member
 	hwm      int64 // cycle numbers up to hwm are reserved in the state file
 	next     int64 // next cycle number
 	tick     Tick  // the last tick (Cycle 0: none yet)
@@ -260,7 +259,6 @@ func (c *Coordinator) rebalance(why string) error {
 	members := c.deps.Members.Members()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.members = members
 	alive := make(map[string]bool)
 	var workers []partition.Member
 	for _, m := range members {
@@ -505,12 +503,13 @@ func (c *Coordinator) Visible(match int64) int64 {
 
 // Status is the coordinator's view for operators.
 func (c *Coordinator) Status() Status {
+	members := c.deps.Members.Members() // fresh: the last rebalance's may be older (settling)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.assignmentLocked()
 	s := Status{Node: c.deps.Node, Epoch: a.Epoch, Cycle: c.tick.Cycle, Interval: c.cfg.Interval.String(), Partitions: c.partitions}
 	workers := map[string]*WorkerStatus{}
-	for _, m := range c.members {
+	for _, m := range members {
 		s.Members = append(s.Members, MemberStatus{Name: m.Name, Role: m.Meta.Role.String(), Addr: m.Addr, HTTPAddr: m.Meta.HTTPAddr, Capacity: m.Meta.Capacity, Draining: c.drained[m.Name]})
 		if m.Meta.Role == membership.RoleWorker {
 			workers[m.Name] = &WorkerStatus{Name: m.Name, Alive: true, Draining: c.drained[m.Name], Writing: []int32{}, Loading: []int32{}}
