@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/fantasy/leaderboard/membership"
 )
 
 // Client is a worker's (or an operator's) side of the coordinator's HTTP API. Next has
@@ -172,4 +174,20 @@ func (c *Client) send(req *http.Request, out any) (int, error) {
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// Find returns the HTTP address of the acting coordinator among a gossip snapshot (the
+// coordinator member with the lowest name, docs/CLUSTER.md), for a worker to build its
+// Client from membership alone.
+func Find(members []membership.Member) (string, error) {
+	var best *membership.Member
+	for i, m := range members {
+		if m.Meta.Role == membership.RoleCoordinator && m.Meta.HTTPAddr != "" && (best == nil || m.Name < best.Name) {
+			best = &members[i]
+		}
+	}
+	if best == nil {
+		return "", errors.New("no coordinator with an HTTP address in the gossip cluster (yet)")
+	}
+	return best.Meta.HTTPAddr, nil
 }

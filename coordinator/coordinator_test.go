@@ -398,3 +398,16 @@ func fmtA(a Assignment) string {
 	}
 	return b.String()
 }
+
+func TestFind(t *testing.T) {
+	m := func(name string, role membership.Role, http string) membership.Member {
+		return membership.Member{Name: name, Meta: membership.Meta{Role: role, HTTPAddr: http}}
+	}
+	if _, err := Find([]membership.Member{m("w1", membership.RoleWorker, "w:1")}); err == nil {
+		t.Error("Find without a coordinator succeeded")
+	}
+	got, err := Find([]membership.Member{m("w1", membership.RoleWorker, "w:1"), m("c2", membership.RoleCoordinator, "c2:1"), m("c1", membership.RoleCoordinator, "c1:1"), m("c0", membership.RoleCoordinator, "")})
+	if err != nil || got != "c1:1" {
+		t.Errorf("Find = %q, %v; want the lowest-named coordinator with an address, c1:1", got, err)
+	}
+}
