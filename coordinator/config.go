@@ -32,6 +32,10 @@ type Config struct {
 	// its first rebalance: a worker it has not heard of yet would otherwise look dead and
 	// lose its partitions. Ticks and reports run meanwhile, under the stored table.
 	Settle time.Duration
+	// RebalanceDelay holds a rebalance after a membership change in which no writer or
+	// loader was lost (joins, metadata), until the membership has been still this long: a
+	// burst of starting workers makes one rebalance. A lost writer is handled at once.
+	RebalanceDelay time.Duration
 	// LongPoll is the longest a worker's long-poll waits before an empty answer.
 	LongPoll time.Duration
 
@@ -47,6 +51,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.StringVar(&c.AdminToken, prefix+"admin-token", "", "the admin token itself (visible in the process list: prefer --admin-token-file)")
 	fs.IntVar(&c.History, prefix+"status-cycles", 16, "recent cycles whose per-stage timings /status shows")
 	fs.DurationVar(&c.Settle, prefix+"settle", 3*time.Second, "after start, wait this long for the gossip view to settle before the first rebalance (about one failure detection time), so that a restarted coordinator does not take partitions from workers it has not heard of yet")
+	fs.DurationVar(&c.RebalanceDelay, prefix+"rebalance-delay", 2*time.Second, "after a join (no writer lost), wait until the membership has been still this long before rebalancing, so a burst of starting workers makes one rebalance; a lost writer is handled at once")
 	fs.DurationVar(&c.LongPoll, prefix+"long-poll", 30*time.Second, "longest a worker's long-poll (next tick, next assignment) waits before an empty answer")
 	c.Assign.RegisterFlags(fs, prefix)
 }
@@ -64,8 +69,8 @@ func (c *Config) Validate() error {
 		return errors.New("admin token: both a token and a token file given; use one")
 	case c.History < 1 || c.History > 10000:
 		return fmt.Errorf("status cycles %d: must be 1..10000", c.History)
-	case c.Settle < 0:
-		return fmt.Errorf("settle %v: must not be negative", c.Settle)
+	case c.Settle < 0 || c.RebalanceDelay < 0:
+		return fmt.Errorf("settle %v, rebalance delay %v: must not be negative", c.Settle, c.RebalanceDelay)
 	case c.LongPoll < time.Millisecond:
 		return fmt.Errorf("long poll %v: must be at least 1ms", c.LongPoll)
 	}

@@ -169,6 +169,9 @@ func (c *Coordinator) running(ctx context.Context) error {
 	settle := time.NewTimer(c.cfg.Settle)
 	defer settle.Stop()
 	settled := false
+	delay := time.NewTimer(time.Hour)
+	delay.Stop()
+	defer delay.Stop()
 	t := time.NewTicker(c.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -180,6 +183,12 @@ func (c *Coordinator) running(ctx context.Context) error {
 			settled, why = true, "start (view settled)"
 		case <-watch:
 			why = "membership changed"
+			if c.cfg.RebalanceDelay > 0 && !c.lostHolder() {
+				delay.Reset(c.cfg.RebalanceDelay) // a join: wait for the burst to end
+				continue
+			}
+		case <-delay.C:
+			why = "membership changed (still for the rebalance delay)"
 		case <-c.kick:
 			why = "caught up or drained"
 		case <-t.C:
@@ -317,6 +326,25 @@ func (c *Coordinator) rebalance(why string) error {
 		why = "follow-up step"
 	}
 	return nil
+}
+
+// lostHolder reports whether a partition's writer or loader is no longer a worker of the
+// cluster: such a change is handled at once, not after the rebalance delay.
+func (c *Coordinator) lostHolder() bool {
+	alive := map[string]bool{}
+	for _, m := range c.deps.Members.Members() {
+		if m.Meta.Role == membership.RoleWorker {
+			alive[m.Name] = true
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p := range int32(c.table.Partitions()) {
+		if w, l := c.table.Writer(p), c.table.Loading(p); (w != "" && !alive[w]) || (l != "" && !alive[l]) {
+			return true
+		}
+	}
+	return false
 }
 
 func describe(ch []partition.Change) string {

@@ -72,6 +72,7 @@ func testConfig(t testing.TB, dir string) Config {
 	c.DataDir = dir
 	c.LongPoll = time.Second
 	c.Settle = 0
+	c.RebalanceDelay = 0
 	return c
 }
 
@@ -409,5 +410,35 @@ func TestFind(t *testing.T) {
 	got, err := Find([]membership.Member{m("w1", membership.RoleWorker, "w:1"), m("c2", membership.RoleCoordinator, "c2:1"), m("c1", membership.RoleCoordinator, "c1:1"), m("c0", membership.RoleCoordinator, "")})
 	if err != nil || got != "c1:1" {
 		t.Errorf("Find = %q, %v; want the lowest-named coordinator with an address, c1:1", got, err)
+	}
+}
+
+// A join waits for the membership to be still for the rebalance delay (a burst of joins
+// makes one rebalance); a lost writer is handled at once.
+func TestRebalanceDelay(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.RebalanceDelay = time.Second
+	members := newStatic("w1", "w2")
+	c := startCoordinator(t, cfg, 8, Deps{Members: members, Offsets: countingOffsets()})
+	waitFor(t, 5*time.Second, func() string { return fmtA(c.Assignment()) }, func() bool { return c.Assignment().Epoch == 1 })
+	members.set("w1", "w2", "w3")
+	time.Sleep(300 * time.Millisecond)
+	members.set("w1", "w2", "w3", "w4") // the burst goes on: the delay restarts
+	time.Sleep(300 * time.Millisecond)
+	if e := c.Assignment().Epoch; e != 1 {
+		t.Fatalf("epoch %d 600 ms into a burst of joins, with a 1 s delay after the last", e)
+	}
+	waitFor(t, 5*time.Second, func() string { return fmtA(c.Assignment()) }, func() bool { return c.Assignment().Epoch == 2 })
+	a := c.Assignment()
+	if len(a.Loads("w3")) == 0 || len(a.Loads("w4")) == 0 {
+		t.Fatalf("one rebalance for both joins: %s", fmtA(a))
+	}
+	// w1 dies: its partitions are taken over well within the delay.
+	lost := a.Writes("w1")
+	start := time.Now()
+	members.set("w2", "w3", "w4")
+	waitFor(t, 5*time.Second, func() string { return fmtA(c.Assignment()) }, func() bool { return len(c.Assignment().Writes("w1")) == 0 })
+	if d := time.Since(start); d >= cfg.RebalanceDelay {
+		t.Errorf("w1's partitions %v taken over after %v, not at once", lost, d)
 	}
 }
