@@ -111,8 +111,8 @@ func TestRankAnyOrder(t *testing.T) {
 		t.Fatalf("%d rows, want %d", len(want), n)
 	}
 	for name, dir := range map[string]string{
-		"by contest":              byContest,
-		"join order":              byJoin,
+		"by contest":               byContest,
+		"join order":               byJoin,
 		"join order, reversed rgs": rewrite(t, byJoin, 3000),
 	} {
 		for cname, cfg := range map[string]engine.Config{"serial": serial, "parallel": parallel} {
