@@ -225,3 +225,83 @@ func BenchmarkLateEntry(b *testing.B) {
 	b.ReportMetric(fold.Seconds()/float64(b.N)*1000, "fold_ms")
 	b.ReportMetric(float64(written)/float64(b.N), "records/late_cycle")
 }
+
+// downStore is a nullStore that fails every Put and Delete while down (a store behind an
+// open circuit breaker fails at once, like this).
+type downStore struct {
+	nullStore
+	down bool
+}
+
+func (s *downStore) Put(ctx context.Context, ns string, recs []records.Record) error {
+	if s.down {
+		return errStoreDown
+	}
+	return nil
+}
+
+func (s *downStore) Delete(ctx context.Context, ns, set string, keys []string) error {
+	if s.down {
+		return errStoreDown
+	}
+	return nil
+}
+
+// BenchmarkRecovery measures what a store outage costs the worker: an idle cycle, a
+// cycle in which the points moved (the store up), one in which they moved again and
+// whose first write fails (the store down), and the next cycle, whose writes succeed and
+// rewrite every contest and page of the match.
+//
+//	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench Recovery -benchtime 5x ./worker
+func BenchmarkRecovery(b *testing.B) {
+	n := benchEntries(b)
+	w := benchWorker(b)
+	st := &downStore{}
+	w.store = st
+	s := newSynth(n)
+	ctx := context.Background()
+	for s.made < s.n {
+		if err := w.Apply(ctx, s.batch(10_000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	cycle := int64(1)
+	run := func(fail bool) time.Duration {
+		cycle++
+		st.down = fail
+		t0 := time.Now()
+		err := w.Cycle(ctx, Tick{Cycle: cycle, At: time.Now()})
+		took := time.Since(t0)
+		if fail != (err != nil) {
+			b.Fatalf("cycle %d with the store down=%v: %v", cycle, fail, err)
+		}
+		return took
+	}
+	run(false)
+	run(false)
+	var idle, moved, failed, recovery time.Duration
+	written, movedN := 0, 0
+	ts := int64(1)
+	movePoints := func(i int) {
+		ts++
+		w.Apply(ctx, kafkasource.Batch{Points: []kafkasource.PointsEvent{{MatchID: 1, PlayerID: s.players[i%22], Centi: ts * 100, TS: ts}}})
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		idle += run(false)
+		movePoints(i)
+		moved += run(false)
+		movedN += w.LastCycle().Written
+		movePoints(i + 1)
+		failed += run(true)
+		recovery += run(false)
+		written += w.LastCycle().Written
+	}
+	b.ReportMetric(idle.Seconds()/float64(b.N)*1000, "idle_cycle_ms")
+	b.ReportMetric(moved.Seconds()/float64(b.N)*1000, "moved_cycle_ms")
+	b.ReportMetric(float64(movedN)/float64(b.N), "records/moved")
+	b.ReportMetric(failed.Seconds()/float64(b.N)*1000, "failed_cycle_ms")
+	b.ReportMetric(recovery.Seconds()/float64(b.N)*1000, "recovery_cycle_ms")
+	b.ReportMetric(float64(written)/float64(b.N), "records/recovery")
+}
