@@ -278,6 +278,9 @@ func testEndToEnd(t *testing.T, e *e2e) {
 	}
 	viaKcat := 0
 	if _, err := exec.LookPath("kcat"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("kcat not installed under CI=true: .ci/run installs it (apt-get install -y kcat)")
+		}
 		t.Log("kcat not installed (apt-get install -y kcat): publishing every entry with franz-go")
 	} else {
 		viaKcat = 50
