@@ -173,7 +173,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		users    = map[int64]struct{}{}
 		entries  []entryRef
 		fresh    []*group
-		gone     []int64
+		gone     []deletion
 		anyBuilt bool
 	)
 	for k, sh := range wk.shards {
@@ -199,7 +199,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		}
 		entries = append(entries, res.entries...)
 		fresh = append(fresh, res.fresh...)
-		gone = append(gone, res.gone...)
+		for _, id := range res.gone {
+			gone = append(gone, deletion{set: records.SetEntry, key: records.IDKey(id), id: id, part: sh.part})
+		}
 	}
 	foldTook := w.now().Sub(start)
 
@@ -226,7 +228,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			p := g.part
 			if p == nil {
 				if old, ok := rebuilt[g]; ok && old != nil {
-					dels = append(dels, stale(old, nil)...)
+					dels = append(dels, stale(sh.part, old, nil)...)
 				}
 				continue
 			}
@@ -235,7 +237,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			addStats(&stats, st)
 			old, isRebuilt := rebuilt[g]
 			if isRebuilt && old != nil {
-				dels = append(dels, stale(old, p)...)
+				dels = append(dels, stale(sh.part, old, p)...)
 			}
 			if cs, ok := touched[g]; ok && samePoints && !final && pend == nil {
 				// Rebuilt for a few contests, with the points of the last cycle: the
@@ -275,9 +277,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			out.entries = append(out.entries, entryRecord(m, g.part, c, i).Record())
 		}
 	}
-	for _, id := range gone {
-		dels = append(dels, deletion{set: records.SetEntry, key: records.IDKey(id), id: id})
-	}
+	dels = append(dels, gone...)
 	if final {
 		for _, sh := range wk.shards {
 			for _, g := range sh.groups {
@@ -469,12 +469,16 @@ func appendWhole(dst, add []*group) []*group {
 
 // stillStale keeps the deletions of failed cycles whose record has not come back: a
 // contest or page that exists again, or an entry added again, is written by this cycle
-// and must not be deleted after.
+// and must not be deleted after. The deletions of a partition no longer owned are
+// dropped: its new owner writes its records now.
 func (w *Worker) stillStale(shards []*shard, dels []deletion) []deletion {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := make([]deletion, 0, len(dels))
 	for _, d := range dels {
+		if w.parts[d.part] == nil {
+			continue
+		}
 		switch d.set {
 		case records.SetContest, records.SetPage:
 			if pages, ok := contestPages(shards, d.id); ok && d.no < pages {
@@ -708,11 +712,12 @@ type batchOut struct {
 }
 
 // deletion is a record to delete: id is the contest, entry or user, no the page or
-// chunk.
+// chunk, part the entries partition of a contest, page or entry.
 type deletion struct {
 	set, key string
 	id       int64
 	no       int
+	part     int32
 }
 
 func (w *Worker) namespaces(final bool) []string {
@@ -1073,8 +1078,8 @@ func cmpInt(a, b int64) int {
 }
 
 // stale lists the records of contests and pages that a group's rebuild made obsolete
-// (p nil: the group lost every entry).
-func stale(old, p *engine.Partition) []deletion {
+// (p nil: the group lost every entry) in entries partition part.
+func stale(part int32, old, p *engine.Partition) []deletion {
 	var dels []deletion
 	for c := range old.NumContests() {
 		ct := old.Contest(c)
@@ -1085,10 +1090,10 @@ func stale(old, p *engine.Partition) []deletion {
 			}
 		}
 		if now == 0 {
-			dels = append(dels, deletion{set: records.SetContest, key: records.IDKey(ct.ID), id: ct.ID})
+			dels = append(dels, deletion{set: records.SetContest, key: records.IDKey(ct.ID), id: ct.ID, part: part})
 		}
 		for pg := max(1, now); pg < ct.Pages; pg++ {
-			dels = append(dels, deletion{set: records.SetPage, key: records.PageKey(ct.ID, pg), id: ct.ID, no: pg})
+			dels = append(dels, deletion{set: records.SetPage, key: records.PageKey(ct.ID, pg), id: ct.ID, no: pg, part: part})
 		}
 	}
 	return dels

@@ -383,3 +383,64 @@ func TestFailedCycleMarksMatch(t *testing.T) {
 		t.Fatalf("after recovery a quiet cycle wrote %d records (the recovery %d, a never-failed worker %d)", badN, rewrite, okN)
 	}
 }
+
+// TestUnwrittenDeletionsOfDroppedPartition: the deletions a failed cycle left for a
+// partition this worker no longer owns are not made: its new owner writes its records.
+func TestUnwrittenDeletionsOfDroppedPartition(t *testing.T) {
+	f, fs := newFailingFixture(t)
+	if err := f.w.AddPartition(1, 0); err != nil {
+		t.Fatal(err)
+	}
+	entries, pts := reference.Random(23, reference.Shape{Contests: []int{5, 30, 12, 7}, Players: 22, LineupSize: 11, PointValues: 20})
+	var a, b []engine.Entry
+	for _, e := range entries {
+		if e.ContestID%2 == 0 {
+			a = append(a, e)
+		} else {
+			b = append(b, e)
+		}
+	}
+	f.apply(onPartition(entryEvents(1, a), 0))
+	f.apply(onPartition(entryEvents(1, b), 1))
+	f.apply(state(1, "live"))
+	f.apply(pointsEvents(1, pts))
+	f.cycle()
+	// Partition 1's first contest loses every entry; the cycle's writes fail.
+	var gone []engine.Entry
+	for _, e := range b {
+		if e.ContestID == b[0].ContestID {
+			gone = append(gone, e)
+		}
+	}
+	del := withdrawals(gone)
+	for i := range del.Entries {
+		del.Entries[i].Partition, del.Entries[i].Offset = 1, int64(len(b)+i)
+	}
+	f.apply(del)
+	fs.fail(0)
+	if err := f.tryCycle(); !errors.Is(err, errStoreDown) {
+		t.Fatalf("cycle with the store down: %v", err)
+	}
+	fs.heal()
+	if u := f.w.matches[1].unwritten; u == nil || !slices.ContainsFunc(u.dels, func(d deletion) bool { return d.set == records.SetContest && d.id == b[0].ContestID }) {
+		t.Fatalf("the failed cycle kept no deletion of contest %d: %+v", b[0].ContestID, u)
+	}
+	// The partition moves to another worker, whose records this one must leave alone.
+	f.w.DropPartition(1)
+	key := records.IDKey(b[0].ContestID)
+	f.cycle()
+	if !f.has(records.Live, records.SetContest, key) {
+		t.Fatalf("contest %d of a partition no longer owned was deleted", b[0].ContestID)
+	}
+	if f.w.matches[1].unwritten != nil {
+		t.Fatal("a successful cycle left the match marked")
+	}
+	// (User records spanning both partitions are the new owner's to rewrite.)
+	want, ids := refBoard(a, pts)
+	got := f.board(records.Live, ids)
+	for _, id := range ids {
+		if !slices.Equal(got[id], want[id]) {
+			t.Fatalf("contest %d:\n got %v\nwant %v", id, head(got[id]), head(want[id]))
+		}
+	}
+}
