@@ -45,7 +45,7 @@ func TestDeadLettersOnceAcrossRestarts(t *testing.T) {
 		if err := s.Reject(context.Background(), "lb.entries", r.Partition, r.Offset, r.Key, r.Value, reject(ReasonContestMove, "moved")); err != nil {
 			t.Fatal(err)
 		}
-		if got := metricValue(t, reg, "leaderboard_events_rejected_total", "topic", "lb.entries", "reason", ReasonMalformedJSON); got != 2 {
+		if got := metricValue(t, reg, "leaderboard_source_events_rejected_total", "topic", "lb.entries", "reason", ReasonMalformedJSON); got != 2 {
 			t.Errorf("run %d: malformed entries counted %v times, want 2 (a replayed rejection still counts)", run, got)
 		}
 		s.Close()

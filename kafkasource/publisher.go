@@ -48,7 +48,7 @@ func NewPublisher(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*
 	}
 	f := promauto.With(reg)
 	published := f.NewCounterVec(prometheus.CounterOpts{
-		Name: "leaderboard_events_published_total",
+		Name: "leaderboard_publisher_events_total",
 		Help: "Events the publisher delivered to Kafka, by topic.",
 	}, []string{"topic"})
 	p := &Publisher{
@@ -56,7 +56,7 @@ func NewPublisher(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*
 		cl:        cl,
 		published: make(map[string]prometheus.Counter),
 		failed: f.NewCounter(prometheus.CounterOpts{
-			Name: "leaderboard_events_publish_errors_total",
+			Name: "leaderboard_publisher_errors_total",
 			Help: "Events the publisher failed to deliver.",
 		}),
 	}

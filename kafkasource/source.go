@@ -529,15 +529,15 @@ func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
 	f := promauto.With(reg)
 	m := &metrics{
 		events: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "leaderboard_events_total",
+			Name: "leaderboard_source_events_total",
 			Help: "Events read from Kafka that passed validation, by topic.",
 		}, []string{"topic"}),
 		rejected: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "leaderboard_events_rejected_total",
+			Name: "leaderboard_source_events_rejected_total",
 			Help: "Events sent to the DLQ, by source topic and reason code.",
 		}, []string{"topic", "reason"}),
 		dlqErrs: f.NewCounter(prometheus.CounterOpts{
-			Name: "leaderboard_dlq_write_errors_total",
+			Name: "leaderboard_source_dlq_write_errors_total",
 			Help: "Failed attempts to write rejected events to the DLQ (each is retried).",
 		}),
 		byTopic: make(map[string]prometheus.Counter),

@@ -239,11 +239,11 @@ func TestPollReadsAllTopics(t *testing.T) {
 	if c.matches[2].State != MatchCompleted || c.next["lb.matches"][0] != 3 || c.next["lb.points"][0] != 3 {
 		t.Errorf("matches %+v, next %v", c.matches, c.next)
 	}
-	if got := metricValue(t, reg, "leaderboard_events_total", "topic", "lb.entries"); got != float64(len(want)) {
-		t.Errorf("leaderboard_events_total{topic=lb.entries} = %v, want %d", got, len(want))
+	if got := metricValue(t, reg, "leaderboard_source_events_total", "topic", "lb.entries"); got != float64(len(want)) {
+		t.Errorf("leaderboard_source_events_total{topic=lb.entries} = %v, want %d", got, len(want))
 	}
-	if got := metricValue(t, reg, "leaderboard_events_total", "topic", "lb.points"); got != 3 {
-		t.Errorf("leaderboard_events_total{topic=lb.points} = %v, want 3", got)
+	if got := metricValue(t, reg, "leaderboard_source_events_total", "topic", "lb.points"); got != 3 {
+		t.Errorf("leaderboard_source_events_total{topic=lb.points} = %v, want 3", got)
 	}
 }
 
@@ -411,11 +411,11 @@ func TestBadEventsGoToDLQ(t *testing.T) {
 		if header(d, "trace") != "t-1" {
 			t.Errorf("%s: original header lost: %v", origin, d.Headers)
 		}
-		if got := metricValue(t, reg, "leaderboard_events_rejected_total", "topic", b.topic, "reason", b.code); got < 1 {
-			t.Errorf("leaderboard_events_rejected_total{topic=%s,reason=%s} = %v", b.topic, b.code, got)
+		if got := metricValue(t, reg, "leaderboard_source_events_rejected_total", "topic", b.topic, "reason", b.code); got < 1 {
+			t.Errorf("leaderboard_source_events_rejected_total{topic=%s,reason=%s} = %v", b.topic, b.code, got)
 		}
 	}
-	if got := metricValue(t, reg, "leaderboard_events_rejected_total", "topic", "lb.entries", "reason", ReasonKeyMismatch); got != 2 {
+	if got := metricValue(t, reg, "leaderboard_source_events_rejected_total", "topic", "lb.entries", "reason", ReasonKeyMismatch); got != 2 {
 		t.Errorf("key_mismatch count %v, want 2", got)
 	}
 	// The partition with the bad entries is read to its end.
@@ -609,7 +609,7 @@ func TestRejectByWorker(t *testing.T) {
 	if !bytes.Equal(d.Key, key) || !bytes.Equal(d.Value, value) {
 		t.Errorf("DLQ record %q=%q", d.Key, d.Value)
 	}
-	if got := metricValue(t, reg, "leaderboard_events_rejected_total", "topic", "lb.entries", "reason", ReasonContestMove); got != 1 {
+	if got := metricValue(t, reg, "leaderboard_source_events_rejected_total", "topic", "lb.entries", "reason", ReasonContestMove); got != 1 {
 		t.Errorf("contest_move count %v", got)
 	}
 }
@@ -723,10 +723,10 @@ func TestDLQFailureKeepsBatch(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot write 1 rejected records to lb.dlq.missing") {
 		t.Fatalf("Poll with no DLQ topic = %d entries, %v; want a DLQ error", len(b.Entries), err)
 	}
-	if got := metricValue(t, reg, "leaderboard_dlq_write_errors_total"); got < 1 {
-		t.Errorf("leaderboard_dlq_write_errors_total = %v", got)
+	if got := metricValue(t, reg, "leaderboard_source_dlq_write_errors_total"); got < 1 {
+		t.Errorf("leaderboard_source_dlq_write_errors_total = %v", got)
 	}
-	if got := metricValue(t, reg, "leaderboard_events_total", "topic", "lb.entries"); got != 0 {
+	if got := metricValue(t, reg, "leaderboard_source_events_total", "topic", "lb.entries"); got != 0 {
 		t.Errorf("accepted %v events of an undelivered batch", got)
 	}
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, cfg.DLQTopic); err != nil {

@@ -338,12 +338,12 @@ func TestStateStaysBounded(t *testing.T) {
 	if l, _ := records.MatchesFrom(lb); !slices.Equal(l.IDs, []int64{1}) {
 		t.Fatalf("matches list %v, want [1]", l.IDs)
 	}
-	if n, _ := f.series("leaderboard_entries"); n != 1 {
+	if n, _ := f.series("leaderboard_worker_entries"); n != 1 {
 		t.Fatalf("%d entries series, want 1", n)
 	}
 	f.apply(state(1, "completed"))
 	f.cycle()
-	if n, _ := f.series("leaderboard_entries", "leaderboard_cycles_total"); n != 0 {
+	if n, _ := f.series("leaderboard_worker_entries", "leaderboard_worker_cycles_total"); n != 0 {
 		t.Fatalf("%d per-match series after the match was pruned", n)
 	}
 }

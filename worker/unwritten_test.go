@@ -369,7 +369,7 @@ func TestFailedCycleMarksMatch(t *testing.T) {
 	if s.bad.w.matches[1].unwritten == nil {
 		t.Fatal("a failed cycle did not mark the match")
 	}
-	if n, sum := s.bad.series("leaderboard_match_cycles_unwritten_total"); n != 1 || sum != 1 {
+	if n, sum := s.bad.series("leaderboard_worker_match_cycles_unwritten_total"); n != 1 || sum != 1 {
 		t.Fatalf("unwritten cycles metric: %d series, sum %v; want 1, 1", n, sum)
 	}
 	s.cycle(t, records.Live)

@@ -166,15 +166,15 @@ func New(cfg Config, src Source, store Store, log *slog.Logger, reg prometheus.R
 		topicEnd: map[string]map[int32]int64{}, topicNext: map[string]map[int32]int64{},
 		progress: make(chan struct{}),
 		m: metrics{
-			cycles:      f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_cycles_total", Help: "Ranking cycles run, by match."}, []string{"match"}),
-			stage:       f.NewHistogramVec(prometheus.HistogramOpts{Name: "leaderboard_cycle_stage_seconds", Help: "Time per cycle stage.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"stage"}),
-			written:     f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_records_written_total", Help: "Records written to the store, by namespace and set."}, []string{"namespace", "set"}),
+			cycles:      f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_worker_cycles_total", Help: "Ranking cycles run, by match."}, []string{"match"}),
+			stage:       f.NewHistogramVec(prometheus.HistogramOpts{Name: "leaderboard_worker_cycle_stage_seconds", Help: "Time per cycle stage.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"stage"}),
+			written:     f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_worker_records_written_total", Help: "Records written to the store, by namespace and set."}, []string{"namespace", "set"}),
 			rejected:    f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_worker_rejected_total", Help: "Events the worker's state rejected (dead-lettered), by reason."}, []string{"reason"}),
-			entries:     f.NewGaugeVec(prometheus.GaugeOpts{Name: "leaderboard_entries", Help: "Entries ranked in the last cycle, by match (removed when a completed match is pruned)."}, []string{"match"}),
-			cycleErrors: f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_cycle_errors_total", Help: "Cycles that failed (and will be retried)."}),
-			unwritten:   f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_match_cycles_unwritten_total", Help: "Match cycles whose store writes failed: the next match cycle whose writes succeed rewrites the current state of what they did not write."}),
+			entries:     f.NewGaugeVec(prometheus.GaugeOpts{Name: "leaderboard_worker_entries", Help: "Entries ranked in the last cycle, by match (removed when a completed match is pruned)."}, []string{"match"}),
+			cycleErrors: f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_worker_cycle_errors_total", Help: "Cycles that failed (and will be retried)."}),
+			unwritten:   f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_worker_match_cycles_unwritten_total", Help: "Match cycles whose store writes failed: the next match cycle whose writes succeed rewrites the current state of what they did not write."}),
 			dlqErrors:   f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_worker_dlq_errors_total", Help: "Failed attempts to dead-letter an event the worker's state rejected (each is retried)."}),
-			replaying:   f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_partitions_replaying", Help: "Owned entries partitions not yet caught up with the end offsets found when they were assigned."}),
+			replaying:   f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_worker_partitions_replaying", Help: "Owned entries partitions not yet caught up with the end offsets found when they were assigned."}),
 		},
 	}, nil
 }

@@ -136,7 +136,7 @@ type report struct {
 	CycleMS       summary            `json:"cycle_ms"` // every cycle after the first full one
 	WrittenCycle  summary            `json:"records_written_per_cycle"`
 	StageMS       map[string]summary `json:"cycle_stage_ms"` // every duration of the cycle log lines after the first full one
-	StageMeanMS   map[string]float64 `json:"stage_mean_ms"`  // from leaderboard_cycle_stage_seconds
+	StageMeanMS   map[string]float64 `json:"stage_mean_ms"`  // from leaderboard_worker_cycle_stage_seconds
 	RecordsByKind map[string]float64 `json:"records_written_total"`
 
 	RSSPeak        int64   `json:"rss_peak"`
@@ -300,7 +300,7 @@ func run(ctx context.Context, c config) (*report, error) {
 		el := time.Since(start).Seconds()
 		if rep.ReplayS == 0 {
 			if m, err := scrape(admin + "/metrics"); err == nil {
-				if v, ok := m.get("leaderboard_partitions_replaying", ""); ok && v == 0 {
+				if v, ok := m.get("leaderboard_worker_partitions_replaying", ""); ok && v == 0 {
 					rep.ReplayS = el
 					rep.Replay = float64(c.entries) / el
 					logf("replay: every partition caught up after %.1fs (%.0f entries/s)", el, rep.Replay)
@@ -328,8 +328,8 @@ func run(ctx context.Context, c config) (*report, error) {
 
 	// 6. metrics, then a clean stop, then the log.
 	if m, err := scrape(admin + "/metrics"); err == nil {
-		rep.StageMeanMS = m.stageMeans("leaderboard_cycle_stage_seconds", "stage")
-		rep.RecordsByKind = m.sumBy("leaderboard_records_written_total", "set")
+		rep.StageMeanMS = m.stageMeans("leaderboard_worker_cycle_stage_seconds", "stage")
+		rep.RecordsByKind = m.sumBy("leaderboard_worker_records_written_total", "set")
 	}
 	node.stop()
 	rss.stopAndWait()

@@ -19,25 +19,25 @@ func TestParseCycle(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	m, err := parseMetrics(strings.NewReader(`# HELP x y
-leaderboard_partitions_replaying 0
-leaderboard_cycle_stage_seconds_bucket{stage="sort",le="0.001"} 3
-leaderboard_cycle_stage_seconds_sum{stage="sort"} 0.5
-leaderboard_cycle_stage_seconds_count{stage="sort"} 4
-leaderboard_cycle_stage_seconds_sum{stage="team points"} 0.2
-leaderboard_cycle_stage_seconds_count{stage="team points"} 2
-leaderboard_records_written_total{namespace="live",set="page"} 10
-leaderboard_records_written_total{namespace="complete",set="page"} 5
+leaderboard_worker_partitions_replaying 0
+leaderboard_worker_cycle_stage_seconds_bucket{stage="sort",le="0.001"} 3
+leaderboard_worker_cycle_stage_seconds_sum{stage="sort"} 0.5
+leaderboard_worker_cycle_stage_seconds_count{stage="sort"} 4
+leaderboard_worker_cycle_stage_seconds_sum{stage="team points"} 0.2
+leaderboard_worker_cycle_stage_seconds_count{stage="team points"} 2
+leaderboard_worker_records_written_total{namespace="live",set="page"} 10
+leaderboard_worker_records_written_total{namespace="complete",set="page"} 5
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, ok := m.get("leaderboard_partitions_replaying", ""); !ok || v != 0 {
+	if v, ok := m.get("leaderboard_worker_partitions_replaying", ""); !ok || v != 0 {
 		t.Fatalf("replaying = %v %v", v, ok)
 	}
-	if got := m.stageMeans("leaderboard_cycle_stage_seconds", "stage"); got["sort"] != 125 || got["team points"] != 100 || len(got) != 2 {
+	if got := m.stageMeans("leaderboard_worker_cycle_stage_seconds", "stage"); got["sort"] != 125 || got["team points"] != 100 || len(got) != 2 {
 		t.Fatalf("stage means %v", got)
 	}
-	if got := m.sumBy("leaderboard_records_written_total", "set"); got["page"] != 15 {
+	if got := m.sumBy("leaderboard_worker_records_written_total", "set"); got["page"] != 15 {
 		t.Fatalf("records by set %v", got)
 	}
 }

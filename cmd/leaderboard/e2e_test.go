@@ -229,7 +229,7 @@ func (e *e2e) checkAdmin() {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "leaderboard_events_rejected_total") {
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "leaderboard_source_events_rejected_total") {
 		e.t.Errorf("admin /metrics: %d, %.300s", resp.StatusCode, body)
 	}
 }
