@@ -125,6 +125,7 @@ func New(cfg Config, partitions int, deps Deps) (*Coordinator, error) {
 	c.mOffsetErrors = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_offset_errors_total", Help: "Ticks skipped because the points topic's end offsets could not be read."})
 	c.mCycle = f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_coordinator_cycle", Help: "The last cycle ticked."})
 	c.mEpoch = f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_coordinator_epoch", Help: "The assignment table's epoch."})
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "leaderboard_coordinator_partitions_unowned", Help: "Entries partitions without a writer in the current assignment: nobody ranks their contests."}, c.unowned)
 	c.BasicService = services.NewBasicService(c.starting, c.running, nil).WithName("coordinator")
 	return c, nil
 }
@@ -356,6 +357,24 @@ func describe(ch []partition.Change) string {
 		fmt.Fprintf(&b, "%d:%v:%s>%s", x.Partition, x.Kind, x.From, x.To)
 	}
 	return b.String()
+}
+
+// unowned counts the partitions whose writer is none or not a live worker member (the
+// partitions_unowned gauge): with no worker left the table keeps its last writers.
+func (c *Coordinator) unowned() float64 {
+	alive := map[string]bool{}
+	for _, m := range c.deps.Members.Members() {
+		alive[m.Name] = m.Meta.Role == membership.RoleWorker
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for p := range int32(c.partitions) {
+		if !alive[c.table.Writer(p)] {
+			n++
+		}
+	}
+	return float64(n)
 }
 
 func (c *Coordinator) assignmentLocked() Assignment {
