@@ -125,7 +125,7 @@ func New(cfg Config, partitions int, deps Deps) (*Coordinator, error) {
 	c.mOffsetErrors = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_offset_errors_total", Help: "Ticks skipped because the points topic's end offsets could not be read."})
 	c.mCycle = f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_coordinator_cycle", Help: "The last cycle ticked."})
 	c.mEpoch = f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_coordinator_epoch", Help: "The assignment table's epoch."})
-	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "leaderboard_coordinator_partitions_unowned", Help: "Entries partitions without a writer in the current assignment: nobody ranks their contests."}, c.unowned)
+	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "leaderboard_coordinator_partitions_unowned", Help: "Entries partitions whose writer is none or not a live worker: nobody ranks their contests."}, c.unowned)
 	c.BasicService = services.NewBasicService(c.starting, c.running, nil).WithName("coordinator")
 	return c, nil
 }

@@ -77,6 +77,7 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}()
 	srv := api.New(apiCfg, st.rw, log, reg, ready.Load)
+	registerReady(reg, ready.Load)
 	adminLn, err := listenAdmin(admin)
 	if err != nil {
 		ln.Close()

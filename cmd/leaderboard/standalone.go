@@ -192,6 +192,7 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 	sup := newSupervisor(ctx, log)
 	n := &node{addr: ln.Addr().String(), store: store.embedded, worker: w, sup: sup}
 	srv := api.New(c.api, store.rw, log, reg, n.ready)
+	registerReady(reg, n.ready)
 	workerDone := make(chan struct{})
 	sup.start("worker", func(ctx context.Context) error { return w.Run(ctx, ticks) }, func() {
 		ticks.Stop()
