@@ -3,6 +3,9 @@ package rankstore
 import (
 	"context"
 	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -46,4 +49,47 @@ func benchmarkPut(b *testing.B, fence records.Fence) {
 		}
 	}
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkEntryHeap stores entry records as a first cycle writes them (fenced, in
+// batches of 5000; 11-player lineups) and reports the Go heap they hold, after a GC, per
+// record: the embedded store's share of a node's bytes per entry (docs/PERFORMANCE.md,
+// "Full-scale run"). LB_BENCH_ENTRIES sets the count (default 200000).
+//
+//	go test -run '^$' -bench EntryHeap -benchtime 1x ./rankstore
+func BenchmarkEntryHeap(b *testing.B) {
+	n := 200_000
+	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_ENTRIES")); err == nil && v > 0 {
+		n = v
+	}
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s, err := Open(Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch := make([]records.Record, 0, 5000)
+		for i := range n {
+			players := make([]int32, 11)
+			for j := range players {
+				players[j] = int32(1 + (i+j*7)%22)
+			}
+			e := records.Entry{ID: int64(1_000_000 + i), Contest: int64(i / 28), Match: 1, User: int64(i / 3), Team: int64(i % 5),
+				Lineup: records.Lineup{Players: players, Captain: players[0], Vice: players[1]}}
+			r := e.Record()
+			r.Fence = records.Fence{Epoch: 1, Cycle: 1}
+			if batch = append(batch, r); len(batch) == cap(batch) || i == n-1 {
+				if err := s.Put(context.Background(), records.Live, batch); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-B/record")
+		runtime.KeepAlive(s)
+	}
 }

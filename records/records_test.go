@@ -1,7 +1,11 @@
 package records
 
 import (
+	"encoding/binary"
+	"maps"
+	"math"
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -159,5 +163,45 @@ func TestBins(t *testing.T) {
 	got, err := DecodeBins(EncodeBins(b))
 	if err != nil || got.Int("a") != -5 || got.Str("s") != "x/y" || string(got.Bytes("raw")) != "\x01\x02\x03" || len(got) != 4 {
 		t.Fatalf("%v %v", got, err)
+	}
+}
+
+// TestPackExactSize: Pack allocates exactly the record's length (a store keeps the slice,
+// slack included), and writes what the plain append encoding writes.
+func TestPackExactSize(t *testing.T) {
+	long := string(make([]byte, 200))
+	ints := []int64{0, 1, -1, 63, 64, -64, -65, 8191, 8192, -8193, 1 << 40, math.MaxInt64, math.MinInt64}
+	for i, v := range ints {
+		b := Bins{"id": v, "n": int64(i), long[:128]: -v, "s": long[:127], "t": long[:128], "raw": make([]byte, 300), "e": []byte{}}
+		p, err := Pack(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cap(p) != len(p) {
+			t.Errorf("%d: Pack: len %d, cap %d: want no slack", v, len(p), cap(p))
+		}
+		// The reference: every value appended to a growing slice.
+		names := slices.Sorted(maps.Keys(b))
+		ref := binary.AppendUvarint(nil, uint64(len(names)))
+		for _, n := range names {
+			ref = binary.AppendUvarint(ref, uint64(len(n)))
+			ref = append(ref, n...)
+			switch x := b[n].(type) {
+			case int64:
+				ref = binary.AppendVarint(append(ref, tagInt), x)
+			case string:
+				ref = append(binary.AppendUvarint(append(ref, tagStr), uint64(len(x))), x...)
+			case []byte:
+				ref = append(binary.AppendUvarint(append(ref, tagBytes), uint64(len(x))), x...)
+			}
+		}
+		if string(p) != string(ref) {
+			t.Fatalf("%d: Pack wrote %x, want %x", v, p, ref)
+		}
+	}
+	for _, b := range []Bins{{}, {"x": int64(1)}} {
+		if p := EncodeBins(b); cap(p) != len(p) {
+			t.Errorf("%v: len %d, cap %d", b, len(p), cap(p))
+		}
 	}
 }
