@@ -145,6 +145,12 @@ type report struct {
 	RSSPeakEntry   float64 `json:"rss_bytes_per_entry_peak"`
 	BrokerRSSPeak  int64   `json:"broker_rss_peak,omitempty"`
 	RSSSamplesFile string  `json:"rss_samples_file"`
+	// At /readyz 200: the Go runtime's view (heap in use, heap objects, memory from the OS)
+	// and a heap profile (go tool pprof FILE), to tell Go heap from GC headroom and RSS.
+	GoHeapInuseReady int64  `json:"go_heap_inuse_at_ready,omitempty"`
+	GoHeapObjReady   int64  `json:"go_heap_objects_at_ready,omitempty"`
+	GoSysReady       int64  `json:"go_sys_at_ready,omitempty"`
+	HeapProfile      string `json:"heap_profile,omitempty"`
 	Error          string  `json:"error,omitempty"`
 }
 
@@ -310,6 +316,7 @@ func run(ctx context.Context, c config) (*report, error) {
 		if rep.ReadyS == 0 && httpStatus(admin+"/readyz") == 200 {
 			rep.ReadyS = el
 			logf("ready after %.1fs", el)
+			snapshotHeap(admin, c.work, rep)
 		}
 		st, entries, ok := matchState(api + "/v1/matches/1")
 		if ok && rep.MatchAllS == 0 && entries == c.entries {
@@ -533,6 +540,39 @@ func matchState(url string) (state string, entries int64, ok bool) {
 
 // metrics is a scrape in Prometheus' text format: series (name{labels}) → value.
 type metrics map[string]float64
+
+// snapshotHeap records the node's Go memory figures and saves a heap profile (after a GC,
+// as pprof's heap endpoint with gc=1 does) into work/heap-ready.pb.gz.
+func snapshotHeap(admin, work string, rep *report) {
+	path := filepath.Join(work, "heap-ready.pb.gz")
+	resp, err := http.Get(admin + "/debug/pprof/heap?gc=1")
+	if err == nil {
+		func() {
+			defer resp.Body.Close()
+			f, ferr := os.Create(path)
+			if ferr != nil {
+				err = ferr
+				return
+			}
+			defer f.Close()
+			if _, err = io.Copy(f, resp.Body); err == nil && resp.StatusCode == http.StatusOK {
+				rep.HeapProfile = path
+			}
+		}()
+	}
+	if err != nil {
+		logf("heap profile: %v", err)
+	}
+	if m, err := scrape(admin + "/metrics"); err == nil {
+		for name, dst := range map[string]*int64{"go_memstats_heap_inuse_bytes": &rep.GoHeapInuseReady,
+			"go_memstats_heap_objects": &rep.GoHeapObjReady, "go_memstats_sys_bytes": &rep.GoSysReady} {
+			if v, ok := m.get(name, ""); ok {
+				*dst = int64(v)
+			}
+		}
+		logf("at ready: Go heap in use %d MB, %d heap objects, Go sys %d MB", rep.GoHeapInuseReady>>20, rep.GoHeapObjReady, rep.GoSysReady>>20)
+	}
+}
 
 func scrape(url string) (metrics, error) {
 	resp, err := client.Get(url)
