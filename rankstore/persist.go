@@ -79,7 +79,7 @@ func (s *Store) save(ns, name string) error {
 		for k, e := range sh.m {
 			if e.expires > now {
 				b.Field(0).(*array.StringBuilder).Append(k.set + "\x00" + k.key)
-				b.Field(1).(*array.BinaryBuilder).Append(e.bins)
+				b.Field(1).(*array.BinaryBuilder).Append(e.packed())
 				b.Field(2).(*array.Int64Builder).Append(e.expires)
 				rows++
 			}
@@ -207,7 +207,7 @@ func (s *Store) read(ns, path string) (int, error) {
 				return loaded, fmt.Errorf("%s: record %s/%s: %w", path, set, key, err)
 			}
 			sh := n.shard(k)
-			sh.m[k] = entry{bins: b, expires: exp[j]}
+			sh.m[k] = newEntry(b, exp[j], 0) // an arrow value is < 2 GiB
 			loaded++
 		}
 	}

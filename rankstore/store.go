@@ -11,6 +11,7 @@ import (
 	"math"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/fantasy/leaderboard/records"
 )
@@ -41,10 +42,30 @@ var ErrNamespace = errors.New("unknown namespace")
 
 const shards = 64
 
+// entry is a stored record: 24 bytes in its map slot (a []byte would make it 40; at one
+// record per fantasy entry the slot is a node's biggest per-entry cost after the bytes).
 type entry struct {
-	bins    []byte
-	expires int64  // unix ns; NeverExpires for a record without TTL
+	data    *byte  // the packed record's first byte (unsafe.SliceData); keeps it alive
+	n       uint32 // its length (records.MaxRecordBytes at most)
 	gen     uint32 // writes since the record was created; 0 for a record loaded from disk
+	expires int64  // unix ns; NeverExpires for a record without TTL
+}
+
+// MaxRecordBytes is the longest packed record the store keeps (Aerospike's default
+// write-block is 1 MiB; a record is far smaller).
+const MaxRecordBytes = math.MaxUint32
+
+// newEntry keeps p (the store owns it from then on: never modify it).
+func newEntry(p []byte, expires int64, gen uint32) entry {
+	return entry{data: unsafe.SliceData(p), n: uint32(len(p)), gen: gen, expires: expires}
+}
+
+// packed is the record's bytes.
+func (e entry) packed() records.Packed { return unsafe.Slice(e.data, e.n) }
+
+// errTooLarge reports a record longer than MaxRecordBytes.
+func errTooLarge(set, key string, n int) error {
+	return fmt.Errorf("record %s/%s: %d bytes packed, more than the store's %d", set, key, n, MaxRecordBytes)
 }
 
 // NeverExpires is the expiry of a record written without a TTL (Change.TTL < 0).
@@ -164,12 +185,15 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 			bins = withFence
 		}
 		packed := records.EncodeBins(bins)
+		if len(packed) > MaxRecordBytes {
+			return errTooLarge(r.Set, r.Key, len(packed))
+		}
 		sh := n.shard(k)
 		sh.mu.Lock()
 		old, had := sh.m[k]
 		live := had && old.expires > now
 		if live && !r.Fence.IsZero() {
-			if stored := storedFence(old.bins); r.Fence.Older(stored) {
+			if stored := storedFence(old.packed()); r.Fence.Older(stored) {
 				sh.mu.Unlock()
 				if fenced == nil {
 					fenced = &records.FencedError{Namespace: ns, Set: r.Set, Key: r.Key, Fence: r.Fence, Stored: stored}
@@ -178,7 +202,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 				continue
 			}
 		}
-		sh.m[k] = entry{bins: packed, expires: exp, gen: nextGen(old, live)}
+		sh.m[k] = newEntry(packed, exp, nextGen(old, live))
 		if !had {
 			s.indexLocked(n, k)
 		}
@@ -210,7 +234,7 @@ func (s *Store) Lookup(ns, set, key string) (Stored, bool, error) {
 	if !ok || e.expires <= s.now().UnixNano() {
 		return Stored{}, false, nil
 	}
-	return Stored{Bins: e.bins, Expires: e.expires, Gen: e.gen}, true, nil
+	return Stored{Bins: e.packed(), Expires: e.expires, Gen: e.gen}, true, nil
 }
 
 // nextGen is the generation of a record written over old (live: old is unexpired).
@@ -275,7 +299,7 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 	live := had && old.expires > now
 	var cur Stored
 	if live {
-		cur = Stored{Bins: old.bins, Expires: old.expires, Gen: old.gen}
+		cur = Stored{Bins: old.packed(), Expires: old.expires, Gen: old.gen}
 	}
 	c, err := fn(cur, live)
 	if err != nil {
@@ -294,7 +318,10 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 		if err := records.CheckPacked(c.Bins); err != nil {
 			return cur, live, fmt.Errorf("record %s/%s: %w", set, key, err)
 		}
-		e := entry{bins: c.Bins, gen: nextGen(old, live)}
+		if len(c.Bins) > MaxRecordBytes {
+			return cur, live, errTooLarge(set, key, len(c.Bins))
+		}
+		e := newEntry(c.Bins, 0, nextGen(old, live))
 		switch {
 		case c.KeepTTL && live:
 			e.expires = old.expires
@@ -309,7 +336,7 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 		if !had {
 			s.indexLocked(n, k)
 		}
-		return Stored{Bins: e.bins, Expires: e.expires, Gen: e.gen}, true, nil
+		return Stored{Bins: e.packed(), Expires: e.expires, Gen: e.gen}, true, nil
 	default:
 		panic(fmt.Sprintf("BUG: Mutate: ChangeOp %d", c.Op))
 	}
@@ -463,7 +490,7 @@ func (n *namespace) get(set, key string, now int64) records.Packed {
 	if !ok || e.expires <= now {
 		return nil
 	}
-	return e.bins
+	return e.packed()
 }
 
 // Len counts the unexpired records of a namespace.
