@@ -147,6 +147,3 @@ func (p *Publisher) Close() { p.cl.Close() }
 func EntryPartition(contestID int64, partitions int) int32 {
 	return partition.OfContest(contestID, partitions)
 }
-
-// murmur2 is Kafka's Utils.murmur2 (partition.Murmur2).
-func murmur2(b []byte) uint32 { return partition.Murmur2(b) }
