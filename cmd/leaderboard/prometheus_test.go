@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,7 +79,9 @@ type promServer struct {
 	log  syncBuffer
 }
 
-func startPrometheus(t *testing.T, bin, target, rules string) *promServer {
+// startPrometheus runs prometheus scraping every job (name -> target) each second with
+// the rules file loaded.
+func startPrometheus(t *testing.T, bin string, jobs map[string]string, rules string) *promServer {
 	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -92,10 +96,10 @@ func startPrometheus(t *testing.T, bin, target, rules string) *promServer {
 rule_files:
   - %q
 scrape_configs:
-  - job_name: leaderboard-node
-    static_configs:
-      - targets: [%q]
-`, rules, target)
+`, rules)
+	for _, job := range slices.Sorted(maps.Keys(jobs)) {
+		cfg += fmt.Sprintf("  - job_name: %q\n    static_configs:\n      - targets: [%q]\n", job, jobs[job])
+	}
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -303,11 +307,22 @@ func TestPrometheusScrapesNode(t *testing.T) {
 	}()
 	defer func() { stopTraffic(); traffic.Wait() }()
 
-	p := startPrometheus(t, promBin, e.node.admin, rules)
-	eventually(t, "Prometheus scraping the node (up == 1, leaderboard_node_ready == 1)", 30*time.Second, func() bool {
-		up, err1 := p.query(`up{job="leaderboard-node"}`)
+	// A coordinator with no worker in its gossip cluster: every partition is unowned.
+	coord := startCoordinatorProc(t, e)
+	parts, err := kafkasource.Partitions(ctx, e.cfg.kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p := startPrometheus(t, promBin, map[string]string{"leaderboard-node": e.node.admin, "leaderboard-coordinator": coord}, rules)
+	eventually(t, "Prometheus scraping the node and the coordinator (up == 1, leaderboard_node_ready == 1)", 30*time.Second, func() bool {
+		up, err1 := p.query(`sum(up{job=~"leaderboard-node|leaderboard-coordinator"})`)
 		ready, err2 := p.query(`leaderboard_node_ready`)
-		return err1 == nil && err2 == nil && len(up) == 1 && up[0] == 1 && len(ready) == 1 && ready[0] == 1
+		return err1 == nil && err2 == nil && len(up) == 1 && up[0] == 2 && len(ready) == 1 && ready[0] == 1
+	})
+	eventually(t, fmt.Sprintf("leaderboard_coordinator_partitions_unowned == %d in Prometheus", len(parts)), 10*time.Second, func() bool {
+		v, err := p.query(`leaderboard_coordinator_partitions_unowned`)
+		return err == nil && len(v) == 1 && v[0] == float64(len(parts))
 	})
 
 	// Every panel's query returns at least one number (NaN is no data: a rate over an
@@ -336,6 +351,15 @@ func TestPrometheusScrapesNode(t *testing.T) {
 			t.Fatalf("alert rules failing: %v", failing)
 		}
 		return len(notOK) == 0 && n >= 10
+	})
+	// The unowned partitions make LeaderboardPartitionsUnowned pending (its for: is 1 m);
+	// the healthy node raises nothing.
+	eventually(t, "LeaderboardPartitionsUnowned pending, and no other alert", 10*time.Second, func() bool {
+		got := alerts(p)
+		if len(got) > 1 || (len(got) == 1 && got[0] != "LeaderboardPartitionsUnowned pending") {
+			t.Fatalf("alerts %v, want only LeaderboardPartitionsUnowned pending", got)
+		}
+		return len(got) == 1
 	})
 
 	// The match completes: its per-match series leave the node's /metrics, and
@@ -399,4 +423,76 @@ func ruleHealth(p *promServer) (notOK, failing []string, n int) {
 		}
 	}
 	return notOK, failing, n
+}
+
+// alerts lists Prometheus' active alerts as "name state".
+func alerts(p *promServer) []string {
+	resp, err := http.Get(p.base + "/api/v1/alerts")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data struct {
+			Alerts []struct {
+				Labels map[string]string `json:"labels"`
+				State  string            `json:"state"`
+			} `json:"alerts"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range r.Data.Alerts {
+		out = append(out, a.Labels["alertname"]+" "+a.State)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// startCoordinatorProc runs `leaderboard coordinator` in-process on the node's broker and
+// topics, and returns its HTTP address (its /metrics); it stops at the test's end.
+func startCoordinatorProc(t *testing.T, e *e2e) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	k := e.cfg.kafka
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"coordinator", "--kafka", strings.Join(k.Brokers, ","),
+			"--entries-topic", k.EntriesTopic, "--points-topic", k.PointsTopic, "--matches-topic", k.MatchesTopic, "--dlq-topic", k.DLQTopic,
+			"--bind", "127.0.0.1:0", "--http", addr, "--interval", "500ms", "--data-dir", t.TempDir(), "--node-name", "c1", "--settle", "0s"}, &out, &errb)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("coordinator still running 10 s after its context ended")
+		}
+		if t.Failed() {
+			t.Logf("coordinator stderr:\n%s", errb.String())
+		}
+	})
+	eventually(t, "the coordinator's /metrics", 20*time.Second, func() bool {
+		select {
+		case code := <-done:
+			t.Fatalf("coordinator exited %d: %s", code, errb.String())
+		default:
+		}
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	return addr
 }
