@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/fantasy/leaderboard/internal/atomicfile"
 )
 
 // stateFile is the coordinator's persisted state in DataDir.
@@ -46,30 +48,8 @@ func saveState(dir string, st persisted) error {
 	if err != nil {
 		panic(fmt.Sprintf("BUG: cannot encode the coordinator state: %v", err))
 	}
-	tmp := filepath.Join(dir, stateFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := atomicfile.Write(dir, stateFile, append(b, '\n')); err != nil {
 		return fmt.Errorf("cannot write the coordinator state: %w", err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, stateFile))
-	}
-	if err == nil {
-		var d *os.File
-		if d, err = os.Open(dir); err == nil {
-			err = d.Sync()
-			d.Close()
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write the coordinator state in %s: %w", dir, err)
 	}
 	return nil
 }

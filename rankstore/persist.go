@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/fantasy/leaderboard/internal/atomicfile"
 	"github.com/fantasy/leaderboard/records"
 )
 
@@ -108,7 +109,7 @@ func (s *Store) save(ns, name string) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	if err := syncDir(s.cfg.DataDir); err != nil {
+	if err := atomicfile.SyncDir(s.cfg.DataDir); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	s.log.Debug("saved namespace", "namespace", ns, "records", rows, "path", path)
@@ -133,7 +134,7 @@ func (s *Store) load(ns, name string) (int, error) {
 	case err != nil:
 		return n, fmt.Errorf("cannot remove %s once loaded (a crash would bring it back as current): %w", path, err)
 	}
-	if err := syncDir(s.cfg.DataDir); err != nil {
+	if err := atomicfile.SyncDir(s.cfg.DataDir); err != nil {
 		return n, fmt.Errorf("cannot remove %s once loaded: %w", path, err)
 	}
 	return n, nil
@@ -150,19 +151,6 @@ func (s *Store) removeTemps(name string) error {
 			return fmt.Errorf("cannot remove %s, left by an interrupted save: %w", t, err)
 		}
 		s.log.Info("removed the temporary file of an interrupted save", "path", t)
-	}
-	return nil
-}
-
-// syncDir fsyncs a directory, so that a rename or removal in it survives a power loss.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("cannot sync directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fantasy/leaderboard/internal/atomicfile"
 	"github.com/fantasy/leaderboard/records"
 )
 
@@ -155,30 +156,8 @@ func (t *Ticker) Stop() {
 }
 
 func writeHWM(dir string, v int64) error {
-	tmp := filepath.Join(dir, hwmFile+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := atomicfile.Write(dir, hwmFile, []byte(strconv.FormatInt(v, 10)+"\n")); err != nil {
 		return fmt.Errorf("cannot write the cycle high-water mark: %w", err)
-	}
-	_, err = f.WriteString(strconv.FormatInt(v, 10) + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, hwmFile))
-	}
-	if err == nil {
-		var d *os.File
-		if d, err = os.Open(dir); err == nil {
-			err = d.Sync()
-			d.Close()
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write the cycle high-water mark in %s: %w", dir, err)
 	}
 	return nil
 }
