@@ -2,6 +2,7 @@ package devstore
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
 
@@ -353,12 +354,12 @@ func (e *expr) eval(bins *recordView) value {
 		var c int
 		switch l.k {
 		case kInt:
-			c = cmpInt(l.i, r.i)
+			c = cmp.Compare(l.i, r.i)
 		case kBool:
 			if e.op != expEQ && e.op != expNE {
 				return value{}
 			}
-			c = cmpInt(b2i(l.b), b2i(r.b))
+			c = cmp.Compare(b2i(l.b), b2i(r.b))
 		default:
 			c = bytes.Compare([]byte(l.s), []byte(r.s))
 		}
@@ -409,16 +410,6 @@ func (v *recordView) get(name string) (any, bool) {
 	}
 	x, ok := v.m[name]
 	return x, ok
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func b2i(b bool) int64 {
