@@ -18,10 +18,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fantasy/leaderboard/internal/reference"
@@ -495,4 +497,24 @@ func startCoordinatorProc(t *testing.T, e *e2e) string {
 		return resp.StatusCode == 200
 	})
 	return addr
+}
+
+// TestReadyGauge: leaderboard_node_ready follows the ready function at each scrape.
+func TestReadyGauge(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var ready atomic.Bool
+	registerReady(reg, ready.Load)
+	for _, want := range []float64{0, 1, 0} {
+		ready.Store(want == 1)
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mfs) != 1 || mfs[0].GetName() != "leaderboard_node_ready" || len(mfs[0].GetMetric()) != 1 {
+			t.Fatalf("gathered %v, want leaderboard_node_ready alone", mfs)
+		}
+		if got := mfs[0].GetMetric()[0].GetGauge().GetValue(); got != want {
+			t.Errorf("ready %v: leaderboard_node_ready = %v", want == 1, got)
+		}
+	}
 }
