@@ -151,7 +151,7 @@ type report struct {
 	GoHeapObjReady   int64  `json:"go_heap_objects_at_ready,omitempty"`
 	GoSysReady       int64  `json:"go_sys_at_ready,omitempty"`
 	HeapProfile      string `json:"heap_profile,omitempty"`
-	Error          string  `json:"error,omitempty"`
+	Error            string `json:"error,omitempty"`
 }
 
 type summary struct {

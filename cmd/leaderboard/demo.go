@@ -35,6 +35,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("%w: --speed %v: must be > 0", errUsage, *speed)
 	}
 	log := logger(stderr, c.verbose)
+	log.Debug("garbage collector", "gc_percent", setGCPercent(c.gcPct))
 
 	broker, err := devbroker.Start(devbroker.Config{Addr: *kafkaAddr, EntriesPartitions: 16})
 	if err != nil {
