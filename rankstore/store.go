@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"maps"
 	"math"
 	"sync"
 	"time"
@@ -170,21 +169,18 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	now := nowT.UnixNano()
 	exp := nowT.Add(n.ttl).UnixNano()
 	var fenced *records.FencedError
-	var withFence records.Bins // scratch: a fenced record's bins and its fence, reused
 	for _, r := range recs {
 		k := mapKey(r.Set, r.Key)
-		bins := r.Bins
-		if !r.Fence.IsZero() {
-			if withFence == nil {
-				withFence = make(records.Bins, len(r.Bins)+2)
-			}
-			clear(withFence)
-			maps.Copy(withFence, r.Bins)
-			withFence[records.FenceEpochBin] = r.Fence.Epoch
-			withFence[records.FenceCycleBin] = r.Fence.Cycle
-			bins = withFence
+		var packed records.Packed
+		var err error
+		if r.Fence.IsZero() {
+			packed, err = records.Pack(r.Bins)
+		} else {
+			packed, err = records.PackFenced(r.Bins, r.Fence) // the fence in its bins, no copy of r.Bins
 		}
-		packed := records.EncodeBins(bins)
+		if err != nil {
+			return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
+		}
 		if len(packed) > MaxRecordBytes {
 			return errTooLarge(r.Set, r.Key, len(packed))
 		}
@@ -216,7 +212,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 
 // storedFence reads the fence bins of a packed record in place (records.StoredFence).
 func storedFence(p records.Packed) records.Fence {
-	return records.Fence{Epoch: p.Int(records.FenceEpochBin), Cycle: p.Int(records.FenceCycleBin)}
+	return p.Fence()
 }
 
 // Lookup reads one record with its expiry and generation (see Stored); ok is false for

@@ -26,14 +26,24 @@ func EncodeBins(b Bins) []byte {
 
 // Pack packs bins like EncodeBins, and reports a value it cannot pack (bins read from
 // another store, whose types it does not control) as ErrCorrupt.
-func Pack(b Bins) (Packed, error) {
+func Pack(b Bins) (Packed, error) { return pack(b, Fence{}, false) }
+
+// PackFenced packs bins and a record's fence, in the bins FenceEpochBin and FenceCycleBin
+// (replacing bins of those names in b): what Pack writes for a copy of b with the two
+// bins set, without the copy (the embedded store packs every fenced record so).
+func PackFenced(b Bins, f Fence) (Packed, error) { return pack(b, f, true) }
+
+func pack(b Bins, f Fence, fenced bool) (Packed, error) {
 	// The exact size, so that the record's allocation holds no slack: a store keeps the
 	// slice as it is, and an estimate (12 bytes a bin) cost the embedded store ~40 B per
 	// entry record (a bigger size class).
-	size := uvarintLen(uint64(len(b)))
+	size := 0
 	var arr [16]string
 	names := arr[:0]
 	for n, v := range b {
+		if fenced && (n == FenceEpochBin || n == FenceCycleBin) {
+			continue
+		}
 		names = append(names, n)
 		size += uvarintLen(uint64(len(n))) + len(n) + 1 // name, tag (< 128: one byte)
 		switch x := v.(type) {
@@ -45,12 +55,27 @@ func Pack(b Bins) (Packed, error) {
 			size += uvarintLen(uint64(len(x))) + len(x)
 		}
 	}
+	if fenced {
+		names = append(names, FenceEpochBin, FenceCycleBin)
+		size += uvarintLen(uint64(len(FenceEpochBin))) + len(FenceEpochBin) + 1 + uvarintLen(zigzag(f.Epoch)) +
+			uvarintLen(uint64(len(FenceCycleBin))) + len(FenceCycleBin) + 1 + uvarintLen(zigzag(f.Cycle))
+	}
+	size += uvarintLen(uint64(len(names)))
 	slices.Sort(names)
 	w := writer{b: make([]byte, 0, size)}
 	w.u(uint64(len(names)))
 	for _, n := range names {
 		w.u(uint64(len(n)))
 		w.b = append(w.b, n...)
+		if fenced && (n == FenceEpochBin || n == FenceCycleBin) {
+			x := f.Epoch
+			if n == FenceCycleBin {
+				x = f.Cycle
+			}
+			w.u(tagInt)
+			w.i(x)
+			continue
+		}
 		switch v := b[n].(type) {
 		case int64:
 			w.u(tagInt)

@@ -207,3 +207,35 @@ func (u *Unpacked) Str(name string) string {
 	}
 	return ""
 }
+
+// Fence reads the record's fence bins (FenceEpochBin, FenceCycleBin) in one pass: what
+// Int reads for each, without scanning the record twice (the embedded store checks the
+// stored fence of every fenced write).
+func (p Packed) Fence() Fence {
+	var f Fence
+	r := reader{b: p}
+	for range r.n() {
+		name := r.raw()
+		switch r.u() {
+		case tagInt:
+			v := r.i()
+			if r.err != nil {
+				return f
+			}
+			switch string(name) {
+			case FenceEpochBin:
+				f.Epoch = v
+			case FenceCycleBin:
+				f.Cycle = v
+			}
+		case tagStr, tagBytes:
+			r.raw()
+		default:
+			return f
+		}
+		if r.err != nil {
+			return f
+		}
+	}
+	return f
+}

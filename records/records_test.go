@@ -2,6 +2,7 @@ package records
 
 import (
 	"encoding/binary"
+	"errors"
 	"maps"
 	"math"
 	"reflect"
@@ -203,5 +204,46 @@ func TestPackExactSize(t *testing.T) {
 		if p := EncodeBins(b); cap(p) != len(p) {
 			t.Errorf("%v: len %d, cap %d", b, len(p), cap(p))
 		}
+	}
+}
+
+// TestPackFenced: PackFenced writes what Pack writes for the bins with the fence's two
+// bins set (replacing bins of those names), with no slack.
+func TestPackFenced(t *testing.T) {
+	e := Entry{ID: 1_234_567, Contest: 44_000, Match: 1, User: 400_000, Team: 3,
+		Lineup: Lineup{Players: []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, Captain: 1, Vice: 2}}
+	for _, f := range []Fence{{Epoch: 1, Cycle: 1}, {Epoch: 0, Cycle: 14447305}, {Epoch: math.MaxInt64, Cycle: -3}} {
+		for _, b := range []Bins{e.Record().Bins, {}, {FenceEpochBin: int64(99), "z": "x", "a": []byte{1}}} {
+			got, err := PackFenced(b, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := maps.Clone(b)
+			if want == nil {
+				want = Bins{}
+			}
+			want[FenceEpochBin], want[FenceCycleBin] = f.Epoch, f.Cycle
+			if string(got) != string(EncodeBins(want)) {
+				t.Fatalf("PackFenced(%v, %v) = %x; want %x", b, f, got, EncodeBins(want))
+			}
+			if cap(got) != len(got) {
+				t.Errorf("PackFenced: len %d, cap %d", len(got), cap(got))
+			}
+			if pf := Packed(got).Fence(); pf != f || pf != (Fence{Packed(got).Int(FenceEpochBin), Packed(got).Int(FenceCycleBin)}) {
+				t.Errorf("fence %v read back as %v", f, pf)
+			}
+			if StoredFence(want) != f || Packed(got).Int(FenceCycleBin) != f.Cycle {
+				t.Errorf("fence %v read back as %v", f, StoredFence(want))
+			}
+		}
+	}
+	if f := Packed(EncodeBins(Bins{"a": int64(1)})).Fence(); !f.IsZero() {
+		t.Errorf("no fence bins: Fence() = %v", f)
+	}
+	if f := Packed(EncodeBins(Bins{FenceEpochBin: "x", FenceCycleBin: int64(4)})).Fence(); f != (Fence{Cycle: 4}) {
+		t.Errorf("a string epoch bin: Fence() = %v; want the cycle only, as Int reads them", f)
+	}
+	if _, err := PackFenced(Bins{"x": 1.5}, Fence{Epoch: 1}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a float bin: %v; want ErrCorrupt", err)
 	}
 }
