@@ -52,6 +52,7 @@ type config struct {
 	timeout    time.Duration
 	keep       bool
 	maxRSS     int64
+	cpuProf    time.Duration // CPU profile of the node from its start (replay, first cycle)
 }
 
 func main() {
@@ -70,6 +71,7 @@ func main() {
 	fs.DurationVar(&c.timeout, "timeout", 4*time.Hour, "give up after this long")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (always kept when --work is given)")
 	fs.Int64Var(&c.maxRSS, "max-rss", 0, "stop the run when the node's resident memory exceeds this many bytes (0: no limit), e.g. on a shared machine")
+	fs.DurationVar(&c.cpuProf, "cpu-profile", 0, "take a CPU profile of the node this long from its start (the replay and first cycle) into WORK/cpu-start.pb.gz; 0: none")
 	fs.Parse(os.Args[1:])
 	if err := c.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "fullscale:", err)
@@ -277,6 +279,9 @@ func run(ctx context.Context, c config) (*report, error) {
 	defer node.stop()
 	rss := newSampler(node.cmd.Process.Pid, brokerPID, start, c.rssEvery, c.maxRSS, func() { node.cmd.Process.Kill() })
 	go rss.run(ctx)
+	if c.cpuProf > 0 {
+		go profileCPU(ctx, admin, c.cpuProf, filepath.Join(c.work, "cpu-start.pb.gz"))
+	}
 	rep.RSSSamplesFile = filepath.Join(c.work, "rss.csv")
 
 	// 5. follow it: caught up, ready, first exact standings, completion.
@@ -540,6 +545,33 @@ func matchState(url string) (state string, entries int64, ok bool) {
 
 // metrics is a scrape in Prometheus' text format: series (name{labels}) → value.
 type metrics map[string]float64
+
+// profileCPU saves a CPU profile of the node, d long from now, into path (once the admin
+// port answers).
+func profileCPU(ctx context.Context, admin string, d time.Duration, path string) {
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(1, int(d.Seconds())))
+	for ctx.Err() == nil {
+		resp, err := http.Get(url)
+		if err != nil {
+			time.Sleep(20 * time.Millisecond) // not listening yet
+			continue
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil || resp.StatusCode != http.StatusOK {
+			logf("CPU profile: status %d, %v", resp.StatusCode, err)
+			return
+		}
+		logf("CPU profile of the node's first %v: %s", d, path)
+		return
+	}
+}
 
 // snapshotHeap records the node's Go memory figures and saves a heap profile (after a GC,
 // as pprof's heap endpoint with gc=1 does) into work/heap-ready.pb.gz.
