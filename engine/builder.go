@@ -3,7 +3,6 @@ package engine
 import (
 	"fmt"
 	"math/bits"
-	"runtime"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -60,6 +59,13 @@ type Builder struct {
 	fps    []uint64 // per row of the batch being appended
 	ts     []uint32
 	checks []lineupCheck
+	kind   []uint8  // rowKnown, rowMismatch or rowNew (append.go)
+	first  []uint32 // per row of a new team: the batch row that creates its team
+	list   []uint32 // rows of new teams, grouped by shard
+
+	// Tests set these to run Append's parallel paths on small batches: goroutines
+	// (0 = GOMAXPROCS) and the fewest rows worth one (0 = appendRowsPerWorker).
+	workers, minRows int
 }
 
 // NewBuilder returns a Builder for lineups of lineupSize players; 0 takes the size of the
@@ -110,8 +116,7 @@ func (b *Builder) Append(rec arrow.RecordBatch) error {
 		}
 	}
 	ec := entryColumnsOf(cols)
-	contest, entry, user, team := ec.Contest, ec.Entry, ec.User, ec.Team
-	offsets, pv, capt, vice := ec.Offsets, ec.Players, ec.Captain, ec.Vice
+	contest, entry, offsets := ec.Contest, ec.Entry, ec.Offsets
 	if values := cols[4].(*array.List).ListValues(); values.NullN() > 0 {
 		for i := 0; i < n; i++ {
 			for k := offsets[i]; k < offsets[i+1]; k++ {
@@ -121,53 +126,7 @@ func (b *Builder) Append(rec arrow.RecordBatch) error {
 			}
 		}
 	}
-	// Three passes, so the random reads of the team tables overlap instead of waiting on
-	// one another: fingerprints (sequential), team lookups, fingerprint comparisons. Rows
-	// whose team is new or whose lineup differs take the full check, in row order.
-	// The first two passes only read the builder: on large batches, chunks of rows run
-	// on all cores.
-	fps := grow(&b.fps, n)
-	ts := grow(&b.ts, n)
-	checks := grow(&b.checks, n)
-	w := max(1, min(runtime.GOMAXPROCS(0), n/appendRowsPerWorker))
-	chunk := (n + w - 1) / w
-	parallel(w, func(k int) {
-		lo, hi := min(n, k*chunk), min(n, (k+1)*chunk)
-		for i := lo; i < hi; i++ {
-			fps[i] = lineupPrint(pv[offsets[i]:offsets[i+1]], capt[i], vice[i])
-		}
-		for i := lo; i < hi; i++ {
-			t, ok := b.teamIdx.get(team[i])
-			if !ok {
-				t = noTeam
-			}
-			ts[i] = t
-		}
-		// A lineup that is not its team's known one is checked here, in parallel; the
-		// serial pass below then only joins or creates its team.
-		for i := lo; i < hi; i++ {
-			if t := ts[i]; t != noTeam && b.teamPrint[t] == fps[i] {
-				continue
-			}
-			checks[i] = b.precheck(pv[offsets[i]:offsets[i+1]], capt[i], vice[i])
-		}
-	})
-	for i := range n {
-		if t := ts[i]; t != noTeam && b.teamPrint[t] == fps[i] {
-			b.appendEntry(contest[i], entry[i], user[i], t)
-			continue
-		}
-		if checks[i].ok {
-			if err := b.addChecked(contest[i], entry[i], user[i], team[i], checks[i], fps[i]); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := b.add(contest[i], entry[i], user[i], team[i], pv[offsets[i]:offsets[i+1]], capt[i], vice[i], fps[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return b.appendColumns(ec, n)
 }
 
 // entryColumns finds the EntriesSchema columns of rec by name and checks their types.
@@ -319,18 +278,7 @@ func (b *Builder) addChecked(contest, entry, user, teamID int64, c lineupCheck, 
 	mask, cs, vs := c.mask, c.cs, c.vs
 	t, ok := b.teamIdx.get(teamID)
 	if ok {
-		// Entries sharing a team share its lineup (as a set), captain and vice-captain.
-		same := b.captain[t] == cs && b.vice[t] == vs
-		if !b.wide {
-			same = same && mask[0] == b.teamMask[t] && mask[1]|mask[2]|mask[3] == 0
-		} else {
-			var tmask [MaxPlayersPerMatch / 64]uint64
-			for _, s := range b.teamSlot[int(t)*b.lineupSize : int(t+1)*b.lineupSize] {
-				tmask[s>>6] |= 1 << (s & 63)
-			}
-			same = same && tmask == mask
-		}
-		if !same {
+		if !b.sameLineup(t, &c) {
 			return fail("team %d already has a different lineup, captain or vice-captain", teamID)
 		}
 	} else {
@@ -360,6 +308,22 @@ func (b *Builder) addChecked(contest, entry, user, teamID int64, c lineupCheck, 
 	}
 	b.appendEntry(contest, entry, user, t)
 	return nil
+}
+
+// sameLineup reports whether team t has c's lineup (as a set), captain and vice-captain:
+// entries sharing a team share them.
+func (b *Builder) sameLineup(t uint32, c *lineupCheck) bool {
+	if b.captain[t] != c.cs || b.vice[t] != c.vs {
+		return false
+	}
+	if !b.wide {
+		return c.mask[0] == b.teamMask[t] && c.mask[1]|c.mask[2]|c.mask[3] == 0
+	}
+	var tmask [MaxPlayersPerMatch / 64]uint64
+	for _, s := range b.teamSlot[int(t)*b.lineupSize : int(t+1)*b.lineupSize] {
+		tmask[s>>6] |= 1 << (s & 63)
+	}
+	return tmask == c.mask
 }
 
 // growTeams doubles the room of the team tables. append alone grows a large slice by
@@ -453,7 +417,7 @@ type idIndex struct {
 }
 
 func newIDIndex(sizeHint int) idIndex {
-	x := idIndex{dense: make([]uint32, 0, max(1024, 2*sizeHint)), sparse: map[int64]uint32{}}
+	x := idIndex{dense: make([]uint32, max(1024, 2*sizeHint)), sparse: map[int64]uint32{}}
 	hugepage.Advise(x.dense) // read at random, once per entry
 	return x
 }
@@ -468,10 +432,7 @@ func (x *idIndex) get(id int64) (uint32, bool) {
 }
 
 func (x *idIndex) put(id int64, t uint32) {
-	if uint64(id) < uint64(cap(x.dense)) {
-		if int(id) >= len(x.dense) {
-			x.dense = x.dense[:id+1]
-		}
+	if uint64(id) < uint64(len(x.dense)) {
 		x.dense[id] = t + 1
 		return
 	}

@@ -25,7 +25,10 @@
 // sparse to count take a serial radix sort. Teams are then numbered in order of their first entry, so that a
 // contest's teams lie together in the team tables that a cycle reads at random (with
 // tens of millions of teams the tables exceed the cache). Builder.Append fingerprints,
-// looks up and checks lineups on all cores; only creating a team is serial.
+// looks up and checks lineups and creates teams on all cores (append.go: new teams are
+// sharded by team_id and numbered in order of their first row, as serially); only a
+// row holding a player not yet in the match's dictionary, and the rows just after it,
+// take the serial path.
 //
 //	entry batches (Arrow, BatchRows rows each, the last one shorter)
 //	  entry_id  int64    unique in the partition
