@@ -19,8 +19,8 @@
     matchCycle = cycle;
   }
 
-  function readHash() {
-    const h = new URLSearchParams(location.hash.slice(1));
+  function readHash(hash) {
+    const h = new URLSearchParams(hash.slice(1));
     const int = (k) => (h.has(k) && /^-?\d+$/.test(h.get(k)) ? h.get(k) : null);
     view.match = int("m"); view.contest = int("c"); view.entry = int("e"); view.user = int("u");
     view.offset = Math.max(0, Number(int("o")) || 0);
@@ -302,12 +302,14 @@
     view.user = id; writeHash(); poll(true);
   });
 
-  window.addEventListener("hashchange", () => { // a link or an edited address (replaceState fires none)
-    readHash();
+  window.addEventListener("hashchange", (ev) => { // a link or an edited address (replaceState fires none)
+    // The event's own URL, not location.hash: a read that ended between the navigation and
+    // this event has already written the old view back with replaceState.
+    readHash(new URL(ev.newURL).hash);
     $("limit").value = String(view.limit);
     poll(true);
   });
-  readHash();
+  readHash(location.hash);
   $("limit").value = String(view.limit);
   if (view.user !== null) $("user-id").value = view.user;
   if (view.entry !== null) $("entry-id").value = view.entry;
