@@ -193,6 +193,15 @@ func (l Lineup) Points(centi map[int32]int64) int64 {
 	return fixedpoint.TeamUnits(sum, centi[l.Captain], centi[l.Vice])
 }
 
+// lineupSize is the length writer.lineup writes for l.
+func lineupSize(l Lineup) int {
+	n := uvarintLen(uint64(len(l.Players))) + uvarintLen(zigzag(int64(l.Captain))) + uvarintLen(zigzag(int64(l.Vice)))
+	for _, p := range l.Players {
+		n += uvarintLen(zigzag(int64(p)))
+	}
+	return n
+}
+
 func (w *writer) lineup(l Lineup) {
 	w.u(uint64(len(l.Players)))
 	for _, p := range l.Players {

@@ -102,7 +102,7 @@ type Entry struct {
 }
 
 func (e Entry) Record() Record {
-	var w writer
+	w := writer{b: make([]byte, 0, lineupSize(e.Lineup))} // no regrowth: a cold start encodes millions
 	w.lineup(e.Lineup)
 	return Record{Set: SetEntry, Key: IDKey(e.ID), Bins: Bins{
 		"id": e.ID, "contest": e.Contest, "match": e.Match, "user": e.User, "team": e.Team, "lineup": w.b,
@@ -136,7 +136,11 @@ type User struct {
 }
 
 func (u User) Record() Record {
-	var w writer
+	size := uvarintLen(uint64(len(u.Entries)))
+	for _, e := range u.Entries {
+		size += uvarintLen(zigzag(e.ID)) + uvarintLen(zigzag(e.Contest)) + uvarintLen(zigzag(e.Team)) + lineupSize(e.Lineup)
+	}
+	w := writer{b: make([]byte, 0, size)}
 	w.u(uint64(len(u.Entries)))
 	for _, e := range u.Entries {
 		w.i(e.ID)
