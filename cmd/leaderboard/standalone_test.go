@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestGCPercent: --gc-percent sets the collector's target unless it is 0 or GOGC is set,
@@ -35,5 +38,33 @@ func TestGCPercent(t *testing.T) {
 		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "--gc-percent "+v) {
 			t.Errorf("--gc-percent %s: %v; want a usage error naming it", v, err)
 		}
+	}
+}
+
+// TestGCPercentOnceReady: the node's GC target changes only once the node is ready (the
+// cold start runs at Go's setting), and not at all when it stops before.
+func TestGCPercentOnceReady(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	t.Setenv("GOGC", "")
+	log := slog.New(slog.DiscardHandler)
+
+	debug.SetGCPercent(100)
+	var calls atomic.Int32
+	ready := func() bool { return calls.Add(1) > 3 }
+	done := make(chan struct{})
+	go func() { gcPercentOnceReady(context.Background(), 42, ready, time.Millisecond, log); close(done) }()
+	<-done
+	if got := debug.SetGCPercent(100); got != 42 || calls.Load() != 4 {
+		t.Fatalf("after ready (asked %d times): GC percent %d; want 42 once the 4th call said ready", calls.Load(), got)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done = make(chan struct{})
+	go func() { gcPercentOnceReady(ctx, 42, func() bool { return false }, time.Millisecond, log); close(done) }()
+	time.Sleep(10 * time.Millisecond)
+	cancel()
+	<-done
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("never ready: GC percent %d; want Go's 100 kept", got)
 	}
 }
