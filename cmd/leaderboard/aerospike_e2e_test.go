@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -251,7 +252,13 @@ func testAerospikeEndToEnd(t *testing.T, dev *devStore, hosts string, faults boo
 	node := startProc(t, append([]string{"standalone", "--kafka", strings.Join(k.Brokers, ","), "--http", "127.0.0.1:0", "--admin-http", "127.0.0.1:0",
 		"--entries-topic", k.EntriesTopic, "--points-topic", k.PointsTopic, "--matches-topic", k.MatchesTopic, "--dlq-topic", k.DLQTopic,
 		"--interval", "150ms", "--refresh", refresh, "--write-batch", "1000", "--engine-page-size", "20"}, storeFlags...)...)
-	apiProc := startProc(t, append([]string{"api", "--http", "127.0.0.1:0", "--admin-http", "127.0.0.1:0"}, storeFlags...)...)
+	// The API process reads with a timeout that a loaded CI box (race detector, packages
+	// tested side by side) cannot trip while the store is up: the faults under test are
+	// the writer's. Its readiness still turns on a stopped store at once (refused
+	// connections), which the test checks.
+	apiFlags := slices.Clone(storeFlags)
+	apiFlags[slices.Index(apiFlags, "--aerospike-timeout")+1] = "3s"
+	apiProc := startProc(t, append([]string{"api", "--http", "127.0.0.1:0", "--admin-http", "127.0.0.1:0"}, apiFlags...)...)
 	e.base = "http://" + apiProc.addr // every answer below comes from the separate API process
 
 	entries, pts := reference.Random(12, reference.Shape{
