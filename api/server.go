@@ -205,7 +205,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	err := srv.ShutdownWithContext(sctx)
-	if serr := <-done; serr != nil && err == nil {
+	// fasthttp's Shutdown closes only the listeners Serve has taken: when ctx ended before
+	// the goroutine above reached Serve, Serve would take ln afterwards and never return.
+	// Closing ln ends Serve in both cases.
+	ln.Close()
+	if serr := <-done; serr != nil && err == nil && !errors.Is(serr, net.ErrClosed) {
 		err = serr
 	}
 	if err != nil {

@@ -236,3 +236,30 @@ func TestMalformedRequests(t *testing.T) {
 		t.Fatalf("HEAD: %d, %d bytes, length %d; GET has %d bytes", resp.StatusCode, len(body), resp.ContentLength, len(get))
 	}
 }
+
+// A server whose context has ended before it starts serving returns, and frees its
+// listener (a node stopped right after start used to hang in Serve).
+func TestServeStoppedBeforeStart(t *testing.T) {
+	for range 20 { // the race is between Serve's goroutine and the shutdown
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		done := make(chan error, 1)
+		go func() { done <- New(DefaultConfig(), testFixture().store, nil, nil, nil).Serve(ctx, ln) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Serve after its context ended: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Serve did not return after its context ended before it started")
+		}
+		if c, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			c.Close()
+			t.Fatal("the listener still accepts connections after Serve returned")
+		}
+	}
+}
