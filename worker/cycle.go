@@ -48,6 +48,8 @@ func (w *Worker) Cycle(ctx context.Context, t Tick) error {
 		w.log.Debug("cycle skipped: the points and matches topics are still replaying", "cycle", t.Cycle)
 		return nil
 	}
+	begun := w.now()
+	defer func() { w.m.cycle.Observe(w.now().Sub(begun).Seconds()) }()
 	if err := w.waitPoints(ctx, t.Points); err != nil {
 		return err
 	}

@@ -151,6 +151,8 @@ type metrics struct {
 	unwritten   prometheus.Counter
 	dlqErrors   prometheus.Counter
 	replaying   prometheus.Gauge
+	cycle       prometheus.Histogram
+	interval    prometheus.Gauge
 }
 
 // New creates a worker. now is the clock (time.Now in production).
@@ -160,7 +162,7 @@ func New(cfg Config, src Source, store Store, log *slog.Logger, reg prometheus.R
 		return nil, err
 	}
 	f := promauto.With(reg)
-	return &Worker{
+	w := &Worker{
 		cfg: cfg, src: src, store: store, log: log, now: now,
 		parts: map[int32]*partState{}, matches: map[int64]*match{}, orphans: map[int64][]heldPoint{},
 		topicEnd: map[string]map[int32]int64{}, topicNext: map[string]map[int32]int64{},
@@ -175,8 +177,12 @@ func New(cfg Config, src Source, store Store, log *slog.Logger, reg prometheus.R
 			unwritten:   f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_worker_match_cycles_unwritten_total", Help: "Match cycles whose store writes failed: the next match cycle whose writes succeed rewrites the current state of what they did not write."}),
 			dlqErrors:   f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_worker_dlq_errors_total", Help: "Failed attempts to dead-letter an event the worker's state rejected (each is retried)."}),
 			replaying:   f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_worker_partitions_replaying", Help: "Owned entries partitions not yet caught up with the end offsets found when they were assigned."}),
+			cycle:       f.NewHistogram(prometheus.HistogramOpts{Name: "leaderboard_worker_cycle_seconds", Help: "Time of a whole cycle, from its tick to its last store write (failed cycles too; cycles skipped while the topics replay are not observed).", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+			interval:    f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_worker_cycle_interval_seconds", Help: "The configured cycle interval (--interval)."}),
 		},
-	}, nil
+	}
+	w.m.interval.Set(cfg.Interval.Seconds())
+	return w, nil
 }
 
 // AddPartition gains an entries partition: its records are applied from its start, and
