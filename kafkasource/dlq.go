@@ -27,8 +27,10 @@ func (s *Source) deadLetter(r *kgo.Record, rerr *RejectError) *kgo.Record {
 	return s.newDeadLetter(r.Topic, r.Partition, r.Offset, r.Key, r.Value, r.Headers, rerr)
 }
 
-// A record already dead-lettered by an earlier run (one this run replays) is counted and
-// logged again, but not sent again: it is returned as nil, which sendDead skips.
+// A record already dead-lettered by an earlier run (one this run replays) is counted (as
+// a rejection, leaderboard_source_events_rejected_total) and logged again, but not sent
+// again: it is returned as nil, which sendDead skips, so it is not counted in
+// leaderboard_source_dead_letters_written_total.
 func (s *Source) newDeadLetter(topic string, partition int32, offset int64, key, value []byte, headers []kgo.RecordHeader, rerr *RejectError) *kgo.Record {
 	s.metrics.rejected.WithLabelValues(topic, rerr.Code).Inc()
 	s.limit.log(s, topic, partition, offset, rerr)
@@ -82,8 +84,19 @@ func (s *Source) sendDead(ctx context.Context, recs []*kgo.Record) error {
 		if k, ok := deadKeyOf(r); ok {
 			s.dlq.add(k)
 		}
+		s.metrics.written.WithLabelValues(headerValue(r, HeaderSourceTopic), headerValue(r, HeaderReasonCode)).Inc()
 	}
 	return nil
+}
+
+// headerValue returns the value of a dead letter's first header named key ("" if none).
+func headerValue(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 // Reject sends a record the caller refuses after decoding (ReasonContestMove: an entry

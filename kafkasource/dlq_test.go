@@ -48,6 +48,20 @@ func TestDeadLettersOnceAcrossRestarts(t *testing.T) {
 		if got := metricValue(t, reg, "leaderboard_source_events_rejected_total", "topic", "lb.entries", "reason", ReasonMalformedJSON); got != 2 {
 			t.Errorf("run %d: malformed entries counted %v times, want 2 (a replayed rejection still counts)", run, got)
 		}
+		// Dead letters written: each bad record once, by the first run only; a restart
+		// that replays them leaves the counter where it was (at 0 in a new process).
+		want := map[[2]string]float64{
+			{"lb.entries", ReasonMalformedJSON}: 2, {"lb.points", ReasonPoints}: 1,
+			{"lb.matches", ReasonState}: 1, {"lb.entries", ReasonContestMove}: 1,
+		}
+		for k, n := range want {
+			if run > 0 {
+				n = 0
+			}
+			if got := metricValue(t, reg, "leaderboard_source_dead_letters_written_total", "topic", k[0], "reason", k[1]); got != n {
+				t.Errorf("run %d: dead letters written of %s for %s: %v, want %v", run, k[0], k[1], got, n)
+			}
+		}
 		s.Close()
 	}
 	dead := readDLQ(t, cfg, len(bad)+1)

@@ -521,6 +521,7 @@ func Partitions(ctx context.Context, cfg Config) ([]int32, error) {
 type metrics struct {
 	events   *prometheus.CounterVec
 	rejected *prometheus.CounterVec
+	written  *prometheus.CounterVec
 	dlqErrs  prometheus.Counter
 	byTopic  map[string]prometheus.Counter
 }
@@ -534,7 +535,11 @@ func newMetrics(reg prometheus.Registerer, cfg Config) *metrics {
 		}, []string{"topic"}),
 		rejected: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "leaderboard_source_events_rejected_total",
-			Help: "Events sent to the DLQ, by source topic and reason code.",
+			Help: "Events rejected, by source topic and reason code: a rejection replayed after a restart (its dead letter already in the DLQ) or retried counts again.",
+		}, []string{"topic", "reason"}),
+		written: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "leaderboard_source_dead_letters_written_total",
+			Help: "Dead letters written to the DLQ and acknowledged, by source topic and reason code (each bad record once, across restarts).",
 		}, []string{"topic", "reason"}),
 		dlqErrs: f.NewCounter(prometheus.CounterOpts{
 			Name: "leaderboard_source_dlq_write_errors_total",
