@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fantasy/leaderboard/internal/devstore"
@@ -26,7 +27,7 @@ func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	addr := fs.String("addr", "127.0.0.1:3000", "host:port to serve Aerospike's protocol on; clients are told this address, so name one they can reach")
 	dataDir := fs.String("data-dir", "", "directory that keeps the complete namespace across restarts (and live across a clean stop); empty = memory only")
 	verbose := fs.Bool("v", false, "log debug lines")
-	metricsAddr := fs.String("metrics", "", "serve Prometheus /metrics (commands, records by result code, connections) on this host:port; empty = off")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus /metrics (commands, records by result code, connections, Go runtime and process) on this host:port; empty = off")
 	var storeCfg rankstore.Config
 	storeCfg.RegisterFlags(fs, "")
 	var srvCfg devstore.Config
@@ -50,6 +51,7 @@ func cmdStore(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := devstore.New(srvCfg, st, log, reg)
 	if err != nil {
 		return err

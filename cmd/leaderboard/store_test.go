@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -106,6 +108,53 @@ func TestStoreCommand(t *testing.T) {
 	for _, args := range [][]string{{"--max-record-size", "0"}, {"--addr", "nonsense"}, {"--live-ttl", "0s"}} {
 		if code := run(context.Background(), append([]string{"store"}, args...), &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
 			t.Fatalf("%v: exit %d, want 2", args, code)
+		}
+	}
+}
+
+// TestStoreMetrics: `leaderboard store --metrics` serves the development store's series
+// and, like the other processes, the Go runtime's and the process's.
+func TestStoreMetrics(t *testing.T) {
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	addr, maddr := free(), free()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errs lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"store", "--addr", addr, "--metrics", maddr}, &out, &errs) }()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("store exit %d: %s", code, errs.String())
+		}
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "listening on "+addr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("store did not start: %s %s", out.String(), errs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cl := dialStore(t, addr) // a connection, so the devstore's series have a sample
+	defer cl.Close()
+	resp, err := http.Get("http://" + maddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", resp.StatusCode, err)
+	}
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_resident_memory_bytes", "process_start_time_seconds", "leaderboard_devstore_connections"} {
+		if !strings.Contains(string(body), "\n"+name+" ") {
+			t.Errorf("/metrics has no %s sample", name)
 		}
 	}
 }
