@@ -81,3 +81,18 @@ func (b *breaker) current() int {
 	defer b.mu.Unlock()
 	return b.state
 }
+
+// available reports whether a call would go to the server now: not while the breaker is
+// open and its cool-down runs. It changes no state (allow moves an ended cool-down to
+// half open).
+func (b *breaker) available() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state != breakerOpen || !b.now().Before(b.openUntil)
+}
+
+// Available reports whether a write can go through now: false while the circuit breaker
+// is open (every call would fail fast with ErrUnavailable until its cool-down ends), so
+// a caller can skip preparing records it could not write. True does not promise that the
+// write succeeds: a half-open breaker lets the next batch probe the cluster.
+func (s *Sink) Available() bool { return s.br.available() }
