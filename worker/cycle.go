@@ -223,6 +223,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	// (as a final cycle does) and what the failed ones were to write. cursors keep the
 	// refresh cursors, put back if this cycle's writes fail too.
 	pend := m.unwritten
+	// While the store cannot take writes (its breaker open), the match is ranked but
+	// nothing is encoded or written: the cycle is marked unwritten as a failed one is.
+	skip := !w.storeAvailable()
 	var cursors []refreshCursor
 	for _, sh := range wk.shards {
 		for _, g := range sh.groups {
@@ -240,6 +243,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			old, isRebuilt := rebuilt[g]
 			if isRebuilt && old != nil {
 				dels = append(dels, stale(sh.part, old, p)...)
+			}
+			if skip {
+				continue
 			}
 			if cs, ok := touched[g]; ok && samePoints && !final && pend == nil {
 				// Rebuilt for a few contests, with the points of the last cycle: the
@@ -275,6 +281,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		dels = append(w.stillStale(wk.shards, pend.dels), dels...)
 	}
 	for _, e := range entries {
+		if skip {
+			break
+		}
 		if g, c, i, ok := findEntry(wk.shards, e); ok {
 			out.entries = append(out.entries, entryRecord(m, g.part, c, i).Record())
 		}
@@ -316,7 +325,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	// The contest lists change only with a rebuild, but are rewritten every half refresh
 	// period too, so they never reach the live TTL.
 	chunks := m.chunks
-	if anyBuilt || final || pend != nil || start.Sub(m.chunksAt) >= w.cfg.Refresh/2 {
+	if !skip && (anyBuilt || final || pend != nil || start.Sub(m.chunksAt) >= w.cfg.Refresh/2) {
 		out.chunks, dels = w.chunkRecords(m, wk.shards, dels)
 		m.chunksAt = start
 	}
@@ -386,7 +395,11 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		}
 		return nil
 	}
-	if err := writeAll(); err != nil {
+	err := errStoreUnavailable
+	if !skip {
+		err = writeAll()
+	}
+	if err != nil {
 		// Nothing is undone in the store: the next cycle writes the then current state
 		// of what this one did not (a final cycle is retried whole, never marked done).
 		m.unwritten = keepUnwritten(entries, whole, users, dels)

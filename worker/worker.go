@@ -33,6 +33,24 @@ type Store interface {
 	Get(ctx context.Context, ns, set, key string) (records.Bins, bool, error)
 }
 
+// Availability may be implemented by a Store that knows when its writes cannot go
+// through (aerospikesink.Sink, while its circuit breaker is open): the worker then skips
+// a cycle's writes, and the encoding of its records, keeping the match marked unwritten
+// so that the next cycle that can write writes the current state. A Store without it
+// is always tried.
+type Availability interface {
+	Available() bool
+}
+
+// errStoreUnavailable is the error of a match cycle whose writes were skipped.
+var errStoreUnavailable = errors.New("store unavailable (its circuit breaker is open): the cycle's writes are skipped; the next cycle that can write writes the current state")
+
+// storeAvailable asks the store, if it can tell, whether a write can go through.
+func (w *Worker) storeAvailable() bool {
+	a, ok := w.store.(Availability)
+	return !ok || a.Available()
+}
+
 // Config configures a worker.
 type Config struct {
 	Interval     time.Duration // cycle interval (of the ticker that drives a standalone worker)
