@@ -12,6 +12,7 @@ import (
 	"github.com/fantasy/leaderboard/dataset"
 	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/records"
+	"github.com/fantasy/leaderboard/worker"
 )
 
 // BenchmarkCycleRecords measures what one cycle writes when every contest changed, from
@@ -51,16 +52,16 @@ func BenchmarkCycleRecords(b *testing.B) {
 		contests, pages, contestBytes, pageBytes, maxContest, maxPage, maxHist = 0, 0, 0, 0, 0, 0, 0
 		for c := range p.NumContests() {
 			ct := p.Contest(c)
-			rec := contestRecord(p, c).Record()
+			rec := worker.ContestRecord(p, c, 1, 1<<20, 1795740000000).Record()
 			sz := recordSize(rec)
 			contests++
 			contestBytes += sz
 			if sz > maxContest {
 				maxContest, maxContestKey = sz, rec.Key
-				maxHist = len(contestRecord(p, c).Hist)
+				maxHist = len(worker.ContestRecord(p, c, 1, 1<<20, 1795740000000).Hist)
 			}
 			for pg := 1; pg < ct.Pages; pg++ {
-				rec := records.Page{Contest: ct.ID, No: pg, Cycle: 1 << 20, Rows: pageRows(p, c, pg)}.Record()
+				rec := records.Page{Contest: ct.ID, No: pg, Cycle: 1 << 20, Rows: worker.PageRows(p, c, pg)}.Record()
 				sz := recordSize(rec)
 				pages++
 				pageBytes += sz
@@ -89,38 +90,4 @@ func recordSize(r records.Record) int {
 		panic(err)
 	}
 	return it.size + len(r.Set) + len(r.Key)
-}
-
-// contestRecord and pageRows build the records as worker/cycle.go does (contestRecord,
-// rows): the histogram of the contest's points and its rows in display order.
-func contestRecord(p *engine.Partition, c int) records.Contest {
-	ct := p.Contest(c)
-	var hist []records.Bucket
-	for _, pt := range p.PointsOrdered(c) {
-		if n := len(hist); n > 0 && hist[n-1].Points == int64(pt) {
-			hist[n-1].Count++
-		} else {
-			hist = append(hist, records.Bucket{Points: int64(pt), Count: 1})
-		}
-	}
-	return records.Contest{ID: ct.ID, Match: 1, Cycle: 1 << 20, AsOf: 1795740000000, Total: int64(ct.End - ct.Start),
-		PageSize: int64(p.PageSize()), Hist: hist, First: pageRows(p, c, 0)}
-}
-
-func pageRows(p *engine.Partition, c, page int) []records.Row {
-	ord, pts := p.Ordered(c), p.PointsOrdered(c)
-	lo, hi := page*p.PageSize(), min(len(ord), (page+1)*p.PageSize())
-	out := make([]records.Row, 0, hi-lo)
-	rank := int64(0)
-	if lo < hi {
-		rank = int64(p.Rank(int(ord[lo])))
-	}
-	for j := lo; j < hi; j++ {
-		i := int(ord[j])
-		if j > lo && pts[j] != pts[j-1] {
-			rank = int64(j + 1)
-		}
-		out = append(out, records.Row{Rank: rank, EntryID: p.EntryID(i), UserID: p.UserID(i), TeamID: p.TeamID(i), Points: int64(pts[j])})
-	}
-	return out
 }

@@ -652,7 +652,7 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		all := whole || refresh[c]
 		for pg := 1; pg < ct.Pages; pg++ {
 			if all || changedPages.Contains(uint32(ct.FirstPage+pg)) {
-				out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: rows(p, c, pg)}.Record())
+				out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: PageRows(p, c, pg)}.Record())
 			}
 		}
 		out.contests = append(out.contests, w.contestRecord(m, p, c).Record())
@@ -681,7 +681,7 @@ func (w *Worker) contestRecords(m *match, p *engine.Partition, ids []int64, out 
 		}
 		ct := p.Contest(c)
 		for pg := 1; pg < ct.Pages; pg++ {
-			out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: rows(p, c, pg)}.Record())
+			out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: PageRows(p, c, pg)}.Record())
 		}
 		out.contests = append(out.contests, w.contestRecord(m, p, c).Record())
 	}
@@ -832,7 +832,9 @@ func contestOf(p *engine.Partition, i int) int {
 	return lo
 }
 
-func rows(p *engine.Partition, c, page int) []records.Row {
+// PageRows are the rows of page (0 = the first, kept in the contest record) of contest c
+// of p, in display order with their competition ranks: what a page record holds.
+func PageRows(p *engine.Partition, c, page int) []records.Row {
 	ord, pts := p.Ordered(c), p.PointsOrdered(c)
 	lo, hi := page*p.PageSize(), min(len(ord), (page+1)*p.PageSize())
 	out := make([]records.Row, 0, hi-lo)
@@ -851,6 +853,13 @@ func rows(p *engine.Partition, c, page int) []records.Row {
 }
 
 func (w *Worker) contestRecord(m *match, p *engine.Partition, c int) records.Contest {
+	return ContestRecord(p, c, m.id, m.cycle, m.asOf)
+}
+
+// ContestRecord is the contest record of contest c of p ranked in cycle at asOf: its
+// points histogram and its first page. The worker writes it; benchmarks of what a cycle
+// writes (aerospikesink) build the same record through it.
+func ContestRecord(p *engine.Partition, c int, match, cycle, asOf int64) records.Contest {
 	ct := p.Contest(c)
 	var hist []records.Bucket
 	for _, pt := range p.PointsOrdered(c) {
@@ -861,8 +870,8 @@ func (w *Worker) contestRecord(m *match, p *engine.Partition, c int) records.Con
 			hist = append(hist, records.Bucket{Points: pts, Count: 1})
 		}
 	}
-	return records.Contest{ID: ct.ID, Match: m.id, Cycle: m.cycle, AsOf: m.asOf, Total: int64(ct.End - ct.Start),
-		PageSize: int64(p.PageSize()), Hist: hist, First: rows(p, c, 0)}
+	return records.Contest{ID: ct.ID, Match: match, Cycle: cycle, AsOf: asOf, Total: int64(ct.End - ct.Start),
+		PageSize: int64(p.PageSize()), Hist: hist, First: PageRows(p, c, 0)}
 }
 
 func entryRecord(m *match, p *engine.Partition, c, i int) records.Entry {
