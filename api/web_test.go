@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/records"
 )
@@ -238,34 +236,7 @@ func TestPointsHistory(t *testing.T) {
 // BenchmarkHistoryHandler is the server's share of an entry history: the handler called
 // directly (no sockets) over the fixture's records in the embedded store (a 2-step log).
 func BenchmarkHistoryHandler(b *testing.B) {
-	f := testFixture()
-	s := New(DefaultConfig(), embedded(b, f.store), nil, nil, nil)
-	md := f.matches[liveMatch]
-	var targets []string
-	for _, cid := range md.contests {
-		for _, r := range md.ranked[cid] {
-			targets = append(targets, fmt.Sprintf("/v1/contests/%d/entries/%d/history", cid, r.EntryID))
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		var req fasthttp.Request
-		var ctx fasthttp.RequestCtx
-		ctx.Init(&req, nil, nil)
-		k := 0
-		for pb.Next() {
-			ctx.Request.SetRequestURI(targets[k%len(targets)])
-			ctx.Response.Reset()
-			s.ServeFastHTTP(&ctx)
-			if ctx.Response.StatusCode() != 200 {
-				b.Errorf("status %d", ctx.Response.StatusCode())
-				return
-			}
-			k += 7
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "answers/s")
+	benchEntryHandler(b, "/v1/contests/%d/entries/%d/history", "answers/s")
 }
 
 // BenchmarkPointsHistory replays a whole T20 match's log at a 10 s cycle (1,200 steps,
