@@ -28,6 +28,21 @@ func onPartition(b kafkasource.Batch, p int32) kafkasource.Batch {
 	return b
 }
 
+// applyOnTwoPartitions applies match 1's entries as the entries partitions would carry
+// them: contests of even id on partition 0, odd on 1, and returns each partition's.
+func (f *fixture) applyOnTwoPartitions(entries []engine.Entry) (onZero, onOne []engine.Entry) {
+	for _, e := range entries {
+		if e.ContestID%2 == 0 {
+			onZero = append(onZero, e)
+		} else {
+			onOne = append(onOne, e)
+		}
+	}
+	f.apply(onPartition(entryEvents(1, onZero), 0))
+	f.apply(onPartition(entryEvents(1, onOne), 1))
+	return onZero, onOne
+}
+
 // pointsAt builds a points batch whose events sit at offsets from off on points
 // partition 0, with event time ts.
 func pointsAt(match int64, pts map[int32]float64, off, ts int64) kafkasource.Batch {
@@ -118,16 +133,7 @@ func TestPartitionsGainAndDrop(t *testing.T) {
 		t.Fatal("a partition was added twice")
 	}
 	entries, pts := reference.Random(22, reference.Shape{Contests: []int{5, 30, 12, 7}, Players: 22, LineupSize: 11, PointValues: 20})
-	var a, b []engine.Entry
-	for _, e := range entries {
-		if e.ContestID%2 == 0 {
-			a = append(a, e)
-		} else {
-			b = append(b, e)
-		}
-	}
-	f.apply(onPartition(entryEvents(1, a), 0))
-	f.apply(onPartition(entryEvents(1, b), 1))
+	a, b := f.applyOnTwoPartitions(entries)
 	f.apply(state(1, "live"))
 	f.apply(pointsEvents(1, pts))
 	f.cycle()

@@ -392,16 +392,7 @@ func TestUnwrittenDeletionsOfDroppedPartition(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries, pts := reference.Random(23, reference.Shape{Contests: []int{5, 30, 12, 7}, Players: 22, LineupSize: 11, PointValues: 20})
-	var a, b []engine.Entry
-	for _, e := range entries {
-		if e.ContestID%2 == 0 {
-			a = append(a, e)
-		} else {
-			b = append(b, e)
-		}
-	}
-	f.apply(onPartition(entryEvents(1, a), 0))
-	f.apply(onPartition(entryEvents(1, b), 1))
+	a, b := f.applyOnTwoPartitions(entries)
 	f.apply(state(1, "live"))
 	f.apply(pointsEvents(1, pts))
 	f.cycle()
