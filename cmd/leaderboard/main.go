@@ -24,6 +24,7 @@ var commands = []command{
 	{"standalone", "a single-node system (worker owning every partition, embedded store, API) against any Kafka", cmdStandalone},
 	{"api", "a stateless API process reading a shared store (--store aerospike) that other processes write", cmdAPI},
 	{"coordinator", "the cluster's coordinator: assigns partitions to the gossip cluster's workers, ticks cycles, collects reports", cmdCoordinator},
+	{"worker", "a cluster worker: ranks the entries partitions the coordinator assigns it and writes them to the shared store (--store aerospike)", cmdWorker},
 	{"status", "print a coordinator's view: members, partitions per worker, recent cycles' timings", cmdStatus},
 	{"broker", "a development Kafka broker (franz-go kfake) that any Kafka client can use", cmdBroker},
 	{"store", "a development Aerospike: the embedded store over Aerospike's wire protocol", cmdStore},
