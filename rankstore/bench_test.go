@@ -66,30 +66,58 @@ func BenchmarkEntryHeap(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		s, err := Open(Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
-		if err != nil {
-			b.Fatal(err)
-		}
-		batch := make([]records.Record, 0, 5000)
-		for i := range n {
-			players := make([]int32, 11)
-			for j := range players {
-				players[j] = int32(1 + (i+j*7)%22)
-			}
-			e := records.Entry{ID: int64(1_000_000 + i), Contest: int64(i / 28), Match: 1, User: int64(i / 3), Team: int64(i % 5),
-				Lineup: records.Lineup{Players: players, Captain: players[0], Vice: players[1]}}
-			r := e.Record()
-			r.Fence = records.Fence{Epoch: 1, Cycle: 1}
-			if batch = append(batch, r); len(batch) == cap(batch) || i == n-1 {
-				if err := s.Put(context.Background(), records.Live, batch); err != nil {
-					b.Fatal(err)
-				}
-				batch = batch[:0]
-			}
-		}
+		s := entryStore(b, n)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-B/record")
 		runtime.KeepAlive(s)
 	}
+}
+
+// BenchmarkGCEntries stores entry records as BenchmarkEntryHeap does and then times a
+// full garbage collection with them live: what the store costs the collector's mark phase
+// every cycle of the GC (ms per GC). LB_BENCH_ENTRIES sets the count (default 1000000).
+//
+//	go test -run '^$' -bench GCEntries -benchtime 10x ./rankstore
+func BenchmarkGCEntries(b *testing.B) {
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_ENTRIES")); err == nil && v > 0 {
+		n = v
+	}
+	s := entryStore(b, n)
+	runtime.GC()
+	b.ResetTimer()
+	for b.Loop() {
+		runtime.GC()
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/GC")
+	runtime.KeepAlive(s)
+}
+
+// entryStore returns a store holding n fenced entry records written in batches of 5000
+// (11-player lineups), as a worker's first cycle writes them.
+func entryStore(b *testing.B, n int) *Store {
+	b.Helper()
+	s, err := Open(Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]records.Record, 0, 5000)
+	for i := range n {
+		players := make([]int32, 11)
+		for j := range players {
+			players[j] = int32(1 + (i+j*7)%22)
+		}
+		e := records.Entry{ID: int64(1_000_000 + i), Contest: int64(i / 28), Match: 1, User: int64(i / 3), Team: int64(i % 5),
+			Lineup: records.Lineup{Players: players, Captain: players[0], Vice: players[1]}}
+		r := e.Record()
+		r.Fence = records.Fence{Epoch: 1, Cycle: 1}
+		if batch = append(batch, r); len(batch) == cap(batch) || i == n-1 {
+			if err := s.Put(context.Background(), records.Live, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return s
 }
