@@ -274,6 +274,52 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 	}
 }
 
+// MergeLogs is the union of two points logs of the same match (written by different
+// workers, each for its own partitions): for each cycle, the players of both steps. It is
+// exact because both are views of one truth: a player's value at cycle N is the snapshot
+// of tick N in either log, and a log holds a player's value from its first step until
+// the next step that names it. a's steps win on a conflict (none when both are right).
+func MergeLogs(a, b PointsLog) PointsLog {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return slices.Clone(b)
+	}
+	out := make(PointsLog, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i].Cycle < b[j].Cycle):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].Cycle < a[i].Cycle:
+			out = append(out, b[j])
+			j++
+		default: // the same cycle: the union of the players, ascending
+			s := PointsStep{Cycle: a[i].Cycle, AsOf: a[i].AsOf}
+			x, y := a[i], b[j]
+			p, q := 0, 0
+			for p < len(x.Players) || q < len(y.Players) {
+				switch {
+				case q == len(y.Players) || (p < len(x.Players) && x.Players[p] < y.Players[q]):
+					s.Players, s.Centi = append(s.Players, x.Players[p]), append(s.Centi, x.Centi[p])
+					p++
+				case p == len(x.Players) || y.Players[q] < x.Players[p]:
+					s.Players, s.Centi = append(s.Players, y.Players[q]), append(s.Centi, y.Centi[q])
+					q++
+				default:
+					s.Players, s.Centi = append(s.Players, x.Players[p]), append(s.Centi, x.Centi[p])
+					p, q = p+1, q+1
+				}
+			}
+			out = append(out, s)
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
+
 // EncodePointsLog packs a points log.
 func EncodePointsLog(l PointsLog) []byte {
 	var w writer

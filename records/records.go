@@ -13,13 +13,14 @@ const (
 
 // Sets.
 const (
-	SetMatches  = "matches"  // key "all": the ids of every known match
-	SetMatch    = "match"    // key match_id: state, cycle, points log
-	SetContests = "contests" // key "match_id/chunk": contest ids by size, ContestsPerChunk a record
-	SetContest  = "contest"  // key contest_id: totals, points histogram, first page of rows
-	SetPage     = "page"     // key "contest_id/page": rows of page >= 1
-	SetEntry    = "entry"    // key entry_id: contest, user, team, lineup
-	SetUser     = "user"     // key "match_id/user_id": the user's entries in the match
+	SetMatches   = "matches"  // key "all": the ids of every known match (the committer's)
+	SetMatch     = "match"    // key match_id: the commit: state, visible cycle, totals, partitions holding it (the committer's)
+	SetMatchPart = "mpart"    // key "match_id/part": one entries partition's share of a match: its cycle, counts, points log (the partition's writer's)
+	SetContests  = "contests" // key "match_id/part/chunk": a partition's contest ids by size, ContestsPerChunk a record
+	SetContest   = "contest"  // key contest_id: totals, points histogram, first page of rows
+	SetPage      = "page"     // key "contest_id/page": rows of page >= 1
+	SetEntry     = "entry"    // key entry_id: contest, partition, user, team, lineup
+	SetUser      = "user"     // key "match_id/user_id/part": the user's entries of the match in one partition
 )
 
 // ContestsPerChunk is the number of contests in one SetContests record.
@@ -37,10 +38,13 @@ type Record struct {
 }
 
 // Key helpers: every key is a string.
-func IDKey(id int64) string                  { return strconv.FormatInt(id, 10) }
-func PageKey(contest int64, page int) string { return fmt.Sprintf("%d/%d", contest, page) }
-func UserKey(match, user int64) string       { return fmt.Sprintf("%d/%d", match, user) }
-func ChunkKey(match int64, chunk int) string { return fmt.Sprintf("%d/%d", match, chunk) }
+func IDKey(id int64) string                        { return strconv.FormatInt(id, 10) }
+func PageKey(contest int64, page int) string       { return fmt.Sprintf("%d/%d", contest, page) }
+func UserKey(match, user int64, part int32) string { return fmt.Sprintf("%d/%d/%d", match, user, part) }
+func ChunkKey(match int64, part int32, chunk int) string {
+	return fmt.Sprintf("%d/%d/%d", match, part, chunk)
+}
+func MatchPartKey(match int64, part int32) string { return fmt.Sprintf("%d/%d", match, part) }
 
 // MatchesKey is the key of the SetMatches record.
 const MatchesKey = "all"

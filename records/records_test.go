@@ -20,12 +20,13 @@ func TestRoundTrips(t *testing.T) {
 		back func(Fields) (any, error)
 		want any
 	}{
-		"match":   {Match{1, StateLive, 2, 200, 10, 3, log}.Record(), func(b Fields) (any, error) { return MatchFrom(b) }, Match{1, StateLive, 2, 200, 10, 3, log}},
+		"match":   {Match{1, StateLive, 2, 200, 10, 3, []int32{0, 7}}.Record(), func(b Fields) (any, error) { return MatchFrom(b) }, Match{1, StateLive, 2, 200, 10, 3, []int32{0, 7}}},
+		"mpart":   {MatchPart{1, 7, StateLive, 2, 200, 10, 3, 1, log}.Record(), func(b Fields) (any, error) { return MatchPartFrom(b) }, MatchPart{1, 7, StateLive, 2, 200, 10, 3, 1, log}},
 		"contest": {Contest{5, 1, 2, 200, 4, 100, hist, rows}.Record(), func(b Fields) (any, error) { return ContestFrom(b) }, Contest{5, 1, 2, 200, 4, 100, hist, rows}},
 		"page":    {Page{5, 3, 2, rows}.Record(), func(b Fields) (any, error) { return PageFrom(b) }, Page{5, 3, 2, rows}},
-		"entry":   {Entry{9, 5, 1, 90, 5, l}.Record(), func(b Fields) (any, error) { return EntryFrom(b) }, Entry{9, 5, 1, 90, 5, l}},
-		"user":    {User{1, 90, []Entry{{9, 5, 1, 90, 5, l}}}.Record(), func(b Fields) (any, error) { return UserFrom(b) }, User{1, 90, []Entry{{9, 5, 1, 90, 5, l}}}},
-		"chunk":   {ContestChunk{1, 0, 2, []ContestSize{{5, 4}, {6, 2}}}.Record(), func(b Fields) (any, error) { return ContestChunkFrom(b) }, ContestChunk{1, 0, 2, []ContestSize{{5, 4}, {6, 2}}}},
+		"entry":   {Entry{9, 5, 1, 90, 5, 3, l}.Record(), func(b Fields) (any, error) { return EntryFrom(b) }, Entry{9, 5, 1, 90, 5, 3, l}},
+		"user":    {User{1, 90, 3, []Entry{{9, 5, 1, 90, 5, 3, l}}}.Record(), func(b Fields) (any, error) { return UserFrom(b) }, User{1, 90, 3, []Entry{{9, 5, 1, 90, 5, 3, l}}}},
+		"chunk":   {ContestChunk{1, 3, 0, 2, []ContestSize{{5, 4}, {6, 2}}}.Record(), func(b Fields) (any, error) { return ContestChunkFrom(b) }, ContestChunk{1, 3, 0, 2, []ContestSize{{5, 4}, {6, 2}}}},
 		"matches": {Matches{[]int64{1, 2}}.Record(), func(b Fields) (any, error) { return MatchesFrom(b) }, Matches{[]int64{1, 2}}},
 	} {
 		// As a map, and packed (read in place, as the API reads the embedded store).
@@ -277,5 +278,43 @@ func BenchmarkEntryUserRecord(b *testing.B) {
 	for b.Loop() {
 		_ = e.Record()
 		_ = u.Record()
+	}
+}
+
+// TestMergeLogs: two workers' logs of one match, each over its own players and from its
+// own first cycle, merge into a log whose points at every cycle are those of both.
+func TestMergeLogs(t *testing.T) {
+	truth := []map[int32]int64{ // cycle -> every player's points
+		1: {1: 0, 2: 0, 3: 0},
+		2: {1: 10, 2: 0, 3: 5},
+		3: {1: 10, 2: 7, 3: 5},
+		4: {1: 12, 2: 7, 3: 9},
+	}
+	only := func(pts map[int32]int64, players ...int32) map[int32]int64 {
+		out := map[int32]int64{}
+		for _, p := range players {
+			out[p] = pts[p]
+		}
+		return out
+	}
+	var a, b PointsLog
+	for c := int64(1); c <= 4; c++ {
+		a = a.Append(c, c*100, only(truth[c], 1, 2)) // a worker holding players 1 and 2 from cycle 1
+		if c >= 3 {
+			b = b.Append(c, c*100, only(truth[c], 2, 3)) // another, holding 2 and 3, from cycle 3
+		}
+	}
+	for _, m := range []PointsLog{MergeLogs(a, b), MergeLogs(b, a)} {
+		for c := int64(3); c <= 4; c++ {
+			if got := m.At(c); !reflect.DeepEqual(got, truth[c]) {
+				t.Errorf("cycle %d: merged %v, want %v (logs %+v and %+v)", c, got, truth[c], a, b)
+			}
+		}
+		if got := m.At(2); got[1] != 10 || got[2] != 0 {
+			t.Errorf("cycle 2: merged %v: want a's players as a had them", got)
+		}
+	}
+	if got := MergeLogs(a, nil); !reflect.DeepEqual(got, a) {
+		t.Errorf("merge with nothing changed the log")
 	}
 }

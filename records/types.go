@@ -9,29 +9,84 @@ const (
 	StateCompleted = "completed"
 )
 
-// Match is the SetMatch record: the match's state, last cycle and points history.
+// Match is the SetMatch record, a match's commit: its state and the last cycle every
+// entries partition holding it has written (the visible cycle), with the totals of that
+// cycle and those partitions. One writer: the committer (the coordinator in a cluster, the
+// node itself when standalone), after the partitions' own records (MatchPart, contests).
 type Match struct {
 	ID       int64
 	State    string
-	Cycle    int64 // last cycle ranked; 0 before the first
+	Cycle    int64 // the visible cycle; 0 before the first
 	AsOf     int64 // epoch ms of that cycle's snapshot
 	Entries  int64
 	Contests int64
-	Log      PointsLog
+	Parts    []int32 // the entries partitions holding the match, ascending
 }
 
 func (m Match) Record() Record {
+	ids := make([]int64, len(m.Parts))
+	for i, p := range m.Parts {
+		ids[i] = int64(p)
+	}
 	return Record{Set: SetMatch, Key: IDKey(m.ID), Bins: Bins{
 		"id": m.ID, "state": m.State, "cycle": m.Cycle, "as_of": m.AsOf,
-		"entries": m.Entries, "contests": m.Contests, "log": EncodePointsLog(m.Log),
+		"entries": m.Entries, "contests": m.Contests, "parts": EncodeIDs(ids),
 	}}
 }
 
 // MatchFrom decodes a SetMatch record.
 func MatchFrom[F Fields](b F) (Match, error) {
+	m := Match{ID: b.Int("id"), State: b.Str("state"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
+		Entries: b.Int("entries"), Contests: b.Int("contests")}
+	var err error
+	m.Parts, err = DecodeParts(b.Bytes("parts"))
+	return m, err
+}
+
+// DecodeParts unpacks a list of partitions packed as EncodeIDs.
+func DecodeParts(b []byte) ([]int32, error) {
+	ids, err := DecodeIDs(b)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]int32, len(ids))
+	for i, id := range ids {
+		if id < 0 || id > 1<<31-1 {
+			return nil, fmt.Errorf("partition %d: %w", id, ErrCorrupt)
+		}
+		parts[i] = int32(id)
+	}
+	return parts, nil
+}
+
+// MatchPart is the SetMatchPart record: one entries partition's share of a match, written
+// by that partition's writer before its contests of the same cycle, so a reader of a
+// contest at cycle N finds the points of N in Log. Chunks is the number of its SetContests
+// records.
+type MatchPart struct {
+	Match    int64
+	Part     int32
+	State    string
+	Cycle    int64 // the last cycle this partition's contests of the match were written at
+	AsOf     int64
+	Entries  int64
+	Contests int64
+	Chunks   int64
+	Log      PointsLog
+}
+
+func (m MatchPart) Record() Record {
+	return Record{Set: SetMatchPart, Key: MatchPartKey(m.Match, m.Part), Bins: Bins{
+		"match": m.Match, "part": int64(m.Part), "state": m.State, "cycle": m.Cycle, "as_of": m.AsOf,
+		"entries": m.Entries, "contests": m.Contests, "chunks": m.Chunks, "log": EncodePointsLog(m.Log),
+	}}
+}
+
+// MatchPartFrom decodes a SetMatchPart record.
+func MatchPartFrom[F Fields](b F) (MatchPart, error) {
 	l, err := DecodePointsLog(b.Bytes("log"))
-	return Match{ID: b.Int("id"), State: b.Str("state"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
-		Entries: b.Int("entries"), Contests: b.Int("contests"), Log: l}, err
+	return MatchPart{Match: b.Int("match"), Part: int32(b.Int("part")), State: b.Str("state"), Cycle: b.Int("cycle"),
+		AsOf: b.Int("as_of"), Entries: b.Int("entries"), Contests: b.Int("contests"), Chunks: b.Int("chunks"), Log: l}, err
 }
 
 // Contest is the SetContest record: one contest's standings at the cycle it last changed.
@@ -98,6 +153,7 @@ func PageFrom[F Fields](b F) (Page, error) {
 // every cycle and is read from its contest record instead).
 type Entry struct {
 	ID, Contest, Match, User, Team int64
+	Part                           int32 // the entries partition of its contest
 	Lineup
 }
 
@@ -105,21 +161,21 @@ func (e Entry) Record() Record {
 	w := writer{b: make([]byte, 0, lineupSize(e.Lineup))} // no regrowth: a cold start encodes millions
 	w.lineup(e.Lineup)
 	return Record{Set: SetEntry, Key: IDKey(e.ID), Bins: Bins{
-		"id": e.ID, "contest": e.Contest, "match": e.Match, "user": e.User, "team": e.Team, "lineup": w.b,
+		"id": e.ID, "contest": e.Contest, "match": e.Match, "part": int64(e.Part), "user": e.User, "team": e.Team, "lineup": w.b,
 	}}
 }
 
 // EntryFrom decodes a SetEntry record.
 func EntryFrom[F Fields](b F) (Entry, error) {
 	l, err := DecodeLineup(b.Bytes("lineup"))
-	return Entry{ID: b.Int("id"), Contest: b.Int("contest"), Match: b.Int("match"), User: b.Int("user"), Team: b.Int("team"), Lineup: l}, err
+	return Entry{ID: b.Int("id"), Contest: b.Int("contest"), Match: b.Int("match"), Part: int32(b.Int("part")), User: b.Int("user"), Team: b.Int("team"), Lineup: l}, err
 }
 
 // EntryFromUnpacked is EntryFrom for a hot path: concrete calls keep u on the caller's
 // stack (through the generic EntryFrom it escapes to the heap).
 func EntryFromUnpacked(u *Unpacked) (Entry, error) {
 	l, err := DecodeLineup(u.Bytes("lineup"))
-	return Entry{ID: u.Int("id"), Contest: u.Int("contest"), Match: u.Int("match"), User: u.Int("user"), Team: u.Int("team"), Lineup: l}, err
+	return Entry{ID: u.Int("id"), Contest: u.Int("contest"), Match: u.Int("match"), Part: int32(u.Int("part")), User: u.Int("user"), Team: u.Int("team"), Lineup: l}, err
 }
 
 // DecodeLineup unpacks the lineup bin of an entry record.
@@ -129,9 +185,11 @@ func DecodeLineup(b []byte) (Lineup, error) {
 	return l, r.done("lineup")
 }
 
-// User is the SetUser record: a user's entries in one match.
+// User is the SetUser record: a user's entries of one match in one entries partition
+// (its writer's: a user's entries in other partitions are in their own records).
 type User struct {
 	Match, User int64
+	Part        int32
 	Entries     []Entry
 }
 
@@ -148,18 +206,18 @@ func (u User) Record() Record {
 		w.i(e.Team)
 		w.lineup(e.Lineup)
 	}
-	return Record{Set: SetUser, Key: UserKey(u.Match, u.User), Bins: Bins{"match": u.Match, "user": u.User, "entries": w.b}}
+	return Record{Set: SetUser, Key: UserKey(u.Match, u.User, u.Part), Bins: Bins{"match": u.Match, "user": u.User, "part": int64(u.Part), "entries": w.b}}
 }
 
 // UserFrom decodes a SetUser record.
 func UserFrom[F Fields](b F) (User, error) {
-	u := User{Match: b.Int("match"), User: b.Int("user")}
+	u := User{Match: b.Int("match"), User: b.Int("user"), Part: int32(b.Int("part"))}
 	r := reader{b: b.Bytes("entries")}
 	u.Entries = make([]Entry, r.n())
 	for k := range u.Entries {
 		e := &u.Entries[k]
 		e.ID, e.Contest, e.Team = r.i(), r.i(), r.i()
-		e.Match, e.User = u.Match, u.User
+		e.Match, e.User, e.Part = u.Match, u.User, u.Part
 		e.Lineup = r.lineup()
 	}
 	return u, r.done("user entries")
@@ -168,12 +226,14 @@ func UserFrom[F Fields](b F) (User, error) {
 // ContestSize is a contest and its number of entries.
 type ContestSize struct{ ID, Size int64 }
 
-// ContestChunk is a SetContests record: contests of a match ordered by size descending
-// (then id), ContestsPerChunk per record; chunk 0 also carries the total count.
+// ContestChunk is a SetContests record: the contests of a match in one entries
+// partition ordered by size descending (then id), ContestsPerChunk per record. A reader
+// of the whole match merges the partitions' lists (Match.Parts).
 type ContestChunk struct {
 	Match    int64
+	Part     int32
 	Chunk    int
-	Total    int64 // contests in the match (every chunk carries it)
+	Total    int64 // contests of the match in the partition (every chunk carries it)
 	Contests []ContestSize
 }
 
@@ -184,13 +244,13 @@ func (c ContestChunk) Record() Record {
 		w.i(cs.ID)
 		w.i(cs.Size)
 	}
-	return Record{Set: SetContests, Key: ChunkKey(c.Match, c.Chunk), Bins: Bins{
-		"match": c.Match, "chunk": int64(c.Chunk), "total": c.Total, "contests": w.b}}
+	return Record{Set: SetContests, Key: ChunkKey(c.Match, c.Part, c.Chunk), Bins: Bins{
+		"match": c.Match, "part": int64(c.Part), "chunk": int64(c.Chunk), "total": c.Total, "contests": w.b}}
 }
 
 // ContestChunkFrom decodes a SetContests record.
 func ContestChunkFrom[F Fields](b F) (ContestChunk, error) {
-	c := ContestChunk{Match: b.Int("match"), Chunk: int(b.Int("chunk")), Total: b.Int("total")}
+	c := ContestChunk{Match: b.Int("match"), Part: int32(b.Int("part")), Chunk: int(b.Int("chunk")), Total: b.Int("total")}
 	r := reader{b: b.Bytes("contests")}
 	c.Contests = make([]ContestSize, r.n())
 	for k := range c.Contests {

@@ -53,8 +53,15 @@ func (w *Worker) Cycle(ctx context.Context, t Tick) error {
 	if err := w.waitPoints(ctx, t.Points); err != nil {
 		return err
 	}
+	w.epoch = t.Epoch
+	res := CycleResult{Cycle: t.Cycle, Epoch: t.Epoch, At: t.At, Parts: map[int32]*PartResult{}}
 	w.mu.Lock()
-	allCaughtUp := w.caughtUpLocked()
+	allCaughtUp := w.writersCaughtUpLocked()
+	for p, ps := range w.parts {
+		if ps.caughtUp && ps.writing {
+			res.Parts[p] = &PartResult{Written: true}
+		}
+	}
 	ids := w.matchIDs()
 	work := make([]*matchWork, 0, len(ids))
 	for _, id := range ids {
@@ -66,7 +73,7 @@ func (w *Worker) Cycle(ctx context.Context, t Tick) error {
 		wk := &matchWork{m: m, state: m.state, points: maps.Clone(m.points), lineup: m.lineupSize}
 		if wk.state == records.StateLive || wk.state == records.StateCompleted {
 			for _, p := range slices.Sorted(maps.Keys(m.shards)) {
-				if ps := w.parts[p]; ps == nil || !ps.caughtUp {
+				if ps := w.parts[p]; ps == nil || !ps.caughtUp || !ps.writing {
 					continue
 				}
 				sh := m.shards[p]
@@ -86,15 +93,35 @@ func (w *Worker) Cycle(ctx context.Context, t Tick) error {
 	w.mu.Unlock()
 
 	var errs []error
+	var stats engine.Stats
 	for _, wk := range work {
-		if err := w.cycleMatch(ctx, wk, t, allCaughtUp); err != nil {
+		err := w.cycleMatch(ctx, wk, t, allCaughtUp, &stats)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("match %d: %w", wk.m.id, err))
 		}
+		for _, sh := range wk.shards {
+			pr := res.Parts[sh.part]
+			if pr == nil {
+				continue
+			}
+			if err != nil {
+				pr.Written = false
+				continue
+			}
+			pr.Matches = append(pr.Matches, MatchResult{Match: wk.m.id, State: wk.state, Cycle: wk.m.cycle, AsOf: wk.m.asOf,
+				Entries: int64(sh.entries), Contests: int64(sh.contests)})
+		}
 	}
-	// The matches record is one small record: rewriting it every cycle also keeps it
-	// clear of the live TTL.
-	if err := w.put(ctx, records.Live, []records.Record{records.Matches{IDs: ids}.Record()}, t.Cycle); err != nil {
-		errs = append(errs, err)
+	if !w.cfg.Cluster {
+		// The matches record is one small record: rewriting it every cycle also keeps it
+		// clear of the live TTL. In a cluster the coordinator writes it.
+		if err := w.put(ctx, records.Live, []records.Record{records.Matches{IDs: ids}.Record()}, t.Cycle); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	res.Took, res.Stages = w.now().Sub(begun), stats.Stages
+	if w.reporter != nil {
+		w.reporter(ctx, res)
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -103,6 +130,18 @@ func (w *Worker) Cycle(ctx context.Context, t Tick) error {
 		w.published.Store(true)
 	}
 	return nil
+}
+
+// writersCaughtUpLocked reports whether every partition this worker writes, and the
+// points and matches topics, reached the end offsets found when they were assigned
+// (under mu): partitions loading for a hand-over do not hold back its cycles.
+func (w *Worker) writersCaughtUpLocked() bool {
+	for _, ps := range w.parts {
+		if ps.writing && !ps.caughtUp {
+			return false
+		}
+	}
+	return w.topicsCaughtUp()
 }
 
 // waitPoints waits until the points read reach the snapshot's offsets, at most one
@@ -138,7 +177,7 @@ func (w *Worker) waitPoints(ctx context.Context, snap map[int32]int64) error {
 	}
 }
 
-func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaughtUp bool) error {
+func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaughtUp bool, total *engine.Stats) error {
 	m := wk.m
 	if m.final {
 		return nil
@@ -153,6 +192,14 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			return nil
 		}
 	}
+	for _, sh := range wk.shards {
+		if !sh.resumed {
+			if err := w.resumeShard(ctx, m, sh); err != nil {
+				w.putBack(wk)
+				return err
+			}
+		}
+	}
 	if t.Cycle <= m.cycle {
 		w.putBack(wk)
 		w.log.Warn("cycle number not above the match's stored cycle; match skipped", "match", m.id, "cycle", t.Cycle, "stored_cycle", m.cycle)
@@ -161,7 +208,10 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	state := wk.state
 	final := state == records.StateCompleted
 	if state != records.StateLive && !final {
-		return w.put(ctx, records.Live, []records.Record{w.matchRecord(m, state, m.cycle, m.asOf)}, t.Cycle)
+		if w.cfg.Cluster {
+			return nil // the coordinator commits the match from the reports
+		}
+		return w.put(ctx, records.Live, []records.Record{w.commitRecord(m, state, m.cycle, m.asOf, m.contests, wk.shards)}, t.Cycle)
 	}
 	if final && !allCaughtUp {
 		w.putBack(wk)
@@ -172,7 +222,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	var (
 		rebuilt  = map[*group]*engine.Partition{}
 		touched  = map[*group][]int64{}
-		users    = map[int64]struct{}{}
+		users    = map[userPart]struct{}{}
 		entries  []entryRef
 		fresh    []*group
 		gone     []deletion
@@ -197,7 +247,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			anyBuilt = true
 		}
 		for _, u := range res.users {
-			users[u] = struct{}{}
+			users[userPart{u, sh.part}] = struct{}{}
 		}
 		entries = append(entries, res.entries...)
 		fresh = append(fresh, res.fresh...)
@@ -208,7 +258,6 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	foldTook := w.now().Sub(start)
 
 	m.cycle = t.Cycle
-	prevAsOf := m.asOf
 	m.asOf = t.At.UnixMilli()
 	snap := engine.SnapshotFromCenti(wk.points)
 	samePoints := maps.Equal(wk.points, m.lastPoints)
@@ -240,6 +289,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			groups++
 			st := p.Run(snap)
 			addStats(&stats, st)
+			addStats(total, st)
 			old, isRebuilt := rebuilt[g]
 			if isRebuilt && old != nil {
 				dels = append(dels, stale(sh.part, old, p)...)
@@ -285,7 +335,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			break
 		}
 		if g, c, i, ok := findEntry(wk.shards, e); ok {
-			out.entries = append(out.entries, entryRecord(m, g.part, c, i).Record())
+			out.entries = append(out.entries, entryRecord(m, g, c, i).Record())
 		}
 	}
 	dels = append(dels, gone...)
@@ -293,7 +343,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		for _, sh := range wk.shards {
 			for _, g := range sh.groups {
 				for _, u := range g.users.ids {
-					users[u] = struct{}{}
+					users[userPart{u, sh.part}] = struct{}{}
 				}
 			}
 		}
@@ -304,35 +354,55 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	if !final {
 		lo, hi = w.userRefreshRange(m, wk.shards)
 	}
-	userIDs := make([]int64, 0, len(users))
+	// The users to write, per partition (a user record is a user's entries of the match
+	// in one partition: its writer's).
+	userIDs := map[int32][]int64{}
 	for u := range users {
-		if u < lo || u >= hi { // else written with the range
-			userIDs = append(userIDs, u)
+		if u.user < lo || u.user >= hi { // else written with the range
+			userIDs[u.part] = append(userIDs[u.part], u.user)
 		}
 	}
-	slices.Sort(userIDs)
+	for _, ids := range userIDs {
+		slices.Sort(ids)
+	}
 	m.entries = 0
 	contests := 0
 	defer func() { m.contests = contests }()
 	for _, sh := range wk.shards {
+		sh.entries, sh.contests = 0, 0
 		for _, g := range sh.groups {
-			m.entries += g.n
+			sh.entries += g.n
 			if g.part != nil {
-				contests += g.part.NumContests()
+				sh.contests += g.part.NumContests()
 			}
 		}
+		m.entries += sh.entries
+		contests += sh.contests
 	}
 	// The contest lists change only with a rebuild, but are rewritten every half refresh
 	// period too, so they never reach the live TTL.
-	chunks := m.chunks
+	chunks := make([]int, len(wk.shards))
+	for k, sh := range wk.shards {
+		chunks[k] = sh.chunks
+	}
 	if !skip && (anyBuilt || final || pend != nil || start.Sub(m.chunksAt) >= w.cfg.Refresh/2) {
-		out.chunks, dels = w.chunkRecords(m, wk.shards, dels)
+		for _, sh := range wk.shards {
+			var recs []records.Record
+			recs, dels = chunkRecords(m, sh, dels)
+			out.chunks = append(out.chunks, recs...)
+		}
 		m.chunksAt = start
 	}
+	parts := make([]records.Record, len(wk.shards))
+	for k, sh := range wk.shards {
+		parts[k] = records.MatchPart{Match: m.id, Part: sh.part, State: state, Cycle: m.cycle, AsOf: m.asOf,
+			Entries: int64(sh.entries), Contests: int64(sh.contests), Chunks: int64(sh.chunks), Log: m.log}.Record()
+	}
 
-	// The points log goes first (with the previous cycle number), so no reader ever sees
-	// a contest of this cycle without the points it was ranked with; the log only grows,
-	// so readers of older contests are unaffected. The match record's cycle moves last.
+	// Each partition's record of the match, with the points log, goes first, so no reader
+	// ever sees a contest of this cycle without the points it was ranked with; the log
+	// only grows, so readers of older contests are unaffected. The commit (the match
+	// record's cycle, standalone; the coordinator's in a cluster) moves last.
 	written := 0
 	emit := func(recs []records.Record) error {
 		for _, ns := range w.namespaces(final) {
@@ -344,17 +414,18 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		return nil
 	}
 	writeAll := func() error {
-		for _, group := range [][]records.Record{{w.matchRecordN(m, state, m.cycle-1, prevAsOf, contests)}, out.pages, out.contests, out.entries} {
+		for _, group := range [][]records.Record{parts, out.pages, out.contests, out.entries} {
 			if err := emit(group); err != nil {
 				return err
 			}
 		}
 		err := parallelEmit(len(whole), func(k int, dst []records.Record) []records.Record {
-			p := whole[k].part
+			g := whole[k]
+			p := g.part
 			for c := range p.NumContests() {
 				ct := p.Contest(c)
 				for i := ct.Start; i < ct.End; i++ {
-					dst = append(dst, entryRecord(m, p, c, i).Record())
+					dst = append(dst, entryRecord(m, g, c, i).Record())
 				}
 			}
 			return dst
@@ -362,18 +433,24 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		if err != nil {
 			return err
 		}
-		missing, err := userRecords(m, wk.shards, userIDs, emit)
-		if err != nil {
+		for _, sh := range wk.shards {
+			one := []*shard{sh}
+			missing, err := userRecords(m, one, userIDs[sh.part], emit)
+			if err != nil {
+				return err
+			}
+			if err := rangeUserRecords(m, one, lo, hi, emit); err != nil {
+				return err
+			}
+			for _, u := range missing {
+				dels = append(dels, deletion{set: records.SetUser, key: records.UserKey(m.id, u, sh.part), id: u, part: sh.part})
+			}
+		}
+		if err := emit(out.chunks); err != nil {
 			return err
 		}
-		if err := rangeUserRecords(m, wk.shards, lo, hi, emit); err != nil {
-			return err
-		}
-		for _, u := range missing {
-			dels = append(dels, deletion{set: records.SetUser, key: records.UserKey(m.id, u), id: u})
-		}
-		for _, group := range [][]records.Record{out.chunks, {w.matchRecordN(m, state, m.cycle, m.asOf, contests)}} {
-			if err := emit(group); err != nil {
+		if !w.cfg.Cluster {
+			if err := emit([]records.Record{w.commitRecord(m, state, m.cycle, m.asOf, contests, wk.shards)}); err != nil {
 				return err
 			}
 		}
@@ -382,7 +459,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 				return err
 			}
 		}
-		if !final {
+		if !final || w.cfg.Cluster {
 			return nil
 		}
 		if err := w.put(ctx, records.Complete, []records.Record{records.Matches{IDs: w.completeIDs(m.id)}.Record()}, m.cycle); err != nil {
@@ -403,7 +480,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		// Nothing is undone in the store: the next cycle writes the then current state
 		// of what this one did not (a final cycle is retried whole, never marked done).
 		m.unwritten = keepUnwritten(entries, whole, users, dels)
-		m.chunks = max(m.chunks, chunks)
+		for k, sh := range wk.shards {
+			sh.chunks = max(sh.chunks, chunks[k])
+		}
 		if !final {
 			m.userCursor = lo
 		}
@@ -449,7 +528,7 @@ type refreshCursor struct {
 // users it was to write, and its contest, page and entry deletions (user and contest
 // list deletions are found again by the next cycle, from its users and the match's
 // highest chunk count).
-func keepUnwritten(entries []entryRef, whole []*group, users map[int64]struct{}, dels []deletion) *unwritten {
+func keepUnwritten(entries []entryRef, whole []*group, users map[userPart]struct{}, dels []deletion) *unwritten {
 	u := &unwritten{entries: slices.Clone(entries), whole: appendWhole(nil, whole), users: users}
 	slices.SortFunc(u.entries, func(a, b entryRef) int {
 		if a.id != b.id {
@@ -668,7 +747,7 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		if c >= p.NumContests() || p.Contest(c).Start > i {
 			c = contestOf(p, i)
 		}
-		out.entries = append(out.entries, entryRecord(m, p, c, i).Record())
+		out.entries = append(out.entries, entryRecord(m, g, c, i).Record())
 	}
 }
 
@@ -742,14 +821,14 @@ func (w *Worker) namespaces(final bool) []string {
 	return []string{records.Live}
 }
 
-// resume continues a match's points log from the store, and notes a match already
-// completed there.
+// resume continues a match's cycle from its commit in the store, and notes a match
+// already completed there (its final standings committed: not ranked again).
 func (w *Worker) resume(ctx context.Context, m *match) error {
 	if b, ok, err := w.store.Get(ctx, records.Complete, records.SetMatch, records.IDKey(m.id)); err != nil {
 		return err
 	} else if ok {
 		if rec, err := records.MatchFrom(b); err == nil && rec.State == records.StateCompleted {
-			m.cycle, m.log = rec.Cycle, rec.Log
+			m.cycle = rec.Cycle
 			w.mu.Lock()
 			m.state, m.final = records.StateCompleted, true
 			w.mu.Unlock()
@@ -762,19 +841,44 @@ func (w *Worker) resume(ctx context.Context, m *match) error {
 		return err
 	} else if ok {
 		if rec, err := records.MatchFrom(b); err == nil {
-			m.cycle, m.asOf, m.log = rec.Cycle, rec.AsOf, rec.Log
+			m.cycle, m.asOf = rec.Cycle, rec.AsOf
 		}
 	}
 	m.resumed = true
 	return nil
 }
 
-func (w *Worker) matchRecord(m *match, state string, cycle, asOf int64) records.Record {
-	return w.matchRecordN(m, state, cycle, asOf, m.contests)
+// resumeShard reads back a partition's record of the match before the shard's first
+// write: its points log is merged into the match's (the log of a partition taken over
+// keeps the steps its contests were ranked with), its chunk count kept (so stale chunks
+// are deleted), and its cycle continues the match's.
+func (w *Worker) resumeShard(ctx context.Context, m *match, sh *shard) error {
+	b, ok, err := w.store.Get(ctx, records.Live, records.SetMatchPart, records.MatchPartKey(m.id, sh.part))
+	if err != nil {
+		return err
+	}
+	if ok {
+		if rec, err := records.MatchPartFrom(b); err == nil {
+			m.log = records.MergeLogs(m.log, rec.Log)
+			sh.chunks = max(sh.chunks, int(rec.Chunks))
+			if rec.Cycle > m.cycle {
+				m.cycle, m.asOf = rec.Cycle, rec.AsOf
+			}
+		}
+	}
+	sh.resumed = true
+	return nil
 }
 
-func (w *Worker) matchRecordN(m *match, state string, cycle, asOf int64, contests int) records.Record {
-	return records.Match{ID: m.id, State: state, Cycle: cycle, AsOf: asOf, Entries: int64(m.entries), Contests: int64(contests), Log: m.log}.Record()
+// commitRecord is the match's commit, written by a standalone worker once every
+// partition of the match is written (in a cluster, the coordinator writes it).
+func (w *Worker) commitRecord(m *match, state string, cycle, asOf int64, contests int, shards []*shard) records.Record {
+	parts := make([]int32, len(shards))
+	for k, sh := range shards {
+		parts[k] = sh.part
+	}
+	slices.Sort(parts)
+	return records.Match{ID: m.id, State: state, Cycle: cycle, AsOf: asOf, Entries: int64(m.entries), Contests: int64(contests), Parts: parts}.Record()
 }
 
 // changedContests lists the contests with a changed page, walking the sorted changed
@@ -874,9 +978,11 @@ func ContestRecord(p *engine.Partition, c int, match, cycle, asOf int64) records
 		PageSize: int64(p.PageSize()), Hist: hist, First: PageRows(p, c, 0)}
 }
 
-func entryRecord(m *match, p *engine.Partition, c, i int) records.Entry {
+// entryRecord is the record of entry i (in contest c) of group g.
+func entryRecord(m *match, g *group, c, i int) records.Entry {
+	p := g.part
 	players, capt, vice := p.Lineup(i, nil)
-	return records.Entry{ID: p.EntryID(i), Contest: p.Contest(c).ID, Match: m.id, User: p.UserID(i), Team: p.TeamID(i),
+	return records.Entry{ID: p.EntryID(i), Contest: p.Contest(c).ID, Match: m.id, Part: g.pid, User: p.UserID(i), Team: p.TeamID(i),
 		Lineup: records.Lineup{Players: players, Captain: capt, Vice: vice}}
 }
 
@@ -960,12 +1066,12 @@ func rangeUserRecords(m *match, shards []*shard, lo, hi int64, emit func([]recor
 	})
 	var out []records.Record
 	for i := 0; i < len(hits); {
-		u := records.User{Match: m.id, User: hits[i].u}
+		u := records.User{Match: m.id, User: hits[i].u, Part: groups[hits[i].g].pid}
 		for ; i < len(hits) && hits[i].u == u.User; i++ {
 			g := groups[hits[i].g]
 			k := hits[i].k
 			for _, e := range g.users.idx[g.users.start[k]:g.users.start[k+1]] {
-				u.Entries = append(u.Entries, entryRecord(m, g.part, contestOf(g.part, int(e)), int(e)))
+				u.Entries = append(u.Entries, entryRecord(m, g, contestOf(g.part, int(e)), int(e)))
 			}
 		}
 		sortEntries(u.Entries)
@@ -1038,11 +1144,11 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 					missing[t] = append(missing[t], want[i])
 					continue
 				}
-				u := records.User{Match: m.id, User: want[i]}
+				u := records.User{Match: m.id, User: want[i], Part: groups[hits[start[i]].g].pid}
 				for _, h := range hits[start[i]:start[i+1]] {
 					g := groups[h.g]
 					for _, e := range g.users.idx[g.users.start[h.k]:g.users.start[h.k+1]] {
-						u.Entries = append(u.Entries, entryRecord(m, g.part, contestOf(g.part, int(e)), int(e)))
+						u.Entries = append(u.Entries, entryRecord(m, g, contestOf(g.part, int(e)), int(e)))
 					}
 				}
 				sortEntries(u.Entries)
@@ -1067,9 +1173,13 @@ func sortEntries(es []records.Entry) {
 	})
 }
 
-// userRecord gathers a user's entries of a match from every contest group.
+// userRecord gathers a user's entries of a match from every contest group of shards
+// (one partition's: the record is keyed by it).
 func userRecord(m *match, shards []*shard, user int64) (records.User, bool) {
 	u := records.User{Match: m.id, User: user}
+	if len(shards) > 0 {
+		u.Part = shards[0].part
+	}
 	for _, sh := range shards {
 		for _, g := range sh.groups {
 			if g.part == nil {
@@ -1080,7 +1190,7 @@ func userRecord(m *match, shards []*shard, user int64) (records.User, bool) {
 				continue
 			}
 			for _, i := range idx {
-				u.Entries = append(u.Entries, entryRecord(m, g.part, contestOf(g.part, int(i)), int(i)))
+				u.Entries = append(u.Entries, entryRecord(m, g, contestOf(g.part, int(i)), int(i)))
 			}
 		}
 	}
@@ -1123,16 +1233,15 @@ func stale(part int32, old, p *engine.Partition) []deletion {
 	return dels
 }
 
-// chunkRecords writes the match's contests by size, largest first.
-func (w *Worker) chunkRecords(m *match, shards []*shard, dels []deletion) ([]records.Record, []deletion) {
+// chunkRecords writes a shard's contests by size, largest first (the partition's list
+// of the match's contests; readers merge the partitions' lists).
+func chunkRecords(m *match, sh *shard, dels []deletion) ([]records.Record, []deletion) {
 	var sizes []records.ContestSize
-	for _, sh := range shards {
-		for _, g := range sh.groups {
-			if p := g.part; p != nil {
-				for c := range p.NumContests() {
-					ct := p.Contest(c)
-					sizes = append(sizes, records.ContestSize{ID: ct.ID, Size: int64(ct.End - ct.Start)})
-				}
+	for _, g := range sh.groups {
+		if p := g.part; p != nil {
+			for c := range p.NumContests() {
+				ct := p.Contest(c)
+				sizes = append(sizes, records.ContestSize{ID: ct.ID, Size: int64(ct.End - ct.Start)})
 			}
 		}
 	}
@@ -1146,17 +1255,17 @@ func (w *Worker) chunkRecords(m *match, shards []*shard, dels []deletion) ([]rec
 	n := 0
 	for lo := 0; lo < len(sizes); lo += records.ContestsPerChunk {
 		hi := min(len(sizes), lo+records.ContestsPerChunk)
-		out = append(out, records.ContestChunk{Match: m.id, Chunk: n, Total: int64(len(sizes)), Contests: sizes[lo:hi]}.Record())
+		out = append(out, records.ContestChunk{Match: m.id, Part: sh.part, Chunk: n, Total: int64(len(sizes)), Contests: sizes[lo:hi]}.Record())
 		n++
 	}
 	if n == 0 {
-		out = append(out, records.ContestChunk{Match: m.id, Chunk: 0}.Record())
+		out = append(out, records.ContestChunk{Match: m.id, Part: sh.part, Chunk: 0}.Record())
 		n = 1
 	}
-	for k := n; k < m.chunks; k++ {
-		dels = append(dels, deletion{set: records.SetContests, key: records.ChunkKey(m.id, k), no: k})
+	for k := n; k < sh.chunks; k++ {
+		dels = append(dels, deletion{set: records.SetContests, key: records.ChunkKey(m.id, sh.part, k), no: k, part: sh.part})
 	}
-	m.chunks = n
+	sh.chunks = n
 	return out, dels
 }
 
@@ -1173,10 +1282,10 @@ func (w *Worker) completeIDs(id int64) []int64 {
 	return ids
 }
 
-// put writes records fenced with cycle (epoch 0: a standalone node).
+// put writes records fenced with the cycle's epoch (0: a standalone node) and cycle.
 func (w *Worker) put(ctx context.Context, ns string, recs []records.Record, cycle int64) error {
 	for i := range recs {
-		recs[i].Fence = records.Fence{Cycle: cycle}
+		recs[i].Fence = records.Fence{Epoch: w.epoch, Cycle: cycle}
 	}
 	for lo := 0; lo < len(recs); lo += w.cfg.WriteBatch {
 		hi := min(len(recs), lo+w.cfg.WriteBatch)

@@ -75,13 +75,13 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 		for _, c := range ids {
 			s := newSize[c]
 			if s >= groupEntries {
-				sh.groups = append(sh.groups, &group{})
+				sh.groups = append(sh.groups, &group{pid: sh.part})
 				g := int32(len(sh.groups) - 1)
 				sh.groupOf[c], touched[g] = g, true
 				continue
 			}
 			if open < 0 || sh.groups[open].n+pendingN[open]+s > groupEntries {
-				sh.groups = append(sh.groups, &group{})
+				sh.groups = append(sh.groups, &group{pid: sh.part})
 				open = int32(len(sh.groups) - 1)
 			}
 			sh.groupOf[c], touched[open] = open, true

@@ -19,7 +19,11 @@ type partState struct {
 	end      int64 // the partition's end offset found when it was assigned
 	next     int64 // the next offset to read
 	caughtUp bool  // next reached end: it may publish and join cycles
-	shards   map[int64]*shard
+	// writing: this worker writes the partition (standalone: always; in a cluster, once
+	// the coordinator made it the writer). A partition loading for a hand-over is kept
+	// up to date but takes no part in cycles until then.
+	writing bool
+	shards  map[int64]*shard
 	// entryContest finds an entry's contest, so an entry that moves between contests
 	// (or matches) is refused; contestMatch finds a contest's match.
 	entryContest map[int64]int64
@@ -40,12 +44,20 @@ type shard struct {
 	// cycle side
 	groups  []*group
 	groupOf map[int64]int32 // contest id -> index in groups
+	// resumed: the partition's record of the match (SetMatchPart) was read back from the
+	// store (its points log merged into the match's, its chunk count kept) before the
+	// shard's first write.
+	resumed bool
+	chunks  int // contests chunk records of the shard written
+	// entries and contests ranked in the shard's last cycle.
+	entries, contests int
 }
 
 // group is a run of contests of one shard ranked as one engine partition: contests are
 // packed into groups of up to Config.GroupEntries entries (a larger contest is a group
 // alone), so that a change to one contest rebuilds its group, not its match.
 type group struct {
+	pid     int32             // the entries partition of its shard
 	part    *engine.Partition // nil once every entry is gone
 	users   userIndex
 	n       int  // entries
@@ -139,8 +151,7 @@ type match struct {
 	cycle    int64
 	asOf     int64
 	log      records.PointsLog
-	chunks   int       // contests chunk records written
-	chunksAt time.Time // when they were last written
+	chunksAt time.Time // when the contests chunks were last written
 	entries  int       // entries ranked in the last cycle
 	contests int       // contests ranked in the last cycle
 	// userCursor is where the next cycle's TTL refresh of user records starts.
@@ -160,10 +171,16 @@ type match struct {
 // writes them, never replayed: an entry or user is rewritten with its current content
 // (or deleted if gone), and a deletion is dropped if the record exists again.
 type unwritten struct {
-	entries []entryRef         // entry records to write
-	whole   []*group           // groups every entry record of which is to be written
-	users   map[int64]struct{} // user records to write (or delete, if the user has no entry left)
-	dels    []deletion         // contest, page and entry records to delete
+	entries []entryRef            // entry records to write
+	whole   []*group              // groups every entry record of which is to be written
+	users   map[userPart]struct{} // user records to write (or delete, if the user has no entry left in the partition)
+	dels    []deletion            // contest, page and entry records to delete
+}
+
+// userPart is a user's record of a match in one entries partition.
+type userPart struct {
+	user int64
+	part int32
 }
 
 type pointVal struct{ centi, ts, off int64 }

@@ -337,8 +337,12 @@ func TestStateStaysBounded(t *testing.T) {
 	f.check(records.Live, entries, pts)
 	mb, _, _ := f.store.Get(context.Background(), records.Live, records.SetMatch, "1")
 	m, _ := records.MatchFrom(mb)
-	if _, ok := m.Log.At(m.Cycle)[999_999]; ok {
-		t.Fatal("points of a player in no lineup are in the match record")
+	for _, p := range m.Parts {
+		pb, _, _ := f.store.Get(context.Background(), records.Live, records.SetMatchPart, records.MatchPartKey(1, p))
+		mp, _ := records.MatchPartFrom(pb)
+		if _, ok := mp.Log.At(m.Cycle)[999_999]; ok {
+			t.Fatal("points of a player in no lineup are in the match's points log")
+		}
 	}
 	lb, _, _ := f.store.Get(context.Background(), records.Live, records.SetMatches, records.MatchesKey)
 	if l, _ := records.MatchesFrom(lb); !slices.Equal(l.IDs, []int64{1}) {

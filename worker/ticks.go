@@ -25,6 +25,9 @@ type Tick struct {
 	Points map[int32]int64
 	// At is when the cycle started (its results' as_of).
 	At time.Time
+	// Epoch is the cluster's assignment epoch the cycle writes under (every write's
+	// fence); 0 on a standalone node.
+	Epoch int64
 }
 
 // CycleSource says when a cycle starts. A Ticker drives a standalone node; the

@@ -69,6 +69,12 @@ type Config struct {
 	// MaxPendingMatches caps the matches with points but no lifecycle event or entry yet.
 	MaxPendingMatches int
 	Engine            engine.Config
+	// Cluster (not a flag: set by the process) makes the worker one of a cluster's: the
+	// coordinator commits matches (the SetMatch and SetMatches records, from the workers'
+	// cycle reports), so the worker writes only its partitions' own records. False (a
+	// standalone node, which owns every partition): the worker commits each match itself
+	// once its partitions are written.
+	Cluster bool
 }
 
 // RegisterFlags registers the worker's flags.
@@ -154,6 +160,8 @@ type Worker struct {
 	progress  chan struct{} // closed and replaced when ingest moves
 
 	cycleMu   sync.Mutex // one cycle at a time
+	epoch     int64      // the epoch of the cycle running (its writes' fence), under cycleMu
+	reporter  func(ctx context.Context, r CycleResult)
 	published atomic.Bool
 	dlqFail   atomic.Bool
 	lastStat  atomic.Pointer[CycleReport]
@@ -203,18 +211,70 @@ func New(cfg Config, src Source, store Store, log *slog.Logger, reg prometheus.R
 	return w, nil
 }
 
-// AddPartition gains an entries partition: its records are applied from its start, and
-// it publishes nothing and joins no cycle until the worker has read up to end, the
-// partition's end offset found when it was assigned (kafkasource.Source.EndOffsets).
-func (w *Worker) AddPartition(p int32, end int64) error {
+// AddPartition gains an entries partition to write: its records are applied from its
+// start, and it publishes nothing and joins no cycle until the worker has read up to end,
+// the partition's end offset found when it was assigned (kafkasource.Source.EndOffsets).
+func (w *Worker) AddPartition(p int32, end int64) error { return w.addPartition(p, end, true) }
+
+// LoadPartition gains an entries partition to take over (a cluster's make-before-break
+// hand-over): it is replayed and kept up to date as AddPartition's, but joins no cycle
+// and writes nothing until Promote makes this worker its writer.
+func (w *Worker) LoadPartition(p int32, end int64) error { return w.addPartition(p, end, false) }
+
+func (w *Worker) addPartition(p int32, end int64, writing bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if _, ok := w.parts[p]; ok {
 		return fmt.Errorf("entries partition %d is already owned", p)
 	}
-	w.parts[p] = newPartState(p, end)
+	ps := newPartState(p, end)
+	ps.writing = writing
+	w.parts[p] = ps
 	w.countReplaying()
 	return nil
+}
+
+// Promote makes this worker the writer of a partition it loads: it joins the next cycle
+// (whose first write of it is every record, its state built from nothing).
+func (w *Worker) Promote(p int32) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ps, ok := w.parts[p]
+	if !ok {
+		return fmt.Errorf("entries partition %d is not owned: load it first", p)
+	}
+	ps.writing = true
+	return nil
+}
+
+// SetReporter sets a function called after every cycle with its per-partition result
+// (a cluster worker reports it to the coordinator). Set it before Run.
+func (w *Worker) SetReporter(f func(ctx context.Context, r CycleResult)) { w.reporter = f }
+
+// CycleResult is what one cycle wrote, per entries partition taking part in it.
+type CycleResult struct {
+	Cycle, Epoch int64
+	At           time.Time
+	Took         time.Duration
+	Stages       []engine.StageTime // summed over the cycle's matches
+	// Parts holds each writing, caught-up partition: Written false when one of its
+	// matches failed to write (the partition's cycle is not complete; not reported).
+	Parts map[int32]*PartResult
+}
+
+// PartResult is one partition's share of a cycle.
+type PartResult struct {
+	Written bool
+	Matches []MatchResult // the matches with entries in the partition
+	Records int
+}
+
+// MatchResult is one match's share in one partition, as its SetMatchPart record says.
+type MatchResult struct {
+	Match             int64
+	State             string
+	Cycle, AsOf       int64
+	Entries, Contests int64
 }
 
 // DropPartition releases an entries partition and frees its state. Its records already
@@ -246,6 +306,14 @@ func (w *Worker) Partitions() map[int32]bool {
 		out[p] = ps.caughtUp
 	}
 	return out
+}
+
+// Writing reports whether the worker writes partition p (owns it and was promoted).
+func (w *Worker) Writing(p int32) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ps := w.parts[p]
+	return ps != nil && ps.writing
 }
 
 // SetTopicEnds sets the end offsets of the points or matches topic to reach before the

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -222,28 +223,58 @@ func (f *fixture) check(ns string, entries []engine.Entry, pts map[int32]float64
 	for _, e := range sorted {
 		byUser[e.UserID] = append(byUser[e.UserID], e.EntryID)
 	}
-	for u, ids := range byUser {
-		ub, ok, _ := f.store.Get(context.Background(), ns, records.SetUser, records.UserKey(1, u))
-		if !ok {
-			f.t.Fatalf("%s: user %d has no record", ns, u)
-		}
-		rec, err := records.UserFrom(ub)
-		if err != nil {
-			f.t.Fatal(err)
-		}
-		var got []int64
-		for _, e := range rec.Entries {
-			got = append(got, e.ID)
-		}
-		if !slices.Equal(got, ids) {
-			f.t.Fatalf("%s: user %d's record lists %v, want %v", ns, u, got, ids)
-		}
-	}
-	// Every entry's record gives, with its contest's histogram and the match's points
-	// log, the rank the reference gives: what the API computes.
+	// A user's entries are in one record per partition of the match (the commit lists
+	// the partitions), each sorted by contest then entry id.
 	ctx := context.Background()
 	mb, _, _ := f.store.Get(ctx, ns, records.SetMatch, "1")
 	m, _ := records.MatchFrom(mb)
+	if len(m.Parts) == 0 {
+		f.t.Fatalf("%s: the match's commit lists no partition", ns)
+	}
+	for u, ids := range byUser {
+		var got []records.Entry
+		for _, p := range m.Parts {
+			ub, ok, _ := f.store.Get(ctx, ns, records.SetUser, records.UserKey(1, u, p))
+			if !ok {
+				continue
+			}
+			rec, err := records.UserFrom(ub)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			if !slices.IsSortedFunc(rec.Entries, func(a, b records.Entry) int {
+				return cmp.Or(cmpInt(a.Contest, b.Contest), cmpInt(a.ID, b.ID))
+			}) {
+				f.t.Fatalf("%s: user %d's record in partition %d is not sorted by contest and entry", ns, u, p)
+			}
+			got = append(got, rec.Entries...)
+		}
+		if len(got) == 0 {
+			f.t.Fatalf("%s: user %d has no record", ns, u)
+		}
+		sortEntries(got)
+		gotIDs := make([]int64, len(got))
+		for k, e := range got {
+			gotIDs[k] = e.ID
+		}
+		if !slices.Equal(gotIDs, ids) {
+			f.t.Fatalf("%s: user %d's records list %v, want %v", ns, u, gotIDs, ids)
+		}
+	}
+	// Every entry's record gives, with its contest's histogram and its partition's points
+	// log, the rank the reference gives: what the API computes.
+	logs := map[int32]records.PointsLog{}
+	for _, p := range m.Parts {
+		pb, ok, _ := f.store.Get(ctx, ns, records.SetMatchPart, records.MatchPartKey(1, p))
+		if !ok {
+			f.t.Fatalf("%s: partition %d of the match has no record", ns, p)
+		}
+		mp, err := records.MatchPartFrom(pb)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		logs[p] = mp.Log
+	}
 	for _, rows := range want {
 		for _, r := range rows {
 			eb, ok, _ := f.store.Get(ctx, ns, records.SetEntry, records.IDKey(r.EntryID))
@@ -253,7 +284,7 @@ func (f *fixture) check(ns string, entries []engine.Entry, pts map[int32]float64
 			e, _ := records.EntryFrom(eb)
 			cb, _, _ := f.store.Get(ctx, ns, records.SetContest, records.IDKey(e.Contest))
 			c, _ := records.ContestFrom(cb)
-			pts := e.Lineup.Points(m.Log.At(c.Cycle))
+			pts := e.Lineup.Points(logs[e.Part].At(c.Cycle))
 			st, ok := records.StandingOf(c.Hist, pts)
 			if !ok || st.Rank != int64(r.Rank) || pts*2 != r.Points {
 				f.t.Fatalf("entry %d: computed rank %d points %d, want %d %d", r.EntryID, st.Rank, pts, r.Rank, r.Points/2)
@@ -419,7 +450,13 @@ func TestRefreshRewritesEverything(t *testing.T) {
 	}
 	f.clock = f.clock.Add(59 * time.Minute) // 59 min after the last three cycles, 109 after the first
 	f.check(records.Live, entries, pts)
-	for _, k := range []struct{ set, key string }{{records.SetMatches, records.MatchesKey}, {records.SetContests, records.ChunkKey(1, 0)}, {records.SetMatch, "1"}} {
+	mb, _, _ := f.store.Get(context.Background(), records.Live, records.SetMatch, "1")
+	m, _ := records.MatchFrom(mb)
+	if len(m.Parts) == 0 {
+		t.Fatal("the match's commit lists no partition")
+	}
+	for _, k := range []struct{ set, key string }{{records.SetMatches, records.MatchesKey}, {records.SetContests, records.ChunkKey(1, m.Parts[0], 0)},
+		{records.SetMatch, "1"}, {records.SetMatchPart, records.MatchPartKey(1, m.Parts[0])}} {
 		if _, ok, _ := f.store.Get(context.Background(), records.Live, k.set, k.key); !ok {
 			t.Errorf("%s/%s expired while the match is live", k.set, k.key)
 		}
