@@ -5,8 +5,11 @@
 // by Open, so final standings survive a restart. A clean shutdown (Close) also saves
 // `live`, so a restarted single-node system serves at once and continues its cycles.
 //
-// Records are held as packed bins (records.EncodeBins) in sharded maps; a read decodes
-// fresh bins whose []byte values share the stored buffer, which is never modified (Put
-// replaces it): callers may keep what they read but must not change its bytes. Expired
-// records are invisible at once and dropped by Sweep.
+// Records are held as packed bins (records.EncodeBins) appended to large byte slabs, with
+// a pointer-free open-addressing index per shard (slab.go), so the garbage collector
+// scans nothing per record. A read lends a slice of a slab, which is never modified
+// (Put appends a new record; a compaction copies live records to another slab and drops
+// the old one, which stays alive while a reader holds it): callers may keep what they
+// read but must not change its bytes. Expired records are invisible at once and dropped
+// by Sweep.
 package rankstore

@@ -73,15 +73,20 @@ func (s *Store) save(ns, name string) error {
 	now := s.now().UnixNano()
 	n := s.ns[ns]
 	rows := 0
+	var key []byte // set \x00 key
 	for i := range n.shards {
 		sh := &n.shards[i]
 		b := array.NewRecordBuilder(memory.DefaultAllocator, fileSchema)
 		sh.mu.RLock()
-		for k, e := range sh.m {
-			if e.expires > now {
-				b.Field(0).(*array.StringBuilder).Append(k.set + "\x00" + k.key)
-				b.Field(1).(*array.BinaryBuilder).Append(e.packed())
-				b.Field(2).(*array.Int64Builder).Append(e.expires)
+		for _, sl := range sh.slots {
+			if sl.loc == 0 {
+				continue
+			}
+			if v := sh.view(sl.loc); v.expires > now {
+				key = append(append(append(key[:0], v.set...), 0), v.key...)
+				b.Field(0).(*array.StringBuilder).BinaryBuilder.Append(key)
+				b.Field(1).(*array.BinaryBuilder).Append(v.bins)
+				b.Field(2).(*array.Int64Builder).Append(v.expires)
 				rows++
 			}
 		}
@@ -189,13 +194,15 @@ func (s *Store) read(ns, path string) (int, error) {
 			if !ok {
 				return loaded, fmt.Errorf("%s: record key %q has no set: %w", path, keys.Value(j), records.ErrCorrupt)
 			}
-			k := recKey{strings.Clone(set), strings.Clone(key)}
-			b := append([]byte(nil), bins.Value(j)...)
+			b := bins.Value(j)
 			if err := records.CheckPacked(b); err != nil {
 				return loaded, fmt.Errorf("%s: record %s/%s: %w", path, set, key, err)
 			}
-			sh := n.shard(k)
-			sh.m[k] = newEntry(b, exp[j], 0) // an arrow value is < 2 GiB
+			h := n.hash(set, key)
+			sh := n.shard(h)
+			sh.mu.Lock()
+			s.store(n, sh, h, set, key, b, exp[j], 0) // copied into the store's slabs
+			sh.mu.Unlock()
 			loaded++
 		}
 	}

@@ -41,26 +41,9 @@ var ErrNamespace = errors.New("unknown namespace")
 
 const shards = 64
 
-// entry is a stored record: 24 bytes in its map slot (a []byte would make it 40; at one
-// record per fantasy entry the slot is a node's biggest per-entry cost after the bytes).
-type entry struct {
-	data    *byte  // the packed record's first byte (unsafe.SliceData); keeps it alive
-	n       uint32 // its length (records.MaxRecordBytes at most)
-	gen     uint32 // writes since the record was created; 0 for a record loaded from disk
-	expires int64  // unix ns; NeverExpires for a record without TTL
-}
-
 // MaxRecordBytes is the longest packed record the store keeps (Aerospike's default
 // write-block is 1 MiB; a record is far smaller).
 const MaxRecordBytes = math.MaxUint32
-
-// newEntry keeps p (the store owns it from then on: never modify it).
-func newEntry(p []byte, expires int64, gen uint32) entry {
-	return entry{data: unsafe.SliceData(p), n: uint32(len(p)), gen: gen, expires: expires}
-}
-
-// packed is the record's bytes.
-func (e entry) packed() records.Packed { return unsafe.Slice(e.data, e.n) }
 
 // errTooLarge reports a record longer than MaxRecordBytes.
 func errTooLarge(set, key string, n int) error {
@@ -70,17 +53,20 @@ func errTooLarge(set, key string, n int) error {
 // NeverExpires is the expiry of a record written without a TTL (Change.TTL < 0).
 const NeverExpires = math.MaxInt64
 
+// shard is a lock and its records (slab.go: slabs and a pointer-free index).
 type shard struct {
 	mu sync.RWMutex
-	m  map[recKey]entry
+	table
 }
 
 // Digest is a record's 20-byte key digest (Aerospike's RIPEMD-160 of set and key).
 type Digest = [20]byte
 
+// digestShard maps a digest to its record's hash (pointer-free): the record is the one
+// of that hash in its shard, or, on a 64-bit hash collision, the one whose digest it is.
 type digestShard struct {
 	mu sync.RWMutex
-	m  map[Digest]recKey
+	m  map[Digest]uint64
 }
 
 type namespace struct {
@@ -126,20 +112,16 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 func newNamespace(ttl time.Duration) *namespace {
 	n := &namespace{ttl: ttl, seed: maphash.MakeSeed()}
 	for i := range n.shards {
-		n.shards[i].m = map[recKey]entry{}
-		n.dig[i].m = map[Digest]recKey{}
+		n.shards[i].seed = n.seed
+		n.dig[i].m = map[Digest]uint64{}
 	}
 	return n
 }
 
-// recKey identifies a record in a namespace (a struct, so a look-up builds no string).
-type recKey struct{ set, key string }
+// shard returns the shard of a record's hash (its top bits; the table uses the low ones).
+func (n *namespace) shard(h uint64) *shard { return &n.shards[h>>58] }
 
-func (n *namespace) shard(k recKey) *shard {
-	return &n.shards[maphash.String(n.seed, k.key)%shards]
-}
-
-func mapKey(set, key string) recKey { return recKey{set, key} }
+func (n *namespace) hash(set, key string) uint64 { return hashKey(n.seed, set, key) }
 
 func (s *Store) namespace(ns string) (*namespace, error) {
 	n, ok := s.ns[ns]
@@ -170,7 +152,6 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	exp := nowT.Add(n.ttl).UnixNano()
 	var fenced *records.FencedError
 	for _, r := range recs {
-		k := mapKey(r.Set, r.Key)
 		var packed records.Packed
 		var err error
 		if r.Fence.IsZero() {
@@ -184,12 +165,17 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 		if len(packed) > MaxRecordBytes {
 			return errTooLarge(r.Set, r.Key, len(packed))
 		}
-		sh := n.shard(k)
+		h := n.hash(r.Set, r.Key)
+		sh := n.shard(h)
 		sh.mu.Lock()
-		old, had := sh.m[k]
-		live := had && old.expires > now
+		old := sh.lookup(h, r.Set, r.Key)
+		var ov view
+		if old != 0 {
+			ov = sh.view(old)
+		}
+		live := old != 0 && ov.expires > now
 		if live && !r.Fence.IsZero() {
-			if stored := storedFence(old.packed()); r.Fence.Older(stored) {
+			if stored := storedFence(ov.bins); r.Fence.Older(stored) {
 				sh.mu.Unlock()
 				if fenced == nil {
 					fenced = &records.FencedError{Namespace: ns, Set: r.Set, Key: r.Key, Fence: r.Fence, Stored: stored}
@@ -198,10 +184,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 				continue
 			}
 		}
-		sh.m[k] = newEntry(packed, exp, nextGen(old, live))
-		if !had {
-			s.indexLocked(n, k)
-		}
+		s.store(n, sh, h, r.Set, r.Key, packed, exp, nextGen(ov.gen, live))
 		sh.mu.Unlock()
 	}
 	if fenced != nil {
@@ -209,6 +192,38 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	}
 	return nil
 }
+
+// store writes a record into sh (whose lock the caller holds), replacing the one of its
+// set and key, and returns its location.
+func (s *Store) store(n *namespace, sh *shard, h uint64, set, key string, bins []byte, expires int64, gen uint32) uint64 {
+	sh.reserve()
+	i, had := sh.find(h, set, key)
+	loc := sh.put(set, key, bins, expires, gen)
+	if had {
+		old := sh.slots[i].loc
+		sh.slots[i].loc = loc
+		sh.release(old)
+		return loc
+	}
+	sh.slots[i] = slot{hash: h, loc: loc}
+	sh.count++
+	s.indexLocked(n, h, set, key)
+	return loc
+}
+
+// remove deletes the record in slot i of sh (whose lock the caller holds).
+func (s *Store) remove(n *namespace, sh *shard, i int) {
+	loc := sh.slots[i].loc
+	if s.digest != nil {
+		v := sh.view(loc)
+		s.unindex(n, unsafeString(v.set), unsafeString(v.key))
+	}
+	sh.deleteAt(i)
+	sh.release(loc)
+}
+
+// unsafeString is b as a string without a copy: for a slab's bytes, which never change.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // storedFence reads the fence bins of a packed record in place (records.StoredFence).
 func storedFence(p records.Packed) records.Fence {
@@ -222,24 +237,29 @@ func (s *Store) Lookup(ns, set, key string) (Stored, bool, error) {
 	if err != nil {
 		return Stored{}, false, err
 	}
-	k := mapKey(set, key)
-	sh := n.shard(k)
+	h := n.hash(set, key)
+	sh := n.shard(h)
 	sh.mu.RLock()
-	e, ok := sh.m[k]
-	sh.mu.RUnlock()
-	if !ok || e.expires <= s.now().UnixNano() {
+	defer sh.mu.RUnlock()
+	loc := sh.lookup(h, set, key)
+	if loc == 0 {
 		return Stored{}, false, nil
 	}
-	return Stored{Bins: e.packed(), Expires: e.expires, Gen: e.gen}, true, nil
+	v := sh.view(loc)
+	if v.expires <= s.now().UnixNano() {
+		return Stored{}, false, nil
+	}
+	return Stored{Bins: v.bins, Expires: v.expires, Gen: v.gen}, true, nil
 }
 
-// nextGen is the generation of a record written over old (live: old is unexpired).
-// Like Aerospike's, it counts writes in 16 bits and skips 0 when it wraps.
-func nextGen(old entry, live bool) uint32 {
+// nextGen is the generation of a record written over one of generation old (live: the
+// old one exists and is unexpired). Like Aerospike's, it counts writes in 16 bits and
+// skips 0 when it wraps.
+func nextGen(old uint32, live bool) uint32 {
 	if !live {
 		return 1
 	}
-	g := old.gen + 1
+	g := old + 1
 	if g > math.MaxUint16 {
 		g = 1
 	}
@@ -287,15 +307,19 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 	}
 	nowT := s.now()
 	now := nowT.UnixNano()
-	k := mapKey(set, key)
-	sh := n.shard(k)
+	h := n.hash(set, key)
+	sh := n.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	old, had := sh.m[k]
-	live := had && old.expires > now
+	old := sh.lookup(h, set, key)
+	var ov view
+	if old != 0 {
+		ov = sh.view(old)
+	}
+	live := old != 0 && ov.expires > now
 	var cur Stored
 	if live {
-		cur = Stored{Bins: old.packed(), Expires: old.expires, Gen: old.gen}
+		cur = Stored{Bins: ov.bins, Expires: ov.expires, Gen: ov.gen}
 	}
 	c, err := fn(cur, live)
 	if err != nil {
@@ -305,9 +329,9 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 	case Keep:
 		return cur, live, nil
 	case Remove:
-		if had {
-			delete(sh.m, k)
-			s.unindex(n, k)
+		if old != 0 {
+			i, _ := sh.find(h, set, key)
+			s.remove(n, sh, i)
 		}
 		return Stored{}, false, nil
 	case Write:
@@ -317,22 +341,19 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 		if len(c.Bins) > MaxRecordBytes {
 			return cur, live, errTooLarge(set, key, len(c.Bins))
 		}
-		e := newEntry(c.Bins, 0, nextGen(old, live))
+		var expires int64
 		switch {
 		case c.KeepTTL && live:
-			e.expires = old.expires
+			expires = ov.expires
 		case c.TTL < 0:
-			e.expires = NeverExpires
+			expires = NeverExpires
 		case c.TTL == 0 || c.KeepTTL:
-			e.expires = nowT.Add(n.ttl).UnixNano()
+			expires = nowT.Add(n.ttl).UnixNano()
 		default:
-			e.expires = nowT.Add(c.TTL).UnixNano()
+			expires = nowT.Add(c.TTL).UnixNano()
 		}
-		sh.m[k] = e
-		if !had {
-			s.indexLocked(n, k)
-		}
-		return Stored{Bins: e.packed(), Expires: e.expires, Gen: e.gen}, true, nil
+		v := sh.view(s.store(n, sh, h, set, key, c.Bins, expires, nextGen(ov.gen, live)))
+		return Stored{Bins: v.bins, Expires: v.expires, Gen: v.gen}, true, nil
 	default:
 		panic(fmt.Sprintf("BUG: Mutate: ChangeOp %d", c.Op))
 	}
@@ -348,8 +369,11 @@ func (s *Store) IndexDigests(digest func(set, key string) Digest) {
 		for i := range n.shards {
 			sh := &n.shards[i]
 			sh.mu.Lock()
-			for k := range sh.m {
-				s.indexLocked(n, k)
+			for _, sl := range sh.slots {
+				if sl.loc != 0 {
+					v := sh.view(sl.loc)
+					s.indexLocked(n, sl.hash, unsafeString(v.set), unsafeString(v.key))
+				}
 			}
 			sh.mu.Unlock()
 		}
@@ -361,34 +385,66 @@ func (s *Store) IndexDigests(digest func(set, key string) Digest) {
 // not called.
 func (s *Store) KeyOfDigest(ns string, d Digest) (set, key string, ok bool) {
 	n, err := s.namespace(ns)
-	if err != nil {
+	if err != nil || s.digest == nil {
 		return "", "", false
 	}
 	ds := &n.dig[d[0]%shards]
 	ds.mu.RLock()
-	k, ok := ds.m[d]
+	h, ok := ds.m[d]
 	ds.mu.RUnlock()
-	return k.set, k.key, ok
+	if !ok {
+		return "", "", false
+	}
+	sh := n.shard(h)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	// The records of hash h lie in the probe run from its home slot: nearly always one,
+	// which is then d's; on a 64-bit collision, the one whose digest is d.
+	var first view
+	candidates := 0
+	mask := uint64(len(sh.slots) - 1)
+	for pass := 0; pass < 2 && len(sh.slots) > 0; pass++ {
+		for i := h & mask; sh.slots[i].loc != 0; i = (i + 1) & mask {
+			if sh.slots[i].hash != h {
+				continue
+			}
+			v := sh.view(sh.slots[i].loc)
+			if pass == 0 {
+				if candidates++; candidates == 1 {
+					first = v
+				}
+			} else if s.digest(unsafeString(v.set), unsafeString(v.key)) == d {
+				return string(v.set), string(v.key), true
+			}
+		}
+		if pass == 0 && candidates == 1 {
+			return string(first.set), string(first.key), true
+		}
+		if candidates == 0 {
+			break
+		}
+	}
+	return "", "", false
 }
 
-// indexLocked adds k to the digest index; the caller holds k's shard lock.
-func (s *Store) indexLocked(n *namespace, k recKey) {
+// indexLocked adds set/key (hash h) to the digest index; the caller holds its shard lock.
+func (s *Store) indexLocked(n *namespace, h uint64, set, key string) {
 	if s.digest == nil {
 		return
 	}
-	d := s.digest(k.set, k.key)
+	d := s.digest(set, key)
 	ds := &n.dig[d[0]%shards]
 	ds.mu.Lock()
-	ds.m[d] = k
+	ds.m[d] = h
 	ds.mu.Unlock()
 }
 
-// unindex removes k from the digest index; the caller holds k's shard lock.
-func (s *Store) unindex(n *namespace, k recKey) {
+// unindex removes set/key from the digest index; the caller holds its shard lock.
+func (s *Store) unindex(n *namespace, set, key string) {
 	if s.digest == nil {
 		return
 	}
-	d := s.digest(k.set, k.key)
+	d := s.digest(set, key)
 	ds := &n.dig[d[0]%shards]
 	ds.mu.Lock()
 	delete(ds.m, d)
@@ -402,12 +458,13 @@ func (s *Store) Delete(_ context.Context, ns, set string, keys []string) error {
 		return err
 	}
 	for _, key := range keys {
-		k := mapKey(set, key)
-		sh := n.shard(k)
+		h := n.hash(set, key)
+		sh := n.shard(h)
 		sh.mu.Lock()
-		if _, ok := sh.m[k]; ok {
-			delete(sh.m, k)
-			s.unindex(n, k)
+		if sh.count > 0 {
+			if i, ok := sh.find(h, set, key); ok {
+				s.remove(n, sh, i)
+			}
 		}
 		sh.mu.Unlock()
 	}
@@ -478,15 +535,19 @@ func (s *Store) GetManyPacked(_ context.Context, ns, set string, keys []string) 
 // get returns a record's packed bins, nil when absent or expired at now. Every record
 // in a namespace is well formed: Put packs it, and load checks what it reads from disk.
 func (n *namespace) get(set, key string, now int64) records.Packed {
-	k := mapKey(set, key)
-	sh := n.shard(k)
+	h := n.hash(set, key)
+	sh := n.shard(h)
 	sh.mu.RLock()
-	e, ok := sh.m[k]
-	sh.mu.RUnlock()
-	if !ok || e.expires <= now {
+	defer sh.mu.RUnlock()
+	loc := sh.lookup(h, set, key)
+	if loc == 0 {
 		return nil
 	}
-	return e.packed()
+	v := sh.view(loc)
+	if v.expires <= now {
+		return nil
+	}
+	return v.bins
 }
 
 // Len counts the unexpired records of a namespace.
@@ -500,8 +561,8 @@ func (s *Store) Len(ns string) int {
 	for i := range n.shards {
 		sh := &n.shards[i]
 		sh.mu.RLock()
-		for _, e := range sh.m {
-			if e.expires > now {
+		for _, sl := range sh.slots {
+			if sl.loc != 0 && sh.expires(sl.loc) > now {
 				total++
 			}
 		}
@@ -518,12 +579,15 @@ func (s *Store) Sweep() int {
 		for i := range n.shards {
 			sh := &n.shards[i]
 			sh.mu.Lock()
-			for k, e := range sh.m {
-				if e.expires <= now {
-					delete(sh.m, k)
-					s.unindex(n, k)
+			for j := 0; j < len(sh.slots); {
+				// A deletion shifts a later slot into j (never one not yet seen into a slot
+				// before j), so j is looked at again.
+				if loc := sh.slots[j].loc; loc != 0 && sh.expires(loc) <= now {
+					s.remove(n, sh, j)
 					dropped++
+					continue
 				}
+				j++
 			}
 			sh.mu.Unlock()
 		}

@@ -1,0 +1,287 @@
+package rankstore
+
+import (
+	"encoding/binary"
+	"hash/maphash"
+	"math/bits"
+	"unsafe"
+)
+
+// The layout of a shard: pointer-free, so that the garbage collector scans nothing per
+// record (a map of a Go object per record made the store's millions of pointers ~30% of
+// a node's CPU in its first minute, docs/PERFORMANCE.md).
+//
+// Records are appended to slabs, large []byte (slabSize at most, unless a record is
+// larger: it then gets a slab of its own). A record in a slab is
+//
+//	expires int64 (little-endian) | gen uint16 | uvarint len(set) | uvarint len(key) |
+//	uvarint len(bins) | set | key | bins
+//
+// and its bytes are never written again once stored: a reader is lent a slice of a slab
+// (GetPacked, Lookup, Mutate's cur) and may keep it as long as it likes, which keeps the
+// slab alive. A replaced or deleted record is garbage in its slab; each slab counts its
+// live bytes, and one that falls under half live (and is not the slab being filled) is
+// compacted: its live records are copied to the slab being filled and the slab is
+// dropped (never reused in place: readers may hold it).
+//
+// The index is an open-addressing table (linear probing, backward-shift deletion) of
+// {hash, loc}: the record's 64-bit hash of set and key, and its location (slab number
+// + 1, offset). A look-up compares the hash, then the set and key bytes in the slab.
+// The top bits of the hash choose the shard, the low bits the table slot.
+
+const (
+	minSlab = 4 << 10 // the first slab of a shard
+	maxSlab = 1 << 20 // slabs grow to this with the shard's bytes
+	// compactBelow: a slab with fewer live bytes than used/compactBelow is compacted.
+	compactBelow = 2
+	recHeader    = 10 // expires, gen
+)
+
+// slot is a table slot; loc 0 is an empty slot.
+type slot struct{ hash, loc uint64 }
+
+type slab struct {
+	buf  []byte // len: the bytes written; cap: the slab's size
+	live int    // bytes of records still indexed
+}
+
+// table is one shard's records: the index and the slabs. Its methods need the shard's
+// lock (read for the readers, write for the others).
+type table struct {
+	seed  maphash.Seed
+	slots []slot // len is 0 or a power of two
+	count int    // slots in use
+	slabs []slab // slab number i+1 is slabs[i]; a dropped slab has a nil buf
+	free  []uint32
+	cur   uint32 // the slab being filled (0: none)
+	live  int    // bytes of live records in the shard
+}
+
+// view is a stored record, read in place.
+type view struct {
+	expires  int64
+	gen      uint32
+	set, key []byte
+	bins     []byte // capacity-limited: a reader cannot append into the slab
+	size     int    // the record's bytes in its slab
+}
+
+func hashKey(seed maphash.Seed, set, key string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	h.WriteString(set)
+	h.WriteByte(0)
+	h.WriteString(key)
+	return h.Sum64()
+}
+
+func makeLoc(slab uint32, off int) uint64 { return uint64(slab)<<32 | uint64(uint32(off)) }
+
+func splitLoc(loc uint64) (slab uint32, off int) { return uint32(loc >> 32), int(uint32(loc)) }
+
+// view reads the record at loc.
+func (t *table) view(loc uint64) view {
+	n, off := splitLoc(loc)
+	b := t.slabs[n-1].buf[off:]
+	v := view{expires: int64(binary.LittleEndian.Uint64(b)), gen: uint32(binary.LittleEndian.Uint16(b[8:]))}
+	p := recHeader
+	ls, k := binary.Uvarint(b[p:])
+	p += k
+	lk, k := binary.Uvarint(b[p:])
+	p += k
+	lb, k := binary.Uvarint(b[p:])
+	p += k
+	v.set = b[p : p+int(ls) : p+int(ls)]
+	p += int(ls)
+	v.key = b[p : p+int(lk) : p+int(lk)]
+	p += int(lk)
+	v.bins = b[p : p+int(lb) : p+int(lb)]
+	v.size = p + int(lb)
+	return v
+}
+
+// expires reads the expiry of the record at loc.
+func (t *table) expires(loc uint64) int64 {
+	n, off := splitLoc(loc)
+	return int64(binary.LittleEndian.Uint64(t.slabs[n-1].buf[off:]))
+}
+
+// find returns the slot of set/key (hash h) and true, or the empty slot where it would
+// go and false. The table must have a slot.
+func (t *table) find(h uint64, set, key string) (int, bool) {
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.loc == 0 {
+			return int(i), false
+		}
+		if s.hash == h {
+			v := t.view(s.loc)
+			if string(v.key) == key && string(v.set) == set {
+				return int(i), true
+			}
+		}
+	}
+}
+
+// lookup returns the location of set/key (hash h), 0 when absent.
+func (t *table) lookup(h uint64, set, key string) uint64 {
+	if t.count == 0 {
+		return 0
+	}
+	i, ok := t.find(h, set, key)
+	if !ok {
+		return 0
+	}
+	return t.slots[i].loc
+}
+
+// reserve makes room for one more slot (the table is at most 3/4 full), and returns
+// whether it rebuilt the table (slot numbers found before are then stale).
+func (t *table) reserve() bool {
+	if (t.count+1)*4 <= len(t.slots)*3 {
+		return false
+	}
+	n := max(16, 2*len(t.slots))
+	old := t.slots
+	t.slots = make([]slot, n)
+	mask := uint64(n - 1)
+	for _, s := range old {
+		if s.loc == 0 {
+			continue
+		}
+		i := s.hash & mask
+		for t.slots[i].loc != 0 {
+			i = (i + 1) & mask
+		}
+		t.slots[i] = s
+	}
+	return true
+}
+
+// deleteAt empties slot i, shifting back the slots after it that probed past it.
+func (t *table) deleteAt(i int) {
+	mask := len(t.slots) - 1
+	for j := (i + 1) & mask; t.slots[j].loc != 0; j = (j + 1) & mask {
+		home := int(t.slots[j].hash) & mask
+		// slot j stays when its home lies cyclically in (i, j].
+		if (i <= j && i < home && home <= j) || (j < i && (i < home || home <= j)) {
+			continue
+		}
+		t.slots[i] = t.slots[j]
+		i = j
+	}
+	t.slots[i] = slot{}
+	t.count--
+}
+
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// recordSize is the bytes a record takes in a slab.
+func recordSize(set, key string, bins []byte) int {
+	return recHeader + uvarintLen(uint64(len(set))) + uvarintLen(uint64(len(key))) + uvarintLen(uint64(len(bins))) +
+		len(set) + len(key) + len(bins)
+}
+
+// alloc returns a slab with room for size more bytes, and its number.
+func (t *table) alloc(size int) uint32 {
+	if t.cur != 0 {
+		if s := &t.slabs[t.cur-1]; cap(s.buf)-len(s.buf) >= size {
+			return t.cur
+		}
+	}
+	want := max(minSlab, min(maxSlab, 1<<bits.Len(uint(t.live/8))))
+	if size > want {
+		return t.newSlab(size) // a slab of its own, never filled further
+	}
+	prev := t.cur
+	t.cur = t.newSlab(want)
+	if prev != 0 {
+		t.maybeCompact(prev) // no longer being filled: it may be under half live already
+	}
+	return t.cur
+}
+
+func (t *table) newSlab(size int) uint32 {
+	s := slab{buf: make([]byte, 0, size)}
+	if k := len(t.free); k > 0 {
+		n := t.free[k-1]
+		t.free = t.free[:k-1]
+		t.slabs[n-1] = s
+		return n
+	}
+	t.slabs = append(t.slabs, s)
+	return uint32(len(t.slabs))
+}
+
+// put appends a record and returns its location. The caller indexes it.
+func (t *table) put(set, key string, bins []byte, expires int64, gen uint32) uint64 {
+	size := recordSize(set, key, bins)
+	n := t.alloc(size)
+	s := &t.slabs[n-1]
+	off := len(s.buf)
+	b := s.buf[:off+size]
+	r := b[off:]
+	binary.LittleEndian.PutUint64(r, uint64(expires))
+	binary.LittleEndian.PutUint16(r[8:], uint16(gen))
+	p := recHeader
+	p += binary.PutUvarint(r[p:], uint64(len(set)))
+	p += binary.PutUvarint(r[p:], uint64(len(key)))
+	p += binary.PutUvarint(r[p:], uint64(len(bins)))
+	p += copy(r[p:], set)
+	p += copy(r[p:], key)
+	copy(r[p:], bins)
+	s.buf = b
+	s.live += size
+	t.live += size
+	return makeLoc(n, off)
+}
+
+// release marks the record at loc garbage; the caller has unindexed it (or points its
+// slot elsewhere). Its slab is dropped or compacted when under half live.
+func (t *table) release(loc uint64) {
+	n, _ := splitLoc(loc)
+	size := t.view(loc).size
+	t.slabs[n-1].live -= size
+	t.live -= size
+	t.maybeCompact(n)
+}
+
+// maybeCompact compacts slab n if it is not the one being filled and under half live.
+func (t *table) maybeCompact(n uint32) {
+	s := &t.slabs[n-1]
+	if n == t.cur || s.live*compactBelow >= len(s.buf) {
+		return
+	}
+	if s.live > 0 {
+		// Copy the records still indexed at their place in this slab to the slab being
+		// filled, and point their slots there.
+		buf := s.buf
+		for off := 0; off < len(buf); {
+			loc := makeLoc(n, off)
+			v := t.view(loc)
+			off += v.size
+			set, key := unsafe.String(unsafe.SliceData(v.set), len(v.set)), unsafe.String(unsafe.SliceData(v.key), len(v.key))
+			h := hashKey(t.seed, set, key)
+			i, ok := t.find(h, set, key)
+			if !ok || t.slots[i].loc != loc {
+				continue
+			}
+			t.live -= v.size
+			t.slabs[n-1].live -= v.size
+			t.slots[i].loc = t.put(set, key, v.bins, v.expires, v.gen)
+		}
+	}
+	t.slabs[n-1] = slab{}
+	t.free = append(t.free, n)
+}
+
+// bytes reports the slab bytes allocated and in use (for tests and benchmarks).
+func (t *table) bytes() (capacity, used, live int) {
+	for _, s := range t.slabs {
+		capacity += cap(s.buf)
+		used += len(s.buf)
+		live += s.live
+	}
+	return capacity, used, live
+}

@@ -1,0 +1,293 @@
+package rankstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"hash/maphash"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fantasy/leaderboard/records"
+)
+
+// slabBytes sums a namespace's slab bytes over its shards.
+func slabBytes(s *Store, ns string) (capacity, used, live int) {
+	n := s.ns[ns]
+	for i := range n.shards {
+		sh := &n.shards[i]
+		sh.mu.RLock()
+		c, u, l := sh.bytes()
+		sh.mu.RUnlock()
+		capacity, used, live = capacity+c, used+u, live+l
+	}
+	return capacity, used, live
+}
+
+func valueRecord(key string, v int64, pad int) records.Record {
+	return records.Record{Set: "s", Key: key, Bins: records.Bins{"v": v, "pad": bytes.Repeat([]byte{'x'}, pad)}}
+}
+
+// Rewriting records over and over leaves garbage that compaction reclaims: the slabs stay
+// within a bound of the live bytes, every record reads back its last value, and a record
+// read before it was replaced (and its slab compacted away) still reads as it was.
+func TestCompactionKeepsReadersAndBoundsBytes(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	const n = 3000
+	batch := make([]records.Record, n)
+	put := func(round int64) {
+		t.Helper()
+		for i := range batch {
+			batch[i] = valueRecord(strconv.Itoa(i), round*n+int64(i), 40+i%200)
+		}
+		if err := s.Put(ctx, records.Live, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(0)
+	held, ok, err := s.GetPacked(ctx, records.Live, "s", "7")
+	if !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	heldCopy := bytes.Clone(held)
+	for round := int64(1); round <= 40; round++ {
+		put(round)
+		capacity, used, live := slabBytes(s, records.Live)
+		// Every slab but the one being filled is at least half live; the one being filled
+		// and its unfilled tail are at most a slab per shard.
+		if limit := 2*live + shards*2*minSlab; used > limit || capacity > limit+shards*minSlab {
+			t.Fatalf("round %d: %d bytes live, %d used, %d allocated: garbage not reclaimed", round, live, used, capacity)
+		}
+	}
+	if !bytes.Equal(held, heldCopy) {
+		t.Fatal("a record lent to a reader changed after rewrites and compactions")
+	}
+	for i := range n {
+		p, ok, _ := s.GetPacked(ctx, records.Live, "s", strconv.Itoa(i))
+		if !ok || p.Int("v") != 40*n+int64(i) || len(p.Bytes("pad")) != 40+i%200 {
+			t.Fatalf("record %d: %v %d", i, ok, p.Int("v"))
+		}
+	}
+	if got, ok, _ := s.Lookup(records.Live, "s", "7"); !ok || got.Gen != 41 {
+		t.Fatalf("generation after 41 writes: %d", got.Gen)
+	}
+	// Deleting all but a few leaves the slabs holding about those few.
+	keys := make([]string, 0, n)
+	for i := 10; i < n; i++ {
+		keys = append(keys, strconv.Itoa(i))
+	}
+	s.Delete(ctx, records.Live, "s", keys)
+	if s.Len(records.Live) != 10 {
+		t.Fatalf("left %d", s.Len(records.Live))
+	}
+	if _, used, live := slabBytes(s, records.Live); used > 2*live+shards*2*minSlab {
+		t.Fatalf("after deleting: %d bytes used for %d live", used, live)
+	}
+	for i := range 10 {
+		if p, ok, _ := s.GetPacked(ctx, records.Live, "s", strconv.Itoa(i)); !ok || p.Int("v") != 40*n+int64(i) {
+			t.Fatalf("record %d after deletes", i)
+		}
+	}
+}
+
+// A record larger than a slab gets a slab of its own, dropped when the record is replaced.
+func TestLargeRecord(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	big := valueRecord("big", 1, 3*maxSlab)
+	if err := s.Put(ctx, records.Live, []records.Record{big, valueRecord("small", 2, 10)}); err != nil {
+		t.Fatal(err)
+	}
+	p, ok, _ := s.GetPacked(ctx, records.Live, "s", "big")
+	if !ok || len(p.Bytes("pad")) != 3*maxSlab || cap(p) != len(p) {
+		t.Fatalf("big record: %v, %d bytes, cap %d", ok, len(p.Bytes("pad")), cap(p))
+	}
+	s.Put(ctx, records.Live, []records.Record{valueRecord("big", 3, 5)})
+	if capacity, _, _ := slabBytes(s, records.Live); capacity >= maxSlab {
+		t.Fatalf("replaced big record's slab kept: %d bytes allocated", capacity)
+	}
+	if p.Int("v") != 1 || len(p.Bytes("pad")) != 3*maxSlab {
+		t.Fatal("the big record a reader holds changed")
+	}
+	if q, _, _ := s.GetPacked(ctx, records.Live, "s", "small"); q.Int("v") != 2 {
+		t.Fatal("small record lost")
+	}
+}
+
+// Sweep's deletions shift probe runs back; none of the unexpired records may be lost or
+// skipped, whatever the mix, and the index keeps growing and shrinking correctly.
+func TestSweepManyMixed(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	const n = 5000
+	var recs []records.Record
+	for i := range n {
+		recs = append(recs, valueRecord(strconv.Itoa(i), int64(i), 8))
+	}
+	s.Put(ctx, records.Live, recs)
+	// Every third record is rewritten later, so it outlives the others.
+	c.add(30 * time.Minute)
+	var later []records.Record
+	for i := 0; i < n; i += 3 {
+		later = append(later, valueRecord(strconv.Itoa(i), int64(-i), 8))
+	}
+	s.Put(ctx, records.Live, later)
+	c.add(31 * time.Minute)
+	if got := s.Len(records.Live); got != len(later) {
+		t.Fatalf("Len %d, want %d unexpired", got, len(later))
+	}
+	if dropped := s.Sweep(); dropped != n-len(later) {
+		t.Fatalf("swept %d, want %d", dropped, n-len(later))
+	}
+	for i := range n {
+		p, ok, _ := s.GetPacked(ctx, records.Live, "s", strconv.Itoa(i))
+		if want := i%3 == 0; ok != want || (ok && p.Int("v") != int64(-i)) {
+			t.Fatalf("record %d after the sweep: %v %d", i, ok, p.Int("v"))
+		}
+	}
+	if s.Sweep() != 0 {
+		t.Fatal("a second sweep dropped records")
+	}
+}
+
+// The table alone, with colliding hashes: look-ups compare keys, deletions keep the
+// probe runs whole, and KeyOfDigest tells two records of one 64-bit hash apart.
+func TestTableCollisions(t *testing.T) {
+	var tb table
+	tb.seed = maphash.MakeSeed()
+	const n = 200
+	hashOf := func(i int) uint64 { return uint64(i % 7) } // 7 hashes, long runs, wrapping
+	for i := range n {
+		tb.reserve()
+		key := strconv.Itoa(i)
+		j, ok := tb.find(hashOf(i), "s", key)
+		if ok {
+			t.Fatalf("%d found before insert", i)
+		}
+		tb.slots[j] = slot{hash: hashOf(i), loc: tb.put("s", key, []byte(key), 1, 0)}
+		tb.count++
+	}
+	for i := 0; i < n; i += 2 {
+		j, ok := tb.find(hashOf(i), "s", strconv.Itoa(i))
+		if !ok {
+			t.Fatalf("%d not found", i)
+		}
+		loc := tb.slots[j].loc
+		tb.deleteAt(j)
+		tb.release(loc)
+	}
+	for i := range n {
+		loc := tb.lookup(hashOf(i), "s", strconv.Itoa(i))
+		if (loc != 0) != (i%2 == 1) {
+			t.Fatalf("%d: present %v after deleting the even ones", i, loc != 0)
+		}
+		if loc != 0 && string(tb.view(loc).bins) != strconv.Itoa(i) {
+			t.Fatalf("%d: reads %q", i, tb.view(loc).bins)
+		}
+	}
+
+	// Two records of one hash in a store: KeyOfDigest finds each by its digest.
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	dig := func(set, key string) Digest { var d Digest; copy(d[:], set+"/"+key); return d }
+	s.IndexDigests(dig)
+	nsp := s.ns[records.Live]
+	h := uint64(42)
+	sh := nsp.shard(h)
+	for _, k := range []string{"a", "b"} {
+		sh.mu.Lock()
+		s.store(nsp, sh, h, "s", k, records.EncodeBins(records.Bins{"v": int64(1)}), NeverExpires, 1)
+		sh.mu.Unlock()
+	}
+	for _, k := range []string{"a", "b"} {
+		if set, key, ok := s.KeyOfDigest(records.Live, dig("s", k)); !ok || set != "s" || key != k {
+			t.Fatalf("digest of %s: %q %q %v", k, set, key, ok)
+		}
+	}
+}
+
+// Readers holding records while writers replace them and slabs are compacted (run with
+// -race: the store must never write bytes a reader was lent).
+func TestConcurrentReadersAndCompaction(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	const keys = 300
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Go(func() {
+			for round := range 30 {
+				batch := make([]records.Record, 0, keys)
+				for i := range keys {
+					batch = append(batch, valueRecord(strconv.Itoa(i), int64(round), 20+(i+w)%50))
+				}
+				if err := s.Put(ctx, records.Live, batch); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for range 2 {
+		wg.Go(func() {
+			var held []records.Packed
+			var want [][]byte
+			for r := range 3000 {
+				p, ok, err := s.GetPacked(ctx, records.Live, "s", strconv.Itoa(r%keys))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok && r%10 == 0 {
+					held, want = append(held, p), append(want, bytes.Clone(p))
+				}
+			}
+			for i := range held {
+				if !bytes.Equal(held[i], want[i]) {
+					t.Errorf("held record %d changed", i)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range keys {
+		if p, ok, _ := s.GetPacked(ctx, records.Live, "s", strconv.Itoa(i)); !ok || p.Int("v") != 29 {
+			t.Fatalf("record %d: %v %d", i, ok, p.Int("v"))
+		}
+	}
+}
+
+// A store saved and loaded holds every record, with generation 0, in the new layout.
+func TestSaveLoadMany(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, dir, c)
+	const n = 4000
+	var recs []records.Record
+	for i := range n {
+		recs = append(recs, valueRecord(fmt.Sprint(i), int64(i), i%300))
+	}
+	s.Put(ctx, records.Complete, recs)
+	s.Put(ctx, records.Complete, recs[:100]) // garbage in the slabs is not saved
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := open(t, dir, c)
+	if got := s2.Len(records.Complete); got != n {
+		t.Fatalf("loaded %d", got)
+	}
+	for i := range n {
+		st, ok, _ := s2.Lookup(records.Complete, "s", fmt.Sprint(i))
+		if !ok || st.Gen != 0 || st.Bins.Int("v") != int64(i) || len(st.Bins.Bytes("pad")) != i%300 {
+			t.Fatalf("record %d: %v gen %d", i, ok, st.Gen)
+		}
+	}
+}
