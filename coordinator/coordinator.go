@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/fantasy/leaderboard/membership"
 	"github.com/fantasy/leaderboard/partition"
+	"github.com/fantasy/leaderboard/records"
 )
 
 // Members is the membership the coordinator follows; *membership.Service satisfies it.
@@ -30,11 +32,25 @@ type Members interface {
 // carries. The process implements it with kafkasource (kadm's ListEndOffsets).
 type Offsets func(ctx context.Context) (map[int32]int64, error)
 
+// Store is where the coordinator commits matches (the SetMatch and SetMatches records);
+// *rankstore.Store and aerospikesink.Sink satisfy it.
+type Store interface {
+	Put(ctx context.Context, ns string, recs []records.Record) error
+}
+
 // Deps are the coordinator's dependencies.
 type Deps struct {
-	Node       string // this coordinator's node name (status, logs)
-	Members    Members
-	Offsets    Offsets
+	Node    string // this coordinator's node name (status, logs)
+	Members Members
+	Offsets Offsets
+	// Store, when set, receives each match's commit when its visible cycle advances: the
+	// SetMatch record (state, visible cycle, totals, partitions) and the SetMatches list,
+	// and, once every partition wrote a completed match's final standings, both in the
+	// complete namespace too. Nil: nothing is committed (tests of the table alone).
+	Store Store
+	// CycleFloor is a cycle number already used (the highest in the store, or a
+	// wall-clock floor): the first tick is above it even if the state file is lost.
+	CycleFloor int64
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
@@ -80,9 +96,13 @@ type Coordinator struct {
 	cycles   []CycleStatus
 	latest   map[int32]Report // partition -> its writer's latest report
 	visible  map[int64]int64  // match -> visible cycle
+	// finals: match -> partition -> the cycle its final standings were written at (a
+	// partition stops listing a match once it wrote them).
+	finals    map[int64]map[int32]int64
+	committed map[int64]bool // matches whose final commit is written
 
-	mTicks, mRebalances, mReports, mOffsetErrors prometheus.Counter
-	mCycle, mEpoch                               prometheus.Gauge
+	mTicks, mRebalances, mReports, mOffsetErrors, mCommitErrors prometheus.Counter
+	mCycle, mEpoch                                              prometheus.Gauge
 }
 
 // New prepares a coordinator of partitions entries partitions; nothing runs until it is
@@ -117,6 +137,9 @@ func New(cfg Config, partitions int, deps Deps) (*Coordinator, error) {
 		drained:  make(map[string]bool),
 		latest:   make(map[int32]Report),
 		visible:  make(map[int64]int64),
+		finals:   make(map[int64]map[int32]int64),
+
+		committed: make(map[int64]bool),
 	}
 	f := promauto.With(deps.Registerer)
 	c.mTicks = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_ticks_total", Help: "Cycle ticks sent."})
@@ -124,6 +147,7 @@ func New(cfg Config, partitions int, deps Deps) (*Coordinator, error) {
 	c.mReports = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_reports_total", Help: "Worker cycle reports accepted."})
 	c.mOffsetErrors = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_offset_errors_total", Help: "Ticks skipped because the points topic's end offsets could not be read."})
 	c.mCycle = f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_coordinator_cycle", Help: "The last cycle ticked."})
+	c.mCommitErrors = f.NewCounter(prometheus.CounterOpts{Name: "leaderboard_coordinator_commit_errors_total", Help: "Match commits (match and matches records) the store refused or failed; the next advance of the match writes the then current commit."})
 	c.mEpoch = f.NewGauge(prometheus.GaugeOpts{Name: "leaderboard_coordinator_epoch", Help: "The assignment table's epoch."})
 	f.NewGaugeFunc(prometheus.GaugeOpts{Name: "leaderboard_coordinator_partitions_unowned", Help: "Entries partitions whose writer is none or not a live worker: nobody ranks their contests."}, c.unowned)
 	c.BasicService = services.NewBasicService(c.starting, c.running, nil).WithName("coordinator")
@@ -140,7 +164,7 @@ func (c *Coordinator) starting(context.Context) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.hwm, c.next = st.CycleHWM, st.CycleHWM+1
+	c.hwm, c.next = st.CycleHWM, max(st.CycleHWM, c.deps.CycleFloor)+1
 	switch {
 	case len(st.Writer) == c.partitions:
 		if c.table, err = partition.RestoreTable(st.Epoch, st.Writer, st.Loading); err != nil {
@@ -482,22 +506,44 @@ func (c *Coordinator) Drain(worker string) error {
 // holding them has reported.
 func (c *Coordinator) Report(r Report) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	cm, err := c.reportLocked(r)
+	c.mu.Unlock()
+	if cm != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Interval)
+		c.write(ctx, cm)
+		cancel()
+	}
+	return err
+}
+
+func (c *Coordinator) reportLocked(r Report) (*commit, error) {
 	p := r.Partition
 	switch {
 	case p < 0 || int(p) >= c.partitions:
-		return fmt.Errorf("%w: partition %d: there are %d partitions", ErrBadRequest, p, c.partitions)
+		return nil, fmt.Errorf("%w: partition %d: there are %d partitions", ErrBadRequest, p, c.partitions)
 	case r.Cycle < 1 || r.Cycle > c.tick.Cycle:
-		return fmt.Errorf("%w: cycle %d: the last tick is %d", ErrBadRequest, r.Cycle, c.tick.Cycle)
+		return nil, fmt.Errorf("%w: cycle %d: the last tick is %d", ErrBadRequest, r.Cycle, c.tick.Cycle)
 	case r.Epoch > c.table.Epoch:
-		return fmt.Errorf("%w: epoch %d: the current epoch is %d", ErrBadRequest, r.Epoch, c.table.Epoch)
+		return nil, fmt.Errorf("%w: epoch %d: the current epoch is %d", ErrBadRequest, r.Epoch, c.table.Epoch)
 	case c.table.Writer(p) != r.Worker:
-		return fmt.Errorf("%w: %s does not write partition %d in epoch %d (writer %q)", ErrStale, r.Worker, p, c.table.Epoch, c.table.Writer(p))
+		return nil, fmt.Errorf("%w: %s does not write partition %d in epoch %d (writer %q)", ErrStale, r.Worker, p, c.table.Epoch, c.table.Writer(p))
 	}
 	if prev, ok := c.latest[p]; ok && prev.Cycle >= r.Cycle {
-		return nil // a retry or an older cycle: nothing new
+		return nil, nil // a retry or an older cycle: nothing new
 	}
 	r.Matches = slices.Clone(r.Matches)
+	r.Details = slices.Clone(r.Details)
+	for _, d := range r.Details {
+		if !slices.Contains(r.Matches, d.Match) {
+			r.Matches = append(r.Matches, d.Match)
+		}
+		if d.State == records.StateCompleted && d.Cycle == r.Cycle {
+			if c.finals[d.Match] == nil {
+				c.finals[d.Match] = map[int32]int64{}
+			}
+			c.finals[d.Match][p] = r.Cycle
+		}
+	}
 	c.latest[p] = r
 	c.mReports.Inc()
 	if i := slices.IndexFunc(c.cycles, func(s CycleStatus) bool { return s.Cycle == r.Cycle }); i >= 0 {
@@ -515,28 +561,134 @@ func (c *Coordinator) Report(r Report) error {
 			}
 		}
 	}
-	c.updateVisibleLocked()
-	return nil
+	return c.updateVisibleLocked(), nil
 }
 
 // updateVisibleLocked advances every match's visible cycle to the lowest cycle its
-// holders (the partitions whose latest report lists it) reported, once every partition
-// has reported (until then a silent partition might hold any match).
-func (c *Coordinator) updateVisibleLocked() {
+// holders (the partitions whose latest report lists it, or that wrote its final
+// standings) wrote it at, once every partition has reported (until then a silent
+// partition might hold any match), and returns the commits to write (nil: none).
+func (c *Coordinator) updateVisibleLocked() *commit {
 	if len(c.latest) < c.partitions {
-		return
+		return nil
 	}
-	low := make(map[int64]int64)
-	for _, r := range c.latest {
+	type agg struct {
+		low, asOf         int64
+		entries, contests int64
+		state             string
+		parts             []int32
+		final             bool // every holder wrote its final standings
+	}
+	ms := map[int64]*agg{}
+	get := func(m int64) *agg {
+		if ms[m] == nil {
+			ms[m] = &agg{low: -1, final: true}
+		}
+		return ms[m]
+	}
+	for _, p := range slices.Sorted(maps.Keys(c.latest)) {
+		r := c.latest[p]
 		for _, m := range r.Matches {
-			if v, ok := low[m]; !ok || r.Cycle < v {
-				low[m] = r.Cycle
+			a := get(m)
+			cyc, asOf, state := r.Cycle, r.Cycle, ""
+			if i := slices.IndexFunc(r.Details, func(d MatchReport) bool { return d.Match == m }); i >= 0 {
+				d := r.Details[i]
+				cyc, asOf, state = d.Cycle, d.AsOf, d.State
+				a.entries += d.Entries
+				a.contests += d.Contests
+			}
+			if a.low < 0 || cyc < a.low {
+				a.low, a.asOf = cyc, asOf
+			}
+			if state != "" {
+				a.state = state
+			}
+			if _, ok := c.finals[m][p]; !ok {
+				a.final = false
+			}
+			a.parts = append(a.parts, p)
+		}
+	}
+	// A partition that wrote a match's final standings no longer lists it.
+	for m, fin := range c.finals {
+		for p, cyc := range fin {
+			a := get(m)
+			if !slices.Contains(a.parts, p) {
+				a.parts = append(a.parts, p)
+				a.state = records.StateCompleted
+				if a.low < 0 || cyc > a.low {
+					a.low = cyc
+				}
 			}
 		}
 	}
-	for m, v := range low {
-		if v > c.visible[m] {
-			c.visible[m] = v
+	var out commit
+	for _, m := range slices.Sorted(maps.Keys(ms)) {
+		a := ms[m]
+		slices.Sort(a.parts)
+		if a.low > c.visible[m] {
+			c.visible[m] = a.low
+			out.live = append(out.live, records.Match{ID: m, State: a.state, Cycle: a.low, AsOf: a.asOf, Entries: a.entries, Contests: a.contests, Parts: a.parts}.Record())
+		}
+		if a.final && a.state == records.StateCompleted && !c.committed[m] {
+			c.committed[m] = true
+			fin := records.Match{ID: m, State: records.StateCompleted, Cycle: c.visible[m], AsOf: a.asOf, Parts: a.parts}
+			for _, p := range a.parts {
+				fin.Cycle = max(fin.Cycle, c.finals[m][p])
+			}
+			fin.Entries, fin.Contests = a.entries, a.contests
+			out.complete = append(out.complete, fin.Record())
+			out.live = append(out.live, fin.Record())
+		}
+	}
+	if len(out.live) == 0 {
+		return nil
+	}
+	all := slices.Sorted(maps.Keys(c.visible))
+	out.live = append(out.live, records.Matches{IDs: all}.Record())
+	if len(out.complete) > 0 {
+		out.complete = append(out.complete, records.Matches{IDs: slices.Sorted(maps.Keys(c.committed))}.Record())
+	}
+	out.fence = records.Fence{Epoch: c.table.Epoch, Cycle: c.tick.Cycle}
+	return &out
+}
+
+// commit is a set of commit records to write (outside the lock).
+type commit struct {
+	live, complete []records.Record
+	fence          records.Fence
+}
+
+// write writes a commit: the complete namespace first (a final commit), then live. A
+// commit refused by its fence (a newer one is written) is not an error.
+func (c *Coordinator) write(ctx context.Context, cm *commit) {
+	if cm == nil || c.deps.Store == nil {
+		return
+	}
+	for _, ns := range []struct {
+		name string
+		recs []records.Record
+	}{{records.Complete, cm.complete}, {records.Live, cm.live}} {
+		if len(ns.recs) == 0 {
+			continue
+		}
+		for i := range ns.recs {
+			ns.recs[i].Fence = cm.fence
+		}
+		if err := c.deps.Store.Put(ctx, ns.name, ns.recs); err != nil && !errors.Is(err, records.ErrFenced) {
+			c.mCommitErrors.Inc()
+			c.log.Warn("cannot write match commits", "namespace", ns.name, "records", len(ns.recs), "err", err)
+			if ns.name == records.Complete { // retried by the next report
+				c.mu.Lock()
+				for _, r := range ns.recs {
+					if r.Set == records.SetMatch {
+						id, _ := strconv.ParseInt(r.Key, 10, 64)
+						delete(c.committed, id)
+					}
+				}
+				c.mu.Unlock()
+			}
+			return
 		}
 	}
 }

@@ -63,11 +63,25 @@ type Report struct {
 	Cycle     int64  `json:"cycle"`
 	// Matches are the matches with contests in this partition, every one written at
 	// Cycle. A match absent here has nothing in this partition: it does not wait for it.
-	Matches  []int64     `json:"matches"`
-	Entries  int64       `json:"entries"`
-	Contests int64       `json:"contests"`
-	Records  int64       `json:"records"` // records written
-	Stages   []StageTime `json:"stages"`
+	Matches []int64 `json:"matches"`
+	// Details are the matches' shares in the partition, as its SetMatchPart records say
+	// (a match in Details counts as listed in Matches). A detail's Cycle may be below the
+	// report's: that match's last write in the partition (a final waiting for a replay).
+	Details  []MatchReport `json:"details,omitempty"`
+	Entries  int64         `json:"entries"`
+	Contests int64         `json:"contests"`
+	Records  int64         `json:"records"` // records written
+	Stages   []StageTime   `json:"stages"`
+}
+
+// MatchReport is one match's share of one partition at a report.
+type MatchReport struct {
+	Match    int64  `json:"match"`
+	State    string `json:"state"`
+	Cycle    int64  `json:"cycle"`
+	AsOf     int64  `json:"as_of"` // epoch ms
+	Entries  int64  `json:"entries"`
+	Contests int64  `json:"contests"`
 }
 
 // CaughtUp is a loading member's word that it replayed a partition up to the end offsets
