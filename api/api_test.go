@@ -200,8 +200,8 @@ func TestEntry(t *testing.T) {
 				if e != want {
 					t.Fatalf("entry %d: got %+v, want %+v", w.EntryID, e, want)
 				}
-				if n := f.store.calls.Load(); mid == liveMatch && n != 3 {
-					t.Fatalf("entry %d: %d store calls, want 3 (entry, contest, match)", w.EntryID, n)
+				if n := f.store.calls.Load(); mid == liveMatch && n != 4 {
+					t.Fatalf("entry %d: %d store calls, want 4 (entry; contest, match, match partition)", w.EntryID, n)
 				}
 			}
 		}
@@ -281,8 +281,8 @@ func TestAround(t *testing.T) {
 				p.Limit != int64(to-from) || p.Total != int64(len(ref)) || p.Cycle != md.cycle[tc.contest] {
 				t.Fatalf("header %+v", p)
 			}
-			// Few reads: entry, contest, match, a binary search over the tie group's
-			// pages, one batch for the window.
+			// Few reads: entry, contest, match, match partition, a binary search over the
+			// tie group's pages, one batch for the window.
 			var group [2]int
 			for _, g := range tieGroups(ref) {
 				if g[0] <= tc.at && tc.at < g[1] {
@@ -290,7 +290,7 @@ func TestAround(t *testing.T) {
 				}
 			}
 			groupPages := (group[1]-1)/pageSize - group[0]/pageSize + 1
-			limit := int64(3 + bits.Len(uint(groupPages)) + 1)
+			limit := int64(4 + bits.Len(uint(groupPages)) + 1)
 			if n := f.store.calls.Load(); n > limit {
 				t.Fatalf("%d store calls for a tie group over %d pages, want <= %d", n, groupPages, limit)
 			}
@@ -316,7 +316,7 @@ func TestUserEntries(t *testing.T) {
 				}
 			}
 		})
-		checked := 0
+		checked, split := 0, 0
 		for k, u := range users {
 			multi := len(md.users[u]) > 1
 			if k%9 != 0 && !multi { // every user with several entries, a sample of the rest
@@ -330,7 +330,9 @@ func TestUserEntries(t *testing.T) {
 				t.Fatalf("user %d: %+v", u, got)
 			}
 			newest := int64(0)
+			inParts := map[int32]bool{}
 			for _, e := range got.Entries {
+				inParts[md.part[e.ContestID]] = true
 				w, ok := where[e.EntryID]
 				cyc := md.cycle[w.ContestID]
 				if !ok || e.ContestID != w.ContestID || e.Rank == nil || *e.Rank != int64(w.Rank) || e.Points == nil ||
@@ -342,12 +344,18 @@ func TestUserEntries(t *testing.T) {
 			if got.Cycle != newest || got.AsOf != wantAsOf(newest) {
 				t.Fatalf("user %d: cycle %d as of %s, want %d", u, got.Cycle, got.AsOf, newest)
 			}
-			if n := f.store.calls.Load(); mid == liveMatch && n != 3 {
-				t.Fatalf("user %d: %d store calls, want 3 (user, contests, match)", u, n)
+			if len(inParts) > 1 {
+				split++ // entries in two partitions, each ranked with its own partition's points
+			}
+			if n := f.store.calls.Load(); mid == liveMatch && n != 4 {
+				t.Fatalf("user %d: %d store calls, want 4 (match, users, contests, match partitions)", u, n)
 			}
 		}
 		if checked < 20 {
 			t.Fatalf("only %d users checked", checked)
+		}
+		if mid == liveMatch && split < 5 {
+			t.Fatalf("only %d users with entries in two partitions checked", split)
 		}
 	}
 }
@@ -393,6 +401,7 @@ func TestMatches(t *testing.T) {
 func TestContests(t *testing.T) {
 	f := testFixture()
 	srv, _ := newTestServer(t, f.store, nil)
+	further := 0 // chunks read past chunk 0 in the merge of several partitions
 	for _, tc := range []struct {
 		match         int64
 		query         string
@@ -429,14 +438,35 @@ func TestContests(t *testing.T) {
 					t.Fatal("fixture not largest first")
 				}
 			}
+			// The match, one batch of chunks (chunk 0 of every partition, and the window's
+			// when there is one partition), then one read per further chunk the merge
+			// reaches: a partition's chunk n when the window holds more than n*1000 of its
+			// contests.
 			calls := int64(2)
 			if md.ns == records.Complete {
 				calls++ // the match is looked for in live first
 			}
-			if n := f.store.calls.Load(); n > calls {
-				t.Fatalf("%d store calls, want the match and one batch of chunks", n)
+			if end := min(tc.offset+tc.limit, len(md.sizes)); len(md.parts) > 1 && tc.offset < end {
+				taken, held := map[int32]int{}, map[int32]int{}
+				for _, cs := range md.sizes {
+					held[md.part[cs.ID]]++
+				}
+				for k, cs := range md.sizes[:end] {
+					p := md.part[cs.ID]
+					taken[p]++
+					if taken[p]%records.ContestsPerChunk == 0 && taken[p] < held[p] && k+1 < end {
+						calls++ // its chunk is spent before the window's end: the next one is read
+						further++
+					}
+				}
+			}
+			if n := f.store.calls.Load(); n != calls {
+				t.Fatalf("%d store calls, want %d: the match, one batch of chunks, then a partition's next chunk when the merge reaches it", n, calls)
 			}
 		})
+	}
+	if further == 0 {
+		t.Fatal("no window crossed a partition's chunk boundary")
 	}
 }
 

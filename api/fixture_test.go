@@ -20,14 +20,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The test data: a live match ranked by the reference implementation, a live match with
-// many contests (chunks only), and a completed match held only in the complete namespace.
+// The test data: a live match ranked by the reference implementation, its contests in
+// two entries partitions whose points logs differ; a live match with many contests in
+// three partitions (chunks only); and a completed match held only in the complete
+// namespace, in one partition.
 const (
 	liveMatch  = int64(1)
-	chunkMatch = int64(2) // 2,345 contests, only its match and contests records
+	chunkMatch = int64(2) // 2,345 contests, only its match, match partition and contests records
 	doneMatch  = int64(3) // completed: records in the complete namespace only
 	chunkCount = 2345
 	pageSize   = 100
+)
+
+// The partitions holding each match, ascending (the first one's log gives the match
+// answer's players).
+var (
+	liveParts  = []int32{2, 9}
+	chunkParts = []int32{0, 1, 4}
+	doneParts  = []int32{3}
 )
 
 var (
@@ -45,8 +55,19 @@ type matchData struct {
 	cycle    map[int64]int64             // contest -> cycle of its record
 	entries  map[int64]engine.Entry      // by entry id
 	users    map[int64][]int64           // user -> entry ids
-	points   map[int64]map[int32]float64 // cycle -> player points
+	points   map[int64]map[int32]float64 // cycle -> player points of the first partition (the match answer's)
 	sizes    []records.ContestSize       // size desc, then id
+	parts    []int32                     // ascending
+	part     map[int64]int32             // contest -> its entries partition
+	// partition -> cycle -> player points: each partition's log has its own (a test of
+	// which log an entry's points come from; a real cluster ranks every partition
+	// against the same points snapshot).
+	partPoints map[int32]map[int64]map[int32]float64
+}
+
+// pointsOf returns the player points of contest cid's partition at cycle c.
+func (md *matchData) pointsOf(cid, c int64) map[int32]float64 {
+	return md.partPoints[md.part[cid]][c]
 }
 
 type fixture struct {
@@ -67,12 +88,8 @@ func testFixture() *fixture {
 		f := &fixture{store: st, matches: map[int64]*matchData{}}
 		// Contest 0 keeps an older cycle (its standings did not change at cycle 2). The
 		// 2,500-entry contest has ~30 teams, so its tie groups run across many pages.
-		f.matches[liveMatch] = buildMatch(st, records.Live, liveMatch, 11, []int{3, 1, 2500, 250, 101, 100, 7, 2}, 0, 0)
-		f.matches[doneMatch] = buildMatch(st, records.Complete, doneMatch, 12, []int{40, 1, 230}, 1_000_000, 10_000_000)
-		f.matches[doneMatch].state = records.StateCompleted
-		m := records.Match{ID: doneMatch, State: records.StateCompleted, Cycle: 2, AsOf: asOf2.UnixMilli(),
-			Entries: 271, Contests: 3, Log: logOf(f.matches[doneMatch].points)}
-		st.put(records.Complete, m.Record())
+		f.matches[liveMatch] = buildMatch(st, records.Live, records.StateLive, liveMatch, 11, []int{3, 1, 2500, 250, 101, 100, 7, 2}, 0, 0, liveParts)
+		f.matches[doneMatch] = buildMatch(st, records.Complete, records.StateCompleted, doneMatch, 12, []int{40, 1, 230}, 1_000_000, 10_000_000, doneParts)
 		f.matches[chunkMatch] = buildChunkMatch(st)
 		st.put(records.Live, records.Matches{IDs: []int64{chunkMatch, liveMatch}}.Record())
 		st.put(records.Complete, records.Matches{IDs: []int64{doneMatch, liveMatch}}.Record()) // live also listed here: dedup
@@ -105,10 +122,13 @@ func cycleTime(c int64) time.Time {
 }
 
 // buildMatch ranks a random tie-heavy dataset with the reference and writes its records
-// into ns. Contest 0 is ranked at cycle 1 with the points of cycle 1; the others at
-// cycle 2. Pages that are odd-numbered keep cycle 1 when their contest is at cycle 2 and
-// the rows equal (tests only rely on them being <= the contest's cycle).
-func buildMatch(st *fakeStore, ns string, matchID int64, seed uint64, sizes []int, contestShift, entryShift int64) *matchData {
+// into ns, as the partitions' writers and the committer write them. Contest k (dataset
+// order) is in partition parts[k%len(parts)]; partition parts[j]'s players have j/2 point
+// more than the first partition's. Contest 0 is ranked at cycle 1 with the points of
+// cycle 1; the others at cycle 2. Pages that are odd-numbered keep cycle 1 when their
+// contest is at cycle 2 and the rows equal (tests only rely on them being <= the
+// contest's cycle).
+func buildMatch(st *fakeStore, ns, state string, matchID int64, seed uint64, sizes []int, contestShift, entryShift int64, parts []int32) *matchData {
 	entries, pts2 := reference.Random(seed, reference.Shape{Contests: sizes, Players: 22, LineupSize: 11,
 		Teams: 30, PointValues: 4, Negative: true, Missing: 0.1, Shuffle: true})
 	for k := range entries {
@@ -124,9 +144,20 @@ func buildMatch(st *fakeStore, ns string, matchID int64, seed uint64, sizes []in
 	for p, v := range pts2 {
 		pts1[p] = v - 0.25 // every player changes between the cycles
 	}
-	md := &matchData{id: matchID, ns: ns, state: records.StateLive, ranked: map[int64][]reference.Row{},
+	md := &matchData{id: matchID, ns: ns, state: state, ranked: map[int64][]reference.Row{},
 		cycle: map[int64]int64{}, entries: map[int64]engine.Entry{}, users: map[int64][]int64{},
-		points: map[int64]map[int32]float64{1: pts1, 2: pts2}}
+		points: map[int64]map[int32]float64{1: pts1, 2: pts2}, parts: parts, part: map[int64]int32{},
+		partPoints: map[int32]map[int64]map[int32]float64{}}
+	for j, p := range parts {
+		md.partPoints[p] = map[int64]map[int32]float64{}
+		for c, pts := range md.points {
+			shifted := map[int32]float64{}
+			for pl, v := range pts {
+				shifted[pl] = v + 0.5*float64(j)
+			}
+			md.partPoints[p][c] = shifted
+		}
+	}
 	byContest := map[int64][]engine.Entry{}
 	for _, e := range entries {
 		if _, ok := byContest[e.ContestID]; !ok {
@@ -141,31 +172,52 @@ func buildMatch(st *fakeStore, ns string, matchID int64, seed uint64, sizes []in
 		if k == 0 {
 			cycle = 1
 		}
-		ranked := reference.Rank(byContest[cid], md.points[cycle])
+		md.part[cid] = parts[k%len(parts)]
+		ranked := reference.Rank(byContest[cid], md.pointsOf(cid, cycle))
 		md.ranked[cid], md.cycle[cid] = ranked, cycle
 		md.sizes = append(md.sizes, records.ContestSize{ID: cid, Size: int64(len(ranked))})
 		st.put(ns, contestRecords(matchID, cid, cycle, ranked)...)
 	}
 	var recs []records.Record
-	users := map[int64][]records.Entry{}
+	type userPart struct {
+		user int64
+		part int32
+	}
+	users := map[userPart][]records.Entry{}
 	for _, e := range entries {
 		re := records.Entry{ID: e.EntryID, Contest: e.ContestID, Match: matchID, User: e.UserID, Team: e.TeamID,
-			Lineup: records.Lineup{Players: e.Players, Captain: e.Captain, Vice: e.ViceCaptain}}
+			Part: md.part[e.ContestID], Lineup: records.Lineup{Players: e.Players, Captain: e.Captain, Vice: e.ViceCaptain}}
 		recs = append(recs, re.Record())
-		users[e.UserID] = append(users[e.UserID], re)
-		md.users[e.UserID] = append(md.users[e.UserID], e.EntryID)
+		users[userPart{e.UserID, re.Part}] = append(users[userPart{e.UserID, re.Part}], re)
 	}
-	for u, es := range users {
-		recs = append(recs, records.User{Match: matchID, User: u, Entries: es}.Record())
+	for _, p := range parts { // the user answer lists partitions in order, each record's entries in order
+		for _, e := range entries {
+			if md.part[e.ContestID] == p {
+				md.users[e.UserID] = append(md.users[e.UserID], e.EntryID)
+			}
+		}
+	}
+	for up, es := range users {
+		recs = append(recs, records.User{Match: matchID, User: up.user, Part: up.part, Entries: es}.Record())
 	}
 	slices.SortFunc(md.sizes, func(a, b records.ContestSize) int {
 		return cmp.Or(cmp.Compare(b.Size, a.Size), cmp.Compare(a.ID, b.ID))
 	})
-	recs = append(recs, chunkRecords(matchID, md.sizes)...)
-	if ns == records.Live {
-		recs = append(recs, records.Match{ID: matchID, State: records.StateLive, Cycle: 2, AsOf: asOf2.UnixMilli(),
-			Entries: int64(len(entries)), Contests: int64(len(md.contests)), Log: logOf(md.points)}.Record())
+	for _, p := range parts {
+		var sizes []records.ContestSize
+		var n int64
+		for _, cs := range md.sizes {
+			if md.part[cs.ID] == p {
+				sizes = append(sizes, cs)
+				n += cs.Size
+			}
+		}
+		recs = append(recs, chunkRecords(matchID, p, sizes)...)
+		recs = append(recs, records.MatchPart{Match: matchID, Part: p, State: state, Cycle: 2, AsOf: asOf2.UnixMilli(),
+			Entries: n, Contests: int64(len(sizes)), Chunks: chunksOf(len(sizes)), Log: logOf(md.partPoints[p])}.Record())
 	}
+	recs = append(recs, records.Match{ID: matchID, State: state, Cycle: 2, AsOf: asOf2.UnixMilli(),
+		Entries: int64(len(entries)), Contests: int64(len(md.contests)), Parts: parts}.Record())
 	st.put(ns, recs...)
 	return md
 }
@@ -201,26 +253,54 @@ func contestRecords(matchID, cid, cycle int64, ranked []reference.Row) []records
 	return recs
 }
 
-func chunkRecords(matchID int64, sizes []records.ContestSize) []records.Record {
+// chunkRecords is partition part's contests list of a match (sizes: size desc, then id).
+func chunkRecords(matchID int64, part int32, sizes []records.ContestSize) []records.Record {
 	var recs []records.Record
 	for n := 0; n*records.ContestsPerChunk < len(sizes); n++ {
-		recs = append(recs, records.ContestChunk{Match: matchID, Chunk: n, Total: int64(len(sizes)),
+		recs = append(recs, records.ContestChunk{Match: matchID, Part: part, Chunk: n, Total: int64(len(sizes)),
 			Contests: sizes[n*records.ContestsPerChunk : min((n+1)*records.ContestsPerChunk, len(sizes))]}.Record())
 	}
 	return recs
 }
 
-// buildChunkMatch writes a live match of chunkCount contests (no standings yet).
+func chunksOf(contests int) int64 {
+	return int64((contests + records.ContestsPerChunk - 1) / records.ContestsPerChunk)
+}
+
+// buildChunkMatch writes a live match of chunkCount contests (no standings yet) in three
+// partitions, unevenly: the first holds more than a chunk (1000 contests).
 func buildChunkMatch(st *fakeStore) *matchData {
-	md := &matchData{id: chunkMatch, ns: records.Live, state: records.StateScheduled}
+	md := &matchData{id: chunkMatch, ns: records.Live, state: records.StateScheduled, parts: chunkParts, part: map[int64]int32{}}
 	for k := range chunkCount {
-		md.sizes = append(md.sizes, records.ContestSize{ID: int64(500_000 + k), Size: int64(2 + (k*7919)%1000)})
+		cs := records.ContestSize{ID: int64(500_000 + k), Size: int64(2 + (k*7919)%1000)}
+		md.sizes = append(md.sizes, cs)
+		switch h := (k * 104729) % 100; {
+		case h < 60:
+			md.part[cs.ID] = chunkParts[0]
+		case h < 85:
+			md.part[cs.ID] = chunkParts[1]
+		default:
+			md.part[cs.ID] = chunkParts[2]
+		}
 	}
 	slices.SortFunc(md.sizes, func(a, b records.ContestSize) int {
 		return cmp.Or(cmp.Compare(b.Size, a.Size), cmp.Compare(a.ID, b.ID))
 	})
-	st.put(records.Live, chunkRecords(chunkMatch, md.sizes)...)
-	st.put(records.Live, records.Match{ID: chunkMatch, State: records.StateScheduled, Contests: chunkCount}.Record())
+	for _, p := range chunkParts {
+		var sizes []records.ContestSize
+		for _, cs := range md.sizes {
+			if md.part[cs.ID] == p {
+				sizes = append(sizes, cs)
+			}
+		}
+		if p == chunkParts[0] && len(sizes) <= records.ContestsPerChunk {
+			panic(fmt.Sprintf("fixture: partition %d holds %d contests, not more than a chunk", p, len(sizes)))
+		}
+		st.put(records.Live, chunkRecords(chunkMatch, p, sizes)...)
+		st.put(records.Live, records.MatchPart{Match: chunkMatch, Part: p, State: records.StateScheduled,
+			Contests: int64(len(sizes)), Chunks: chunksOf(len(sizes))}.Record())
+	}
+	st.put(records.Live, records.Match{ID: chunkMatch, State: records.StateScheduled, Contests: chunkCount, Parts: chunkParts}.Record())
 	return md
 }
 

@@ -55,29 +55,53 @@ func (s *Server) matches(r *request) (any, error) {
 	return out, nil
 }
 
-// GET /v1/matches/{match_id}: the match record; players' points replayed to its cycle.
+// GET /v1/matches/{match_id}: the match's commit record, then the record of its first
+// partition for the points log, replayed to the commit's cycle (every partition holding
+// the match has written that cycle, and all rank against the same points snapshot).
 func (s *Server) match(r *request) (any, error) {
 	id, err := pathID(r, "match_id")
 	if err != nil {
 		return nil, err
 	}
-	m, at, err := s.readMatch(r.Context(), records.Live, id)
+	ctx := r.Context()
+	m, at, err := s.readMatch(ctx, records.Live, id)
 	if err != nil {
 		return nil, err
 	}
 	if at == "" {
 		return nil, notFound("match %d not found", id)
 	}
-	centi := s.logs.at(at, m, m.Cycle)
-	players := make([]playerPoints, 0, len(centi))
-	for _, p := range slices.Sorted(maps.Keys(centi)) {
-		players = append(players, playerPoints{PlayerID: p, Points: json.Number(fixedpoint.FormatCenti(centi[p]))})
+	players := []playerPoints{}
+	if len(m.Parts) > 0 {
+		part := m.Parts[0]
+		err = s.consistent(ctx, "match", id, func() error {
+			mp, pat, err := s.readMatchPart(ctx, at, id, part)
+			switch {
+			case err != nil:
+				return err
+			case pat == "":
+				return mixed("partition %d of match %d is not written yet", part, id)
+			case mp.Cycle < m.Cycle:
+				return mixed("partition %d of match %d is at cycle %d, its commit at %d", part, id, mp.Cycle, m.Cycle)
+			}
+			centi := s.logs.at(pat, mp, m.Cycle)
+			players = players[:0]
+			for _, p := range slices.Sorted(maps.Keys(centi)) {
+				players = append(players, playerPoints{PlayerID: p, Points: json.Number(fixedpoint.FormatCenti(centi[p]))})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	return matchDetail{matchSummary: summary(m), Players: players}, nil
 }
 
-// GET /v1/matches/{match_id}/contests: the match record, then the contests chunks of the
-// window (and chunk 0, which carries the total) in one batch.
+// GET /v1/matches/{match_id}/contests: the match's commit record, then chunk 0 of every
+// partition holding the match in one batch (with a single partition, the window's chunks
+// too), merged largest first; a partition's next chunk is read when the merge reaches the
+// end of the one read.
 func (s *Server) contests(r *request) (any, error) {
 	id, w, err := idAndPage(r, "match_id")
 	if err != nil {
@@ -93,47 +117,94 @@ func (s *Server) contests(r *request) (any, error) {
 	}
 	const per = records.ContestsPerChunk
 	end := w.offset + min(w.limit, maxInt64-w.offset)
-	first, last := w.offset/per, (end-1)/per
-	nos := []int64{0}
-	for n := max(first, 1); n <= last; n++ {
-		nos = append(nos, n)
+	type chunkNo struct {
+		part int32
+		n    int64
+	}
+	var nos []chunkNo
+	for _, p := range m.Parts {
+		nos = append(nos, chunkNo{p, 0})
+	}
+	if len(m.Parts) == 1 { // the match's list is the partition's: read the window at once
+		for n := max(w.offset/per, 1); n <= (end-1)/per; n++ {
+			nos = append(nos, chunkNo{m.Parts[0], n})
+		}
 	}
 	keys := make([]string, len(nos))
-	for k, n := range nos {
-		keys[k] = records.ChunkKey(id, int(n))
+	for k, c := range nos {
+		keys[k] = records.ChunkKey(id, c.part, int(c.n))
 	}
 	out := contestList{MatchID: id, Cycle: m.Cycle, AsOf: asOf(m.AsOf), Offset: w.offset, Limit: w.limit, Contests: []contestSize{}}
 	err = s.consistent(ctx, "contests of match", id, func() error {
+		chunks := make(map[chunkNo]records.ContestChunk, len(nos))
+		decode := func(b records.Packed, c chunkNo, key string) error {
+			ch, err := records.ContestChunkFrom(b)
+			if err == nil && (ch.Match != id || ch.Part != c.part || int64(ch.Chunk) != c.n) {
+				err = fmt.Errorf("chunk %d of match %d partition %d holds chunk %d of match %d partition %d: %w",
+					c.n, id, c.part, ch.Chunk, ch.Match, ch.Part, records.ErrCorrupt)
+			}
+			if err != nil {
+				return s.corrupt("contest chunk", key, err)
+			}
+			chunks[c] = ch
+			return nil
+		}
 		bs, err := s.getIn(ctx, at, records.SetContests, keys)
 		if err != nil {
 			return err
 		}
-		chunks := make(map[int64]records.ContestChunk, len(bs))
 		for k, b := range bs {
-			if b == nil {
-				continue
+			if b != nil {
+				if err := decode(b, nos[k], keys[k]); err != nil {
+					return err
+				}
 			}
-			c, err := records.ContestChunkFrom(b)
-			if err == nil && (c.Match != id || int64(c.Chunk) != nos[k]) {
-				err = fmt.Errorf("chunk %d of match %d holds chunk %d of match %d: %w", nos[k], id, c.Chunk, c.Match, records.ErrCorrupt)
-			}
-			if err != nil {
-				return s.corrupt("contest chunk", keys[k], err)
-			}
-			chunks[nos[k]] = c
 		}
-		total := chunks[0].Total
-		out.Total, out.Contests = total, out.Contests[:0]
-		for n := first; n <= last && n*per < total; n++ {
-			c, ok := chunks[n]
-			if !ok || c.Total != total || int64(len(c.Contests)) != min(per, total-n*per) {
-				return mixed("chunk %d of the contests of match %d does not match its chunk 0", n, id)
+		parts := make([]*partContests, len(m.Parts))
+		// contestsOf checks chunk n of partition p against the partition's chunk 0.
+		contestsOf := func(p *partContests, n int64) ([]records.ContestSize, error) {
+			c, ok := chunks[chunkNo{p.part, n}]
+			if !ok || c.Total != p.total || int64(len(c.Contests)) != min(per, p.total-n*per) {
+				return nil, mixed("chunk %d of the contests of match %d partition %d does not match its chunk 0", n, id, p.part)
 			}
-			hi := min(end-n*per, int64(len(c.Contests)))
-			lo := min(max(w.offset-n*per, 0), hi)
-			for _, cs := range c.Contests[lo:hi] {
-				out.Contests = append(out.Contests, contestSize{ContestID: cs.ID, Entries: cs.Size})
+			return c.Contests, nil
+		}
+		for k, part := range m.Parts {
+			p := &partContests{part: part, total: chunks[chunkNo{part, 0}].Total} // no chunk 0: no contests
+			if p.total < 0 {
+				return s.corrupt("contest chunk", records.ChunkKey(id, part, 0), fmt.Errorf("total %d: %w", p.total, records.ErrCorrupt))
 			}
+			if p.total > 0 {
+				if p.cs, err = contestsOf(p, 0); err != nil {
+					return err
+				}
+			}
+			parts[k] = p
+			out.Total += p.total
+		}
+		load := func(p *partContests, n int64) ([]records.ContestSize, error) {
+			c := chunkNo{p.part, n}
+			if _, ok := chunks[c]; !ok {
+				key := records.ChunkKey(id, p.part, int(n))
+				bs, err := s.getIn(ctx, at, records.SetContests, []string{key})
+				if err != nil {
+					return nil, err
+				}
+				if bs[0] != nil {
+					if err := decode(bs[0], c, key); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return contestsOf(p, n)
+		}
+		cs, err := mergeContests(parts, per, w.offset, end, load)
+		if err != nil {
+			return err
+		}
+		out.Contests = out.Contests[:0]
+		for _, c := range cs {
+			out.Contests = append(out.Contests, contestSize{ContestID: c.ID, Entries: c.Size})
 		}
 		return nil
 	})
@@ -204,65 +275,74 @@ func (s *Server) entryOf(ctx context.Context, cid, eid int64) (records.Entry, st
 type standing struct {
 	ns     string // the contest's namespace
 	c      records.Contest
+	mp     records.MatchPart // the share of the entry's partition: its points log
 	points int64
 	records.Standing
 }
 
-// stand reads an entry's contest and match records together (ns first) and places the
-// entry's points, replayed at the contest's cycle, in the contest's histogram. rows asks
-// for the contest's page 0 as well.
+// stand reads an entry's contest, match commit and match partition (the entry's) records
+// together (ns first) and places the entry's points, its partition's log replayed at the
+// contest's cycle, in the contest's histogram. rows asks for the contest's page 0 as well.
 func (s *Server) stand(ctx context.Context, ns string, e records.Entry, rows bool) (standing, error) {
-	var mc matchAndContest
+	var er entryRecords
 	if s.local {
-		mc.m, mc.mat, mc.merr = s.readMatch(ctx, ns, e.Match)
-		mc.c, mc.cat, mc.err = s.readContest(ctx, ns, e.Contest, rows)
+		_, er.mat, er.merr = s.readMatch(ctx, ns, e.Match)
+		er.mp, er.pat, er.perr = s.readMatchPart(ctx, ns, e.Match, e.Part)
+		er.c, er.cat, er.err = s.readContest(ctx, ns, e.Contest, rows)
 	} else {
-		mc = s.readMatchAndContest(ctx, ns, e, rows)
+		er = s.readEntryRecords(ctx, ns, e, rows)
 	}
-	m, mat, c, cat := mc.m, mc.mat, mc.c, mc.cat
+	mp, pat, c, cat := er.mp, er.pat, er.c, er.cat
 	switch {
-	case mc.err != nil:
-		return standing{}, mc.err
-	case mc.merr != nil:
-		return standing{}, mc.merr
+	case er.err != nil:
+		return standing{}, er.err
+	case er.merr != nil:
+		return standing{}, er.merr
+	case er.perr != nil:
+		return standing{}, er.perr
 	case cat == "":
 		return standing{}, notFound("contest %d of entry %d has no standings yet", e.Contest, e.ID)
-	case mat == "":
+	case er.mat == "":
 		return standing{}, mixed("match %d of contest %d is not written yet", e.Match, e.Contest)
 	case c.Match != e.Match:
 		return standing{}, s.corrupt("contest", e.Contest, fmt.Errorf("contest of match %d, its entry %d of match %d", c.Match, e.ID, e.Match))
+	case pat == "":
+		return standing{}, mixed("partition %d of match %d is not written yet", e.Part, e.Match)
+	case mp.Cycle < c.Cycle:
+		return standing{}, mixed("the points log of match %d partition %d is at cycle %d, contest %d at cycle %d", e.Match, e.Part, mp.Cycle, c.ID, c.Cycle)
 	}
-	pts := e.Lineup.Points(s.logs.at(mat, m, c.Cycle))
+	pts := e.Lineup.Points(s.logs.at(pat, mp, c.Cycle))
 	st, ok := records.StandingOf(c.Hist, pts)
 	if !ok {
 		return standing{}, mixed("the points of entry %d are not among those of contest %d at cycle %d", e.ID, c.ID, c.Cycle)
 	}
-	return standing{ns: cat, c: c, points: pts, Standing: st}, nil
+	return standing{ns: cat, c: c, mp: mp, points: pts, Standing: st}, nil
 }
 
-// matchAndContest is what stand reads: a match record and a contest record, each with
-// its namespace and error.
-type matchAndContest struct {
-	m         records.Match
-	c         records.Contest
-	mat, cat  string
-	merr, err error
+// entryRecords is what stand reads: whether the match's commit is there, the match
+// partition record and the contest record, each with its namespace and error.
+type entryRecords struct {
+	mp              records.MatchPart
+	c               records.Contest
+	mat, pat, cat   string
+	merr, perr, err error
 }
 
-// readMatchAndContest reads an entry's match and contest records at once (two round
-// trips overlapped), for a remote store. It is a function of its own so that the local
-// path's variables do not escape to the heap with its goroutine.
-func (s *Server) readMatchAndContest(ctx context.Context, ns string, e records.Entry, rows bool) matchAndContest {
-	var mc matchAndContest
+// readEntryRecords reads an entry's match commit, match partition and contest records at
+// once (three round trips overlapped), for a remote store. It is a function of its own so
+// that the local path's variables do not escape to the heap with its goroutines.
+func (s *Server) readEntryRecords(ctx context.Context, ns string, e records.Entry, rows bool) entryRecords {
+	var er entryRecords
 	var wg sync.WaitGroup
-	wg.Go(func() { mc.m, mc.mat, mc.merr = s.readMatch(ctx, ns, e.Match) })
-	mc.c, mc.cat, mc.err = s.readContest(ctx, ns, e.Contest, rows)
+	wg.Go(func() { _, er.mat, er.merr = s.readMatch(ctx, ns, e.Match) })
+	wg.Go(func() { er.mp, er.pat, er.perr = s.readMatchPart(ctx, ns, e.Match, e.Part) })
+	er.c, er.cat, er.err = s.readContest(ctx, ns, e.Contest, rows)
 	wg.Wait()
-	return mc
+	return er
 }
 
-// GET /v1/contests/{contest_id}/entries/{entry_id}: the entry record, then its contest and
-// match records. The hottest answer: it appends its JSON to b itself.
+// GET /v1/contests/{contest_id}/entries/{entry_id}: the entry record, then its contest,
+// match and match partition records. The hottest answer: it appends its JSON to b itself.
 func (s *Server) entry(r *request, b []byte) ([]byte, error) {
 	cid, eid, err := entryIDs(r)
 	if err != nil {
@@ -375,8 +455,9 @@ func (p *pages) find(id, pts int64, st records.Standing) (int64, error) {
 	return 0, mixed("entry %d is not in the standings of contest %d at cycle %d", id, p.c.ID, p.c.Cycle)
 }
 
-// GET /v1/users/{user_id}/entries?match_id=: the user record, then its contests in one
-// batch together with the match record.
+// GET /v1/users/{user_id}/entries?match_id=: the match's commit record (the partitions
+// holding the match), then the user's records of those partitions in one batch, then the
+// entries' contests and the match partition records of the user's partitions, together.
 func (s *Server) userEntries(r *request) (any, error) {
 	uid, err := pathID(r, "user_id")
 	if err != nil {
@@ -391,34 +472,41 @@ func (s *Server) userEntries(r *request) (any, error) {
 		return nil, err
 	}
 	ctx := r.Context()
-	b, uat, err := s.get(ctx, records.Live, records.SetUser, records.UserKey(mid, uid))
+	m, mat, err := s.readMatch(ctx, records.Live, mid)
 	if err != nil {
 		return nil, err
 	}
-	if uat == "" {
-		return nil, notFound("user %d has no entries in match %d", uid, mid)
+	if mat == "" { // not committed yet: its partitions are not known
+		return nil, notFound("user %d has no entries in match %d: no such match", uid, mid)
 	}
-	u, err := records.UserFrom(b)
+	es, parts, uat, err := s.readUser(ctx, mat, m, uid)
 	if err != nil {
-		return nil, s.corrupt("user", records.UserKey(mid, uid), err)
+		return nil, err
+	}
+	if len(es) == 0 {
+		return nil, notFound("user %d has no entries in match %d", uid, mid)
 	}
 	var keys []string
 	var ids []int64
-	for _, e := range u.Entries {
+	for _, e := range es {
 		if !slices.Contains(ids, e.Contest) {
 			ids = append(ids, e.Contest)
 			keys = append(keys, records.IDKey(e.Contest))
 		}
 	}
+	partKeys := make([]string, len(parts))
+	for k, p := range parts {
+		partKeys[k] = records.MatchPartKey(mid, p)
+	}
 	var out userEntries
 	err = s.consistent(ctx, "user", uid, func() error {
 		var (
-			m    records.Match
-			mat  string
-			merr error
+			pbs  []records.Packed
+			pat  []string
+			perr error
 			wg   sync.WaitGroup
 		)
-		read := func() { m, mat, merr = s.readMatch(ctx, uat, mid) }
+		read := func() { pbs, pat, perr = s.getMany(ctx, uat, records.SetMatchPart, partKeys) }
 		if s.local {
 			read() // a goroutine would cost more than the read
 		} else {
@@ -429,8 +517,19 @@ func (s *Server) userEntries(r *request) (any, error) {
 		if err != nil {
 			return err
 		}
-		if merr != nil {
-			return merr
+		if perr != nil {
+			return perr
+		}
+		mps := make(map[int32]records.MatchPart, len(parts))
+		for k, b := range pbs {
+			if b == nil {
+				continue
+			}
+			mp, err := s.decodeMatchPart(b, pat[k], mid, parts[k])
+			if err != nil {
+				return err
+			}
+			mps[mp.Part] = mp
 		}
 		contests := make(map[int64]records.Contest, len(bs))
 		for k, b := range bs {
@@ -446,25 +545,37 @@ func (s *Server) userEntries(r *request) (any, error) {
 			}
 			contests[c.ID] = c
 		}
-		if mat == "" {
-			if len(contests) > 0 {
-				return mixed("match %d is not written yet", mid)
-			}
-			return notFound("match %d not found", mid)
-		}
-		out = userEntries{UserID: uid, MatchID: mid, Cycle: m.Cycle, AsOf: asOf(m.AsOf), Entries: make([]userEntry, 0, len(u.Entries))}
+		out = userEntries{UserID: uid, MatchID: mid, Cycle: m.Cycle, AsOf: asOf(m.AsOf), Entries: make([]userEntry, 0, len(es))}
 		newest := int64(-1)
-		at := map[int64]map[int32]int64{} // player points by cycle
-		for _, e := range u.Entries {
+		type partCycle struct {
+			part  int32
+			cycle int64
+		}
+		at := map[partCycle]map[int32]int64{} // player points by partition and cycle
+		for _, e := range es {
 			c, ok := contests[e.Contest]
 			if !ok {
 				out.Entries = append(out.Entries, userEntry{ContestID: e.Contest, EntryID: e.ID})
 				continue
 			}
-			centi, ok := at[c.Cycle]
+			mp, ok := mps[e.Part]
+			switch {
+			case !ok:
+				return mixed("partition %d of match %d is not written yet", e.Part, mid)
+			case mp.Cycle < c.Cycle:
+				return mixed("the points log of match %d partition %d is at cycle %d, contest %d at cycle %d", mid, e.Part, mp.Cycle, c.ID, c.Cycle)
+			}
+			pc := partCycle{e.Part, c.Cycle}
+			centi, ok := at[pc]
 			if !ok {
-				centi = s.logs.at(mat, m, c.Cycle)
-				at[c.Cycle] = centi
+				ns := uat
+				for k, p := range parts {
+					if p == e.Part {
+						ns = pat[k]
+					}
+				}
+				centi = s.logs.at(ns, mp, c.Cycle)
+				at[pc] = centi
 			}
 			pts := e.Lineup.Points(centi)
 			st, ok := records.StandingOf(c.Hist, pts)
@@ -483,4 +594,41 @@ func (s *Server) userEntries(r *request) (any, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// readUser reads the user's records of every partition holding match m in one batch
+// from ns (from the other namespace when ns holds none of them), and returns the user's
+// entries in partition order (each record's in its own order), the partitions holding
+// some, and the namespace they were read from.
+func (s *Server) readUser(ctx context.Context, ns string, m records.Match, uid int64) (es []records.Entry, parts []int32, at string, err error) {
+	keys := make([]string, len(m.Parts))
+	for k, p := range m.Parts {
+		keys[k] = records.UserKey(m.ID, uid, p)
+	}
+	var bs []records.Packed
+	for _, at = range [2]string{ns, otherNS(ns)} {
+		if bs, err = s.getIn(ctx, at, records.SetUser, keys); err != nil {
+			return nil, nil, "", err
+		}
+		if slices.ContainsFunc(bs, func(b records.Packed) bool { return b != nil }) {
+			break
+		}
+	}
+	for k, b := range bs {
+		if b == nil {
+			continue
+		}
+		u, err := records.UserFrom(b)
+		if err == nil && (u.Match != m.ID || u.User != uid || u.Part != m.Parts[k]) {
+			err = fmt.Errorf("record %s holds user %d of match %d partition %d: %w", keys[k], u.User, u.Match, u.Part, records.ErrCorrupt)
+		}
+		if err != nil {
+			return nil, nil, "", s.corrupt("user", keys[k], err)
+		}
+		if len(u.Entries) > 0 {
+			es = append(es, u.Entries...)
+			parts = append(parts, u.Part)
+		}
+	}
+	return es, parts, at, nil
 }

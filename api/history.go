@@ -31,7 +31,8 @@ func (h entryHistory) MarshalJSON() ([]byte, error) {
 }
 
 // GET /v1/contests/{contest_id}/entries/{entry_id}/history?since=: the entry as one entry,
-// plus its team points at every cycle of the match's points log up to the contest's cycle
+// plus its team points at every cycle of its partition's points log (the match partition
+// record read with the entry's contest) up to the contest's cycle
 // in which they changed (the first step always), after cycle since (default 0: all; a
 // page that has the steps to cycle N asks for since=N). Points are exact: the entry's
 // lineup over the log replayed step by step. Ranks at past cycles are not stored anywhere (a
@@ -61,16 +62,9 @@ func (s *Server) history(r *request) (any, error) {
 		if err != nil {
 			return err
 		}
-		m, mat, err := s.readMatch(ctx, st.ns, e.Match)
-		if err != nil {
-			return err
-		}
-		if mat == "" {
-			return mixed("match %d of contest %d is not written yet", e.Match, e.Contest)
-		}
-		hist, last := pointsHistory(m.Log, e.Lineup, since, st.c.Cycle)
+		hist, last := pointsHistory(st.mp.Log, e.Lineup, since, st.c.Cycle)
 		if last != st.points {
-			return mixed("the points log of match %d does not reach cycle %d of contest %d", e.Match, st.c.Cycle, e.Contest)
+			return mixed("the points log of match %d partition %d does not reach cycle %d of contest %d", e.Match, e.Part, st.c.Cycle, e.Contest)
 		}
 		out = entryHistory{
 			entryStanding: entryStanding{ContestID: e.Contest, MatchID: e.Match, EntryID: e.ID, UserID: e.User, TeamID: e.Team,

@@ -7,16 +7,17 @@ import (
 	"github.com/fantasy/leaderboard/records"
 )
 
-// pointsCache keeps decoded points logs and the player points they give at a cycle. A
-// packed log with the same length and hash as the cached one of its match is the same
-// log (hashing a few kB costs far less than decoding it): most reads decode nothing and
+// pointsCache keeps decoded points logs (one per namespace, match and entries partition:
+// each partition's writer writes its own, records.MatchPart) and the player points they
+// give at a cycle. A packed log with the same length and hash as the cached one of its
+// match partition is the same log (hashing a few kB costs far less than decoding it): most reads decode nothing and
 // build no map. A log rebuilt from scratch (a worker restarted without its live store)
 // differs and replaces it. The maps it returns are shared: read them, never write.
 //
 // A log lent by the embedded store that is the very bytes cached (same first byte, same
 // length) is not even hashed: the store replaces a record whole and never writes into
 // one, and the cache holds the bytes it compares, so they cannot be freed and reused.
-// (It holds one match record per match that way; histograms are hashed, not held, as
+// (It holds one log per match partition that way; histograms are hashed, not held, as
 // the cache keeps up to maxCachedHists of them.)
 type pointsCache struct {
 	mu   sync.Mutex
@@ -27,6 +28,7 @@ type pointsCache struct {
 type logKey struct {
 	ns    string
 	match int64
+	part  int32
 }
 
 type cachedLog struct {
@@ -38,13 +40,14 @@ type cachedLog struct {
 }
 
 const (
-	maxCachedMatches = 1024
-	maxCachedCycles  = 16
+	maxCachedLogs   = 1024 // match partitions
+	maxCachedCycles = 16
 )
 
-// decode returns the log packed in raw, from the cache when it is the cached one.
-func (pc *pointsCache) decode(ns string, match int64, raw []byte) (records.PointsLog, error) {
-	k := logKey{ns, match}
+// decode returns the log of match partition (match, part) packed in raw, from the cache
+// when it is the cached one.
+func (pc *pointsCache) decode(ns string, match int64, part int32, raw []byte) (records.PointsLog, error) {
+	k := logKey{ns, match, part}
 	pc.mu.Lock()
 	if pc.m == nil {
 		pc.seed = maphash.MakeSeed()
@@ -64,7 +67,7 @@ func (pc *pointsCache) decode(ns string, match int64, raw []byte) (records.Point
 		return nil, err
 	}
 	pc.mu.Lock()
-	if pc.m == nil || len(pc.m) >= maxCachedMatches {
+	if pc.m == nil || len(pc.m) >= maxCachedLogs {
 		pc.m = map[logKey]*cachedLog{}
 	}
 	pc.m[k] = &cachedLog{raw: raw, size: len(raw), sum: sum, log: log, at: map[int64]map[int32]int64{}}
@@ -73,8 +76,8 @@ func (pc *pointsCache) decode(ns string, match int64, raw []byte) (records.Point
 }
 
 // at returns the player points of m's log at cycle (shared, read-only).
-func (pc *pointsCache) at(ns string, m records.Match, cycle int64) map[int32]int64 {
-	k := logKey{ns, m.ID}
+func (pc *pointsCache) at(ns string, m records.MatchPart, cycle int64) map[int32]int64 {
+	k := logKey{ns, m.Match, m.Part}
 	pc.mu.Lock()
 	c := pc.m[k]
 	if c != nil && len(c.log) == len(m.Log) {

@@ -21,7 +21,7 @@ func TestPointsCache(t *testing.T) {
 	}{
 		{raw1, log1}, {raw1, log1}, {slices.Clone(raw1), log1}, {raw2, log2}, {raw2, log2}, {raw1, log1},
 	} {
-		got, err := pc.decode(records.Live, 1, tc.raw)
+		got, err := pc.decode(records.Live, 1, 0, tc.raw)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Fatalf("read %d: %+v, %v; want %+v", k, got, err, tc.want)
 		}
@@ -29,7 +29,7 @@ func TestPointsCache(t *testing.T) {
 	if sameBytes(raw1, slices.Clone(raw1)) || !sameBytes(raw1, raw1) || sameBytes(nil, nil) || sameBytes(raw1, raw1[:1]) {
 		t.Fatal("sameBytes")
 	}
-	if n := testing.AllocsPerRun(100, func() { pc.decode(records.Live, 1, raw1) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { pc.decode(records.Live, 1, 0, raw1) }); n != 0 {
 		t.Fatalf("a cached log costs %v allocations", n)
 	}
 }

@@ -27,9 +27,10 @@ func TestNotRankedYet(t *testing.T) {
 	ranked := md.ranked[md.contests[0]][0]
 	e := md.entries[ranked.EntryID]
 	lineup := records.Lineup{Players: e.Players, Captain: e.Captain, Vice: e.ViceCaptain}
-	fresh := records.Entry{ID: 1 << 40, Contest: 424242, Match: liveMatch, User: 5555, Team: 1, Lineup: lineup}
-	old := records.Entry{ID: e.EntryID, Contest: e.ContestID, Match: liveMatch, User: 5555, Team: e.TeamID, Lineup: lineup}
-	f.store.put(records.Live, fresh.Record(), records.User{Match: liveMatch, User: 5555, Entries: []records.Entry{old, fresh}}.Record())
+	part := md.part[e.ContestID]
+	fresh := records.Entry{ID: 1 << 40, Contest: 424242, Match: liveMatch, User: 5555, Team: 1, Part: part, Lineup: lineup}
+	old := records.Entry{ID: e.EntryID, Contest: e.ContestID, Match: liveMatch, User: 5555, Team: e.TeamID, Part: part, Lineup: lineup}
+	f.store.put(records.Live, fresh.Record(), records.User{Match: liveMatch, User: 5555, Part: part, Entries: []records.Entry{old, fresh}}.Record())
 	srv, _ := newTestServer(t, f.store, nil)
 
 	var got struct{ Error string }
@@ -47,13 +48,32 @@ func TestNotRankedYet(t *testing.T) {
 		t.Fatalf("cycle %d", u.Cycle)
 	}
 
-	// The match record is written last in a cycle: contests without it are mid-write.
+	// A partition's share of the match is written before its contests: contests without
+	// it are mid-write.
+	mpKey := records.MatchPartKey(liveMatch, part)
+	mpBins, _, _ := f.store.Get(t.Context(), records.Live, records.SetMatchPart, mpKey)
+	f.store.del(records.Live, records.SetMatchPart, mpKey)
+	fetch(t, srv, fmt.Sprintf("/v1/contests/%d/entries/%d", e.ContestID, e.EntryID), 503, &got)
+	if !strings.Contains(got.Error, fmt.Sprintf("partition %d of match 1 is not written yet", part)) {
+		t.Fatalf("%q", got.Error)
+	}
+	fetch(t, srv, "/v1/users/5555/entries?match_id=1", 503, &got)
+	if !strings.Contains(got.Error, "not written yet") {
+		t.Fatalf("%q", got.Error)
+	}
+	f.store.put(records.Live, records.Record{Set: records.SetMatchPart, Key: mpKey, Bins: mpBins})
+
+	// The match's commit is written last in a cycle: contests without it are mid-write.
+	// A match never committed is not visible: the user answer cannot know its partitions.
 	f.store.del(records.Live, records.SetMatch, records.IDKey(liveMatch))
 	fetch(t, srv, fmt.Sprintf("/v1/contests/%d/entries/%d", e.ContestID, e.EntryID), 503, &got)
 	if !strings.Contains(got.Error, "not written yet") {
 		t.Fatalf("%q", got.Error)
 	}
-	fetch(t, srv, "/v1/users/5555/entries?match_id=1", 503, nil)
+	fetch(t, srv, "/v1/users/5555/entries?match_id=1", 404, &got)
+	if !strings.Contains(got.Error, "no such match") {
+		t.Fatalf("%q", got.Error)
+	}
 	fetch(t, srv, "/v1/matches/1", 404, nil)
 }
 

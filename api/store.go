@@ -198,22 +198,57 @@ func (s *Server) corrupt(what string, id any, err error) error {
 	return internal("the stored %s %v cannot be read", what, id)
 }
 
-// readMatch reads a match record (ns first). ok is false when it is absent.
+// readMatch reads a match's commit record (ns first): its visible cycle, totals and the
+// entries partitions holding it. at is "" when it is absent.
 func (s *Server) readMatch(ctx context.Context, ns string, id int64) (m records.Match, at string, err error) {
 	p, at, err := s.get(ctx, ns, records.SetMatch, records.IDKey(id))
 	if err != nil || at == "" {
 		return m, at, err
 	}
 	var b records.Unpacked
-	if err := b.Reset(p); err != nil {
-		return m, "", s.corrupt("match", id, err)
+	if err = b.Reset(p); err == nil {
+		m = records.Match{ID: b.Int("id"), State: b.Str("state"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
+			Entries: b.Int("entries"), Contests: b.Int("contests")}
+		m.Parts, err = records.DecodeParts(b.Bytes("parts"))
 	}
-	m = records.Match{ID: b.Int("id"), State: b.Str("state"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
-		Entries: b.Int("entries"), Contests: b.Int("contests")}
-	if m.Log, err = s.logs.decode(at, id, b.Bytes("log")); err != nil {
+	if err == nil && m.ID != id {
+		err = fmt.Errorf("match record %d holds match %d: %w", id, m.ID, records.ErrCorrupt)
+	}
+	if err != nil {
 		return m, "", s.corrupt("match", id, err)
 	}
 	return m, at, nil
+}
+
+// readMatchPart reads one entries partition's share of a match (ns first): its cycle
+// and points log. at is "" when it is absent.
+func (s *Server) readMatchPart(ctx context.Context, ns string, match int64, part int32) (mp records.MatchPart, at string, err error) {
+	p, at, err := s.get(ctx, ns, records.SetMatchPart, records.MatchPartKey(match, part))
+	if err != nil || at == "" {
+		return mp, at, err
+	}
+	mp, err = s.decodeMatchPart(p, at, match, part)
+	return mp, at, err
+}
+
+// decodeMatchPart decodes the SetMatchPart record of (match, part) read from ns, its
+// log through the points cache.
+func (s *Server) decodeMatchPart(p records.Packed, ns string, match int64, part int32) (mp records.MatchPart, err error) {
+	var b records.Unpacked
+	if err = b.Reset(p); err == nil {
+		mp = records.MatchPart{Match: b.Int("match"), Part: int32(b.Int("part")), State: b.Str("state"), Cycle: b.Int("cycle"),
+			AsOf: b.Int("as_of"), Entries: b.Int("entries"), Contests: b.Int("contests"), Chunks: b.Int("chunks")}
+		if mp.Match != match || int64(mp.Part) != b.Int("part") || mp.Part != part {
+			err = fmt.Errorf("record %s holds match %d partition %d: %w", records.MatchPartKey(match, part), mp.Match, b.Int("part"), records.ErrCorrupt)
+		}
+	}
+	if err == nil {
+		mp.Log, err = s.logs.decode(ns, match, part, b.Bytes("log"))
+	}
+	if err != nil {
+		return mp, s.corrupt("match partition", records.MatchPartKey(match, part), err)
+	}
+	return mp, nil
 }
 
 // readContest reads a contest record (ns first), "" as its namespace when absent. Without

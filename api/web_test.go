@@ -138,7 +138,7 @@ func TestEntryHistory(t *testing.T) {
 				var want []string
 				var last string
 				for c := int64(1); c <= md.cycle[cid]; c++ {
-					p := wantTeamPoints(e, md.points[c])
+					p := wantTeamPoints(e, md.pointsOf(cid, c)) // its partition's points
 					if c == 1 || p != last {
 						want = append(want, fmt.Sprintf("%d %s %s", c, wantAsOf(c), p))
 					}
