@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -206,5 +207,6 @@ func (s *Store) read(ns, path string) (int, error) {
 			loaded++
 		}
 	}
+	n.compact(math.MaxUint64) // a file holding a key twice left garbage
 	return loaded, nil
 }

@@ -20,9 +20,11 @@ import (
 // and its bytes are never written again once stored: a reader is lent a slice of a slab
 // (GetPacked, Lookup, Mutate's cur) and may keep it as long as it likes, which keeps the
 // slab alive. A replaced or deleted record is garbage in its slab; each slab counts its
-// live bytes, and one that falls under half live (and is not the slab being filled) is
-// compacted: its live records are copied to the slab being filled and the slab is
-// dropped (never reused in place: readers may hold it).
+// live bytes. One with none left is dropped; one that falls under half live (and is not
+// the slab being filled) is compacted at the end of the operation (a Put batch, so that
+// a batch that rewrites a slab's records whole drops it instead of copying them first):
+// its live records are copied to the slab being filled and the slab is dropped (never
+// reused in place: readers may hold it).
 //
 // The index is an open-addressing table (linear probing, backward-shift deletion) of
 // {hash, loc}: the record's 64-bit hash of set and key, and its location (slab number
@@ -41,8 +43,9 @@ const (
 type slot struct{ hash, loc uint64 }
 
 type slab struct {
-	buf  []byte // len: the bytes written; cap: the slab's size
-	live int    // bytes of records still indexed
+	buf     []byte // len: the bytes written; cap: the slab's size
+	live    int    // bytes of records still indexed
+	pending bool   // in table.pending
 }
 
 // table is one shard's records: the index and the slabs. Its methods need the shard's
@@ -54,7 +57,13 @@ type table struct {
 	slabs []slab // slab number i+1 is slabs[i]; a dropped slab has a nil buf
 	free  []uint32
 	cur   uint32 // the slab being filled (0: none)
-	live  int    // bytes of live records in the shard
+	// pending: slabs found under half live, compacted by compactPending at the end of
+	// the operation (a Put batch), so that a batch rewriting a slab's records whole
+	// drops it instead of copying the records it is about to replace.
+	pending []uint32
+	live    int // bytes of live records in the shard
+	// compactions counts the slabs compacted (copied), for tests.
+	compactions int
 }
 
 // view is a stored record, read in place.
@@ -197,7 +206,7 @@ func (t *table) alloc(size int) uint32 {
 	prev := t.cur
 	t.cur = t.newSlab(want)
 	if prev != 0 {
-		t.maybeCompact(prev) // no longer being filled: it may be under half live already
+		t.check(prev) // no longer being filled: it may be under half live already
 	}
 	return t.cur
 }
@@ -244,16 +253,49 @@ func (t *table) release(loc uint64) {
 	size := t.view(loc).size
 	t.slabs[n-1].live -= size
 	t.live -= size
-	t.maybeCompact(n)
+	t.check(n)
 }
 
-// maybeCompact compacts slab n if it is not the one being filled and under half live.
-func (t *table) maybeCompact(n uint32) {
+// check drops slab n if nothing in it is live any more, and queues it for compaction if
+// it is under half live; not the slab being filled.
+func (t *table) check(n uint32) {
+	s := &t.slabs[n-1]
+	switch {
+	case n == t.cur || s.live*compactBelow >= len(s.buf):
+	case s.live == 0:
+		t.drop(n)
+	case !s.pending:
+		s.pending = true
+		t.pending = append(t.pending, n)
+	}
+}
+
+func (t *table) drop(n uint32) {
+	t.slabs[n-1] = slab{}
+	t.free = append(t.free, n)
+}
+
+// compactPending compacts the slabs queued by check that are still under half live.
+func (t *table) compactPending() {
+	for k := 0; k < len(t.pending); k++ { // compacting may queue more
+		n := t.pending[k]
+		if s := &t.slabs[n-1]; s.pending {
+			s.pending = false
+			t.compact(n)
+		}
+	}
+	t.pending = t.pending[:0]
+}
+
+// compact copies the live records of slab n, if it is under half live and not the one
+// being filled, to the slab being filled and drops it.
+func (t *table) compact(n uint32) {
 	s := &t.slabs[n-1]
 	if n == t.cur || s.live*compactBelow >= len(s.buf) {
 		return
 	}
 	if s.live > 0 {
+		t.compactions++
 		// Copy the records still indexed at their place in this slab to the slab being
 		// filled, and point their slots there.
 		buf := s.buf
@@ -272,8 +314,7 @@ func (t *table) maybeCompact(n uint32) {
 			t.slots[i].loc = t.put(set, key, v.bins, v.expires, v.gen)
 		}
 	}
-	t.slabs[n-1] = slab{}
-	t.free = append(t.free, n)
+	t.drop(n)
 }
 
 // bytes reports the slab bytes allocated and in use (for tests and benchmarks).

@@ -38,11 +38,17 @@ func TestCompactionKeepsReadersAndBoundsBytes(t *testing.T) {
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	s := open(t, "", c)
 	const n = 3000
-	batch := make([]records.Record, n)
+	want := make([]int64, n) // each record's last value
 	put := func(round int64) {
 		t.Helper()
-		for i := range batch {
-			batch[i] = valueRecord(strconv.Itoa(i), round*n+int64(i), 40+i%200)
+		var batch []records.Record
+		for i := range n {
+			// Round 0 writes all; then each round rewrites two thirds, a different two
+			// thirds each time, so slabs are left partly live and compacted.
+			if round == 0 || (i+int(round))%3 != 0 {
+				want[i] = round*n + int64(i)
+				batch = append(batch, valueRecord(strconv.Itoa(i), want[i], 40+i%200))
+			}
 		}
 		if err := s.Put(ctx, records.Live, batch); err != nil {
 			t.Fatal(err)
@@ -68,12 +74,19 @@ func TestCompactionKeepsReadersAndBoundsBytes(t *testing.T) {
 	}
 	for i := range n {
 		p, ok, _ := s.GetPacked(ctx, records.Live, "s", strconv.Itoa(i))
-		if !ok || p.Int("v") != 40*n+int64(i) || len(p.Bytes("pad")) != 40+i%200 {
+		if !ok || p.Int("v") != want[i] || len(p.Bytes("pad")) != 40+i%200 {
 			t.Fatalf("record %d: %v %d", i, ok, p.Int("v"))
 		}
 	}
-	if got, ok, _ := s.Lookup(records.Live, "s", "7"); !ok || got.Gen != 41 {
-		t.Fatalf("generation after 41 writes: %d", got.Gen)
+	if got, ok, _ := s.Lookup(records.Live, "s", "7"); !ok || got.Gen != 1+27 { // 27 rounds of 40 rewrite record 7
+		t.Fatalf("generation after 28 writes: %d", got.Gen)
+	}
+	compactions := 0
+	for i := range s.ns[records.Live].shards {
+		compactions += s.ns[records.Live].shards[i].compactions
+	}
+	if compactions == 0 {
+		t.Fatal("no slab was compacted: the test does not exercise compaction")
 	}
 	// Deleting all but a few leaves the slabs holding about those few.
 	keys := make([]string, 0, n)
@@ -88,7 +101,7 @@ func TestCompactionKeepsReadersAndBoundsBytes(t *testing.T) {
 		t.Fatalf("after deleting: %d bytes used for %d live", used, live)
 	}
 	for i := range 10 {
-		if p, ok, _ := s.GetPacked(ctx, records.Live, "s", strconv.Itoa(i)); !ok || p.Int("v") != 40*n+int64(i) {
+		if p, ok, _ := s.GetPacked(ctx, records.Live, "s", strconv.Itoa(i)); !ok || p.Int("v") != want[i] {
 			t.Fatalf("record %d after deletes", i)
 		}
 	}

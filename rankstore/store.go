@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"math"
+	"math/bits"
 	"sync"
 	"time"
 	"unsafe"
@@ -39,7 +40,7 @@ func (c *Config) Validate() error {
 // ErrNamespace is returned for a namespace other than records.Live and records.Complete.
 var ErrNamespace = errors.New("unknown namespace")
 
-const shards = 64
+const shards = 64 // namespace.shard takes a hash's top 6 bits
 
 // MaxRecordBytes is the longest packed record the store keeps (Aerospike's default
 // write-block is 1 MiB; a record is far smaller).
@@ -118,8 +119,21 @@ func newNamespace(ttl time.Duration) *namespace {
 	return n
 }
 
-// shard returns the shard of a record's hash (its top bits; the table uses the low ones).
+// shard returns the shard of a record's hash (its top 6 bits; the table uses the low
+// ones).
 func (n *namespace) shard(h uint64) *shard { return &n.shards[h>>58] }
+
+// compact compacts the slabs queued in the shards of the touched mask (bit i: shard i).
+func (n *namespace) compact(touched uint64) {
+	for touched != 0 {
+		i := bits.TrailingZeros64(touched)
+		touched &^= 1 << i
+		sh := &n.shards[i]
+		sh.mu.Lock()
+		sh.compactPending()
+		sh.mu.Unlock()
+	}
+}
 
 func (n *namespace) hash(set, key string) uint64 { return hashKey(n.seed, set, key) }
 
@@ -151,6 +165,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	now := nowT.UnixNano()
 	exp := nowT.Add(n.ttl).UnixNano()
 	var fenced *records.FencedError
+	var touched uint64 // shards with slabs to compact
 	for _, r := range recs {
 		var packed records.Packed
 		var err error
@@ -185,8 +200,12 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 			}
 		}
 		s.store(n, sh, h, r.Set, r.Key, packed, exp, nextGen(ov.gen, live))
+		if len(sh.pending) > 0 {
+			touched |= 1 << (h >> 58)
+		}
 		sh.mu.Unlock()
 	}
+	n.compact(touched)
 	if fenced != nil {
 		return fenced
 	}
@@ -310,7 +329,10 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 	h := n.hash(set, key)
 	sh := n.shard(h)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	defer func() {
+		sh.compactPending()
+		sh.mu.Unlock()
+	}()
 	old := sh.lookup(h, set, key)
 	var ov view
 	if old != 0 {
@@ -457,6 +479,7 @@ func (s *Store) Delete(_ context.Context, ns, set string, keys []string) error {
 	if err != nil {
 		return err
 	}
+	var touched uint64
 	for _, key := range keys {
 		h := n.hash(set, key)
 		sh := n.shard(h)
@@ -466,8 +489,12 @@ func (s *Store) Delete(_ context.Context, ns, set string, keys []string) error {
 				s.remove(n, sh, i)
 			}
 		}
+		if len(sh.pending) > 0 {
+			touched |= 1 << (h >> 58)
+		}
 		sh.mu.Unlock()
 	}
+	n.compact(touched)
 	return nil
 }
 
@@ -589,6 +616,7 @@ func (s *Store) Sweep() int {
 				}
 				j++
 			}
+			sh.compactPending()
 			sh.mu.Unlock()
 		}
 	}
