@@ -29,7 +29,9 @@ func TestMergeContests(t *testing.T) {
 			lists[p] = append(lists[p], records.ContestSize{ID: id, Size: int64(rng.IntN(4))}) // ties across partitions
 		}
 	}
-	order := func(a, b records.ContestSize) int { return cmp.Or(cmp.Compare(b.Size, a.Size), cmp.Compare(a.ID, b.ID)) }
+	order := func(a, b records.ContestSize) int {
+		return cmp.Or(cmp.Compare(b.Size, a.Size), cmp.Compare(a.ID, b.ID))
+	}
 	for p := range lists {
 		slices.SortFunc(lists[p], order)
 		all = append(all, lists[p]...)
