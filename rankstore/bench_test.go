@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/fantasy/leaderboard/records"
 )
@@ -70,6 +71,11 @@ func BenchmarkEntryHeap(b *testing.B) {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-B/record")
+		capacity, used, live, slots := s.layout(records.Live)
+		b.ReportMetric(float64(live)/float64(n), "record-B/record")       // header, set, key, bins
+		b.ReportMetric(float64(used-live)/float64(n), "garbage-B/record") // replaced, not yet compacted
+		b.ReportMetric(float64(capacity-used)/float64(n), "slack-B/record")
+		b.ReportMetric(float64(slots*int(unsafe.Sizeof(slot{})))/float64(n), "index-B/record")
 		runtime.KeepAlive(s)
 	}
 }

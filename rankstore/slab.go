@@ -326,3 +326,16 @@ func (t *table) bytes() (capacity, used, live int) {
 	}
 	return capacity, used, live
 }
+
+// layout sums a namespace's slab bytes (allocated, written, live) and index slots.
+func (s *Store) layout(ns string) (capacity, used, live, slots int) {
+	n := s.ns[ns]
+	for i := range n.shards {
+		sh := &n.shards[i]
+		sh.mu.RLock()
+		c, u, l := sh.bytes()
+		capacity, used, live, slots = capacity+c, used+u, live+l, slots+len(sh.slots)
+		sh.mu.RUnlock()
+	}
+	return capacity, used, live, slots
+}
