@@ -25,13 +25,16 @@
 //     records.Complete when live lacks it; the records it leads to are read from the
 //     namespace that held it first, then from the other. Pages are read only from their
 //     contest's namespace, and the matches list is the union of both namespaces.
-//   - One cycle per answer: a cycle writes pages, then contests, then the match record. A
-//     page newer than its contest, a missing or short page, or an entry's points absent
-//     from its contest's histogram mean the answer caught a cycle being written: it reads
-//     again (after 2 ms, then 4 ms), three times in all, and then answers 503 (retry).
+//   - One cycle per answer: each entries partition's writer writes its share of a match
+//     (records.MatchPart: cycle, points log), then pages, then contests; the match's
+//     commit (records.Match: visible cycle, partitions) comes last. A page newer than its
+//     contest, a missing or short page, a partition's share missing or behind its
+//     contest's cycle, or an entry's points absent from its contest's histogram mean the
+//     answer caught a cycle being written: it reads again (after 2 ms, then 4 ms), three
+//     times in all, and then answers 503 (retry).
 //   - Points are exact: team points (units of 1/200 point) are rendered by
 //     fixedpoint.FormatUnits as raw JSON numbers; no float is involved. An entry's points
-//     are its lineup over the match's points log replayed to the contest record's cycle,
+//     are its lineup over its partition's points log replayed to the contest record's cycle,
 //     so they always belong to the cycle whose rank they show.
 //   - Every answer carries the cycle and as_of (RFC 3339, UTC, milliseconds) of what it
 //     shows. Errors are {"error": "..."}: 400 for a malformed id or parameter, 404 for an
