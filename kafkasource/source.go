@@ -47,6 +47,11 @@ type Config struct {
 	DLQScan int
 	// Security is TLS and SASL for every client built from this config (security.go).
 	Security Security
+	// SharedRejectsElsewhere (not a flag: a cluster worker sets it) leaves the points and
+	// matches records that fail to decode to another process to dead-letter: every worker
+	// of a cluster reads those whole topics, and the coordinator's source dead-letters
+	// them, once. They are skipped here.
+	SharedRejectsElsewhere bool
 }
 
 // RegisterFlags registers the config's flags, each name prefixed with prefix, and sets
@@ -334,7 +339,11 @@ func (s *Source) Poll(ctx context.Context) (Batch, error) {
 	})
 
 	b := Batch{Next: make(map[string]map[int32]int64, 3)}
-	var dead []*kgo.Record
+	var dead, elsewhere []*kgo.Record
+	shared := &dead
+	if s.cfg.SharedRejectsElsewhere {
+		shared = &elsewhere
+	}
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
@@ -359,9 +368,9 @@ func (s *Source) Poll(ctx context.Context) (Batch, error) {
 				b.Entries = append(b.Entries, EntryRecord{Event: e, Partition: r.Partition, Offset: r.Offset, Time: r.Timestamp.UnixMilli(), Key: r.Key, Value: r.Value})
 			}
 		case s.cfg.PointsTopic:
-			b.Points = decodeKeyed(s, fp.Records, decodePoints, func(e PointsEvent) int64 { return e.MatchID }, b.Points, &b.PointsAt, &dead)
+			b.Points = decodeKeyed(s, fp.Records, decodePoints, func(e PointsEvent) int64 { return e.MatchID }, b.Points, &b.PointsAt, shared)
 		case s.cfg.MatchesTopic:
-			b.Matches = decodeKeyed(s, fp.Records, decodeMatch, func(e MatchEvent) int64 { return e.MatchID }, b.Matches, &b.MatchesAt, &dead)
+			b.Matches = decodeKeyed(s, fp.Records, decodeMatch, func(e MatchEvent) int64 { return e.MatchID }, b.Matches, &b.MatchesAt, shared)
 		default:
 			panic(fmt.Sprintf("BUG: fetched %d records of topic %q, which the source does not consume", len(fp.Records), fp.Topic))
 		}

@@ -164,6 +164,10 @@ type Worker struct {
 	reporter  func(ctx context.Context, r CycleResult)
 	published atomic.Bool
 	dlqFail   atomic.Bool
+	// sharedRejects: in a cluster, this worker dead-letters the points and matches events
+	// its state refuses (every worker reads those topics and refuses the same ones; the
+	// writer of entries partition 0 writes them, once).
+	sharedRejects atomic.Bool
 	lastStat  atomic.Pointer[CycleReport]
 }
 
@@ -246,6 +250,10 @@ func (w *Worker) Promote(p int32) error {
 	ps.writing = true
 	return nil
 }
+
+// SetSharedRejects makes a cluster worker dead-letter (or not) the points and matches
+// events its state refuses: the agent sets it on the writer of entries partition 0.
+func (w *Worker) SetSharedRejects(on bool) { w.sharedRejects.Store(on) }
 
 // SetReporter sets a function called after every cycle with its per-partition result
 // (a cluster worker reports it to the coordinator). Set it before Run.
@@ -511,6 +519,10 @@ func (w *Worker) Apply(ctx context.Context, b kafkasource.Batch) error {
 	w.progress = make(chan struct{})
 	w.mu.Unlock()
 	for _, r := range rejected {
+		if w.cfg.Cluster && r.topic != w.cfg.EntriesTopic && !w.sharedRejects.Load() {
+			w.log.Debug("event rejected; the writer of entries partition 0 dead-letters it", "topic", r.topic, "partition", r.part, "offset", r.off, "reason_code", r.err.Code)
+			continue
+		}
 		w.m.rejected.WithLabelValues(r.err.Code).Inc()
 		w.log.Warn("event rejected", "topic", r.topic, "partition", r.part, "offset", r.off, "event", r.what, "reason_code", r.err.Code, "reason", r.err.Msg)
 		if err := w.deadLetter(ctx, r); err != nil {
