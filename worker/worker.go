@@ -168,7 +168,7 @@ type Worker struct {
 	// its state refuses (every worker reads those topics and refuses the same ones; the
 	// writer of entries partition 0 writes them, once).
 	sharedRejects atomic.Bool
-	lastStat  atomic.Pointer[CycleReport]
+	lastStat      atomic.Pointer[CycleReport]
 }
 
 type metrics struct {
