@@ -286,7 +286,7 @@ type standing struct {
 func (s *Server) stand(ctx context.Context, ns string, e records.Entry, rows bool) (standing, error) {
 	var er entryRecords
 	if s.local {
-		_, er.mat, er.merr = s.readMatch(ctx, ns, e.Match)
+		er.mat, er.merr = s.committed(ctx, ns, e.Match)
 		er.mp, er.pat, er.perr = s.readMatchPart(ctx, ns, e.Match, e.Part)
 		er.c, er.cat, er.err = s.readContest(ctx, ns, e.Contest, rows)
 	} else {
@@ -334,7 +334,7 @@ type entryRecords struct {
 func (s *Server) readEntryRecords(ctx context.Context, ns string, e records.Entry, rows bool) entryRecords {
 	var er entryRecords
 	var wg sync.WaitGroup
-	wg.Go(func() { _, er.mat, er.merr = s.readMatch(ctx, ns, e.Match) })
+	wg.Go(func() { er.mat, er.merr = s.committed(ctx, ns, e.Match) })
 	wg.Go(func() { er.mp, er.pat, er.perr = s.readMatchPart(ctx, ns, e.Match, e.Part) })
 	er.c, er.cat, er.err = s.readContest(ctx, ns, e.Contest, rows)
 	wg.Wait()

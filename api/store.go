@@ -220,6 +220,13 @@ func (s *Server) readMatch(ctx context.Context, ns string, id int64) (m records.
 	return m, at, nil
 }
 
+// committed reports the namespace holding match id's commit record (ns first), "" when
+// neither does, without decoding it: an entry's answer needs only to know it is there.
+func (s *Server) committed(ctx context.Context, ns string, id int64) (string, error) {
+	_, at, err := s.get(ctx, ns, records.SetMatch, records.IDKey(id))
+	return at, err
+}
+
 // readMatchPart reads one entries partition's share of a match (ns first): its cycle
 // and points log. at is "" when it is absent.
 func (s *Server) readMatchPart(ctx context.Context, ns string, match int64, part int32) (mp records.MatchPart, at string, err error) {
