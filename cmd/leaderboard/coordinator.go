@@ -2,132 +2,120 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
-	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/fantasy/leaderboard/coordinator"
 	"github.com/fantasy/leaderboard/kafkasource"
 	"github.com/fantasy/leaderboard/membership"
+	lbnode "github.com/fantasy/leaderboard/node"
+	"github.com/fantasy/leaderboard/rankstore"
+	"github.com/fantasy/leaderboard/worker"
 )
+
+// storeNone is the coordinator's --store none: it commits nothing (tests of the table).
+const storeNone = "none"
 
 // cmdCoordinator runs `leaderboard coordinator`: gossip membership, the coordinator
 // service and its HTTP API (docs/CLUSTER.md, "Coordinator"), until ctx ends or a part fails.
 func cmdCoordinator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("coordinator", flag.ContinueOnError)
-	var kcfg kafkasource.Config
-	var mcfg membership.Config
-	var ccfg coordinator.Config
+	var (
+		kcfg kafkasource.Config
+		mcfg membership.Config
+		ccfg coordinator.Config
+		ttls rankstore.Config
+		sel  storeSelect
+	)
 	kcfg.RegisterFlags(fs, "")
 	mcfg.RegisterFlags(fs, "")
 	ccfg.RegisterFlags(fs, "")
+	ttls.RegisterFlags(fs, "")
+	sel.registerFlags(fs, storeAerospike)
 	httpAddr := fs.String("http", "127.0.0.1:8090", "listen address (host:port) of the coordinator's HTTP API: workers' long-polls and reports, /status, /admin/drain, /metrics")
 	httpAdvertise := fs.String("http-advertise", "", "HTTP address workers reach the coordinator at, gossiped in its metadata (default: --http)")
+	verbose := fs.Bool("v", false, "debug logging")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	for _, v := range []interface{ Validate() error }{&kcfg, &mcfg, &ccfg} {
+	for _, v := range []interface{ Validate() error }{&kcfg, &mcfg, &ccfg, &ttls} {
 		if err := v.Validate(); err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	switch sel.kind {
+	case storeNone:
+	case storeEmbedded:
+		return fmt.Errorf("%w: the coordinator commits matches to the store the workers and the API share: use --store aerospike (or none, to commit nothing)", errUsage)
+	default:
+		if err := sel.validate(ttls); err != nil {
+			return fmt.Errorf("%w: %v (or --store none, to commit nothing)", errUsage, err)
 		}
 	}
 	if _, _, err := net.SplitHostPort(*httpAddr); err != nil {
 		return fmt.Errorf("%w: --http %q: %v", errUsage, *httpAddr, err)
 	}
-	if *httpAdvertise == "" {
-		*httpAdvertise = *httpAddr
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	log := logger(stderr, *verbose)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	// The entries topic's partition count is the table's size; the points topic's end
-	// offsets are each tick's snapshot.
-	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	parts, err := kafkasource.Partitions(pctx, kcfg)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("cannot read the partitions of %s from %v (is Kafka up, and the topic created? `leaderboard load` or `leaderboard broker` create it): %w", kcfg.EntriesTopic, kcfg.Brokers, err)
-	}
-	src, err := kafkasource.New(kcfg, logger, reg)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	offsets := func(ctx context.Context) (map[int32]int64, error) { return src.EndOffsets(ctx, kcfg.PointsTopic) }
-
-	ms, err := membership.New(mcfg, membership.Meta{Role: membership.RoleCoordinator, HTTPAddr: *httpAdvertise, Capacity: 0, Version: "dev"}, logger, reg)
-	if err != nil {
-		return err
-	}
-	co, err := coordinator.New(ccfg, len(parts), coordinator.Deps{Node: ms.Name(), Members: ms, Offsets: offsets, Logger: logger, Registerer: reg})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", *httpAddr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s (pick another with --http): %w", *httpAddr, err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", co.Handler())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	srv := co.NewServer(*httpAddr)
-	srv.Handler = mux
-
-	// Fail-fast supervision: gossip and the coordinator run under one dskit Manager; the
-	// first to fail stops the process.
-	mgr, err := services.NewManager(ms, co)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	failed := make(chan error, 2)
-	mgr.AddListener(services.NewManagerListener(nil, nil, func(s services.Service) {
-		failed <- fmt.Errorf("%s failed: %w", services.DescribeService(s), s.FailureCase())
-	}))
-	if err := mgr.StartAsync(context.Background()); err != nil {
-		ln.Close()
-		return err
-	}
-	go func() {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			failed <- fmt.Errorf("HTTP server on %s: %w", *httpAddr, err)
+	deps := lbnode.CoordinatorDeps{Logger: log, Registerer: reg, Gatherer: reg, CycleFloor: wallClockCycle(ccfg.Interval)}
+	if sel.kind != storeNone {
+		st, err := openStore(sel, ttls, log, reg)
+		if err != nil {
+			return err
 		}
-	}()
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = mgr.AwaitHealthy(sctx)
-	cancel()
-	if err == nil {
-		fmt.Fprintf(stdout, "coordinator %s: %d partitions of %s, a cycle every %v; HTTP on %s (status: leaderboard status --coordinator %s), gossip on %s\n",
-			ms.Name(), len(parts), kcfg.EntriesTopic, ccfg.Interval, *httpAddr, *httpAdvertise, ms.Addr())
+		defer st.Close()
+		floor, err := storedCycle(ctx, st.rw, log)
+		if err != nil {
+			return err
+		}
+		deps.Store, deps.CycleFloor = st.rw, max(deps.CycleFloor, floor)
+	}
+	co, err := lbnode.StartCoordinator(ctx, lbnode.CoordinatorConfig{Kafka: kcfg, Member: mcfg, Coordinator: ccfg, HTTP: *httpAddr, Advertise: *httpAdvertise}, deps)
+	if err != nil {
+		return err
+	}
+	adv := *httpAdvertise
+	if adv == "" {
+		adv = co.Addr
+	}
+	fmt.Fprintf(stdout, "coordinator %s: a cycle every %v, committing to %s; HTTP on %s (status: leaderboard status --coordinator %s), gossip on %s\n",
+		co.Member.Name(), ccfg.Interval, sel.kind, co.Addr, adv, co.Member.Addr())
+	return co.Wait(ctx)
+}
+
+// wallClockCycle is a cycle number floor from the clock: the intervals elapsed since
+// cycleEpoch, so numbers never go back even when both the state file and the store are
+// lost (docs/RELIABILITY.md).
+func wallClockCycle(interval time.Duration) int64 {
+	if interval <= 0 {
+		return 0
+	}
+	return int64(time.Since(cycleEpoch) / interval)
+}
+
+// storedCycle is the highest cycle the store's commits hold, retried briefly.
+func storedCycle(ctx context.Context, st worker.Store, log *slog.Logger) (int64, error) {
+	var err error
+	for try := range 5 {
+		var c int64
+		if c, err = worker.StoredCycle(ctx, st); err == nil {
+			return c, nil
+		}
+		log.Warn("cannot read the store's highest cycle; retrying", "err", err, "try", try+1)
 		select {
 		case <-ctx.Done():
-		case err = <-failed:
+			return 0, ctx.Err()
+		case <-time.After(time.Second):
 		}
 	}
-	shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(shut)
-	mgr.StopAsync()
-	if serr := mgr.AwaitStopped(shut); serr != nil && err == nil {
-		err = fmt.Errorf("stopping: %w", serr)
-	}
-	{ // a part's own failure says more than "not healthy"
-		for _, s := range []services.Service{ms, co} {
-			if f := s.FailureCase(); f != nil {
-				err = fmt.Errorf("%s failed: %w", services.DescribeService(s), f)
-			}
-		}
-	}
-	return err
+	return 0, fmt.Errorf("cannot read the store's highest cycle (is the store at --aerospike-hosts up?): %w", err)
 }

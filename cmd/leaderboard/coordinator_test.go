@@ -67,7 +67,7 @@ func TestCoordinatorAndStatusCommands(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"coordinator", "--kafka", strings.Join(b.Addrs(), ","), "--bind", "127.0.0.1:0", "--http", httpAddr,
-			"--interval", "100ms", "--data-dir", t.TempDir(), "--node-name", "c1", "--settle", "0s"}, &out, &errb)
+			"--interval", "100ms", "--data-dir", t.TempDir(), "--node-name", "c1", "--settle", "0s", "--store", "none"}, &out, &errb)
 	}()
 	var st coordinator.Status
 	deadline := time.Now().Add(20 * time.Second)
