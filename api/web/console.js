@@ -7,7 +7,8 @@
   const $ = (id) => document.getElementById(id);
   const params = new URLSearchParams(location.search);
   const pollMs = Math.max(100, Number(params.get("poll")) || 2000);
-  const windowMs = 5 * 60 * 1000; // the chart's span
+  const windowMs = 5 * 60 * 1000; // the most the chart spans
+  const minSpanMs = 60 * 1000;     // the least: a chart of a page just opened grows to 5 minutes
 
   let prev = null;          // the previous overview
   let history = [];         // [{t, v: {stage: seconds}}], oldest first, within windowMs
@@ -86,7 +87,7 @@
     const W = 600, H = 260, L = 52, R = 96, T = 14, B = 30;
     const stages = [...new Set(history.flatMap((p) => Object.keys(p.v)))].sort((a, b) => (a === "cycle") - (b === "cycle") || a.localeCompare(b));
     const svg = svgNode("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "chart-svg-title chart-svg-desc" });
-    svg.append(svgNode("title", { id: "chart-svg-title" }, "Cycle time per stage, last 5 minutes"));
+    svg.append(svgNode("title", { id: "chart-svg-title" }, "Cycle time per stage, the last minutes"));
     const last = {};
     for (const p of history) for (const [k, v] of Object.entries(p.v)) last[k] = v;
     svg.append(svgNode("desc", { id: "chart-svg-desc" }, stages.length
@@ -96,7 +97,8 @@
     for (const p of history) for (const v of Object.values(p.v)) hi = Math.max(hi, v * 1000);
     const yt = ticks(0, Math.max(hi, 1), 4);
     const top = yt[yt.length - 1];
-    const x = (t) => L + ((t - (now - windowMs)) / windowMs) * (W - L - R);
+    const span = Math.min(windowMs, Math.max(minSpanMs, history.length ? now - history[0].t : 0));
+    const x = (t) => L + ((t - (now - span)) / span) * (W - L - R);
     const y = (ms) => T + (H - T - B) - (ms / top) * (H - T - B);
     for (const v of yt) {
       svg.append(svgNode("line", { class: "grid", x1: L, x2: W - R, y1: y(v), y2: y(v) }));
@@ -104,10 +106,12 @@
     }
     svg.append(svgNode("line", { class: "axis", x1: L, x2: L, y1: T, y2: H - B }));
     svg.append(svgNode("line", { class: "axis", x1: L, x2: W - R, y1: H - B, y2: H - B }));
-    for (let m = 5; m >= 0; m--) {
-      const t = now - m * 60000;
+    const step = span > 150000 ? 60000 : span > 90000 ? 30000 : 15000; // a time tick every minute, 30 s or 15 s
+    for (let ago = Math.floor(span / step) * step; ago >= 0; ago -= step) {
+      const t = now - ago;
+      const label = ago === 0 ? "now" : ago % 60000 === 0 ? "−" + ago / 60000 + " min" : "−" + ago / 1000 + " s";
       svg.append(svgNode("line", { class: "axis", x1: x(t), x2: x(t), y1: H - B, y2: H - B + 4 }));
-      svg.append(svgNode("text", { x: x(t), y: H - B + 16, "text-anchor": m === 5 ? "start" : m === 0 ? "end" : "middle" }, m === 0 ? "now" : "−" + m + " min"));
+      svg.append(svgNode("text", { x: x(t), y: H - B + 16, "text-anchor": x(t) - L < 20 ? "start" : ago === 0 ? "end" : "middle" }, label));
     }
     svg.append(svgNode("text", { x: L, y: H - 2 }, "ms per stage (mean per poll)"));
     const labels = [];
@@ -143,9 +147,7 @@
     if (st.dash) line.setAttribute("stroke-dasharray", st.dash);
     if (st.wide) line.setAttribute("stroke-width", "3");
     svg.append(line);
-    const m = marker(st.mark, 42, 6);
-    m.setAttribute("style", "fill: var(--bg); stroke: var(--fg); stroke-width: 1.5");
-    svg.append(m);
+    svg.append(marker(st.mark, 42, 6)); // styled by class: the page's policy forbids inline styles
     return el("td", { class: "swatch" }, svg);
   }
 
@@ -211,7 +213,7 @@
 
     // Ingest, dead letters, store.
     const topics = Object.keys(m.events || {}).sort();
-    $("ingest-rows").replaceChildren(...topics.map((tp) => el("tr", { "data-topic": tp }, el("td", { text: tp }),
+    $("ingest-rows").replaceChildren(...topics.map((tp) => el("tr", { "data-topic": tp }, el("td", { class: "wrap", text: tp }),
       el("td", { class: "num", text: fmt(rate(m.events[tp], pm && (pm.events || {})[tp], dt), 1) }), el("td", { class: "num", text: fmt(m.events[tp]) }))));
     if (!topics.length) $("ingest-rows").replaceChildren(el("tr", {}, el("td", { colspan: 3, class: "info", text: "no source metrics" })));
     const reasons = [...new Set([...Object.keys(m.dead_letters || {}), ...Object.keys(m.rejected || {})])].sort();
@@ -232,7 +234,7 @@
     $("store-rows").replaceChildren(...rows.map(([name, v, old, bad]) => el("tr", {}, el("td", { class: bad ? "bad" : "", text: name }),
       el("td", { class: "num", text: fmt(rate(v || 0, old === null || old === undefined ? null : old, dt), 1) }), el("td", { class: "num", text: fmt(v || 0) }))));
     $("target-rows").replaceChildren(...(o.targets || []).map((t) => el("tr", { "data-target": t.target, "data-up": String(t.up) },
-      el("td", { text: t.target }), el("td", { class: t.up ? "state-up" : "state-down bad", text: t.up ? "up" : "down: " + (t.error || "") }),
+      el("td", { text: t.target }), el("td", { class: t.up ? "state-up" : "state-down bad wrap", text: t.up ? "up" : "down: " + (t.error || "") }),
       el("td", { text: timeOf(t.scraped_at) }))));
 
     // Summary tiles.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fantasy/leaderboard/api"
+	"github.com/fantasy/leaderboard/coordinator"
 	"github.com/fantasy/leaderboard/rankstore"
 )
 
@@ -26,14 +28,23 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		sel     storeSelect
 		verbose bool
 		admin   string
+		// The console (/console): the coordinator's status and these processes' metrics.
+		consoleCoord   string
+		consoleTargets string
 	)
 	apiCfg.RegisterFlags(fs, "")
 	ttls.RegisterFlags(fs, "")
 	sel.registerFlags(fs, storeAerospike)
 	fs.BoolVar(&verbose, "v", false, "debug logging")
 	registerAdminFlag(fs, &admin)
+	fs.StringVar(&consoleCoord, "coordinator", "", "the coordinator's HTTP address (host:port), whose /status the operator console at /console shows; empty: the console shows no members")
+	fs.StringVar(&consoleTargets, "metrics-targets", "", "comma-separated admin addresses (host:port, each serving /metrics: workers, coordinator, API processes) whose counters the console at /console sums; an unreachable one is shown as down")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	console, err := clusterConsole(consoleCoord, consoleTargets)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if sel.kind == storeEmbedded {
 		return fmt.Errorf("%w: %w", errUsage, errNeedsShared)
@@ -77,6 +88,7 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}()
 	srv := api.New(apiCfg, st.rw, log, reg, ready.Load)
+	srv.SetConsole(console) // nil: /console/v1/overview answers 503 naming the flags
 	registerReady(reg, ready.Load)
 	adminLn, err := listenAdmin(admin)
 	if err != nil {
@@ -94,4 +106,30 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "leaderboard API on http://%s (metrics, pprof: %s), reading Aerospike at %s\n", ln.Addr(), metrics, sel.aerospike.Hosts)
 	return srv.Serve(ctx, ln)
+}
+
+// clusterConsole is the console source of --coordinator and --metrics-targets; nil when
+// neither is set.
+func clusterConsole(coord, targets string) (api.ConsoleSource, error) {
+	var list []string
+	for _, t := range strings.Split(targets, ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(strings.TrimPrefix(strings.TrimPrefix(t, "http://"), "https://")); err != nil {
+			return nil, fmt.Errorf("--metrics-targets: %q is not host:port: %v", t, err)
+		}
+		list = append(list, t)
+	}
+	if coord == "" && len(list) == 0 {
+		return nil, nil
+	}
+	var find func(context.Context) (string, error)
+	if coord != "" {
+		if _, err := coordinator.NewClient(coord, "", nil); err != nil {
+			return nil, fmt.Errorf("--coordinator: %v", err)
+		}
+		find = func(context.Context) (string, error) { return coord, nil }
+	}
+	return api.ClusterConsole(find, func() []string { return list }, nil), nil
 }

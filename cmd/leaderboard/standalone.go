@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fantasy/leaderboard/api"
+	"github.com/fantasy/leaderboard/coordinator"
 	"github.com/fantasy/leaderboard/kafkasource"
 	"github.com/fantasy/leaderboard/rankstore"
 	"github.com/fantasy/leaderboard/worker"
@@ -236,6 +237,13 @@ func startNode(ctx context.Context, c nodeConfig, log *slog.Logger) (*node, erro
 	sup := newSupervisor(ctx, log)
 	n := &node{addr: ln.Addr().String(), store: store.embedded, worker: w, sup: sup}
 	srv := api.New(c.api, store.rw, log, reg, n.ready)
+	srv.SetConsole(api.LocalConsole(reg, func() coordinator.Status { // /console: this node alone
+		var cycle int64
+		if r := w.LastCycle(); r != nil {
+			cycle = r.Cycle
+		}
+		return api.StandaloneStatus("", n.addr, c.worker.Interval, w.Partitions(), cycle)
+	}))
 	registerReady(reg, n.ready)
 	workerDone := make(chan struct{})
 	sup.start("worker", func(ctx context.Context) error { return w.Run(ctx, ticks) }, func() {
