@@ -25,6 +25,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	speed := fs.Float64("speed", 30, "match speed-up over real time (30 = a ball a second)")
 	seed := fs.Int64("seed", dataset.DefaultSeed, "dataset and match seed")
 	kafkaAddr := fs.String("kafka-addr", "127.0.0.1:0", "where the embedded broker listens (any Kafka client can connect)")
+	workers := fs.Int("workers", 0, "run a cluster in this process instead of one node: a coordinator and this many workers over loopback gossip, sharing the embedded store (0: one standalone node)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -33,6 +34,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *speed <= 0 {
 		return fmt.Errorf("%w: --speed %v: must be > 0", errUsage, *speed)
+	}
+	if *workers < 0 || *workers > 64 {
+		return fmt.Errorf("%w: --workers %d: want 0 (one node) to 64", errUsage, *workers)
 	}
 	log := logger(stderr, c.verbose)
 	log.Debug("garbage collector", "gc_percent", setGCPercent(c.gcPct))
@@ -74,11 +78,25 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stderr, "published %d entries to %s\n", n, c.kafka.EntriesTopic)
 
-	node, err := startNode(ctx, c, log)
-	if err != nil {
-		return err
+	var (
+		addr, metrics string
+		wait          func() error
+	)
+	if *workers > 0 {
+		cl, err := startDemoCluster(ctx, c, *workers, log)
+		if err != nil {
+			return err
+		}
+		addr, metrics = cl.addr, "http://"+cl.addr+"/console (the cluster), coordinator status: leaderboard status --coordinator "+cl.co.Addr
+		wait = func() error { return cl.run(ctx) }
+	} else {
+		node, err := startNode(ctx, c, log)
+		if err != nil {
+			return err
+		}
+		addr, metrics, wait = node.addr, node.adminURL(), node.wait
 	}
-	base := "http://" + node.addr
+	base := "http://" + addr
 	fmt.Fprintf(stdout, `
 The demo is running: match 1, %d entries, a simulated T20 match at %gx speed.
   Web page:     %s/
@@ -90,7 +108,7 @@ The demo is running: match 1, %d entries, a simulated T20 match at %gx speed.
   Metrics:      %s
 Press Ctrl-C to stop.
 
-`, n, *speed, base, c.kafka.Brokers[0], c.kafka.Brokers[0], base, base, base, base, node.adminURL())
+`, n, *speed, base, c.kafka.Brokers[0], c.kafka.Brokers[0], base, base, base, base, metrics)
 	go func() {
 		time.Sleep(c.worker.Interval) // let the first cycle see the loaded entries
 		err := simulate(ctx, pub, simulateConfig{match: 1, seed: *seed, players: dataset.DefaultPlayersPerMatch, speed: *speed, quiet: !c.verbose}, stderr)
@@ -98,5 +116,5 @@ Press Ctrl-C to stop.
 			log.Error("simulation stopped", "err", err)
 		}
 	}()
-	return node.wait()
+	return wait()
 }
