@@ -161,6 +161,7 @@ func (s *Server) contests(r *request) (any, error) {
 			}
 		}
 		parts := make([]*partContests, len(m.Parts))
+		out.Total = 0
 		// contestsOf checks chunk n of partition p against the partition's chunk 0.
 		contestsOf := func(p *partContests, n int64) ([]records.ContestSize, error) {
 			c, ok := chunks[chunkNo{p.part, n}]
@@ -171,7 +172,7 @@ func (s *Server) contests(r *request) (any, error) {
 		}
 		for k, part := range m.Parts {
 			p := &partContests{part: part, total: chunks[chunkNo{part, 0}].Total} // no chunk 0: no contests
-			if p.total < 0 {
+			if p.total < 0 || p.total > maxInt64-out.Total {
 				return s.corrupt("contest chunk", records.ChunkKey(id, part, 0), fmt.Errorf("total %d: %w", p.total, records.ErrCorrupt))
 			}
 			if p.total > 0 {

@@ -148,3 +148,38 @@ func TestPartitionBehind(t *testing.T) {
 	}
 	f.store.setHook(nil)
 }
+
+// TestContestsMidWrite: a partition's later chunk that disagrees with its chunk 0 (its
+// list being rewritten) makes the contests answer read again, with the same answer as
+// an undisturbed read; if that persists the answer is 503.
+func TestContestsMidWrite(t *testing.T) {
+	f := newFixtureCopy()
+	srv, _ := newTestServer(t, f.store, nil)
+	md := f.matches[chunkMatch]
+	path := fmt.Sprintf("/v1/matches/%d/contests?offset=1999&limit=1000", chunkMatch)
+	var want tContests
+	fetch(t, srv, path, 200, &want)
+	late := records.ChunkKey(chunkMatch, chunkParts[0], 1)
+	rewritten := func(times int) func(ns, set, key string, b records.Bins, ok bool) (records.Bins, bool, error) {
+		return func(ns, set, key string, b records.Bins, ok bool) (records.Bins, bool, error) {
+			if set == records.SetContests && key == late && ok && times != 0 {
+				times--
+				b["total"] = b["total"].(int64) + 1 // the next list's, longer by one
+			}
+			return b, ok, nil
+		}
+	}
+	f.store.setHook(rewritten(1))
+	var got tContests
+	fetch(t, srv, path, 200, &got)
+	if got.Total != int64(len(md.sizes)) || !slices.Equal(got.Contests, want.Contests) {
+		t.Fatalf("after a re-read: total %d, %d contests; want %d and the undisturbed answer", got.Total, len(got.Contests), len(md.sizes))
+	}
+	f.store.setHook(rewritten(-1))
+	var e struct{ Error string }
+	fetch(t, srv, path, 503, &e)
+	if !strings.Contains(e.Error, fmt.Sprintf("chunk 1 of the contests of match %d partition %d", chunkMatch, chunkParts[0])) {
+		t.Fatalf("%q", e.Error)
+	}
+	f.store.setHook(nil)
+}
