@@ -8,8 +8,11 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -43,6 +46,39 @@ type cluster struct {
 	entries []engine.Entry
 	pts     map[int32]float64
 	ts      int64
+
+	mu    sync.Mutex
+	wrote map[[2]int64]string // (epoch, partition) -> the worker whose partition records it wrote
+	twice []string
+}
+
+// writerLog is a worker's store, noting which worker writes each partition's records in
+// each epoch: no partition may be written by two workers in one epoch.
+type writerLog struct {
+	worker.Store
+	name string
+	c    *cluster
+}
+
+func (l *writerLog) Put(ctx context.Context, ns string, recs []records.Record) error {
+	l.c.mu.Lock()
+	for _, r := range recs {
+		if r.Set != records.SetMatchPart {
+			continue
+		}
+		var m int64
+		var p int32
+		if _, err := fmt.Sscanf(r.Key, "%d/%d", &m, &p); err != nil {
+			continue
+		}
+		k := [2]int64{r.Fence.Epoch, int64(p)}
+		if w, ok := l.c.wrote[k]; ok && w != l.name {
+			l.c.twice = append(l.c.twice, fmt.Sprintf("partition %d in epoch %d by %s and %s", p, r.Fence.Epoch, w, l.name))
+		}
+		l.c.wrote[k] = l.name
+	}
+	l.c.mu.Unlock()
+	return l.Store.Put(ctx, ns, recs)
 }
 
 func gossip(name string, join []string) membership.Config {
@@ -78,7 +114,7 @@ func newCluster(t *testing.T, b kafkatest.Broker) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(pub.Close)
-	c := &cluster{t: t, kafka: kc, store: st, pub: pub, workers: map[string]*Worker{}, log: log, ts: time.Now().UnixMilli()}
+	c := &cluster{t: t, kafka: kc, store: st, pub: pub, workers: map[string]*Worker{}, log: log, ts: time.Now().UnixMilli(), wrote: map[[2]int64]string{}}
 
 	var cc coordinator.Config
 	cc.RegisterFlags(flagSet(), "")
@@ -113,7 +149,7 @@ func (c *cluster) addWorker(name string) *Worker {
 	wc := worker.DefaultConfig()
 	wc.Interval, wc.GroupEntries = 300*time.Millisecond, 64
 	w, err := StartWorker(context.Background(), WorkerConfig{Kafka: c.kafka, Member: gossip(name, []string{c.co.Member.Addr()}), Worker: wc},
-		WorkerDeps{Store: c.store, Logger: c.log.With("node", name), Registerer: prometheus.NewRegistry()})
+		WorkerDeps{Store: &writerLog{Store: c.store, name: name, c: c}, Logger: c.log.With("node", name), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		c.t.Fatalf("starting worker %s: %v", name, err)
 	}
@@ -310,6 +346,7 @@ func TestCluster(t *testing.T) {
 			})
 			first := len(entries) * 2 / 3
 			c.publish(entries[:first], pts, true)
+			c.publishBad()
 			c.addWorker("worker-a")
 			c.ranked("one worker", 30*time.Second)
 			c.waitWriters("one worker", []string{"worker-a"}, 10*time.Second)
@@ -346,7 +383,100 @@ func TestCluster(t *testing.T) {
 			if v := c.visible(); v <= lastCycle {
 				t.Errorf("coordinator restarted: visible cycle %d, not above %d before", v, lastCycle)
 			}
+			// worker-c's gossip is cut (its HTTP to the coordinator is not): the others
+			// declare it dead, worker-a takes its partitions over, and worker-c, told by
+			// the table, drops them; its writes meanwhile are fenced by its old epoch.
+			c.workers["worker-c"].Member.Kill()
+			c.waitWriters("worker-c cut off", []string{"worker-a"}, 30*time.Second)
+			c.setPoints(bump(pts, 5))
+			c.ranked("worker-c cut off", 30*time.Second)
+			deadline := time.Now().Add(10 * time.Second)
+			for len(c.workers["worker-c"].W.Partitions()) > 0 && time.Now().Before(deadline) {
+				time.Sleep(100 * time.Millisecond)
+			}
+			if held := c.workers["worker-c"].W.Partitions(); len(held) > 0 {
+				t.Errorf("worker-c cut off: still holds partitions %v", held)
+			}
+
+			c.mu.Lock()
+			if len(c.twice) > 0 {
+				t.Errorf("partitions written by two workers in one epoch: %v", c.twice)
+			}
+			c.mu.Unlock()
+			// Every bad event was dead-lettered exactly once, through every hand-over,
+			// replay and restart.
+			c.deadLetters(badEvents)
 		})
+	}
+}
+
+// badEvents is how many events publishBad sends: each must be dead-lettered once.
+const badEvents = 2*clusterPartitions + 2
+
+// publishBad sends undecodable entry events to every entries partition (each owner
+// replays them after every hand-over) and undecodable points and lifecycle events (every
+// worker reads those topics whole).
+func (c *cluster) publishBad() {
+	c.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.kafka.Brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer cl.Close()
+	var recs []*kgo.Record
+	for p := range int32(clusterPartitions) {
+		recs = append(recs, &kgo.Record{Topic: c.kafka.EntriesTopic, Partition: p, Key: []byte("1"), Value: []byte(fmt.Sprintf("not json %d", p))},
+			&kgo.Record{Topic: c.kafka.EntriesTopic, Partition: p, Key: []byte("1"), Value: []byte(`{"match_id":7,"contest_id":1,"entry_id":-5}`)})
+	}
+	recs = append(recs, &kgo.Record{Topic: c.kafka.PointsTopic, Key: []byte("7"), Value: []byte("{bad points")},
+		&kgo.Record{Topic: c.kafka.MatchesTopic, Key: []byte("7"), Value: []byte(`{"match_id":7,"state":"paused-forever"}`)})
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// deadLetters checks the dead-letter topic holds want records, each bad event once.
+func (c *cluster) deadLetters(want int) {
+	c.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.kafka.Brokers...), kgo.ConsumeTopics(c.kafka.DLQTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer cl.Close()
+	seen := map[string]int{}
+	n := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) && n < want+5 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			n++
+			var topic, part, off string
+			for _, h := range r.Headers {
+				switch h.Key {
+				case kafkasource.HeaderSourceTopic:
+					topic = string(h.Value)
+				case kafkasource.HeaderSourcePartition:
+					part = string(h.Value)
+				case kafkasource.HeaderSourceOffset:
+					off = string(h.Value)
+				}
+			}
+			seen[topic+"/"+part+"/"+off+"/"+string(r.Value)]++
+		})
+		if n >= want && fs.Empty() {
+			break
+		}
+	}
+	for k, v := range seen {
+		if v > 1 {
+			c.t.Errorf("dead letter %q written %d times", k, v)
+		}
+	}
+	if n != want {
+		c.t.Errorf("%d dead letters, want %d (one per bad event)", n, want)
 	}
 }
 
