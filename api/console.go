@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"slices"
@@ -304,6 +305,10 @@ func (c *clusterConsole) scrape(ctx context.Context, target string) ([]*dto.Metr
 	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the address is the target's already
+		}
 		return fail("cannot scrape: %v", err)
 	}
 	defer resp.Body.Close()
