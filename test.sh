@@ -24,5 +24,8 @@ go test -run '^$' -bench . -benchtime 1x -timeout 20m ./...
 step "bench/duckdb: ranks against DuckDB's rank() on datasets our generator did not make"
 (cd bench/duckdb && go vet ./... && go test -timeout 20m ./...)
 
+step "deploy/manifesttest: the Kubernetes manifests, compose file and Dockerfile against the binary's flags"
+(cd deploy/manifesttest && go vet ./... && go test -timeout 10m ./...)
+
 echo
 echo "all tests passed"
