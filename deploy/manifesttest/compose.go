@@ -153,6 +153,9 @@ func CheckCompose(b *Binary, file string, data []byte, exists func(string) bool)
 				add("%s: %v", where, err)
 			}
 		}
+		for _, err := range loopbackDefaults(flags, vals) {
+			add("%s: %v", where, err)
+		}
 		ls, e := listeners(flags, vals)
 		for _, err := range e {
 			add("%s: %v", where, err)

@@ -425,6 +425,9 @@ func (s *Set) checkProcess(b *Binary, w *workload, c *corev1.Container, docs str
 			add("%v", err)
 		}
 	}
+	for _, err := range loopbackDefaults(flags, vals) {
+		add("%v", err)
+	}
 	p := &process{w: w, c: c, flags: flags, vals: vals}
 	p.listeners, e = listeners(flags, vals)
 	for _, err := range e {

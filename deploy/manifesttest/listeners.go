@@ -3,6 +3,7 @@ package manifesttest
 import (
 	"fmt"
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -120,4 +121,34 @@ func hostPorts(list string) ([]string, []int, error) {
 		ports = append(ports, p)
 	}
 	return hosts, ports, nil
+}
+
+// loopbackDefaults lists the flags left at a default that names this host itself
+// (127.0.0.1, localhost, ::1): in a pod or a container that is the process's own sandbox,
+// so a flag that reaches another process (--kafka, --aerospike-hosts) or is reached by one
+// (--http, --admin-http) must be set.
+func loopbackDefaults(flags *Flags, vals map[string]string) []error {
+	var errs []error
+	names := make([]string, 0, len(flags.ByName))
+	for n := range flags.ByName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		def := flags.ByName[n].Default
+		if _, set := vals[n]; set || def == "" {
+			continue
+		}
+		for _, a := range strings.Split(def, ",") {
+			host, _, err := net.SplitHostPort(strings.TrimSpace(a))
+			if err != nil {
+				continue
+			}
+			if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+				errs = append(errs, fmt.Errorf("--%s is not set: its default %s is the process's own sandbox here", n, def))
+				break
+			}
+		}
+	}
+	return errs
 }
