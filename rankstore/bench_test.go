@@ -75,7 +75,7 @@ func BenchmarkEntryHeap(b *testing.B) {
 		b.ReportMetric(float64(live)/float64(n), "record-B/record")       // header, set, key, bins
 		b.ReportMetric(float64(used-live)/float64(n), "garbage-B/record") // replaced, not yet compacted
 		b.ReportMetric(float64(capacity-used)/float64(n), "slack-B/record")
-		b.ReportMetric(float64(slots*int(unsafe.Sizeof(slot{})))/float64(n), "index-B/record")
+		b.ReportMetric(float64(slots*int(unsafe.Sizeof(slot(0))))/float64(n), "index-B/record")
 		runtime.KeepAlive(s)
 	}
 }

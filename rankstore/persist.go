@@ -80,10 +80,10 @@ func (s *Store) save(ns, name string) error {
 		b := array.NewRecordBuilder(memory.DefaultAllocator, fileSchema)
 		sh.mu.RLock()
 		for _, sl := range sh.slots {
-			if sl.loc == 0 {
+			if sl == 0 {
 				continue
 			}
-			if v := sh.view(sl.loc); v.expires > now {
+			if v := sh.view(sl.loc()); v.expires > now {
 				key = append(append(append(key[:0], v.set...), 0), v.key...)
 				b.Field(0).(*array.StringBuilder).BinaryBuilder.Append(key)
 				b.Field(1).(*array.BinaryBuilder).Append(v.bins)
@@ -202,8 +202,11 @@ func (s *Store) read(ns, path string) (int, error) {
 			h := n.hash(set, key)
 			sh := n.shard(h)
 			sh.mu.Lock()
-			s.store(n, sh, h, set, key, b, exp[j], 0) // copied into the store's slabs
+			_, err := s.store(n, sh, h, set, key, b, exp[j], 0) // copied into the store's slabs
 			sh.mu.Unlock()
+			if err != nil {
+				return loaded, fmt.Errorf("%s: %w", path, err)
+			}
 			loaded++
 		}
 	}

@@ -27,20 +27,46 @@ import (
 // reused in place: readers may hold it).
 //
 // The index is an open-addressing table (linear probing, backward-shift deletion) of
-// {hash, loc}: the record's 64-bit hash of set and key, and its location (slab number
-// + 1, offset). A look-up compares the hash, then the set and key bytes in the slab.
-// The top bits of the hash choose the shard, the low bits the table slot.
+// 8-byte slots: the low 24 bits of the record's 64-bit hash of set and key (its tag),
+// and its location (slab number, 20 bits, from 1; offset, 20 bits). A look-up compares
+// the tag, then the set and key bytes in the slab. The top 6 bits of the hash choose
+// the shard, the tag's low bits the table slot (so a table grows without reading the
+// records, up to 2^24 slots a shard).
 
 const (
 	minSlab = 4 << 10 // the first slab of a shard
-	maxSlab = 1 << 20 // slabs grow to this with the shard's bytes
+	maxSlab = 1 << 20 // slabs grow to this with the shard's bytes (offsets are 20 bits)
 	// compactBelow: a slab with fewer live bytes than used/compactBelow is compacted.
 	compactBelow = 2
 	recHeader    = 10 // expires, gen
 )
 
-// slot is a table slot; loc 0 is an empty slot.
-type slot struct{ hash, loc uint64 }
+// slot is a table slot: tag<<40 | loc, where loc is slab<<20 | offset; 0 is empty.
+type slot uint64
+
+const (
+	tagBits  = 24
+	offBits  = 20
+	locBits  = 40
+	locMask  = 1<<locBits - 1
+	maxSlots = 1 << tagBits // a shard's table (its slot numbers are tag bits)
+	// maxSlabs: slab numbers are 20 bits. The store refuses a new record while a shard
+	// holds more than maxRecords records or maxSlabs-slabHeadroom slabs (a compaction
+	// may need a slab more before it drops one).
+	maxSlabs     = 1<<(locBits-offBits) - 1
+	slabHeadroom = 64
+	maxRecords   = maxSlots / 4 * 3
+)
+
+func (s slot) loc() uint64 { return uint64(s) & locMask }
+func (s slot) tag() uint64 { return uint64(s) >> locBits }
+
+// withLoc is s pointing at another location of the same record.
+func (s slot) withLoc(loc uint64) slot { return slot(uint64(s)&^locMask | loc) }
+
+func tagOf(h uint64) uint64 { return h & (maxSlots - 1) }
+
+func mkSlot(h, loc uint64) slot { return slot(tagOf(h)<<locBits | loc) }
 
 type slab struct {
 	buf     []byte // len: the bytes written; cap: the slab's size
@@ -84,9 +110,11 @@ func hashKey(seed maphash.Seed, set, key string) uint64 {
 	return h.Sum64()
 }
 
-func makeLoc(slab uint32, off int) uint64 { return uint64(slab)<<32 | uint64(uint32(off)) }
+func makeLoc(slab uint32, off int) uint64 { return uint64(slab)<<offBits | uint64(off) }
 
-func splitLoc(loc uint64) (slab uint32, off int) { return uint32(loc >> 32), int(uint32(loc)) }
+func splitLoc(loc uint64) (slab uint32, off int) {
+	return uint32(loc >> offBits), int(loc & (1<<offBits - 1))
+}
 
 // view reads the record at loc.
 func (t *table) view(loc uint64) view {
@@ -119,13 +147,14 @@ func (t *table) expires(loc uint64) int64 {
 // go and false. The table must have a slot.
 func (t *table) find(h uint64, set, key string) (int, bool) {
 	mask := uint64(len(t.slots) - 1)
+	tag := tagOf(h)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
-		if s.loc == 0 {
+		if s == 0 {
 			return int(i), false
 		}
-		if s.hash == h {
-			v := t.view(s.loc)
+		if s.tag() == tag {
+			v := t.view(s.loc())
 			if string(v.key) == key && string(v.set) == set {
 				return int(i), true
 			}
@@ -135,44 +164,48 @@ func (t *table) find(h uint64, set, key string) (int, bool) {
 
 // lookup returns the location of set/key (hash h), 0 when absent.
 func (t *table) lookup(h uint64, set, key string) uint64 {
-	if t.count == 0 {
+	if len(t.slots) == 0 {
 		return 0
 	}
 	i, ok := t.find(h, set, key)
 	if !ok {
 		return 0
 	}
-	return t.slots[i].loc
+	return t.slots[i].loc()
 }
 
-// reserve makes room for one more slot (the table is at most 3/4 full), and returns
-// whether it rebuilt the table (slot numbers found before are then stale).
-func (t *table) reserve() bool {
+// full reports whether the shard cannot take one more record.
+func (t *table) full() bool {
+	return t.count >= maxRecords || len(t.slabs)-len(t.free) >= maxSlabs-slabHeadroom
+}
+
+// reserve makes room for one more slot (the table is at most 3/4 full; the caller has
+// checked full). Slot numbers found before are then stale.
+func (t *table) reserve() {
 	if (t.count+1)*4 <= len(t.slots)*3 {
-		return false
+		return
 	}
 	n := max(16, 2*len(t.slots))
 	old := t.slots
 	t.slots = make([]slot, n)
 	mask := uint64(n - 1)
 	for _, s := range old {
-		if s.loc == 0 {
+		if s == 0 {
 			continue
 		}
-		i := s.hash & mask
-		for t.slots[i].loc != 0 {
+		i := s.tag() & mask
+		for t.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
 		t.slots[i] = s
 	}
-	return true
 }
 
 // deleteAt empties slot i, shifting back the slots after it that probed past it.
 func (t *table) deleteAt(i int) {
 	mask := len(t.slots) - 1
-	for j := (i + 1) & mask; t.slots[j].loc != 0; j = (j + 1) & mask {
-		home := int(t.slots[j].hash) & mask
+	for j := (i + 1) & mask; t.slots[j] != 0; j = (j + 1) & mask {
+		home := int(t.slots[j].tag()) & mask
 		// slot j stays when its home lies cyclically in (i, j].
 		if (i <= j && i < home && home <= j) || (j < i && (i < home || home <= j)) {
 			continue
@@ -180,7 +213,7 @@ func (t *table) deleteAt(i int) {
 		t.slots[i] = t.slots[j]
 		i = j
 	}
-	t.slots[i] = slot{}
+	t.slots[i] = 0
 	t.count--
 }
 
@@ -199,7 +232,7 @@ func (t *table) alloc(size int) uint32 {
 			return t.cur
 		}
 	}
-	want := max(minSlab, min(maxSlab, 1<<bits.Len(uint(t.live/8))))
+	want := max(minSlab, min(maxSlab, 1<<bits.Len(uint(t.live/32)))) // slack: ~1/32 of the shard
 	if size > want {
 		return t.newSlab(size) // a slab of its own, never filled further
 	}
@@ -218,6 +251,9 @@ func (t *table) newSlab(size int) uint32 {
 		t.free = t.free[:k-1]
 		t.slabs[n-1] = s
 		return n
+	}
+	if len(t.slabs) >= maxSlabs {
+		panic("BUG: rankstore: slab numbers exhausted (table.full was not checked)")
 	}
 	t.slabs = append(t.slabs, s)
 	return uint32(len(t.slabs))
@@ -306,12 +342,12 @@ func (t *table) compact(n uint32) {
 			set, key := unsafe.String(unsafe.SliceData(v.set), len(v.set)), unsafe.String(unsafe.SliceData(v.key), len(v.key))
 			h := hashKey(t.seed, set, key)
 			i, ok := t.find(h, set, key)
-			if !ok || t.slots[i].loc != loc {
+			if !ok || t.slots[i].loc() != loc {
 				continue
 			}
 			t.live -= v.size
 			t.slabs[n-1].live -= v.size
-			t.slots[i].loc = t.put(set, key, v.bins, v.expires, v.gen)
+			t.slots[i] = t.slots[i].withLoc(t.put(set, key, v.bins, v.expires, v.gen))
 		}
 	}
 	t.drop(n)

@@ -3,9 +3,11 @@ package rankstore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,7 +185,7 @@ func TestTableCollisions(t *testing.T) {
 		if ok {
 			t.Fatalf("%d found before insert", i)
 		}
-		tb.slots[j] = slot{hash: hashOf(i), loc: tb.put("s", key, []byte(key), 1, 0)}
+		tb.slots[j] = mkSlot(hashOf(i), tb.put("s", key, []byte(key), 1, 0))
 		tb.count++
 	}
 	for i := 0; i < n; i += 2 {
@@ -191,7 +193,7 @@ func TestTableCollisions(t *testing.T) {
 		if !ok {
 			t.Fatalf("%d not found", i)
 		}
-		loc := tb.slots[j].loc
+		loc := tb.slots[j].loc()
 		tb.deleteAt(j)
 		tb.release(loc)
 	}
@@ -215,7 +217,9 @@ func TestTableCollisions(t *testing.T) {
 	sh := nsp.shard(h)
 	for _, k := range []string{"a", "b"} {
 		sh.mu.Lock()
-		s.store(nsp, sh, h, "s", k, records.EncodeBins(records.Bins{"v": int64(1)}), NeverExpires, 1)
+		if _, err := s.store(nsp, sh, h, "s", k, records.EncodeBins(records.Bins{"v": int64(1)}), NeverExpires, 1); err != nil {
+			t.Fatal(err)
+		}
 		sh.mu.Unlock()
 	}
 	for _, k := range []string{"a", "b"} {
@@ -302,5 +306,32 @@ func TestSaveLoadMany(t *testing.T) {
 		if !ok || st.Gen != 0 || st.Bins.Int("v") != int64(i) || len(st.Bins.Bytes("pad")) != i%300 {
 			t.Fatalf("record %d: %v gen %d", i, ok, st.Gen)
 		}
+	}
+}
+
+// A shard at its limit refuses a new record with an error naming it, and takes it again
+// once there is room; the rest of the store goes on.
+func TestShardFull(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	nsp := s.ns[records.Live]
+	sh := nsp.shard(nsp.hash("s", "k"))
+	sh.count = maxRecords // as if the shard held that many
+	err := s.Put(ctx, records.Live, []records.Record{valueRecord("k", 1, 0)})
+	if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), "s/k") {
+		t.Fatalf("Put into a full shard: %v", err)
+	}
+	if _, _, err := s.Mutate(records.Live, "s", "k", func(Stored, bool) (Change, error) {
+		return Change{Op: Write, Bins: records.EncodeBins(records.Bins{"v": int64(1)})}, nil
+	}); !errors.Is(err, ErrFull) {
+		t.Fatalf("Mutate into a full shard: %v", err)
+	}
+	if _, ok, _ := s.Lookup(records.Live, "s", "k"); ok {
+		t.Fatal("refused record stored")
+	}
+	sh.count = 0
+	if err := s.Put(ctx, records.Live, []records.Record{valueRecord("k", 1, 0)}); err != nil {
+		t.Fatal(err)
 	}
 }

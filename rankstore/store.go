@@ -199,7 +199,11 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 				continue
 			}
 		}
-		s.store(n, sh, h, r.Set, r.Key, packed, exp, nextGen(ov.gen, live))
+		if _, err := s.store(n, sh, h, r.Set, r.Key, packed, exp, nextGen(ov.gen, live)); err != nil {
+			sh.mu.Unlock()
+			n.compact(touched)
+			return err
+		}
 		if len(sh.pending) > 0 {
 			touched |= 1 << (h >> 58)
 		}
@@ -214,25 +218,33 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 
 // store writes a record into sh (whose lock the caller holds), replacing the one of its
 // set and key, and returns its location.
-func (s *Store) store(n *namespace, sh *shard, h uint64, set, key string, bins []byte, expires int64, gen uint32) uint64 {
+func (s *Store) store(n *namespace, sh *shard, h uint64, set, key string, bins []byte, expires int64, gen uint32) (uint64, error) {
+	if sh.full() {
+		return 0, fmt.Errorf("record %s/%s: %w", set, key, ErrFull)
+	}
 	sh.reserve()
 	i, had := sh.find(h, set, key)
 	loc := sh.put(set, key, bins, expires, gen)
 	if had {
-		old := sh.slots[i].loc
-		sh.slots[i].loc = loc
+		old := sh.slots[i].loc()
+		sh.slots[i] = sh.slots[i].withLoc(loc)
 		sh.release(old)
-		return loc
+		return loc, nil
 	}
-	sh.slots[i] = slot{hash: h, loc: loc}
+	sh.slots[i] = mkSlot(h, loc)
 	sh.count++
 	s.indexLocked(n, h, set, key)
-	return loc
+	return loc, nil
 }
+
+// ErrFull is returned for a record that a namespace's shard has no room for: more than
+// about 12.5M records in one of its 64 shards (800M in the namespace), or a million
+// slabs.
+var ErrFull = errors.New("the embedded store's namespace is full")
 
 // remove deletes the record in slot i of sh (whose lock the caller holds).
 func (s *Store) remove(n *namespace, sh *shard, i int) {
-	loc := sh.slots[i].loc
+	loc := sh.slots[i].loc()
 	if s.digest != nil {
 		v := sh.view(loc)
 		s.unindex(n, unsafeString(v.set), unsafeString(v.key))
@@ -374,7 +386,11 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 		default:
 			expires = nowT.Add(c.TTL).UnixNano()
 		}
-		v := sh.view(s.store(n, sh, h, set, key, c.Bins, expires, nextGen(ov.gen, live)))
+		loc, err := s.store(n, sh, h, set, key, c.Bins, expires, nextGen(ov.gen, live))
+		if err != nil {
+			return cur, live, err
+		}
+		v := sh.view(loc)
 		return Stored{Bins: v.bins, Expires: v.expires, Gen: v.gen}, true, nil
 	default:
 		panic(fmt.Sprintf("BUG: Mutate: ChangeOp %d", c.Op))
@@ -392,9 +408,10 @@ func (s *Store) IndexDigests(digest func(set, key string) Digest) {
 			sh := &n.shards[i]
 			sh.mu.Lock()
 			for _, sl := range sh.slots {
-				if sl.loc != 0 {
-					v := sh.view(sl.loc)
-					s.indexLocked(n, sl.hash, unsafeString(v.set), unsafeString(v.key))
+				if sl != 0 {
+					v := sh.view(sl.loc())
+					set, key := unsafeString(v.set), unsafeString(v.key)
+					s.indexLocked(n, n.hash(set, key), set, key)
 				}
 			}
 			sh.mu.Unlock()
@@ -420,17 +437,17 @@ func (s *Store) KeyOfDigest(ns string, d Digest) (set, key string, ok bool) {
 	sh := n.shard(h)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	// The records of hash h lie in the probe run from its home slot: nearly always one,
-	// which is then d's; on a 64-bit collision, the one whose digest is d.
+	// The records of h's tag lie in the probe run from its home slot: nearly always one,
+	// which is then d's; else the one whose digest is d.
 	var first view
 	candidates := 0
 	mask := uint64(len(sh.slots) - 1)
 	for pass := 0; pass < 2 && len(sh.slots) > 0; pass++ {
-		for i := h & mask; sh.slots[i].loc != 0; i = (i + 1) & mask {
-			if sh.slots[i].hash != h {
+		for i := h & mask; sh.slots[i] != 0; i = (i + 1) & mask {
+			if sh.slots[i].tag() != tagOf(h) {
 				continue
 			}
-			v := sh.view(sh.slots[i].loc)
+			v := sh.view(sh.slots[i].loc())
 			if pass == 0 {
 				if candidates++; candidates == 1 {
 					first = v
@@ -484,7 +501,7 @@ func (s *Store) Delete(_ context.Context, ns, set string, keys []string) error {
 		h := n.hash(set, key)
 		sh := n.shard(h)
 		sh.mu.Lock()
-		if sh.count > 0 {
+		if len(sh.slots) > 0 {
 			if i, ok := sh.find(h, set, key); ok {
 				s.remove(n, sh, i)
 			}
@@ -589,7 +606,7 @@ func (s *Store) Len(ns string) int {
 		sh := &n.shards[i]
 		sh.mu.RLock()
 		for _, sl := range sh.slots {
-			if sl.loc != 0 && sh.expires(sl.loc) > now {
+			if sl != 0 && sh.expires(sl.loc()) > now {
 				total++
 			}
 		}
@@ -609,7 +626,7 @@ func (s *Store) Sweep() int {
 			for j := 0; j < len(sh.slots); {
 				// A deletion shifts a later slot into j (never one not yet seen into a slot
 				// before j), so j is looked at again.
-				if loc := sh.slots[j].loc; loc != 0 && sh.expires(loc) <= now {
+				if sl := sh.slots[j]; sl != 0 && sh.expires(sl.loc()) <= now {
 					s.remove(n, sh, j)
 					dropped++
 					continue
