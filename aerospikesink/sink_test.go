@@ -85,7 +85,8 @@ func TestRoundTrip(t *testing.T) {
 			sk, reg := newTestSink(t, srv, nil, func(c *Config) { c.BatchSize, c.Concurrency, c.LiveTTL = 7, 3, 2*time.Second })
 			pre := runID + srv.name
 			recs := []records.Record{
-				records.Match{ID: 1, State: records.StateLive, Cycle: 3, AsOf: 99, Entries: 4, Contests: 2, Log: records.PointsLog{}}.Record(),
+				records.Match{ID: 1, State: records.StateLive, Cycle: 3, AsOf: 99, Entries: 4, Contests: 2, Parts: []int32{0, 3}}.Record(),
+				records.MatchPart{Match: 1, Part: 3, State: records.StateLive, Cycle: 3, Log: records.PointsLog{}}.Record(),
 				records.Contest{ID: 5, Match: 1, Cycle: 3, Total: 2, PageSize: 20, Hist: []records.Bucket{{Points: 10, Count: 2}}, First: []records.Row{{Rank: 1, EntryID: 8, Points: 10}, {Rank: 1, EntryID: 9, Points: 10}}}.Record(),
 				records.Page{Contest: 5, No: 1, Cycle: 3, Rows: []records.Row{{Rank: 21, EntryID: 30, Points: -4}}}.Record(),
 				records.Entry{ID: 8, Contest: 5, Match: 1, User: 2, Team: 3}.Record(),

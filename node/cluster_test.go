@@ -35,7 +35,8 @@ const (
 // cluster is one test process's cluster: a broker's topics, one shared store, a
 // coordinator and workers over loopback gossip.
 type cluster struct {
-	t       *testing.T
+	t       testing.TB
+	opts    clusterOpts
 	kafka   kafkasource.Config
 	store   *rankstore.Store
 	pub     *kafkasource.Publisher
@@ -91,7 +92,18 @@ func gossip(name string, join []string) membership.Config {
 	return c
 }
 
-func newCluster(t *testing.T, b kafkatest.Broker) *cluster {
+// clusterOpts are a test cluster's timings.
+type clusterOpts struct {
+	gossip       func(name string, join []string) membership.Config
+	interval     time.Duration
+	groupEntries int
+}
+
+var testOpts = clusterOpts{gossip: gossip, interval: 300 * time.Millisecond, groupEntries: 64}
+
+func newCluster(t *testing.T, b kafkatest.Broker) *cluster { return startCluster(t, b, testOpts) }
+
+func startCluster(t testing.TB, b kafkatest.Broker, o clusterOpts) *cluster {
 	t.Helper()
 	kc := kafkatest.Names(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -114,28 +126,31 @@ func newCluster(t *testing.T, b kafkatest.Broker) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(pub.Close)
-	c := &cluster{t: t, kafka: kc, store: st, pub: pub, workers: map[string]*Worker{}, log: log, ts: time.Now().UnixMilli(), wrote: map[[2]int64]string{}}
+	c := &cluster{t: t, opts: o, kafka: kc, store: st, pub: pub, workers: map[string]*Worker{}, log: log, ts: time.Now().UnixMilli(), wrote: map[[2]int64]string{}}
 
 	var cc coordinator.Config
 	cc.RegisterFlags(flagSet(), "")
-	cc.Interval, cc.DataDir = 300*time.Millisecond, t.TempDir()
+	cc.Interval, cc.DataDir = o.interval, t.TempDir()
 	cc.Settle, cc.RebalanceDelay, cc.LongPoll = 500*time.Millisecond, 300*time.Millisecond, 2*time.Second
-	co, err := StartCoordinator(context.Background(), CoordinatorConfig{Kafka: kc, Member: gossip("coordinator", nil), Coordinator: cc, HTTP: "127.0.0.1:0"},
+	co, err := StartCoordinator(context.Background(), CoordinatorConfig{Kafka: kc, Member: o.gossip("coordinator", nil), Coordinator: cc, HTTP: "127.0.0.1:0"},
 		CoordinatorDeps{Store: st, Logger: log.With("node", "coordinator"), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.co, c.coCfg = co, cc
-	t.Cleanup(func() {
-		for _, w := range c.workers {
-			_ = w.Stop()
-		}
-		_ = c.co.Stop()
-	})
+	t.Cleanup(c.close)
 	return c
 }
 
-type testWriter struct{ t *testing.T }
+// close stops the workers and the coordinator.
+func (c *cluster) close() {
+	for _, w := range c.workers {
+		_ = w.Stop()
+	}
+	_ = c.co.Stop()
+}
+
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	if testing.Verbose() {
@@ -147,8 +162,8 @@ func (w testWriter) Write(p []byte) (int, error) {
 func (c *cluster) addWorker(name string) *Worker {
 	c.t.Helper()
 	wc := worker.DefaultConfig()
-	wc.Interval, wc.GroupEntries = 300*time.Millisecond, 64
-	w, err := StartWorker(context.Background(), WorkerConfig{Kafka: c.kafka, Member: gossip(name, []string{c.co.Member.Addr()}), Worker: wc},
+	wc.Interval, wc.GroupEntries = c.opts.interval, c.opts.groupEntries
+	w, err := StartWorker(context.Background(), WorkerConfig{Kafka: c.kafka, Member: c.opts.gossip(name, []string{c.co.Member.Addr()}), Worker: wc},
 		WorkerDeps{Store: &writerLog{Store: c.store, name: name, c: c}, Logger: c.log.With("node", name), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		c.t.Fatalf("starting worker %s: %v", name, err)
@@ -291,7 +306,7 @@ func (c *cluster) restartCoordinator() {
 	for _, w := range c.workers {
 		join = append(join, w.Member.Addr())
 	}
-	co, err := StartCoordinator(context.Background(), CoordinatorConfig{Kafka: c.kafka, Member: gossip("coordinator", join), Coordinator: c.coCfg, HTTP: "127.0.0.1:0"},
+	co, err := StartCoordinator(context.Background(), CoordinatorConfig{Kafka: c.kafka, Member: c.opts.gossip("coordinator", join), Coordinator: c.coCfg, HTTP: "127.0.0.1:0"},
 		CoordinatorDeps{Store: c.store, Logger: c.log.With("node", "coordinator"), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		c.t.Fatal(err)
