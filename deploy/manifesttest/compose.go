@@ -193,7 +193,7 @@ func CheckCompose(b *Binary, file string, data []byte, exists func(string) bool)
 			continue
 		}
 		where := "service " + n
-		for _, flag := range []string{"kafka", "aerospike-hosts", "join", "coordinator", "http-advertise"} {
+		for _, flag := range []string{"kafka", "aerospike-hosts", "join", "coordinator", "http-advertise", "metrics-targets"} {
 			v, ok := p.vals[flag]
 			if !ok || v == "" {
 				continue
@@ -223,6 +223,11 @@ func CheckCompose(b *Binary, file string, data []byte, exists func(string) bool)
 					if j := slices.IndexFunc(q.ls, func(l listener) bool { return l.Flag == "bind" }); j < 0 || q.ls[j].Port != ports[i] {
 						add("%s: --join %s:%d: %s's gossip does not listen on that port", where, h, ports[i], h)
 					}
+				case "metrics-targets":
+					q := procs[h]
+					if q == nil || !slices.ContainsFunc(q.ls, func(l listener) bool { return l.Port == ports[i] && l.Serves("/metrics") }) {
+						add("%s: --metrics-targets %s:%d: serves no /metrics there", where, h, ports[i])
+					}
 				case "coordinator", "http-advertise":
 					q := procs[h]
 					if q == nil || q.flags.Command != "coordinator" {
@@ -233,6 +238,19 @@ func CheckCompose(b *Binary, file string, data []byte, exists func(string) bool)
 						add("%s: --%s %s:%d: the coordinator's --http does not listen on that port", where, flag, h, ports[i])
 					}
 				}
+			}
+		}
+	}
+	// The console counts every worker.
+	for _, n := range names {
+		p := procs[n]
+		if p == nil || p.vals["metrics-targets"] == "" {
+			continue
+		}
+		hosts, _, _ := hostPorts(p.vals["metrics-targets"])
+		for _, w := range names {
+			if q := procs[w]; q != nil && q.flags.Command == "worker" && !slices.Contains(hosts, w) {
+				add("service %s: --metrics-targets does not list the worker %s: the console would not count it", n, w)
 			}
 		}
 	}

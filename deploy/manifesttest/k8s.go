@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -782,7 +783,7 @@ func (s *Set) checkCluster(ws []*workload, procs []*process) []error {
 		switch {
 		case p.flags.Command == "coordinator":
 			addr, what = p.flags.Value(p.vals, "http-advertise"), "--http-advertise"
-		case p.flags.Command == "worker" && p.vals["coordinator"] != "":
+		case (p.flags.Command == "worker" || p.flags.Command == "api") && p.vals["coordinator"] != "":
 			addr, what = p.vals["coordinator"], "--coordinator"
 		default:
 			continue
@@ -825,6 +826,93 @@ func (s *Set) checkCluster(ws []*workload, procs []*process) []error {
 			http := slices.IndexFunc(q.listeners, func(l listener) bool { return l.Flag == "http" })
 			if http < 0 || q.listeners[http].Port != n {
 				errs = append(errs, fmt.Errorf("%s: %s %q: Service %s port %d leads to container port %d, not the coordinator's --http", p, what, addr, svc.Name, port, n))
+			}
+		}
+	}
+	for _, p := range procs {
+		if t := p.vals["metrics-targets"]; t != "" {
+			errs = append(errs, s.checkMetricsTargets(p, t, ws)...)
+		}
+	}
+	return errs
+}
+
+// checkMetricsTargets: the API console's --metrics-targets are addresses that serve
+// /metrics: a Service's port, or a StatefulSet pod's stable name (pod.governing-service)
+// with an ordinal below its replicas; and every worker pod is listed, so that scaling the
+// StatefulSet without updating the list fails here instead of leaving the console short.
+func (s *Set) checkMetricsTargets(p *process, list string, ws []*workload) []error {
+	var errs []error
+	hosts, ports, err := hostPorts(list)
+	if err != nil {
+		return []error{fmt.Errorf("%s: --metrics-targets: %v", p, err)}
+	}
+	listed := map[string]bool{}
+	servesMetrics := func(w *workload, containerPort int) bool {
+		for _, q := range w.procs {
+			if slices.ContainsFunc(q.listeners, func(l listener) bool { return l.Port == containerPort && l.Serves("/metrics") }) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, h := range hosts {
+		parts := strings.Split(h, ".")
+		if len(parts) >= 2 {
+			if _, ok := find[*corev1.Service](s, parts[1]); ok {
+				listed[parts[0]] = true
+				var sts *workload
+				for _, w := range ws {
+					if t, ok := w.Obj.(*appsv1.StatefulSet); ok && t.Spec.ServiceName == parts[1] && strings.HasPrefix(parts[0], w.Name+"-") {
+						n, err := strconv.Atoi(strings.TrimPrefix(parts[0], w.Name+"-"))
+						if err == nil && t.Spec.Replicas != nil && n < int(*t.Spec.Replicas) {
+							sts = w
+						}
+					}
+				}
+				switch {
+				case sts == nil:
+					errs = append(errs, fmt.Errorf("%s: --metrics-targets %s: no StatefulSet pod %s under Service %s", p, h, parts[0], parts[1]))
+				case !servesMetrics(sts, ports[i]):
+					errs = append(errs, fmt.Errorf("%s: --metrics-targets %s:%d: %s serves no /metrics on port %d", p, h, ports[i], sts.Name, ports[i]))
+				}
+				continue
+			}
+		}
+		svc, ok := find[*corev1.Service](s, parts[0])
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: --metrics-targets %s: neither a Service nor a StatefulSet pod's name", p, h))
+			continue
+		}
+		j := slices.IndexFunc(svc.Spec.Ports, func(sp corev1.ServicePort) bool { return int(sp.Port) == ports[i] })
+		if j < 0 {
+			errs = append(errs, fmt.Errorf("%s: --metrics-targets %s:%d: Service %s has no port %d", p, h, ports[i], svc.Name, ports[i]))
+			continue
+		}
+		sp := svc.Spec.Ports[j]
+		target := sp.TargetPort
+		if target.Type == intstr.Int && target.IntVal == 0 {
+			target = intstr.FromInt32(sp.Port)
+		}
+		for _, w := range ws {
+			if !labels.SelectorFromSet(svc.Spec.Selector).Matches(labels.Set(w.Template.Labels)) {
+				continue
+			}
+			for _, c := range w.Template.Spec.Containers {
+				if n, ok := portNumber(&c, target, sp.Protocol); ok && !servesMetrics(w, n) {
+					errs = append(errs, fmt.Errorf("%s: --metrics-targets %s:%d: Service %s leads to %s port %d, which serves no /metrics", p, h, ports[i], svc.Name, w.Name, n))
+				}
+			}
+		}
+	}
+	for _, w := range ws {
+		t, ok := w.Obj.(*appsv1.StatefulSet)
+		if !ok || t.Spec.Replicas == nil {
+			continue
+		}
+		for n := 0; n < int(*t.Spec.Replicas); n++ {
+			if pod := fmt.Sprintf("%s-%d", w.Name, n); !listed[pod] {
+				errs = append(errs, fmt.Errorf("%s: --metrics-targets does not list %s (replicas: %d): the console would not count it", p, pod, *t.Spec.Replicas))
 			}
 		}
 	}
