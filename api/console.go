@@ -220,6 +220,8 @@ func StandaloneStatus(node, addr string, interval time.Duration, parts map[int32
 // or URL of an admin listener; "/metrics" is appended to a bare address) that targets
 // returns, taken concurrently and summed. An unreachable coordinator or target is named
 // in the answer, never an error of the whole answer. hc nil: a client with a 3 s timeout.
+// An overview younger than a second is answered again, so that however many consoles are
+// open, the targets are scraped at most once a second.
 func ClusterConsole(coord func(ctx context.Context) (string, error), targets func() []string, hc *http.Client) ConsoleSource {
 	if hc == nil {
 		hc = &http.Client{Timeout: 3 * time.Second}
@@ -232,9 +234,26 @@ type clusterConsole struct {
 	targets func() []string
 	hc      *http.Client
 	now     func() time.Time
+
+	mu   sync.Mutex // held while an overview is taken: concurrent callers share it
+	last ConsoleOverview
 }
 
+// consoleMaxAge is how long an overview is answered again.
+const consoleMaxAge = time.Second
+
 func (c *clusterConsole) Overview(ctx context.Context) (ConsoleOverview, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.last.At.IsZero() && c.now().Sub(c.last.At) < consoleMaxAge {
+		return c.last, nil
+	}
+	o := c.take(ctx)
+	c.last = o
+	return o, nil
+}
+
+func (c *clusterConsole) take(ctx context.Context) ConsoleOverview {
 	o := ConsoleOverview{Mode: "cluster", Metrics: newConsoleMetrics(), Targets: []ConsoleTarget{}}
 	var wg sync.WaitGroup
 	if c.coord != nil {
@@ -265,7 +284,7 @@ func (c *clusterConsole) Overview(ctx context.Context) (ConsoleOverview, error) 
 		o.Metrics.add(f)
 	}
 	o.At = c.now()
-	return o, nil
+	return o
 }
 
 func (c *clusterConsole) status(ctx context.Context) (coordinator.Status, error) {

@@ -151,6 +151,15 @@ func TestClusterConsole(t *testing.T) {
 		t.Errorf("target errors %q, %q", o.Targets[2].Error, o.Targets[3].Error)
 	}
 	checkConsoleMetrics(t, o.Metrics, 2)
+	// Within a second the same overview answers again: the targets are not scraped.
+	if again, _ := src.Overview(context.Background()); !again.At.Equal(o.At) {
+		t.Errorf("a second overview at once was taken again (%v, first %v)", again.At, o.At)
+	}
+	cc := src.(*clusterConsole)
+	cc.now = func() time.Time { return o.At.Add(consoleMaxAge) }
+	if later, _ := src.Overview(context.Background()); !later.At.Equal(o.At.Add(consoleMaxAge)) {
+		t.Errorf("an overview a second later was not taken again (%v, first %v)", later.At, o.At)
+	}
 
 	// The coordinator cannot be found, or does not answer: the metrics still come.
 	for _, find := range []func(context.Context) (string, error){
@@ -260,6 +269,28 @@ func TestConsoleRoutes(t *testing.T) {
 		var e struct{ Error string }
 		if resp.StatusCode != tc.code || json.Unmarshal(body, &e) != nil || !strings.Contains(e.Error, tc.msg) {
 			t.Errorf("%s: %d %s, want %d %q", tc.name, resp.StatusCode, body, tc.code, tc.msg)
+		}
+	}
+}
+
+// BenchmarkClusterOverview: taking one overview of a coordinator's status and 4 targets'
+// metrics (each a worker-sized page of the console's families) over loopback.
+func BenchmarkClusterOverview(b *testing.B) {
+	coord := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(coordinator.Status{Node: "coord"})
+	}))
+	defer coord.Close()
+	var targets []string
+	for range 4 {
+		s := httptest.NewServer(promhttp.HandlerFor(consoleRegistry(100, 4, 50, []float64{0.5, 0.25}), promhttp.HandlerOpts{}))
+		defer s.Close()
+		targets = append(targets, s.URL)
+	}
+	src := ClusterConsole(func(context.Context) (string, error) { return coord.URL, nil }, func() []string { return targets }, nil).(*clusterConsole)
+	b.ReportAllocs()
+	for b.Loop() { // take: every overview afresh, as once a second
+		if o := src.take(context.Background()); o.ClusterError != "" || len(o.Targets) != 4 || !o.Targets[3].Up {
+			b.Fatalf("%s %+v", o.ClusterError, o.Targets)
 		}
 	}
 }

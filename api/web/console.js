@@ -152,6 +152,7 @@
   }
 
   function render(o) {
+    if (prev && o.at === prev.at) return; // the server answered its last overview again (it takes one a second at most)
     const c = o.cluster || {};
     const at = Date.parse(o.at);
     const dt = prev ? (at - Date.parse(prev.at)) / 1000 : 0;
