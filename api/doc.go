@@ -14,6 +14,7 @@
 //	GET /v1/entries/{entry_id}                             one entry, by its id alone
 //	GET /v1/users/{user_id}/entries?match_id=              a user's entries in a match
 //	GET /, /web/{file}                                     the web leaderboard (web.go, web/)
+//	GET /console, /console/{file}, /console/v1/overview    the operator console, once SetConsole (console.go)
 //	GET /healthz, /readyz                                 probes (also on the admin listener)
 //
 // Metrics and Go's profiles are not on this port: AdminHandler serves /metrics,
