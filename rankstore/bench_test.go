@@ -59,10 +59,7 @@ func benchmarkPut(b *testing.B, fence records.Fence) {
 //
 //	go test -run '^$' -bench EntryHeap -benchtime 1x ./rankstore
 func BenchmarkEntryHeap(b *testing.B) {
-	n := 200_000
-	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_ENTRIES")); err == nil && v > 0 {
-		n = v
-	}
+	n := benchEntries(200_000)
 	for b.Loop() {
 		var before, after runtime.MemStats
 		runtime.GC()
@@ -86,11 +83,7 @@ func BenchmarkEntryHeap(b *testing.B) {
 //
 //	go test -run '^$' -bench GCEntries -benchtime 10x ./rankstore
 func BenchmarkGCEntries(b *testing.B) {
-	n := 1_000_000
-	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_ENTRIES")); err == nil && v > 0 {
-		n = v
-	}
-	s := entryStore(b, n)
+	s := entryStore(b, benchEntries(1_000_000))
 	runtime.GC()
 	b.ResetTimer()
 	for b.Loop() {
@@ -126,4 +119,12 @@ func entryStore(b *testing.B, n int) *Store {
 		}
 	}
 	return s
+}
+
+// benchEntries is LB_BENCH_ENTRIES, or def.
+func benchEntries(def int) int {
+	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_ENTRIES")); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
