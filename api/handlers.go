@@ -101,7 +101,7 @@ func (s *Server) match(r *request) (any, error) {
 // GET /v1/matches/{match_id}/contests: the match's commit record, then chunk 0 of every
 // partition holding the match in one batch (with a single partition, the window's chunks
 // too), merged largest first; a partition's next chunk is read when the merge reaches the
-// end of the one read.
+// end of the one read, and a deep window first skips ahead (skipAhead: one batch).
 func (s *Server) contests(r *request) (any, error) {
 	id, w, err := idAndPage(r, "match_id")
 	if err != nil {
@@ -183,21 +183,35 @@ func (s *Server) contests(r *request) (any, error) {
 			parts[k] = p
 			out.Total += p.total
 		}
-		load := func(p *partContests, n int64) ([]records.ContestSize, error) {
-			c := chunkNo{p.part, n}
-			if _, ok := chunks[c]; !ok {
-				key := records.ChunkKey(id, p.part, int(n))
-				bs, err := s.getIn(ctx, at, records.SetContests, []string{key})
-				if err != nil {
-					return nil, err
+		load := func(refs []chunkRef) ([][]records.ContestSize, error) {
+			var keys []string
+			var want []chunkNo
+			for _, r := range refs {
+				if c := (chunkNo{r.p.part, r.n}); !slices.Contains(want, c) {
+					if _, ok := chunks[c]; !ok {
+						want = append(want, c)
+						keys = append(keys, records.ChunkKey(id, c.part, int(c.n)))
+					}
 				}
-				if bs[0] != nil {
-					if err := decode(bs[0], c, key); err != nil {
+			}
+			bs, err := s.getIn(ctx, at, records.SetContests, keys)
+			if err != nil {
+				return nil, err
+			}
+			for k, b := range bs {
+				if b != nil {
+					if err := decode(b, want[k], keys[k]); err != nil {
 						return nil, err
 					}
 				}
 			}
-			return contestsOf(p, n)
+			out := make([][]records.ContestSize, len(refs))
+			for k, r := range refs {
+				if out[k], err = contestsOf(r.p, r.n); err != nil {
+					return nil, err
+				}
+			}
+			return out, nil
 		}
 		cs, err := mergeContests(parts, per, w.offset, end, load)
 		if err != nil {

@@ -12,96 +12,187 @@ import (
 	"github.com/fantasy/leaderboard/records"
 )
 
+// mergeFixture is partitions' contest lists for the merge tests, and the match's list.
+type mergeFixture struct {
+	per    int64
+	lists  map[int32][]records.ContestSize // each sorted, largest first
+	all    []records.ContestSize           // the union, sorted
+	partOf map[int64]int32
+}
+
+func newMergeFixture(per int64, lists map[int32][]records.ContestSize) *mergeFixture {
+	f := &mergeFixture{per: per, lists: lists, partOf: map[int64]int32{}}
+	order := func(a, b records.ContestSize) int {
+		return cmp.Or(cmp.Compare(b.Size, a.Size), cmp.Compare(a.ID, b.ID))
+	}
+	for p, l := range lists {
+		slices.SortFunc(l, order)
+		f.all = append(f.all, l...)
+		for _, cs := range l {
+			f.partOf[cs.ID] = p
+		}
+	}
+	slices.SortFunc(f.all, order)
+	return f
+}
+
+func (f *mergeFixture) chunk(p int32, n int64) []records.ContestSize {
+	l := f.lists[p]
+	return l[min(n*f.per, int64(len(l))):min((n+1)*f.per, int64(len(l)))]
+}
+
+// merge runs mergeContests over the partitions ps from their chunk 0, and returns what
+// it answered and every chunk it asked for, batch by batch.
+func (f *mergeFixture) merge(t *testing.T, from, to int64, ps ...int32) ([]records.ContestSize, [][]chunkRef) {
+	t.Helper()
+	var parts []*partContests
+	for _, p := range ps {
+		parts = append(parts, &partContests{part: p, total: int64(len(f.lists[p])), cs: f.chunk(p, 0)})
+	}
+	var batches [][]chunkRef
+	got, err := mergeContests(parts, f.per, from, to, func(refs []chunkRef) ([][]records.ContestSize, error) {
+		batches = append(batches, slices.Clone(refs))
+		out := make([][]records.ContestSize, len(refs))
+		for k, r := range refs {
+			out[k] = f.chunk(r.p.part, r.n)
+		}
+		return out, nil
+	})
+	total := int64(len(f.all))
+	if want := f.all[min(from, total):min(to, total)]; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("[%d, %d): %v, %v; want %v", from, to, got, err, want)
+	}
+	return got, batches
+}
+
 // TestMergeContests: the merge of three partitions' lists (one empty), with chunks of 3,
-// equals the sorted union for every window, reads a partition's next chunk only when the
-// window needs a contest past the one it holds, and a single partition skips to the
-// window's chunk.
+// equals the sorted union for every window; before the skip-ahead starts it reads a
+// partition's next chunk once and only when the window needs a contest past the one it
+// holds; a single partition skips to the window's chunk.
 func TestMergeContests(t *testing.T) {
-	const per = 3
 	rng := rand.New(rand.NewPCG(7, 9))
 	lists := map[int32][]records.ContestSize{}
-	var all []records.ContestSize
 	id := int64(100)
-	for _, p := range []int32{0, 5, 6} {
-		n := map[int32]int{0: 10, 5: 0, 6: 7}[p]
+	for p, n := range map[int32]int{0: 10, 5: 0, 6: 7} {
+		lists[p] = []records.ContestSize{}
 		for range n {
 			id++
 			lists[p] = append(lists[p], records.ContestSize{ID: id, Size: int64(rng.IntN(4))}) // ties across partitions
 		}
 	}
-	order := func(a, b records.ContestSize) int {
-		return cmp.Or(cmp.Compare(b.Size, a.Size), cmp.Compare(a.ID, b.ID))
-	}
-	for p := range lists {
-		slices.SortFunc(lists[p], order)
-		all = append(all, lists[p]...)
-	}
-	slices.SortFunc(all, order)
-	partOf := map[int64]int32{}
-	for p, l := range lists {
-		for _, cs := range l {
-			partOf[cs.ID] = p
-		}
-	}
-	chunk := func(p int32, n int64) []records.ContestSize {
-		l := lists[p]
-		return l[min(n*per, int64(len(l))):min((n+1)*per, int64(len(l)))]
-	}
-	start := func(ps ...int32) []*partContests {
-		var out []*partContests
-		for _, p := range ps {
-			out = append(out, &partContests{part: p, total: int64(len(lists[p])), cs: chunk(p, 0)})
-		}
-		return out
-	}
-	total := int64(len(all))
+	f := newMergeFixture(3, lists)
+	total := int64(len(f.all))
 	for from := int64(0); from <= total+1; from++ {
 		for to := from; to <= total+2; to++ {
-			type load struct {
-				p int32
-				n int64
+			_, batches := f.merge(t, from, to, 0, 5, 6)
+			if from >= 2*f.per {
+				continue // skipAhead may read a batch ahead
 			}
-			var loads []load
-			got, err := mergeContests(start(0, 5, 6), per, from, to, func(p *partContests, n int64) ([]records.ContestSize, error) {
-				loads = append(loads, load{p.part, n})
-				return chunk(p.part, n), nil
-			})
-			want := all[min(from, total):min(to, total)]
-			if err != nil || !slices.Equal(got, want) {
-				t.Fatalf("[%d, %d): %v, %v; want %v", from, to, got, err, want)
-			}
-			for k, l := range loads {
-				// Chunk n is read once, only when the partition's chunk n-1 was spent before
-				// the window's last position.
+			var seen []chunkRef
+			for _, b := range batches {
+				l := b[0]
+				// Chunk n is read once, only when the partition's chunk n-1 was spent
+				// before the window's last position.
 				spent := 0
-				for _, cs := range all[:max(min(to, total)-1, 0)] {
-					if partOf[cs.ID] == l.p {
+				for _, cs := range f.all[:max(min(to, total)-1, 0)] {
+					if f.partOf[cs.ID] == l.p.part {
 						spent++
 					}
 				}
-				if int64(spent) < l.n*per || slices.Contains(loads[:k], l) {
-					t.Fatalf("[%d, %d): read chunk %d of partition %d, %d of its contests taken before the end", from, to, l.n, l.p, spent)
+				if len(b) != 1 || int64(spent) < l.n*f.per || slices.ContainsFunc(seen, func(r chunkRef) bool { return r.p.part == l.p.part && r.n == l.n }) {
+					t.Fatalf("[%d, %d): read %d chunks, chunk %d of partition %d, %d of its contests taken before the end", from, to, len(b), l.n, l.p.part, spent)
 				}
+				seen = append(seen, l)
 			}
 		}
 	}
 
 	// One partition: straight to the window's chunk, then its next ones.
-	var loads []int64
-	got, err := mergeContests(start(0), per, 7, 9, func(p *partContests, n int64) ([]records.ContestSize, error) {
-		loads = append(loads, n)
-		return chunk(0, n), nil
-	})
-	if err != nil || !slices.Equal(got, lists[0][7:9]) || !slices.Equal(loads, []int64{2}) {
-		t.Fatalf("one partition [7, 9): %v %v, chunks read %v; want %v and chunk 2", got, err, loads, lists[0][7:9])
+	one := newMergeFixture(3, map[int32][]records.ContestSize{0: lists[0]})
+	got, batches := one.merge(t, 7, 9, 0)
+	if !slices.Equal(got, lists[0][7:9]) || len(batches) != 1 || len(batches[0]) != 1 || batches[0][0].n != 2 {
+		t.Fatalf("one partition [7, 9): %v, chunks read %v; want %v and chunk 2", got, batches, lists[0][7:9])
 	}
 
 	// A failed read is the answer's error.
 	boom := errors.New("boom")
-	if _, err := mergeContests(start(0, 6), per, 0, total, func(*partContests, int64) ([]records.ContestSize, error) {
+	parts := []*partContests{{part: 0, total: 10, cs: f.chunk(0, 0)}, {part: 6, total: 7, cs: f.chunk(6, 0)}}
+	if _, err := mergeContests(parts, f.per, 0, total, func([]chunkRef) ([][]records.ContestSize, error) {
 		return nil, boom
 	}); !errors.Is(err, boom) {
 		t.Fatalf("a failed chunk read: %v", err)
+	}
+}
+
+// TestMergeSkipAhead: with contests spread over partitions by a hash of their id (as
+// the engine spreads them), a deep window reads one batch to skip ahead and then about
+// the window's chunks, not every chunk above it; with one partition holding all the
+// largest contests the skip does not hold, and the answer is still the merge's.
+func TestMergeSkipAhead(t *testing.T) {
+	const per, n = 10, 6000
+	spread := map[int32][]records.ContestSize{}
+	skewed := map[int32][]records.ContestSize{}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for k := range n {
+		cs := records.ContestSize{ID: int64(k + 1), Size: int64(2 + rng.IntN(300))}
+		sp := int32(rng.IntN(4))
+		spread[sp] = append(spread[sp], cs)
+		p := int32(k % 4)
+		if cs.Size > 200 {
+			p = 0
+		}
+		skewed[p] = append(skewed[p], cs)
+	}
+	fs, fk := newMergeFixture(per, spread), newMergeFixture(per, skewed)
+	for _, w := range [][2]int64{{20, 30}, {999, 1011}, {3000, 3100}, {5990, 6000}, {5999, 7000}, {6000, 6050}} {
+		_, batches := fs.merge(t, w[0], w[1], 0, 1, 2, 3)
+		reads := 0
+		for _, b := range batches {
+			reads += len(b)
+		}
+		// Merging from the top reads every chunk above the window (from/per), one at a
+		// time; the skip reads the partitions' spans in one batch, which hold the window.
+		if bound := w[0]/per + (w[1]-w[0])/per + 2*4; w[0] >= 2*per && w[0] < n && (int64(reads) > bound || len(batches) > 1) {
+			t.Fatalf("spread [%d, %d): %d chunks in %d batches, want <= %d in one", w[0], w[1], reads, len(batches), bound)
+		}
+		t.Logf("spread [%d, %d): %d chunks in %d batches", w[0], w[1], reads, len(batches))
+		fk.merge(t, w[0], w[1], 0, 1, 2, 3) // correct, however many reads
+	}
+	// Many small random cases, every window: ties, empty and tiny partitions.
+	for c := range 300 {
+		lists := map[int32][]records.ContestSize{}
+		parts := []int32{}
+		for p := range int32(2 + rng.IntN(4)) {
+			parts = append(parts, p)
+			lists[p] = []records.ContestSize{}
+		}
+		for k := range rng.IntN(60) {
+			p := parts[rng.IntN(len(parts))]
+			lists[p] = append(lists[p], records.ContestSize{ID: int64(c*1000 + k), Size: int64(rng.IntN(5))})
+		}
+		f := newMergeFixture(int64(1+rng.IntN(4)), lists)
+		for from := int64(0); from <= int64(len(f.all)); from++ {
+			f.merge(t, from, from+1+int64(rng.IntN(5)), parts...)
+		}
+	}
+
+	// A small partition holding all the largest contests, and a large one: every window.
+	small := map[int32][]records.ContestSize{0: {}, 1: {}}
+	for k := range 1000 {
+		small[0] = append(small[0], records.ContestSize{ID: int64(10_000 + k), Size: int64(1 + k%50)})
+	}
+	for k := range 30 {
+		small[1] = append(small[1], records.ContestSize{ID: int64(20_000 + k), Size: 100})
+	}
+	fsm := newMergeFixture(1, small)
+	for from := int64(0); from <= 1031; from += 1 + from/50 {
+		fsm.merge(t, from, from+7, 0, 1)
+	}
+
+	// The skewed lists make the skip fail: the merge then starts from the top.
+	_, batches := fk.merge(t, 3000, 3010, 0, 1, 2, 3)
+	if len(batches) < 3000/per/2 {
+		t.Fatalf("skewed: %d batches; the skip cannot hold there, so the merge reads from the top", len(batches))
 	}
 }
 
@@ -182,4 +273,43 @@ func TestContestsMidWrite(t *testing.T) {
 		t.Fatalf("%q", e.Error)
 	}
 	f.store.setHook(nil)
+}
+
+// TestContestsDeepWindow: a deep window of a match in four partitions (contests spread
+// by a hash of their id, 5 chunks each) reads the match, chunk 0 of every partition, and
+// one batch to skip ahead, instead of every chunk above the window one at a time; the
+// answer is the match's list.
+func TestContestsDeepWindow(t *testing.T) {
+	st := newFakeStore()
+	const match, n = int64(77), 20_000
+	parts := []int32{1, 3, 5, 7}
+	lists := map[int32][]records.ContestSize{}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for k := range n {
+		p := parts[rng.IntN(len(parts))]
+		lists[p] = append(lists[p], records.ContestSize{ID: int64(900_000 + k), Size: int64(2 + rng.IntN(5000))})
+	}
+	mf := newMergeFixture(records.ContestsPerChunk, lists)
+	for _, p := range parts {
+		st.put(records.Live, chunkRecords(match, p, mf.lists[p])...)
+	}
+	st.put(records.Live, records.Match{ID: match, State: records.StateLive, Cycle: 4, Contests: n, Parts: parts}.Record())
+	srv, _ := newTestServer(t, st, nil)
+	for _, w := range [][2]int{{15_000, 1000}, {9_999, 2}, {19_990, 50}} {
+		st.resetCounts()
+		var got tContests
+		fetch(t, srv, fmt.Sprintf("/v1/matches/%d/contests?offset=%d&limit=%d", match, w[0], w[1]), 200, &got)
+		want := mf.all[w[0]:min(w[0]+w[1], n)]
+		if got.Total != n || len(got.Contests) != len(want) {
+			t.Fatalf("offset %d: total %d, %d contests; want %d and %d", w[0], got.Total, len(got.Contests), n, len(want))
+		}
+		for k, c := range got.Contests {
+			if c.ContestID != want[k].ID || c.Entries != want[k].Size {
+				t.Fatalf("offset %d: contest %d is %+v, want %+v", w[0], k, c, want[k])
+			}
+		}
+		if calls := st.calls.Load(); calls > 4 {
+			t.Fatalf("offset %d: %d store calls, want <= 4 (match, chunks 0, the skip's batch, a next chunk)", w[0], calls)
+		}
+	}
 }
