@@ -156,12 +156,8 @@ func (a *Agent) apply(ctx context.Context, t coordinator.Assignment) error {
 		}
 		start := map[int32]int64{}
 		for _, p := range add {
-			if want[p] {
-				err = a.w.AddPartition(p, ends[p])
-			} else {
-				err = a.w.LoadPartition(p, ends[p])
-			}
-			if err != nil {
+			// A takeover (want[p]) is promoted by Adopt below, with the epoch.
+			if err := a.w.LoadPartition(p, ends[p]); err != nil {
 				return err
 			}
 			start[p] = kafkasource.OffsetStart // entries are upserts: replaying rebuilds the state
@@ -170,12 +166,14 @@ func (a *Agent) apply(ctx context.Context, t coordinator.Assignment) error {
 			return err
 		}
 	}
+	var promote []int32
 	for _, p := range writes {
 		if !a.w.Writing(p) {
-			if err := a.w.Promote(p); err != nil {
-				return err
-			}
+			promote = append(promote, p)
 		}
+	}
+	if err := a.w.Adopt(t.Epoch, promote); err != nil {
+		return err
 	}
 	a.w.SetSharedRejects(slices.Contains(writes, 0))
 	a.mu.Lock()

@@ -53,9 +53,14 @@ func (w *Worker) Cycle(ctx context.Context, t Tick) error {
 	if err := w.waitPoints(ctx, t.Points); err != nil {
 		return err
 	}
-	w.epoch = t.Epoch
-	res := CycleResult{Cycle: t.Cycle, Epoch: t.Epoch, At: t.At, Parts: map[int32]*PartResult{}}
 	w.mu.Lock()
+	// The epoch the writes are fenced by: a cluster worker's adopted one, read with the
+	// partitions it writes in it (a tick's own epoch may be one not applied yet).
+	w.epoch = t.Epoch
+	if w.cfg.Cluster {
+		w.epoch = w.assignEpoch
+	}
+	res := CycleResult{Cycle: t.Cycle, Epoch: w.epoch, At: t.At, Parts: map[int32]*PartResult{}}
 	allCaughtUp := w.writersCaughtUpLocked()
 	for p, ps := range w.parts {
 		if ps.caughtUp && ps.writing {

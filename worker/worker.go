@@ -149,18 +149,21 @@ type Worker struct {
 	now   func() time.Time
 	m     metrics
 
-	mu      sync.Mutex // guards the ingest side: partitions, matches' ingest fields, orphans, offsets
-	parts   map[int32]*partState
-	matches map[int64]*match
-	orphans map[int64][]heldPoint // points of matches not created yet
+	mu          sync.Mutex // guards the ingest side: partitions, matches' ingest fields, orphans, offsets
+	parts       map[int32]*partState
+	assignEpoch int64
+	matches     map[int64]*match
+	orphans     map[int64][]heldPoint // points of matches not created yet
 	// Points and matches topics: the end offsets to reach before the first cycle, and
 	// the next offsets read.
 	topicEnd  map[string]map[int32]int64
 	topicNext map[string]map[int32]int64
 	progress  chan struct{} // closed and replaced when ingest moves
 
-	cycleMu   sync.Mutex // one cycle at a time
-	epoch     int64      // the epoch of the cycle running (its writes' fence), under cycleMu
+	cycleMu sync.Mutex // one cycle at a time
+	epoch   int64      // the epoch of the cycle running (its writes' fence), under cycleMu
+	// assignEpoch is the assignment epoch adopted last (Adopt; under mu): a cluster
+	// worker's cycles write under it.
 	reporter  func(ctx context.Context, r CycleResult)
 	published atomic.Bool
 	dlqFail   atomic.Bool
@@ -238,16 +241,22 @@ func (w *Worker) addPartition(p int32, end int64, writing bool) error {
 	return nil
 }
 
-// Promote makes this worker the writer of a partition it loads: it joins the next cycle
-// (whose first write of it is every record, its state built from nothing).
-func (w *Worker) Promote(p int32) error {
+// Adopt makes epoch the assignment epoch the worker's cycles write under, and makes
+// this worker the writer of the partitions in promote (loaded before: each joins the next
+// cycle, whose first write of it is every record). Both change at once, so no cycle
+// writes a promoted partition under an older epoch (in which another worker wrote it).
+func (w *Worker) Adopt(epoch int64, promote []int32) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	ps, ok := w.parts[p]
-	if !ok {
-		return fmt.Errorf("entries partition %d is not owned: load it first", p)
+	for _, p := range promote {
+		if _, ok := w.parts[p]; !ok {
+			return fmt.Errorf("entries partition %d is not owned: load it first", p)
+		}
 	}
-	ps.writing = true
+	for _, p := range promote {
+		w.parts[p].writing = true
+	}
+	w.assignEpoch = max(w.assignEpoch, epoch)
 	return nil
 }
 
