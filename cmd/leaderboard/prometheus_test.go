@@ -470,7 +470,7 @@ func startCoordinatorProc(t *testing.T, e *e2e) string {
 	go func() {
 		done <- run(ctx, []string{"coordinator", "--kafka", strings.Join(k.Brokers, ","),
 			"--entries-topic", k.EntriesTopic, "--points-topic", k.PointsTopic, "--matches-topic", k.MatchesTopic, "--dlq-topic", k.DLQTopic,
-			"--bind", "127.0.0.1:0", "--http", addr, "--interval", "500ms", "--data-dir", t.TempDir(), "--node-name", "c1", "--settle", "0s"}, &out, &errb)
+			"--bind", "127.0.0.1:0", "--http", addr, "--interval", "500ms", "--data-dir", t.TempDir(), "--node-name", "c1", "--settle", "0s", "--store", "none"}, &out, &errb)
 	}()
 	t.Cleanup(func() {
 		cancel()
