@@ -124,9 +124,12 @@
       if (st.dash) line.setAttribute("stroke-dasharray", st.dash);
       if (st.wide) line.setAttribute("stroke-width", "3");
       svg.append(line);
-      const [lx, ly] = pts[pts.length - 1];
-      svg.append(marker(st.mark, lx, ly));
-      labels.push({ s, y: ly });
+      // Markers along the line (one per ~70 px, and at its end) tell it apart anywhere.
+      let lastX = -Infinity;
+      for (let i = pts.length - 1; i >= 0; i--) {
+        if (lastX - pts[i][0] >= 70 || i === pts.length - 1) { svg.append(marker(st.mark, pts[i][0], pts[i][1])); lastX = pts[i][0]; }
+      }
+      labels.push({ s, y: pts[pts.length - 1][1] });
     }
     // Names at the right edge, spread so that they do not overlap.
     labels.sort((a, b) => a.y - b.y);
@@ -134,8 +137,7 @@
     const over = labels.length ? labels[labels.length - 1].y - (H - B) : 0;
     for (const l of labels) {
       const ly = over > 0 ? l.y - over : l.y;
-      svg.append(marker(styleOf(l.s).mark, W - R + 10, ly));
-      svg.append(svgNode("text", { class: "name", x: W - R + 18, y: ly + 4 }, l.s));
+      svg.append(svgNode("text", { class: "name", x: W - R + 10, y: ly + 4 }, l.s));
     }
     $("chart").replaceChildren(svg);
   }
