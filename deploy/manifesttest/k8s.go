@@ -40,6 +40,8 @@ func (o Object) String() string { return fmt.Sprintf("%s: %s %s", o.File, o.Kind
 // Set is every object of a manifest directory.
 type Set struct {
 	Objects []Object
+
+	checked []*workload // the workloads and their processes, after Check
 }
 
 var strictDecoder runtime.Decoder
@@ -151,6 +153,7 @@ type process struct {
 	c         *corev1.Container
 	flags     *Flags
 	vals      map[string]string // flag values after $(VAR) expansion
+	args      []string          // the args after $(VAR) expansion
 	listeners []listener
 }
 
@@ -217,6 +220,7 @@ func (s *Set) Check(b *Binary, docs string) []error {
 			add("%s: runs no leaderboard container (or none whose flags could be read)", w.Object)
 		}
 	}
+	s.checked = ws
 	errs = append(errs, s.checkServices(ws)...)
 	errs = append(errs, s.checkCluster(ws, all)...)
 	for _, o := range s.Objects {
@@ -429,7 +433,7 @@ func (s *Set) checkProcess(b *Binary, w *workload, c *corev1.Container, docs str
 	for _, err := range loopbackDefaults(flags, vals) {
 		add("%v", err)
 	}
-	p := &process{w: w, c: c, flags: flags, vals: vals}
+	p := &process{w: w, c: c, flags: flags, vals: vals, args: args}
 	p.listeners, e = listeners(flags, vals)
 	for _, err := range e {
 		add("%v", err)

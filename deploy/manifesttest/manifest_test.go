@@ -70,13 +70,7 @@ func deployFiles(t *testing.T) map[string][]byte {
 
 // checkAll runs every check over files as deployFiles returns them.
 func checkAll(files map[string][]byte) []error {
-	k8s := map[string][]byte{}
-	for n, b := range files {
-		if strings.HasPrefix(n, "k8s/") {
-			k8s[n] = b
-		}
-	}
-	set, errs := LoadSet(k8s)
+	set, errs := LoadSet(k8sFiles(files))
 	errs = append(errs, set.Check(bin, string(files[opsDoc]))...)
 	errs = append(errs, CheckCompose(bin, composeFile, files[composeFile], existsUnder(".."))...)
 	tag, e := CheckDockerfile(dockerFile, files[dockerFile], files[goMod])
