@@ -363,4 +363,31 @@ func TestBrowserConsoleCluster(t *testing.T) {
 		time.Sleep(50 * time.Second) // most of the chart's first minute
 		b.screenshot(filepath.Join("..", "..", "docs", "img"), "console.png")
 	}
+
+	// The coordinator stops answering: the page says so, and the targets are still read.
+	coordSrv.CloseClientConnections()
+	coordSrv.Close()
+	b.wait("the coordinator's error, the targets still read",
+		`document.getElementById("cluster-error").textContent.startsWith("Coordinator: ") && document.querySelector("#member-rows td.info") &&
+			document.querySelectorAll("#target-rows tr[data-up='true']").length === 2`, 10*time.Second)
+
+	// An API process without a console source: the page says what to configure.
+	bare := api.New(api.DefaultConfig(), st, nil, prometheus.NewRegistry(), nil)
+	bare.SetConsole(nil)
+	bareLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctx, bstop := context.WithCancel(context.Background())
+	bareDone := make(chan error, 1)
+	go func() { bareDone <- bare.Serve(bctx, bareLn) }()
+	defer func() {
+		bstop()
+		if err := <-bareDone; err != nil {
+			t.Errorf("api without a console source: %v", err)
+		}
+	}()
+	b.do("open a console without a source", chromedp.Navigate("http://"+bareLn.Addr().String()+"/console?poll=200"))
+	b.wait("the reason", `document.getElementById("status").classList.contains("stale") && document.getElementById("status").textContent.includes("no console source") &&
+		document.getElementById("status").textContent.includes("--coordinator")`, 10*time.Second)
 }
