@@ -73,18 +73,33 @@ func (s *Server) match(r *request) (any, error) {
 	}
 	players := []playerPoints{}
 	if len(m.Parts) > 0 {
-		part := m.Parts[0]
+		// Every partition's log, in one batch: in a cluster each holds the players of its
+		// writer's lineups, so the match's players are their union (records.MergeLogs).
+		keys := make([]string, len(m.Parts))
+		for k, p := range m.Parts {
+			keys[k] = records.MatchPartKey(id, p)
+		}
 		err = s.consistent(ctx, "match", id, func() error {
-			mp, pat, err := s.readMatchPart(ctx, at, id, part)
-			switch {
-			case err != nil:
+			bs, err := s.getIn(ctx, at, records.SetMatchPart, keys)
+			if err != nil {
 				return err
-			case pat == "":
-				return mixed("partition %d of match %d is not written yet", part, id)
-			case mp.Cycle < m.Cycle:
-				return mixed("partition %d of match %d is at cycle %d, its commit at %d", part, id, mp.Cycle, m.Cycle)
 			}
-			centi := s.logs.at(pat, mp, m.Cycle)
+			var log records.PointsLog
+			for k, b := range bs {
+				part := m.Parts[k]
+				if b == nil {
+					return mixed("partition %d of match %d is not written yet", part, id)
+				}
+				mp, err := s.decodeMatchPart(b, at, id, part)
+				if err != nil {
+					return err
+				}
+				if mp.Cycle < m.Cycle {
+					return mixed("partition %d of match %d is at cycle %d, its commit at %d", part, id, mp.Cycle, m.Cycle)
+				}
+				log = records.MergeLogs(log, mp.Log)
+			}
+			centi := log.At(m.Cycle)
 			players = players[:0]
 			for _, p := range slices.Sorted(maps.Keys(centi)) {
 				players = append(players, playerPoints{PlayerID: p, Points: json.Number(fixedpoint.FormatCenti(centi[p]))})

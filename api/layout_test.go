@@ -313,3 +313,33 @@ func TestContestsDeepWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestMatchPlayersFromEveryPartition: in a cluster each partition's log holds the players
+// of its writer's lineups; the match answer lists their union, at the commit's cycle.
+func TestMatchPlayersFromEveryPartition(t *testing.T) {
+	f := newFixtureCopy()
+	const id = 777
+	log1 := records.PointsLog{}.Append(3, 1000, map[int32]int64{10: 500, 12: 100})
+	log4 := records.PointsLog{}.Append(2, 900, map[int32]int64{11: 50}).Append(3, 1000, map[int32]int64{11: 750, 12: 100})
+	f.store.put(records.Live,
+		records.Match{ID: id, State: records.StateLive, Cycle: 3, AsOf: 1000, Parts: []int32{1, 4}}.Record(),
+		records.MatchPart{Match: id, Part: 1, State: records.StateLive, Cycle: 3, AsOf: 1000, Log: log1}.Record(),
+		records.MatchPart{Match: id, Part: 4, State: records.StateLive, Cycle: 3, AsOf: 1000, Log: log4}.Record())
+	srv, _ := newTestServer(t, f.store, nil)
+	var got struct {
+		Players []struct {
+			PlayerID int32   `json:"player_id"`
+			Points   float64 `json:"points"`
+		} `json:"players"`
+	}
+	fetch(t, srv, "/v1/matches/777", 200, &got)
+	want := map[int32]float64{10: 5, 11: 7.5, 12: 1}
+	if len(got.Players) != len(want) {
+		t.Fatalf("players %+v, want %v", got.Players, want)
+	}
+	for _, p := range got.Players {
+		if want[p.PlayerID] != p.Points {
+			t.Fatalf("players %+v, want %v", got.Players, want)
+		}
+	}
+}
