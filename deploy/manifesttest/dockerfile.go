@@ -142,3 +142,65 @@ func CheckDockerfile(file string, data, goMod []byte) (string, []error) {
 	}
 	return tag, errs
 }
+
+// DockerBuildLine returns the build stage's `RUN ... go build ...` line of a Dockerfile:
+// its leading VAR=value assignments and the go command's arguments, so a test can build
+// the binary exactly as the image does.
+func DockerBuildLine(data []byte) (env []string, args []string, err error) {
+	for _, in := range parseDockerfile(data) {
+		if in.Op != "RUN" || !strings.Contains(in.Args, "go build") {
+			continue
+		}
+		f, err := shellFields(in.Args)
+		if err != nil {
+			return nil, nil, fmt.Errorf("RUN %s: %w", in.Args, err)
+		}
+		i := 0
+		for ; i < len(f) && strings.Contains(f[i], "=") && !strings.HasPrefix(f[i], "-"); i++ {
+			env = append(env, f[i])
+		}
+		if i+1 >= len(f) || f[i] != "go" || f[i+1] != "build" {
+			return nil, nil, fmt.Errorf("RUN %s: want VAR=value... go build ... and nothing else", in.Args)
+		}
+		return env, f[i+1:], nil
+	}
+	return nil, nil, fmt.Errorf("no RUN ... go build line")
+}
+
+// shellFields splits a simple shell command line into words: blanks separate, single and
+// double quotes group (no escapes, variables or operators: those are refused).
+func shellFields(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	in, quote := false, rune(0)
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '\'':
+			quote, in = r, true
+		case r == ' ' || r == '\t':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		case strings.ContainsRune("$`\\;&|<>", r):
+			return nil, fmt.Errorf("%q: only plain words and quotes are understood here", r)
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote", quote)
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}

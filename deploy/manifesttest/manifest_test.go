@@ -1,6 +1,7 @@
 package manifesttest
 
 import (
+	"debug/elf"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,8 +13,12 @@ import (
 )
 
 // bin is the leaderboard binary of the parent module, built once by TestMain
-// (LEADERBOARD_BIN names a prebuilt one instead).
+// (LEADERBOARD_BIN names a prebuilt one instead; LEADERBOARD_STATIC_BUILD=1 builds it
+// with the Dockerfile's own build line).
 var bin *Binary
+
+// staticBuild is the Dockerfile's build command TestMain ran, if it did.
+var staticBuild string
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -32,6 +37,27 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "leaderboard")
 	cmd := exec.Command("go", "build", "-o", path, "./cmd/leaderboard")
+	if os.Getenv("LEADERBOARD_STATIC_BUILD") != "" {
+		// The image's own build line, from the Dockerfile (TestStaticBinary).
+		df, err := os.ReadFile(filepath.Join("..", dockerFile))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		env, args, err := DockerBuildLine(df)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", dockerFile, err)
+			return 1
+		}
+		for i := range args[:len(args)-1] {
+			if args[i] == "-o" {
+				args[i+1] = path
+			}
+		}
+		cmd = exec.Command("go", args...)
+		cmd.Env = append(os.Environ(), env...)
+		staticBuild = fmt.Sprintf("%s go %s", strings.Join(env, " "), strings.Join(args, " "))
+	}
 	cmd.Dir = filepath.Join("..", "..")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "cannot build leaderboard from the parent module (go build ./cmd/leaderboard in %s): %v\n%s", cmd.Dir, err, out)
@@ -221,3 +247,38 @@ func TestParseHelp(t *testing.T) {
 }
 
 var _ corev1.Protocol
+
+// TestStaticBinary builds leaderboard as deploy/docker/Dockerfile does (its RUN ... go
+// build line, CGO_ENABLED=0) and checks the result needs no dynamic loader or shared
+// library, as a distroless static image requires. Opt-in: with CGO_ENABLED=0 the whole
+// module is compiled again (minutes on 2 cores), more than the suite's budget.
+func TestStaticBinary(t *testing.T) {
+	if staticBuild == "" {
+		t.Skip("set LEADERBOARD_STATIC_BUILD=1 to build leaderboard with the Dockerfile's build line and check that it is static (recompiles the module: minutes)")
+	}
+	f, err := elf.Open(bin.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("`%s` gave a dynamically linked binary (it has an interpreter)", staticBuild)
+		}
+	}
+	if libs, err := f.ImportedLibraries(); err != nil || len(libs) > 0 {
+		t.Errorf("`%s` gave a binary that needs shared libraries %v (%v)", staticBuild, libs, err)
+	}
+	t.Logf("built with `%s`: static", staticBuild)
+}
+
+func TestShellFields(t *testing.T) {
+	got, err := shellFields(`CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o '/out/a b' ./cmd/leaderboard`)
+	want := []string{"CGO_ENABLED=0", "go", "build", "-trimpath", "-ldflags=-s -w", "-o", "/out/a b", "./cmd/leaderboard"}
+	if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("shellFields = %q, %v; want %q", got, err, want)
+	}
+	if _, err := shellFields(`go build $FLAGS`); err == nil {
+		t.Error("shellFields accepted a variable")
+	}
+}
