@@ -2,6 +2,8 @@ package node
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"slices"
 	"sort"
 	"testing"
@@ -14,11 +16,15 @@ import (
 	"github.com/fantasy/leaderboard/worker"
 )
 
-// benchEntries is the dataset of the cluster benchmarks: a match-day shape (one mega
-// contest, a few large, many small), rows in random (join) order.
-const benchEntries = 120_000
+// benchEntries is the size of the cluster benchmarks' dataset (LB_BENCH_ENTRIES
+// overrides it): a match-day shape (one mega contest, a few large, many small), one team
+// per two entries, rows in random (join) order.
+var benchEntries = 120_000
 
 func benchData() ([]engine.Entry, map[int32]float64) {
+	if n, err := strconv.Atoi(os.Getenv("LB_BENCH_ENTRIES")); err == nil && n > 0 {
+		benchEntries = n
+	}
 	entries, pts := reference.Random(5, reference.Shape{Contests: reference.HeavyTail(5, benchEntries), Players: 22, LineupSize: 11,
 		Teams: benchEntries / 2, PointValues: 40, Shuffle: true})
 	return slices.DeleteFunc(entries, func(e engine.Entry) bool {
