@@ -36,16 +36,23 @@ func TestProcessesServeTheirProbes(t *testing.T) {
 	if len(errs) > 0 {
 		t.Fatalf("the manifests do not pass TestDeployFiles: %v", errs)
 	}
-	broker, store := freeAddr(t), freeAddr(t)
-	startProc(t, "broker", []string{"broker", "--addr=" + broker}, broker)
-	startProc(t, "store", []string{"store", "--addr=" + store}, store)
-
 	var procs []*process
 	for _, w := range set.checked {
 		procs = append(procs, w.procs...)
 	}
 	order := map[string]int{"coordinator": 0, "worker": 1, "api": 2}
 	slices.SortStableFunc(procs, func(a, b *process) int { return order[a.flags.Command] - order[b.flags.Command] })
+	if len(procs) == 0 || procs[0].flags.Command != "coordinator" {
+		t.Fatal("no coordinator in the manifests")
+	}
+	// The development broker creates the topics the manifests name.
+	broker, store := freeAddr(t), freeAddr(t)
+	bargs := []string{"broker", "--addr=" + broker}
+	for _, f := range []string{"entries-topic", "points-topic", "matches-topic", "dlq-topic"} {
+		bargs = append(bargs, "--"+f+"="+procs[0].flags.Value(procs[0].vals, f))
+	}
+	startProc(t, "broker", bargs, broker)
+	startProc(t, "store", []string{"store", "--addr=" + store}, store)
 	var coordHTTP, coordGossip string
 	for _, p := range procs {
 		addrs := map[string]string{} // listener flag -> the address it got here
