@@ -3,6 +3,7 @@ package rankstore
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"strconv"
@@ -44,12 +45,14 @@ func benchmarkPut(b *testing.B, fence records.Fence) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if err := s.Put(ctx, records.Live, recs); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(len(recs)*b.N), "cpu-ns/record")
 }
 
 // BenchmarkEntryHeap stores entry records as a first cycle writes them (fenced, in
@@ -91,6 +94,60 @@ func BenchmarkGCEntries(b *testing.B) {
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1000/float64(b.N), "ms/GC")
 	runtime.KeepAlive(s)
+}
+
+// BenchmarkEntryRewrites stores 200,000 entry records (LB_BENCH_ENTRIES), then rewrites a
+// scattered 4% of them per cycle for 100 cycles, as live cycles do, and reports the
+// layout's bytes per record at the end: the garbage that compaction leaves in steady
+// state, and the Go heap.
+//
+//	go test -run '^$' -bench EntryRewrites -benchtime 1x ./rankstore
+func BenchmarkEntryRewrites(b *testing.B) {
+	n := benchEntries(200_000)
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := entryStore(b, n)
+		rng := rand.New(rand.NewPCG(1, 2))
+		batch := make([]records.Record, 0, 5000)
+		var putCPU time.Duration
+		put := func() {
+			c0 := cpuTime()
+			if err := s.Put(context.Background(), records.Live, batch); err != nil {
+				b.Fatal(err)
+			}
+			putCPU += cpuTime() - c0
+			batch = batch[:0]
+		}
+		for cycle := range 100 {
+			for range n / 25 {
+				i := rng.IntN(n)
+				players := []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+				e := records.Entry{ID: int64(1_000_000 + i), Contest: int64(i / 28), Match: 1, User: int64(i / 3), Team: int64(cycle % 5),
+					Lineup: records.Lineup{Players: players, Captain: players[0], Vice: players[1]}}
+				r := e.Record()
+				r.Fence = records.Fence{Epoch: 1, Cycle: int64(2 + cycle)}
+				if batch = append(batch, r); len(batch) == cap(batch) {
+					put()
+				}
+			}
+			put()
+		}
+		b.ReportMetric(float64(putCPU.Nanoseconds())/float64(100*(n/25)), "put-cpu-ns/rewrite")
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-B/record")
+		capacity, used, live, _ := s.layout(records.Live)
+		b.ReportMetric(float64(used-live)/float64(n), "garbage-B/record")
+		b.ReportMetric(float64(capacity-used)/float64(n), "slack-B/record")
+		compactions := 0
+		for i := range s.ns[records.Live].shards {
+			compactions += s.ns[records.Live].shards[i].compactions
+		}
+		b.ReportMetric(float64(compactions), "compactions")
+		runtime.KeepAlive(s)
+	}
 }
 
 // entryStore returns a store holding n fenced entry records written in batches of 5000

@@ -65,9 +65,9 @@ func TestCompactionKeepsReadersAndBoundsBytes(t *testing.T) {
 	for round := int64(1); round <= 40; round++ {
 		put(round)
 		capacity, used, live := slabBytes(s, records.Live)
-		// Every slab but the one being filled is at least half live; the one being filled
-		// and its unfilled tail are at most a slab per shard.
-		if limit := 2*live + shards*2*minSlab; used > limit || capacity > limit+shards*minSlab {
+		// Every slab but the one being filled is at least two thirds live; the one being
+		// filled and its unfilled tail are at most a slab per shard.
+		if limit := live*3/2 + shards*2*minSlab; used > limit || capacity > limit+shards*minSlab {
 			t.Fatalf("round %d: %d bytes live, %d used, %d allocated: garbage not reclaimed", round, live, used, capacity)
 		}
 	}
