@@ -35,18 +35,19 @@ const (
 // cluster is one test process's cluster: a broker's topics, one shared store, a
 // coordinator and workers over loopback gossip.
 type cluster struct {
-	t       testing.TB
-	opts    clusterOpts
-	kafka   kafkasource.Config
-	store   *rankstore.Store
-	pub     *kafkasource.Publisher
-	co      *Coordinator
-	coCfg   coordinator.Config
-	workers map[string]*Worker
-	log     *slog.Logger
-	entries []engine.Entry
-	pts     map[int32]float64
-	ts      int64
+	t             testing.TB
+	opts          clusterOpts
+	kafka         kafkasource.Config
+	store         *rankstore.Store
+	pub           *kafkasource.Publisher
+	co            *Coordinator
+	coCfg         coordinator.Config
+	workers       map[string]*Worker
+	log           *slog.Logger
+	entries       []engine.Entry
+	pts           map[int32]float64
+	ts            int64
+	startToRanked time.Duration // benchmarks: workers started -> every contest ranked
 
 	mu    sync.Mutex
 	wrote map[[2]int64]string // (epoch, partition) -> the worker whose partition records it wrote

@@ -194,6 +194,11 @@ func New(cfg Config, src Source, store Store, log *slog.Logger, reg prometheus.R
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Engine.Now == nil {
+		// The engine times each stage of a cycle only with a clock: the stage metric,
+		// the coordinator's reports and the console show them.
+		cfg.Engine.Now = time.Now
+	}
 	f := promauto.With(reg)
 	w := &Worker{
 		cfg: cfg, src: src, store: store, log: log, now: now,
