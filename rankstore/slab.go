@@ -286,9 +286,8 @@ func (t *table) put(set, key string, bins []byte, expires int64, gen uint32) uin
 
 // release marks the record at loc garbage; the caller has unindexed it (or points its
 // slot elsewhere). Its slab is dropped or compacted when under two thirds live.
-func (t *table) release(loc uint64) {
+func (t *table) release(loc uint64, size int) {
 	n, _ := splitLoc(loc)
-	size := t.view(loc).size
 	t.slabs[n-1].live -= size
 	t.live -= size
 	t.check(n)

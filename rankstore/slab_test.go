@@ -195,7 +195,7 @@ func TestTableCollisions(t *testing.T) {
 		}
 		loc := tb.slots[j].loc()
 		tb.deleteAt(j)
-		tb.release(loc)
+		tb.release(loc, tb.view(loc).size)
 	}
 	for i := range n {
 		loc := tb.lookup(hashOf(i), "s", strconv.Itoa(i))

@@ -183,12 +183,18 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 		h := n.hash(r.Set, r.Key)
 		sh := n.shard(h)
 		sh.mu.Lock()
-		old := sh.lookup(h, r.Set, r.Key)
-		var ov view
-		if old != 0 {
-			ov = sh.view(old)
+		if sh.full() {
+			sh.mu.Unlock()
+			n.compact(touched)
+			return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, ErrFull)
 		}
-		live := old != 0 && ov.expires > now
+		sh.reserve()
+		i, had := sh.find(h, r.Set, r.Key)
+		ov := view{size: -1}
+		if had {
+			ov = sh.view(sh.slots[i].loc())
+		}
+		live := had && ov.expires > now
 		if live && !r.Fence.IsZero() {
 			if stored := storedFence(ov.bins); r.Fence.Older(stored) {
 				sh.mu.Unlock()
@@ -199,11 +205,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 				continue
 			}
 		}
-		if _, err := s.store(n, sh, h, r.Set, r.Key, packed, exp, nextGen(ov.gen, live)); err != nil {
-			sh.mu.Unlock()
-			n.compact(touched)
-			return err
-		}
+		s.storeAt(n, sh, i, h, r.Set, r.Key, packed, exp, nextGen(ov.gen, live), ov.size)
 		if len(sh.pending) > 0 {
 			touched |= 1 << (h >> 58)
 		}
@@ -223,18 +225,27 @@ func (s *Store) store(n *namespace, sh *shard, h uint64, set, key string, bins [
 		return 0, fmt.Errorf("record %s/%s: %w", set, key, ErrFull)
 	}
 	sh.reserve()
-	i, had := sh.find(h, set, key)
-	loc := sh.put(set, key, bins, expires, gen)
-	if had {
-		old := sh.slots[i].loc()
+	i, _ := sh.find(h, set, key)
+	return s.storeAt(n, sh, i, h, set, key, bins, expires, gen, -1), nil
+}
+
+// storeAt is store with the record's slot i already found (after sh.reserve): the
+// record's, or the empty slot where it goes. oldSize is the replaced record's size in
+// its slab, -1 when not known.
+func (s *Store) storeAt(n *namespace, sh *shard, i int, h uint64, set, key string, bins []byte, expires int64, gen uint32, oldSize int) uint64 {
+	loc := sh.put(set, key, bins, expires, gen) // compacts nothing: slot numbers hold
+	if old := sh.slots[i].loc(); old != 0 {
 		sh.slots[i] = sh.slots[i].withLoc(loc)
-		sh.release(old)
-		return loc, nil
+		if oldSize < 0 {
+			oldSize = sh.view(old).size
+		}
+		sh.release(old, oldSize)
+		return loc
 	}
 	sh.slots[i] = mkSlot(h, loc)
 	sh.count++
 	s.indexLocked(n, h, set, key)
-	return loc, nil
+	return loc
 }
 
 // ErrFull is returned for a record that a namespace's shard has no room for: more than
@@ -249,8 +260,9 @@ func (s *Store) remove(n *namespace, sh *shard, i int) {
 		v := sh.view(loc)
 		s.unindex(n, unsafeString(v.set), unsafeString(v.key))
 	}
+	size := sh.view(loc).size
 	sh.deleteAt(i)
-	sh.release(loc)
+	sh.release(loc, size)
 }
 
 // unsafeString is b as a string without a copy: for a slab's bytes, which never change.
