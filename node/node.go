@@ -284,6 +284,20 @@ func StartCoordinator(ctx context.Context, cfg CoordinatorConfig, deps Coordinat
 	if deps.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{}))
 	}
+	var nd *Node
+	// Probes: alive while every part runs; ready once the coordinator runs (its state
+	// loaded, ticking) with every part alive.
+	probe := func(ok func() bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			if nd == nil || !ok() {
+				http.Error(w, "not ready", http.StatusServiceUnavailable)
+				return
+			}
+			w.Write([]byte("ok\n"))
+		}
+	}
+	mux.Handle("GET /healthz", probe(func() bool { return nd.Alive() }))
+	mux.Handle("GET /readyz", probe(func() bool { return nd.Alive() && co.State() == services.Running }))
 	srv := co.NewServer(addr)
 	srv.Handler = mux
 	httpSvc := services.NewBasicService(nil, func(ctx context.Context) error {
@@ -315,7 +329,7 @@ func StartCoordinator(ctx context.Context, cfg CoordinatorConfig, deps Coordinat
 			}
 		}
 	}, nil).WithName("shared-dead-letters")
-	nd, err := start(ctx, ms, []services.Service{co, httpSvc, dlq}, []func(){src.Close})
+	nd, err = start(ctx, ms, []services.Service{co, httpSvc, dlq}, []func(){src.Close})
 	if err != nil {
 		ln.Close()
 		src.Close()

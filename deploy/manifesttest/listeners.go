@@ -19,11 +19,11 @@ type listenerSpec struct {
 var adminPaths = []string{"/healthz", "/readyz", "/metrics", "/debug/pprof/"}
 
 // listenerSpecs lists, per subcommand, the flags that open a listener (docs/CLUSTER.md,
-// docs/OPERATIONS.md "Where the metrics are"). The coordinator serves no /healthz or
-// /readyz: its probes use /status.
+// docs/OPERATIONS.md "Where the metrics are"). The coordinator serves its probes on its
+// HTTP API.
 var listenerSpecs = map[string][]listenerSpec{
 	"coordinator": {
-		{Flag: "http", Paths: []string{"/status", "/metrics", "/cluster/v1/", "/admin/drain"}},
+		{Flag: "http", Paths: []string{"/healthz", "/readyz", "/status", "/metrics", "/cluster/v1/", "/admin/drain"}},
 		{Flag: "bind", UDP: true},
 	},
 	"worker": {
