@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -333,5 +334,72 @@ func TestShardFull(t *testing.T) {
 	sh.count = 0
 	if err := s.Put(ctx, records.Live, []records.Record{valueRecord("k", 1, 0)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Random inserts, replacements and deletions on one table (of a few hundred records, so
+// that probe runs wrap around its end), with compactions, against a map: every key reads
+// its last value or is absent, and the live byte count is the live records' sizes.
+func TestTableRandomAgainstMap(t *testing.T) {
+	var tb table
+	tb.seed = maphash.MakeSeed()
+	rng := rand.New(rand.NewPCG(3, 4))
+	model := map[string]string{}
+	hashOf := func(key string) uint64 { return hashKey(tb.seed, "s", key) } // compaction rehashes
+	for step := range 20000 {
+		key := strconv.Itoa(rng.IntN(500))
+		h := hashOf(key)
+		switch rng.IntN(3) {
+		case 0, 1:
+			val := strconv.Itoa(step)
+			tb.reserve()
+			i, had := tb.find(h, "s", key)
+			loc := tb.put("s", key, []byte(val), 1, 0)
+			if had {
+				old := tb.slots[i].loc()
+				tb.slots[i] = tb.slots[i].withLoc(loc)
+				tb.release(old, tb.view(old).size)
+			} else {
+				tb.slots[i] = mkSlot(h, loc)
+				tb.count++
+			}
+			model[key] = val
+		case 2:
+			if tb.count == 0 {
+				continue
+			}
+			i, had := tb.find(h, "s", key)
+			if _, want := model[key]; had != want {
+				t.Fatalf("step %d: %s present %v, model %v", step, key, had, want)
+			}
+			if had {
+				loc := tb.slots[i].loc()
+				size := tb.view(loc).size
+				tb.deleteAt(i)
+				tb.release(loc, size)
+				delete(model, key)
+			}
+		}
+		if step%50 == 0 {
+			tb.compactPending()
+		}
+	}
+	tb.compactPending()
+	if tb.count != len(model) {
+		t.Fatalf("count %d, model %d", tb.count, len(model))
+	}
+	live := 0
+	for key, val := range model {
+		loc := tb.lookup(hashOf(key), "s", key)
+		if loc == 0 || string(tb.view(loc).bins) != val {
+			t.Fatalf("%s: want %q", key, val)
+		}
+		live += tb.view(loc).size
+	}
+	if _, _, l := tb.bytes(); l != live || tb.live != live {
+		t.Fatalf("live bytes: slabs %d, table %d, records %d", l, tb.live, live)
+	}
+	if tb.compactions == 0 {
+		t.Fatal("no compaction happened")
 	}
 }
