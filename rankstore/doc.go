@@ -10,6 +10,7 @@
 // scans nothing per record. A read lends a slice of a slab, which is never modified
 // (Put appends a new record; a compaction copies live records to another slab and drops
 // the old one, which stays alive while a reader holds it): callers may keep what they
-// read but must not change its bytes. Expired records are invisible at once and dropped
-// by Sweep.
+// read but must not change its bytes. What is kept keeps its whole slab (up to 1 MiB) in
+// memory after the record is replaced: a reader that keeps records long (a cache) should
+// keep copies. Expired records are invisible at once and dropped by Sweep.
 package rankstore

@@ -563,7 +563,8 @@ func (s *Store) unpack(set, key string, p records.Packed) (records.Bins, bool, e
 
 // GetPacked reads one record in place, as packed by records.EncodeBins: no map, no copy.
 // The bytes are the store's own and never change (Put replaces a record whole); the
-// caller must not modify them. ok is false for an absent or expired record.
+// caller must not modify them, and should copy what it keeps long (the slice keeps its
+// whole slab alive). ok is false for an absent or expired record.
 func (s *Store) GetPacked(_ context.Context, ns, set, key string) (records.Packed, bool, error) {
 	n, err := s.namespace(ns)
 	if err != nil {
