@@ -31,8 +31,10 @@ type logKey struct {
 	part  int32
 }
 
+// cachedLog is a decoded log, recognised by its packed length and hash: not by the
+// packed bytes themselves, which are a slice of a store's slab and would keep the whole
+// slab alive after the record is replaced.
 type cachedLog struct {
-	raw  []byte // the packed log decoded: kept to recognise the same bytes
 	size int
 	sum  uint64
 	log  records.PointsLog
@@ -55,9 +57,6 @@ func (pc *pointsCache) decode(ns string, match int64, part int32, raw []byte) (r
 	seed := pc.seed
 	c := pc.m[k]
 	pc.mu.Unlock()
-	if c != nil && sameBytes(c.raw, raw) {
-		return c.log, nil
-	}
 	sum := maphash.Bytes(seed, raw)
 	if c != nil && c.size == len(raw) && c.sum == sum {
 		return c.log, nil
@@ -70,7 +69,7 @@ func (pc *pointsCache) decode(ns string, match int64, part int32, raw []byte) (r
 	if pc.m == nil || len(pc.m) >= maxCachedLogs {
 		pc.m = map[logKey]*cachedLog{}
 	}
-	pc.m[k] = &cachedLog{raw: raw, size: len(raw), sum: sum, log: log, at: map[int64]map[int32]int64{}}
+	pc.m[k] = &cachedLog{size: len(raw), sum: sum, log: log, at: map[int64]map[int32]int64{}}
 	pc.mu.Unlock()
 	return log, nil
 }
@@ -141,7 +140,3 @@ func (hc *histCache) decode(contest, cycle int64, raw []byte) ([]records.Bucket,
 	return h, nil
 }
 
-// sameBytes reports whether a and b are the same bytes in memory (not merely equal).
-func sameBytes(a, b []byte) bool {
-	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
-}
