@@ -97,6 +97,12 @@ func (c *Client) CaughtUp(ctx context.Context, p int32, epoch int64) error {
 	return err
 }
 
+// Leave asks the coordinator to move this worker's partitions away (it is stopping).
+func (c *Client) Leave(ctx context.Context) error {
+	_, err := c.do(ctx, http.MethodPost, PathLeave, Leave{Worker: c.worker}, nil)
+	return err
+}
+
 // Status returns the coordinator's status.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var s Status

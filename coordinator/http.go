@@ -19,6 +19,7 @@ import (
 //	GET  /cluster/v1/tick?after=CYCLE          waits for a tick above CYCLE (204 when the long-poll ends first)
 //	POST /cluster/v1/report                    a Report (204; 409 from a member that does not write the partition)
 //	POST /cluster/v1/caughtup                  a CaughtUp (204; 409 from a member not loading it)
+//	POST /cluster/v1/leave                     a Leave: the worker stops; its partitions move away make-before-break (204)
 //
 // Operators:
 //
@@ -29,6 +30,7 @@ const (
 	PathTick       = "/cluster/v1/tick"
 	PathReport     = "/cluster/v1/report"
 	PathCaughtUp   = "/cluster/v1/caughtup"
+	PathLeave      = "/cluster/v1/leave"
 	PathStatus     = "/status"
 	PathDrain      = "/admin/drain"
 )
@@ -54,6 +56,16 @@ func (c *Coordinator) Handler() http.Handler {
 	})
 	mux.HandleFunc("GET "+PathStatus, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, c.Status()) })
 	mux.HandleFunc("POST "+PathDrain, c.serveDrain)
+	mux.HandleFunc("POST "+PathLeave, func(w http.ResponseWriter, r *http.Request) {
+		var l Leave
+		if decode(w, r, &l) {
+			if l.Worker == "" {
+				writeError(w, http.StatusBadRequest, `{"worker"} is required`)
+				return
+			}
+			answer(w, c.Drain(l.Worker))
+		}
+	})
 	return mux
 }
 

@@ -74,6 +74,13 @@ type Report struct {
 	Stages   []StageTime   `json:"stages"`
 }
 
+// Leave is a stopping worker's request that its partitions be moved away before it
+// goes: a drain of itself (a worker that stops gracefully hands its partitions over
+// make-before-break instead of having them taken over after it left).
+type Leave struct {
+	Worker string `json:"worker"`
+}
+
 // MatchReport is one match's share of one partition at a report.
 type MatchReport struct {
 	Match    int64  `json:"match"`

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,9 @@ type cluster struct {
 	pts           map[int32]float64
 	ts            int64
 	startToRanked time.Duration // benchmarks: workers started -> every contest ranked
+
+	logMu    *sync.Mutex
+	linesPtr *[]string // every log line of the cluster
 
 	mu    sync.Mutex
 	wrote map[[2]int64]string // (epoch, partition) -> the worker whose partition records it wrote
@@ -115,7 +119,8 @@ func startCluster(t testing.TB, b kafkatest.Broker, o clusterOpts) *cluster {
 	if err := kafkasource.WaitTopics(ctx, kc); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logMu, lines := &sync.Mutex{}, &[]string{}
+	log := slog.New(slog.NewTextHandler(testWriter{t, logMu, lines}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var sc rankstore.Config
 	sc.RegisterFlags(flagSet(), "")
 	st, err := rankstore.Open(sc, time.Now, log)
@@ -127,7 +132,7 @@ func startCluster(t testing.TB, b kafkatest.Broker, o clusterOpts) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(pub.Close)
-	c := &cluster{t: t, opts: o, kafka: kc, store: st, pub: pub, workers: map[string]*Worker{}, log: log, ts: time.Now().UnixMilli(), wrote: map[[2]int64]string{}}
+	c := &cluster{logMu: logMu, linesPtr: lines, t: t, opts: o, kafka: kc, store: st, pub: pub, workers: map[string]*Worker{}, log: log, ts: time.Now().UnixMilli(), wrote: map[[2]int64]string{}}
 
 	var cc coordinator.Config
 	cc.RegisterFlags(flagSet(), "")
@@ -151,20 +156,49 @@ func (c *cluster) close() {
 	_ = c.co.Stop()
 }
 
-type testWriter struct{ t testing.TB }
+// testWriter logs every line with -v, and keeps the lines for checks.
+type testWriter struct {
+	t     testing.TB
+	mu    *sync.Mutex
+	lines *[]string
+}
 
 func (w testWriter) Write(p []byte) (int, error) {
 	if testing.Verbose() {
 		w.t.Log(string(p[:len(p)-1]))
 	}
+	w.mu.Lock()
+	*w.lines = append(*w.lines, string(p))
+	w.mu.Unlock()
 	return len(p), nil
 }
 
-func (c *cluster) addWorker(name string) *Worker {
+// logged returns the log lines containing every one of parts.
+func (c *cluster) logged(parts ...string) []string {
+	c.logMu.Lock()
+	defer c.logMu.Unlock()
+	var out []string
+	for _, l := range *c.linesPtr {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (c *cluster) addWorker(name string) *Worker { return c.addWorkerDraining(name, 0) }
+
+// addWorkerDraining starts a worker that hands its partitions over when stopped, for at
+// most drain.
+func (c *cluster) addWorkerDraining(name string, drain time.Duration) *Worker {
 	c.t.Helper()
 	wc := worker.DefaultConfig()
 	wc.Interval, wc.GroupEntries = c.opts.interval, c.opts.groupEntries
-	w, err := StartWorker(context.Background(), WorkerConfig{Kafka: c.kafka, Member: c.opts.gossip(name, []string{c.co.Member.Addr()}), Worker: wc},
+	w, err := StartWorker(context.Background(), WorkerConfig{Kafka: c.kafka, Member: c.opts.gossip(name, []string{c.co.Member.Addr()}), Worker: wc, DrainTimeout: drain},
 		WorkerDeps{Store: &writerLog{Store: c.store, name: name, c: c}, Logger: c.log.With("node", name), Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		c.t.Fatalf("starting worker %s: %v", name, err)
@@ -506,3 +540,46 @@ func bump(pts map[int32]float64, k int) map[int32]float64 {
 }
 
 func flagSet() *flag.FlagSet { return flag.NewFlagSet("test", flag.ContinueOnError) }
+
+// TestGracefulStop: a worker stopped (SIGTERM) hands its partitions over before it leaves
+// — the coordinator's log shows hand-overs to loaders that caught up, never a takeover —
+// and every contest stays ranked as the reference.
+func TestGracefulStop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	b := kafkatest.Brokers(t)[0] // the table's behaviour, not the broker's
+	c := newCluster(t, b)
+	entries, pts := reference.Random(19, reference.Shape{Contests: []int{200, 80, 30, 9, 5, 3, 2, 2, 1}, Players: 22, LineupSize: 11, PointValues: 30})
+	entries = slices.DeleteFunc(entries, func(e engine.Entry) bool {
+		return e.ContestID <= 0 || e.EntryID <= 0 || e.UserID <= 0 || e.TeamID <= 0
+	})
+	c.publish(entries, pts, true)
+	c.addWorker("worker-a")
+	c.addWorkerDraining("worker-b", 20*time.Second)
+	c.waitWriters("two workers", []string{"worker-a", "worker-b"}, 30*time.Second)
+	c.ranked("two workers", 30*time.Second)
+	held := c.co.C.Assignment().Writes("worker-b")
+
+	start := time.Now()
+	if err := c.workers["worker-b"].Stop(); err != nil {
+		t.Fatalf("stopping worker-b: %v", err)
+	}
+	delete(c.workers, "worker-b")
+	t.Logf("worker-b stopped in %v, handing over %v", time.Since(start).Round(time.Millisecond), held)
+	if a := c.co.C.Assignment(); len(a.Writes("worker-a")) != clusterPartitions {
+		t.Fatalf("after worker-b's stop returned, worker-a writes %v: the hand-over was not complete", a.Writes("worker-a"))
+	}
+	for _, p := range held {
+		if got := c.logged("rebalance", fmt.Sprintf(" %d:handover:worker-b>worker-a", p)); len(got) == 0 {
+			if got := c.logged("rebalance", fmt.Sprintf("moves=%d:handover:worker-b>worker-a", p)); len(got) == 0 {
+				t.Errorf("partition %d: no hand-over from worker-b to worker-a in the coordinator's log", p)
+			}
+		}
+	}
+	if got := c.logged("rebalance", "takeover:worker-b>"); len(got) > 0 {
+		t.Errorf("worker-b's partitions were taken over, not handed over: %v", got)
+	}
+	c.setPoints(bump(pts, 1))
+	c.ranked("after worker-b's graceful stop", 30*time.Second)
+}

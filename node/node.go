@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grafana/dskit/services"
@@ -79,11 +80,18 @@ func (n *Node) Wait(ctx context.Context) error {
 	return err
 }
 
-// Stop stops every part (gossip leaves the cluster) and waits for them.
+// Stop stops every part and waits for them: gossip last, so that the others still see
+// this node while its parts wind down (a worker hands its partitions over first).
 func (n *Node) Stop() error {
-	n.mgr.StopAsync()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	for _, s := range n.parts[1:] {
+		s.StopAsync()
+	}
+	for _, s := range n.parts[1:] {
+		_ = s.AwaitTerminated(ctx)
+	}
+	n.mgr.StopAsync()
 	err := n.mgr.AwaitStopped(ctx)
 	for _, c := range n.closer {
 		c()
@@ -120,6 +128,11 @@ type WorkerConfig struct {
 	Capacity    uint32
 	// AdminAddr is gossiped as the worker's HTTP address (its /metrics, for the console).
 	AdminAddr string
+	// DrainTimeout bounds a graceful stop's hand-over: the worker asks the coordinator to
+	// move its partitions away and keeps writing them until their new owners took them
+	// over (make-before-break), then leaves the gossip cluster. 0: no hand-over (its
+	// partitions are taken over once it left).
+	DrainTimeout time.Duration
 }
 
 // WorkerDeps are a worker's dependencies.
@@ -134,6 +147,13 @@ type Worker struct {
 	*Node
 	W     *worker.Worker
 	Agent *worker.Agent
+	crash atomic.Bool // Kill: stop without handing the partitions over
+}
+
+// Kill stops the worker as a crash would: gossip silent without a leave, no hand-over.
+func (n *Worker) Kill() {
+	n.crash.Store(true)
+	n.Node.Kill()
 }
 
 // StartWorker joins the gossip cluster, finds the coordinator, and runs a worker that
@@ -200,7 +220,29 @@ func StartWorker(ctx context.Context, cfg WorkerConfig, deps WorkerDeps) (*Worke
 		log.Info("worker following the coordinator", "coordinator", addr, "node", cfg.Member.NodeName)
 		return nil
 	}, func(ctx context.Context) error {
-		return agent.Run(ctx)
+		// The agent runs on its own context, so that a graceful stop can hand the
+		// partitions over before it ends.
+		inner, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		errc := make(chan error, 1)
+		go func() { errc <- agent.Run(inner) }()
+		select {
+		case err := <-errc:
+			return err
+		case <-ctx.Done():
+		}
+		if cfg.DrainTimeout > 0 && !n.crash.Load() {
+			dctx, dcancel := context.WithTimeout(context.Background(), cfg.DrainTimeout)
+			if err := agent.Drain(dctx); err != nil {
+				log.Warn("stopping without a complete hand-over: the rest is taken over once this worker left", "err", err)
+			}
+			dcancel()
+		}
+		cancel()
+		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
 	}, nil).WithName("worker")
 	nd, err := start(ctx, ms, []services.Service{svc}, []func(){src.Close})
 	if err != nil {
@@ -390,4 +432,8 @@ func (f *followCoordinator) Report(ctx context.Context, r coordinator.Report) er
 
 func (f *followCoordinator) CaughtUp(ctx context.Context, p int32, epoch int64) error {
 	return f.check(f.client().CaughtUp(ctx, p, epoch))
+}
+
+func (f *followCoordinator) Leave(ctx context.Context) error {
+	return f.check(f.client().Leave(ctx))
 }

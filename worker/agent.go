@@ -28,6 +28,7 @@ type Coordinator interface {
 	WaitAssignment(ctx context.Context, after int64) (coordinator.Assignment, error)
 	Report(ctx context.Context, r coordinator.Report) error
 	CaughtUp(ctx context.Context, p int32, epoch int64) error
+	Leave(ctx context.Context) error
 }
 
 // Agent makes a Worker one of a cluster's (docs/CLUSTER.md): it follows the
@@ -253,6 +254,59 @@ func (a *Agent) tellCaughtUp(ctx context.Context) {
 		}
 	}
 }
+
+// Drain hands this worker's partitions over before it stops: it asks the coordinator to
+// move them away (Leave) and waits, the worker running meanwhile (the new owners load
+// them while it still writes them), until it holds none or ctx ends. Call it while Run
+// runs; then stop Run.
+func (a *Agent) Drain(ctx context.Context) error {
+	if len(a.w.Partitions()) == 0 {
+		return nil
+	}
+	e0 := a.Epoch()
+	backoff := a.backoff
+	// A coordinator that does not answer within the grace cannot orchestrate a hand-over
+	// anyway: stop (the partitions are taken over once this worker left).
+	lctx, cancel := context.WithTimeout(ctx, drainGrace)
+	defer cancel()
+	for {
+		err := a.co.Leave(lctx)
+		if err == nil {
+			break
+		}
+		if lctx.Err() != nil {
+			return fmt.Errorf("cannot ask the coordinator to move the partitions away: %w", err)
+		}
+		a.log.Warn("cannot ask the coordinator to move the partitions away; retrying", "err", err, "in", backoff)
+		select {
+		case <-lctx.Done():
+			return fmt.Errorf("cannot ask the coordinator to move the partitions away: %w", err)
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+	a.log.Info("stopping: handing the partitions over", "partitions", len(a.w.Partitions()))
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	// The coordinator steps the table at once on a drain; no new epoch within the grace
+	// means no other worker can take the partitions: stop without waiting for them.
+	grace := time.Now().Add(drainGrace)
+	for len(a.w.Partitions()) > 0 {
+		if a.Epoch() == e0 && time.Now().After(grace) {
+			return fmt.Errorf("no new assignment within %v of the leave: no other worker can take the partitions", drainGrace)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("partitions %v not handed over in time: %w", slices.Sorted(maps.Keys(a.w.Partitions())), ctx.Err())
+		case <-t.C:
+		}
+	}
+	a.log.Info("every partition handed over")
+	return nil
+}
+
+// drainGrace is how long Drain waits for the coordinator's first step after a leave.
+const drainGrace = 5 * time.Second
 
 // report sends each written partition's share of a cycle to the coordinator.
 func (a *Agent) report(ctx context.Context, res CycleResult) {

@@ -259,7 +259,8 @@ func (c *procCluster) mismatch(want map[int64][]reference.Row) string {
 // TestClusterProcesses runs the cluster as separate processes on loopback, against each
 // broker: `leaderboard store`, a coordinator, workers and an API. It scales 1 -> 3
 // workers mid-match, SIGKILLs one, restarts the coordinator, and freezes one (SIGSTOP,
-// then SIGCONT: a worker cut off, that comes back with an old epoch). After each step,
+// then SIGCONT: a worker cut off, that comes back with an old epoch), and stops one with
+// SIGTERM (it hands its partitions over before it leaves). After each step,
 // with new points published, every leaderboard the API serves is the reference.
 func TestClusterProcesses(t *testing.T) {
 	if testing.Short() {
@@ -338,6 +339,16 @@ func testClusterProcesses(t *testing.T, b kafkatest.Broker) {
 	c.waitWriters("worker-3 back", []string{"worker-1", "worker-3"})
 	c.setPoints(bump(pts, 6))
 	c.ranked("worker-3 writing again")
+
+	// SIGTERM: worker-1 hands its partitions over to worker-3 before it leaves.
+	w1 := c.workers["worker-1"]
+	w1.stop()
+	if !strings.Contains(w1.logs.String(), "every partition handed over") {
+		t.Errorf("worker-1 stopped without handing its partitions over:\n%s", w1.logs)
+	}
+	c.waitWriters("worker-1 stopped (SIGTERM)", []string{"worker-3"})
+	c.setPoints(bump(pts, 7))
+	c.ranked("worker-1 stopped (SIGTERM)")
 }
 
 // bump changes every player's points by a step-dependent amount.

@@ -28,6 +28,7 @@ type workerNodeConfig struct {
 	backend     storeSelect
 	coordinator string // --coordinator: the coordinator's HTTP address; "" = found through gossip
 	capacity    uint
+	drain       time.Duration
 	admin       string
 	verbose     bool
 }
@@ -40,6 +41,7 @@ func (c *workerNodeConfig) registerFlags(fs *flag.FlagSet) {
 	c.backend.registerFlags(fs, storeAerospike)
 	fs.StringVar(&c.coordinator, "coordinator", "", "the coordinator's HTTP address (host:port); empty: the one gossip names (its --http-advertise)")
 	fs.UintVar(&c.capacity, "capacity", 1, "this worker's share of the partitions relative to the others' (1 = an equal share); the coordinator weighs assignments by it")
+	fs.DurationVar(&c.drain, "drain-timeout", 30*time.Second, "on SIGTERM, hand the partitions over (the new owners replay them while this worker still writes them) for at most this long before leaving; 0: leave at once (they are taken over)")
 	fs.BoolVar(&c.verbose, "v", false, "log every cycle")
 	registerAdminFlag(fs, &c.admin)
 }
@@ -56,6 +58,9 @@ func (c *workerNodeConfig) validate() error {
 	}
 	if err := c.backend.validate(c.ttls); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if c.drain < 0 {
+		return fmt.Errorf("%w: --drain-timeout %v: want >= 0", errUsage, c.drain)
 	}
 	if c.capacity < 1 || c.capacity > 1<<16 {
 		return fmt.Errorf("%w: --capacity %d: want 1..65536", errUsage, c.capacity)
@@ -91,7 +96,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		adminAddr = adminLn.Addr().String()
 	}
 	n, err := lbnode.StartWorker(ctx, lbnode.WorkerConfig{Kafka: c.kafka, Member: c.member, Worker: c.worker, Coordinator: c.coordinator,
-		Capacity: uint32(c.capacity), AdminAddr: adminAddr}, lbnode.WorkerDeps{Store: st.rw, Logger: log, Registerer: reg})
+		Capacity: uint32(c.capacity), AdminAddr: adminAddr, DrainTimeout: c.drain}, lbnode.WorkerDeps{Store: st.rw, Logger: log, Registerer: reg})
 	if err != nil {
 		if adminLn != nil {
 			adminLn.Close()
