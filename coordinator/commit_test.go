@@ -136,3 +136,63 @@ func TestCommits(t *testing.T) {
 		t.Fatalf("commit of 8: %+v", m)
 	}
 }
+
+// TestFinalsSurviveRestart: a coordinator restarted after one partition wrote a match's
+// final standings (and stopped listing it) still commits the match to the complete
+// namespace once the other partition writes its own, and keeps the matches already
+// completed in the complete matches list.
+func TestFinalsSurviveRestart(t *testing.T) {
+	members := newStatic("w1")
+	st := &memStore{recs: map[string]records.Record{}}
+	dir := t.TempDir()
+	var c *Coordinator
+	var a Assignment
+	last := int64(0)
+	start := func() {
+		c = startCoordinator(t, testConfig(t, dir), 2, Deps{Members: members, Offsets: countingOffsets(), Store: st})
+		a = c.Assignment()
+	}
+	next := func() int64 { // a tick above the last one used
+		t.Helper()
+		tick, ok := c.NextTick(context.Background(), last)
+		if !ok {
+			t.Fatal("no tick")
+		}
+		last = tick.Cycle
+		return last
+	}
+	report := func(p int32, cycle int64, shares ...MatchReport) {
+		t.Helper()
+		if err := c.Report(Report{Worker: a.Writer[p], Partition: p, Epoch: a.Epoch, Cycle: cycle, Details: shares}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	share := func(match int64, cycle int64) MatchReport {
+		return MatchReport{Match: match, State: records.StateCompleted, Cycle: cycle, Entries: 5}
+	}
+	start()
+	c1 := next()
+	c2 := next()
+	// Match 3 completes before the restart; of match 4 only partition 0 wrote its final
+	// standings (partition 1's share is still at c1, replaying).
+	report(0, c2, share(3, c2), share(4, c2))
+	report(1, c2, share(3, c2), share(4, c1))
+	if _, ok := st.match(records.Complete, 3); !ok {
+		t.Fatal("match 3 not committed complete")
+	}
+	if _, ok := st.match(records.Complete, 4); ok {
+		t.Fatal("match 4 committed complete before partition 1 wrote its final standings")
+	}
+	stopService(t, c)
+
+	start()
+	c3 := next()
+	report(0, c3) // partition 0 no longer lists either match
+	report(1, c3, share(4, c3))
+	if m, ok := st.match(records.Complete, 4); !ok || m.State != records.StateCompleted || !slices.Equal(m.Parts, []int32{0, 1}) {
+		t.Fatalf("match 4 after the restart: %+v %v", m, ok)
+	}
+	if got := st.matches(records.Complete); !slices.Equal(got, []int64{3, 4}) {
+		t.Fatalf("complete matches list %v, want [3 4]", got)
+	}
+}

@@ -165,6 +165,12 @@ func (c *Coordinator) starting(context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.hwm, c.next = st.CycleHWM, max(st.CycleHWM, c.deps.CycleFloor)+1
+	for m, fin := range st.Finals {
+		c.finals[m] = fin
+	}
+	for _, m := range st.Completed {
+		c.committed[m] = true
+	}
 	switch {
 	case len(st.Writer) == c.partitions:
 		if c.table, err = partition.RestoreTable(st.Epoch, st.Writer, st.Loading); err != nil {
@@ -267,7 +273,15 @@ func (c *Coordinator) doTick(ctx context.Context) error {
 
 // saveLocked persists the cycle high-water mark hwm with the current table.
 func (c *Coordinator) saveLocked(hwm int64) error {
-	st := persisted{CycleHWM: hwm, Epoch: c.table.Epoch}
+	st := persisted{CycleHWM: hwm, Epoch: c.table.Epoch, Completed: slices.Sorted(maps.Keys(c.committed))}
+	for m, fin := range c.finals {
+		if !c.committed[m] {
+			if st.Finals == nil {
+				st.Finals = map[int64]map[int32]int64{}
+			}
+			st.Finals[m] = fin
+		}
+	}
 	if c.table.Partitions() > 0 {
 		st.Writer, st.Loading = make([]string, c.partitions), make([]string, c.partitions)
 		for p := range int32(c.partitions) {
@@ -533,6 +547,7 @@ func (c *Coordinator) reportLocked(r Report) (*commit, error) {
 	}
 	r.Matches = slices.Clone(r.Matches)
 	r.Details = slices.Clone(r.Details)
+	newFinal := false
 	for _, d := range r.Details {
 		if !slices.Contains(r.Matches, d.Match) {
 			r.Matches = append(r.Matches, d.Match)
@@ -540,6 +555,9 @@ func (c *Coordinator) reportLocked(r Report) (*commit, error) {
 		if d.State == records.StateCompleted && d.Cycle == r.Cycle {
 			if c.finals[d.Match] == nil {
 				c.finals[d.Match] = map[int32]int64{}
+			}
+			if _, ok := c.finals[d.Match][p]; !ok {
+				newFinal = true
 			}
 			c.finals[d.Match][p] = r.Cycle
 		}
@@ -561,7 +579,15 @@ func (c *Coordinator) reportLocked(r Report) (*commit, error) {
 			}
 		}
 	}
-	return c.updateVisibleLocked(), nil
+	cm := c.updateVisibleLocked()
+	if newFinal || (cm != nil && len(cm.complete) > 0) {
+		// Which partitions wrote a match's final standings, and which matches are
+		// complete, survive a restart (the partitions do not say it again).
+		if err := c.saveLocked(c.hwm); err != nil {
+			c.log.Error("cannot save the matches' final standings in the state file; a restart before their commit would not commit them", "err", err)
+		}
+	}
+	return cm, nil
 }
 
 // updateVisibleLocked advances every match's visible cycle to the lowest cycle its

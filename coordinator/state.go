@@ -20,6 +20,12 @@ type persisted struct {
 	Epoch    int64    `json:"epoch"`
 	Writer   []string `json:"writer,omitempty"`
 	Loading  []string `json:"loading,omitempty"`
+	// Finals: match -> partition -> the cycle it wrote the match's final standings at,
+	// for matches not committed to the complete namespace yet (a partition stops listing
+	// a match once written, so a restart could not learn it again). Completed: the
+	// matches committed there (the complete matches list).
+	Finals    map[int64]map[int32]int64 `json:"finals,omitempty"`
+	Completed []int64                   `json:"completed,omitempty"`
 }
 
 func loadState(dir string) (persisted, error) {
