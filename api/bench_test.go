@@ -80,7 +80,6 @@ func BenchmarkEntryHandler(b *testing.B) {
 // answers a second as metric.
 func benchEntryHandler(b *testing.B, path, metric string) {
 	f := testFixture()
-	s := New(DefaultConfig(), embedded(b, f.store), nil, nil, nil)
 	md := f.matches[liveMatch]
 	var targets []string
 	for _, cid := range md.contests {
@@ -88,6 +87,29 @@ func benchEntryHandler(b *testing.B, path, metric string) {
 			targets = append(targets, fmt.Sprintf(path, cid, r.EntryID))
 		}
 	}
+	benchHandler(b, f, targets, metric)
+}
+
+// BenchmarkLeaderboardHandler is the server's share of a leaderboard page: the handler
+// called directly (no sockets) over the fixture's records in the embedded store, for
+// every 50-row window of every contest of the fixture's live match in turn (most read
+// the contest record and one or two page records).
+func BenchmarkLeaderboardHandler(b *testing.B) {
+	f := testFixture()
+	md := f.matches[liveMatch]
+	var targets []string
+	for _, cid := range md.contests {
+		for off := 0; off < len(md.ranked[cid]); off += 50 {
+			targets = append(targets, fmt.Sprintf("/v1/contests/%d/leaderboard?offset=%d&limit=50", cid, off))
+		}
+	}
+	benchHandler(b, f, targets, "pages/s")
+}
+
+// benchHandler calls the handler of each target in turn, on all cores, over the
+// fixture's records in the embedded store, and reports the answers a second as metric.
+func benchHandler(b *testing.B, f *fixture, targets []string, metric string) {
+	s := New(DefaultConfig(), embedded(b, f.store), nil, nil, nil)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
