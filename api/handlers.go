@@ -244,8 +244,10 @@ func (s *Server) contests(r *request) (any, error) {
 	return out, nil
 }
 
-// GET /v1/contests/{contest_id}/leaderboard: the contest record (page 0), then the pages
-// of the window in one batch.
+// GET /v1/contests/{contest_id}/leaderboard: the contest record (page 0 of both its
+// versions), then its match's commit (the committed cycle: which version is shown) and
+// the pages of the window, in one batch; against a remote store the commit and the pages
+// are read concurrently, the pages of both versions' windows.
 func (s *Server) leaderboard(r *request) (any, error) {
 	id, w, err := idAndPage(r, "contest_id")
 	if err != nil {
@@ -254,16 +256,35 @@ func (s *Server) leaderboard(r *request) (any, error) {
 	ctx := r.Context()
 	var out leaderboardPage
 	err = s.consistent(ctx, "contest", id, func() error {
-		c, at, err := s.readContest(ctx, records.Live, id, true)
+		raw, at, err := s.get(ctx, records.Live, records.SetContest, records.IDKey(id))
 		if err != nil {
 			return err
 		}
 		if at == "" {
 			return notFound("contest %d not found", id)
 		}
+		var committed int64
+		var pre map[int64]records.Packed
+		if s.local {
+			committed, err = s.committed(ctx, at, raw.Int("match"))
+		} else {
+			committed, pre, err = s.readCommitAndPages(ctx, at, id, raw, w)
+		}
+		if err != nil {
+			return err
+		}
+		c, ok, err := s.decodeContest(raw, id, committed, true)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return notFound("contest %d not found: no standings of it committed yet", id)
+		}
 		from := min(w.offset, c.Total)
 		to := from + min(w.limit, c.Total-from)
-		rows, err := s.pagesOf(ctx, at, c).span(from, to)
+		p := s.pagesOf(ctx, at, c)
+		p.pre = pre
+		rows, err := p.span(from, to)
 		if err != nil {
 			return err
 		}
@@ -275,6 +296,39 @@ func (s *Server) leaderboard(r *request) (any, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// readCommitAndPages reads the committed cycle of contest record raw's match (ns first)
+// and, at the same time, the page records (from ns) that the window w needs of either of
+// the record's versions (the larger total's pages cover both); what a version does not
+// need is ignored. For a remote store: the two round trips overlap.
+func (s *Server) readCommitAndPages(ctx context.Context, ns string, id int64, raw records.Packed, w window) (int64, map[int64]records.Packed, error) {
+	var committed int64
+	var cerr error
+	var wg sync.WaitGroup
+	wg.Go(func() { committed, cerr = s.committed(ctx, ns, raw.Int("match")) })
+	var keys []string
+	var nos []int64
+	if ps, total := raw.Int("page_size"), max(raw.Int("total"), raw.Int("p_total")); ps > 0 && ps <= maxPageSize && total > w.offset {
+		to := w.offset + min(w.limit, total-w.offset)
+		for n := max(w.offset/ps, 1); n <= (to-1)/ps; n++ {
+			nos = append(nos, n)
+			keys = append(keys, records.PageKey(id, int(n)))
+		}
+	}
+	bs, err := s.getIn(ctx, ns, records.SetPage, keys)
+	wg.Wait()
+	if err != nil {
+		return 0, nil, err
+	}
+	if cerr != nil {
+		return 0, nil, cerr
+	}
+	pre := make(map[int64]records.Packed, len(bs))
+	for k, b := range bs {
+		pre[nos[k]] = b
+	}
+	return committed, pre, nil
 }
 
 // entryIDs parses the contest and entry ids of the path.
@@ -311,18 +365,26 @@ type standing struct {
 }
 
 // stand reads an entry's contest, match commit and match partition (the entry's) records
-// together (ns first) and places the entry's points, its partition's log replayed at the
-// contest's cycle, in the contest's histogram. rows asks for the contest's page 0 as well.
+// together (ns first), takes the contest's version at the commit's cycle (the newest at
+// or below it) and places the entry's points, its partition's log replayed at that
+// version's cycle, in that version's histogram. rows asks for the version's page 0 as
+// well. A contest with no version at or below the commit (or no commit) has no standings
+// yet.
 func (s *Server) stand(ctx context.Context, ns string, e records.Entry, rows bool) (standing, error) {
 	var er entryRecords
 	if s.local {
-		er.mat, er.merr = s.committed(ctx, ns, e.Match)
+		er.committed, er.merr = s.committed(ctx, ns, e.Match)
 		er.mp, er.pat, er.perr = s.readMatchPart(ctx, ns, e.Match, e.Part)
-		er.c, er.cat, er.err = s.readContest(ctx, ns, e.Contest, rows)
+		er.raw, er.cat, er.err = s.get(ctx, ns, records.SetContest, records.IDKey(e.Contest))
 	} else {
-		er = s.readEntryRecords(ctx, ns, e, rows)
+		er = s.readEntryRecords(ctx, ns, e)
 	}
-	mp, pat, c, cat := er.mp, er.pat, er.c, er.cat
+	mp, pat, cat := er.mp, er.pat, er.cat
+	var c records.Contest
+	ok := false
+	if er.err == nil && er.merr == nil && cat != "" {
+		c, ok, er.err = s.decodeContest(er.raw, e.Contest, er.committed, rows)
+	}
 	switch {
 	case er.err != nil:
 		return standing{}, er.err
@@ -330,10 +392,8 @@ func (s *Server) stand(ctx context.Context, ns string, e records.Entry, rows boo
 		return standing{}, er.merr
 	case er.perr != nil:
 		return standing{}, er.perr
-	case cat == "":
+	case cat == "" || !ok:
 		return standing{}, notFound("contest %d of entry %d has no standings yet", e.Contest, e.ID)
-	case er.mat == "":
-		return standing{}, mixed("match %d of contest %d is not written yet", e.Match, e.Contest)
 	case c.Match != e.Match:
 		return standing{}, s.corrupt("contest", e.Contest, fmt.Errorf("contest of match %d, its entry %d of match %d", c.Match, e.ID, e.Match))
 	case pat == "":
@@ -349,24 +409,26 @@ func (s *Server) stand(ctx context.Context, ns string, e records.Entry, rows boo
 	return standing{ns: cat, c: c, mp: mp, points: pts, Standing: st}, nil
 }
 
-// entryRecords is what stand reads: whether the match's commit is there, the match
-// partition record and the contest record, each with its namespace and error.
+// entryRecords is what stand reads: the match's committed cycle, the match partition
+// record and the contest record (undecoded: its version depends on the commit), each
+// with its namespace and error.
 type entryRecords struct {
+	committed       int64
 	mp              records.MatchPart
-	c               records.Contest
-	mat, pat, cat   string
+	raw             records.Packed
+	pat, cat        string
 	merr, perr, err error
 }
 
 // readEntryRecords reads an entry's match commit, match partition and contest records at
 // once (three round trips overlapped), for a remote store. It is a function of its own so
 // that the local path's variables do not escape to the heap with its goroutines.
-func (s *Server) readEntryRecords(ctx context.Context, ns string, e records.Entry, rows bool) entryRecords {
+func (s *Server) readEntryRecords(ctx context.Context, ns string, e records.Entry) entryRecords {
 	var er entryRecords
 	var wg sync.WaitGroup
-	wg.Go(func() { er.mat, er.merr = s.committed(ctx, ns, e.Match) })
+	wg.Go(func() { er.committed, er.merr = s.committed(ctx, ns, e.Match) })
 	wg.Go(func() { er.mp, er.pat, er.perr = s.readMatchPart(ctx, ns, e.Match, e.Part) })
-	er.c, er.cat, er.err = s.readContest(ctx, ns, e.Contest, rows)
+	er.raw, er.cat, er.err = s.get(ctx, ns, records.SetContest, records.IDKey(e.Contest))
 	wg.Wait()
 	return er
 }
@@ -529,7 +591,14 @@ func (s *Server) userEntries(r *request) (any, error) {
 		partKeys[k] = records.MatchPartKey(mid, p)
 	}
 	var out userEntries
+	tries := 0
 	err = s.consistent(ctx, "user", uid, func() error {
+		if tries++; tries > 1 { // the commit may have moved on since: read its cycle again
+			var err error
+			if m.Cycle, err = s.committed(ctx, mat, mid); err != nil {
+				return err
+			}
+		}
 		var (
 			pbs  []records.Packed
 			pat  []string
@@ -566,9 +635,12 @@ func (s *Server) userEntries(r *request) (any, error) {
 			if b == nil {
 				continue
 			}
-			c, err := s.decodeContest(b, ids[k], false)
+			c, ok, err := s.decodeContest(b, ids[k], m.Cycle, false)
 			if err != nil {
 				return err
+			}
+			if !ok {
+				continue // first written at a cycle not committed yet: no standings yet
 			}
 			if c.Match != mid {
 				return s.corrupt("contest", ids[k], fmt.Errorf("contest of match %d listed for match %d", c.Match, mid))

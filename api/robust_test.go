@@ -63,11 +63,16 @@ func TestNotRankedYet(t *testing.T) {
 	}
 	f.store.put(records.Live, records.Record{Set: records.SetMatchPart, Key: mpKey, Bins: mpBins})
 
-	// The match's commit is written last in a cycle: contests without it are mid-write.
-	// A match never committed is not visible: the user answer cannot know its partitions.
+	// The match's commit is written last in a cycle: a match never committed has no
+	// standings visible (strict visibility: its contests are not ranked yet), and the
+	// user answer cannot know its partitions.
 	f.store.del(records.Live, records.SetMatch, records.IDKey(liveMatch))
-	fetch(t, srv, fmt.Sprintf("/v1/contests/%d/entries/%d", e.ContestID, e.EntryID), 503, &got)
-	if !strings.Contains(got.Error, "not written yet") {
+	fetch(t, srv, fmt.Sprintf("/v1/contests/%d/entries/%d", e.ContestID, e.EntryID), 404, &got)
+	if !strings.Contains(got.Error, "no standings yet") {
+		t.Fatalf("%q", got.Error)
+	}
+	fetch(t, srv, fmt.Sprintf("/v1/contests/%d/leaderboard", e.ContestID), 404, &got)
+	if !strings.Contains(got.Error, "no standings of it committed yet") {
 		t.Fatalf("%q", got.Error)
 	}
 	fetch(t, srv, "/v1/users/5555/entries?match_id=1", 404, &got)

@@ -220,11 +220,21 @@ func (s *Server) readMatch(ctx context.Context, ns string, id int64) (m records.
 	return m, at, nil
 }
 
-// committed reports the namespace holding match id's commit record (ns first), "" when
-// neither does, without decoding it: an entry's answer needs only to know it is there.
-func (s *Server) committed(ctx context.Context, ns string, id int64) (string, error) {
-	_, at, err := s.get(ctx, ns, records.SetMatch, records.IDKey(id))
-	return at, err
+// committed reads match id's committed (visible) cycle from its commit record (ns
+// first), decoding nothing else; 0 when no namespace holds it (nothing committed yet:
+// no standings of the match are visible).
+func (s *Server) committed(ctx context.Context, ns string, id int64) (int64, error) {
+	p, at, err := s.get(ctx, ns, records.SetMatch, records.IDKey(id))
+	if err != nil || at == "" {
+		return 0, err
+	}
+	if err = records.CheckPacked(p); err == nil && p.Int("id") != id {
+		err = fmt.Errorf("match record %d holds match %d: %w", id, p.Int("id"), records.ErrCorrupt)
+	}
+	if err != nil {
+		return 0, s.corrupt("match", id, err)
+	}
+	return p.Int("cycle"), nil
 }
 
 // readMatchPart reads one entries partition's share of a match (ns first): its cycle
@@ -258,36 +268,46 @@ func (s *Server) decodeMatchPart(p records.Packed, ns string, match int64, part 
 	return mp, nil
 }
 
-// readContest reads a contest record (ns first), "" as its namespace when absent. Without
-// rows it leaves page 0 undecoded (c.First nil): an entry's rank needs the histogram only.
-func (s *Server) readContest(ctx context.Context, ns string, id int64, rows bool) (c records.Contest, at string, err error) {
-	b, at, err := s.get(ctx, ns, records.SetContest, records.IDKey(id))
-	if err != nil || at == "" {
-		return c, at, err
-	}
-	c, err = s.decodeContest(b, id, rows)
-	return c, at, err
-}
-
-func (s *Server) decodeContest(p records.Packed, id int64, rows bool) (c records.Contest, err error) {
+// decodeContest decodes the version of contest record p shown at committed cycle
+// committed (the match's commit): the newest at or below it (records.ContestAt), ok
+// false when neither the record's current version nor its previous one is (the contest
+// was first written at a cycle not committed yet: no standings to show). Without rows it
+// leaves page 0 undecoded (c.First nil): an entry's rank needs the histogram only, which
+// comes through the histogram cache for either version (each has its own cycle). Both
+// versions newer than committed mean the commit was read before a newer one: mixed.
+func (s *Server) decodeContest(p records.Packed, id, committed int64, rows bool) (c records.Contest, ok bool, err error) {
 	var b records.Unpacked
 	switch err = b.Reset(p); {
 	case err != nil:
 	case rows:
-		c, err = records.ContestFrom(p) // Packed: &b would escape through the generic decoder
-	default:
+		c, ok, err = records.ContestAt(p, committed) // Packed: &b would escape through the generic decoder
+	case b.Int("cycle") <= committed:
 		c = records.Contest{ID: b.Int("id"), Match: b.Int("match"), Cycle: b.Int("cycle"), AsOf: b.Int("as_of"),
 			Total: b.Int("total"), PageSize: b.Int("page_size")}
 		c.Hist, err = s.hists.decode(c.ID, c.Cycle, b.Bytes("hist"))
+		ok = err == nil
+	case b.Int("p_cycle") != 0 && b.Int("p_cycle") <= committed: // the previous version (records.PrevName)
+		c = records.Contest{ID: b.Int("id"), Match: b.Int("match"), Cycle: b.Int("p_cycle"), AsOf: b.Int("p_as_of"),
+			Total: b.Int("p_total"), PageSize: b.Int("page_size")}
+		c.Hist, err = s.hists.decode(c.ID, c.Cycle, b.Bytes("p_hist"))
+		ok = err == nil
+	}
+	if err == nil && !ok {
+		if pc := b.Int("p_cycle"); pc > committed {
+			// Written twice since the commit read: a writer writes cycle N+1 only once N
+			// is committed, so that commit was read before a newer one was written.
+			return c, false, mixed("contest %d is at cycles %d and %d, its match committed at %d", id, b.Int("cycle"), pc, committed)
+		}
+		return c, false, nil
 	}
 	if err == nil && (c.ID != id || c.Total < 0 || c.PageSize <= 0 || c.PageSize > maxPageSize ||
 		rows && int64(len(c.First)) != min(c.PageSize, c.Total)) {
-		err = fmt.Errorf("id %d, total %d, page size %d, %d rows on page 0: %w", c.ID, c.Total, c.PageSize, len(c.First), records.ErrCorrupt)
+		err = fmt.Errorf("id %d, cycle %d, total %d, page size %d, %d rows on page 0: %w", c.ID, c.Cycle, c.Total, c.PageSize, len(c.First), records.ErrCorrupt)
 	}
 	if err != nil {
-		return c, s.corrupt("contest", id, err)
+		return c, false, s.corrupt("contest", id, err)
 	}
-	return c, nil
+	return c, true, nil
 }
 
 // maxPageSize bounds the page size a contest record may claim (the engine's is <= 65536).
@@ -316,26 +336,33 @@ type pages struct {
 	ns   string // the contest's namespace: its pages are read there only
 	c    records.Contest
 	rows map[int64][]records.Row
-	read int // page records read, for tests
+	pre  map[int64]records.Packed // page records read before c's version was known (nil: absent)
+	read int                      // page records read, for tests
 }
 
 func (s *Server) pagesOf(ctx context.Context, ns string, c records.Contest) *pages {
 	return &pages{s: s, ctx: ctx, ns: ns, c: c, rows: map[int64][]records.Row{0: c.First}}
 }
 
-// load reads the pages among nos not read yet, in one batch. A page that is absent, newer
-// than the contest or of the wrong length means the contest is being rewritten.
+// load reads the pages among nos not read yet, in one batch, and takes of each the
+// version of the contest's version (records.PageAt: the newest at or below its cycle).
+// A page that is absent, has no such version or has the wrong length means the contest
+// is being rewritten.
 func (p *pages) load(nos ...int64) error {
 	var keys []string
 	var want []int64
 	for _, n := range nos {
-		if _, ok := p.rows[n]; ok || n < 0 || n >= p.c.Pages() {
+		if _, ok := p.rows[n]; ok || n < 0 || n >= p.c.Pages() || containsInt(want, n) {
 			continue
 		}
-		if !containsInt(want, n) {
-			want = append(want, n)
-			keys = append(keys, records.PageKey(p.c.ID, int(n)))
+		if b, ok := p.pre[n]; ok {
+			if err := p.accept(n, b, ""); err != nil {
+				return err
+			}
+			continue
 		}
+		want = append(want, n)
+		keys = append(keys, records.PageKey(p.c.ID, int(n)))
 	}
 	bs, err := p.s.getIn(p.ctx, p.ns, records.SetPage, keys)
 	if err != nil {
@@ -343,25 +370,36 @@ func (p *pages) load(nos ...int64) error {
 	}
 	p.read += len(keys)
 	for k, b := range bs {
-		n := want[k]
-		if b == nil {
-			return mixed("page %d of contest %d is missing", n, p.c.ID)
+		if err := p.accept(want[k], b, keys[k]); err != nil {
+			return err
 		}
-		pg, err := records.PageFrom(b)
-		if err == nil && (pg.Contest != p.c.ID || int64(pg.No) != n) {
-			err = fmt.Errorf("page %d of contest %d holds page %d of contest %d: %w", n, p.c.ID, pg.No, pg.Contest, records.ErrCorrupt)
-		}
-		if err != nil {
-			return p.s.corrupt("page", keys[k], err)
-		}
-		if pg.Cycle > p.c.Cycle {
-			return mixed("page %d of contest %d is at cycle %d, the contest at %d", n, p.c.ID, pg.Cycle, p.c.Cycle)
-		}
-		if want := min(p.c.PageSize, p.c.Total-n*p.c.PageSize); int64(len(pg.Rows)) != want {
-			return mixed("page %d of contest %d holds %d rows, not %d", n, p.c.ID, len(pg.Rows), want)
-		}
-		p.rows[n] = pg.Rows
 	}
+	return nil
+}
+
+// accept checks page record b, page n of the contest (key: its key, "" to make it), and
+// keeps the rows of its version at or below the contest's.
+func (p *pages) accept(n int64, b records.Packed, key string) error {
+	if b == nil {
+		return mixed("page %d of contest %d is missing", n, p.c.ID)
+	}
+	pg, ok, err := records.PageAt(b, p.c.Cycle)
+	if err == nil && (b.Int("contest") != p.c.ID || b.Int("page") != n) {
+		err = fmt.Errorf("page %d of contest %d holds page %d of contest %d: %w", n, p.c.ID, b.Int("page"), b.Int("contest"), records.ErrCorrupt)
+	}
+	if err != nil {
+		if key == "" {
+			key = records.PageKey(p.c.ID, int(n))
+		}
+		return p.s.corrupt("page", key, err)
+	}
+	if !ok {
+		return mixed("page %d of contest %d is at cycle %d (before it %d), the contest at %d", n, p.c.ID, b.Int("cycle"), b.Int("p_cycle"), p.c.Cycle)
+	}
+	if want := min(p.c.PageSize, p.c.Total-n*p.c.PageSize); int64(len(pg.Rows)) != want {
+		return mixed("page %d of contest %d holds %d rows, not %d", n, p.c.ID, len(pg.Rows), want)
+	}
+	p.rows[n] = pg.Rows
 	return nil
 }
 
