@@ -370,3 +370,61 @@ func TestBreakerOutage(t *testing.T) {
 		t.Fatalf("fast failures %v, want 2 (a put and a get)", n)
 	}
 }
+
+// TestKeepPrev: a versioned write keeps the stored version under the p_ bins, server
+// side (expression writes), in the same operation as the fence; the first write has
+// none; a contest and a page both; readers pick the version at or below a commit.
+func TestKeepPrev(t *testing.T) {
+	for _, srv := range servers(t) {
+		t.Run(srv.name, func(t *testing.T) {
+			sk, _ := newTestSink(t, srv, nil, nil)
+			id := time.Now().UnixNano()%1_000_000_000 + 1
+			contest := func(cycle int64) records.Record {
+				r := records.Contest{ID: id, Match: 1, Cycle: cycle, AsOf: cycle * 10, Total: 1, PageSize: 100,
+					Hist: []records.Bucket{{Points: cycle, Count: 1}}, First: []records.Row{{Rank: 1, EntryID: cycle, Points: cycle}}}.Record()
+				r.Key = runID + srv.name + r.Key
+				r.KeepPrev, r.Fence = true, records.Fence{Epoch: 3, Cycle: cycle}
+				return r
+			}
+			page := func(cycle int64) records.Record {
+				r := records.Page{Contest: id, No: 1, Cycle: cycle, Rows: []records.Row{{Rank: 101, EntryID: cycle, Points: -cycle}}}.Record()
+				r.Key = runID + srv.name + r.Key
+				r.KeepPrev, r.Fence = true, records.Fence{Epoch: 3, Cycle: cycle}
+				return r
+			}
+			get := func(r records.Record) records.Bins {
+				b, ok, err := sk.Get(ctx, records.Live, r.Set, r.Key)
+				if err != nil || !ok {
+					t.Fatalf("get %s/%s: %v %v", r.Set, r.Key, ok, err)
+				}
+				return b
+			}
+			if err := sk.Put(ctx, records.Live, []records.Record{contest(5), page(5)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := get(contest(5))["p_cycle"]; ok {
+				t.Fatal("a first write has a previous version")
+			}
+			if err := sk.Put(ctx, records.Live, []records.Record{contest(8), page(8)}); err != nil {
+				t.Fatal(err)
+			}
+			c, ok, err := records.ContestAt(get(contest(8)), 7)
+			if err != nil || !ok || c.Cycle != 5 || c.AsOf != 50 || c.Hist[0].Points != 5 || c.First[0].EntryID != 5 {
+				t.Fatalf("contest at 7: %+v %v %v", c, ok, err)
+			}
+			if c, ok, _ := records.ContestAt(get(contest(8)), 8); !ok || c.Cycle != 8 || c.First[0].EntryID != 8 {
+				t.Fatalf("contest at 8: %+v %v", c, ok)
+			}
+			if p, ok, err := records.PageAt(get(page(8)), 7); err != nil || !ok || p.Cycle != 5 || p.Rows[0].Points != -5 {
+				t.Fatalf("page at 7: %+v %v %v", p, ok, err)
+			}
+			// An older write is fenced out and moves nothing.
+			if err := sk.Put(ctx, records.Live, []records.Record{contest(6)}); !errors.Is(err, records.ErrFenced) {
+				t.Fatalf("older write: %v", err)
+			}
+			if c, ok, _ := records.ContestAt(get(contest(8)), 7); !ok || c.Cycle != 5 {
+				t.Fatalf("after a fenced-out write, the previous version is %+v", c)
+			}
+		})
+	}
+}

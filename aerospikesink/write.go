@@ -60,8 +60,14 @@ func (s *Sink) writeItem(it *item, n nsInfo, r *records.Record) error {
 	if aerr != nil {
 		return fmt.Errorf("aerospike: key %s/%q: %w", r.Set, r.Key, aerr)
 	}
-	ops := make([]*as.Operation, 0, len(r.Bins)+2)
+	ops := make([]*as.Operation, 0, len(r.Bins)+7)
 	size := 0
+	if r.KeepPrev {
+		// The stored version's bins move to their p_ names first, then the new bins are
+		// put (records/versions.go); a bin the record does not have yet (a first write)
+		// is skipped (EvalNoFail).
+		ops = append(ops, prevOps(r.Set)...)
+	}
 	for name, v := range r.Bins {
 		if len(name) > MaxBinName {
 			return fmt.Errorf("aerospike: record %s/%s: bin name %q has %d characters; Aerospike allows at most %d", r.Set, r.Key, name, len(name), MaxBinName)
@@ -91,19 +97,39 @@ func (s *Sink) writeItem(it *item, n nsInfo, r *records.Record) error {
 			as.PutOp(&as.Bin{Name: records.FenceCycleBin, Value: as.NewLongValue(r.Fence.Cycle)}))
 		size += 2 * (len(records.FenceEpochBin) + 9)
 	}
-	*it = item{key: key, ops: ops, policy: s.writePolicy(n, r.Fence), set: r.Set, userKey: r.Key, size: size, fence: r.Fence}
+	*it = item{key: key, ops: ops, policy: s.writePolicy(n, r.Fence, r.KeepPrev), set: r.Set, userKey: r.Key, size: size, fence: r.Fence}
 	return nil
 }
 
+// prevOps copies a versioned set's bins to their previous-version names, server side.
+func prevOps(set string) []*as.Operation {
+	bins := records.PrevBins(set)
+	ops := make([]*as.Operation, len(bins))
+	for i, b := range bins {
+		var read *as.Expression
+		switch b {
+		case "cycle", "as_of", "total":
+			read = as.ExpIntBin(b)
+		default:
+			read = as.ExpBlobBin(b)
+		}
+		ops[i] = as.ExpWriteOp(records.PrevName(b), read, as.ExpWriteFlagEvalNoFail)
+	}
+	return ops
+}
+
 type policyKey struct {
-	ns    string
-	fence records.Fence
+	ns       string
+	fence    records.Fence
+	keepPrev bool
 }
 
 // writePolicy is the batch write policy of a namespace and fence, shared by every record
-// that carries them.
-func (s *Sink) writePolicy(n nsInfo, f records.Fence) *as.BatchWritePolicy {
-	k := policyKey{n.name, f}
+// that carries them. A versioned write (keepPrev) UPDATEs: its expression operations
+// read the stored bins, which REPLACE does not allow; it writes the same bins every time,
+// so the record's bins are still exactly the new ones plus the previous version.
+func (s *Sink) writePolicy(n nsInfo, f records.Fence, keepPrev bool) *as.BatchWritePolicy {
+	k := policyKey{n.name, f, keepPrev}
 	s.policyMu.Lock()
 	defer s.policyMu.Unlock()
 	if p, ok := s.policies[k]; ok {
@@ -111,6 +137,9 @@ func (s *Sink) writePolicy(n nsInfo, f records.Fence) *as.BatchWritePolicy {
 	}
 	p := as.NewBatchWritePolicy()
 	p.RecordExistsAction = as.REPLACE
+	if keepPrev {
+		p.RecordExistsAction = as.UPDATE
+	}
 	p.SendKey = true
 	p.Expiration = n.ttl
 	if !f.IsZero() {

@@ -260,7 +260,7 @@ func (c *Coordinator) doTick(ctx context.Context) error {
 		}
 	}
 	c.next = n + 1
-	c.tick = Tick{Cycle: n, Points: pts, At: c.deps.Now(), Epoch: c.table.Epoch}
+	c.tick = Tick{Cycle: n, Points: pts, At: c.deps.Now(), Epoch: c.table.Epoch, Committed: maps.Clone(c.visible)}
 	c.cycles = append(c.cycles, CycleStatus{Cycle: n, At: c.tick.At})
 	if len(c.cycles) > c.cfg.History {
 		c.cycles = slices.Delete(c.cycles, 0, len(c.cycles)-c.cfg.History)

@@ -17,6 +17,9 @@ type Tick struct {
 	At time.Time `json:"at"`
 	// Epoch is the assignment's epoch at the tick.
 	Epoch int64 `json:"epoch"`
+	// Committed is each match's visible cycle at the tick: a worker writes a match's next
+	// cycle only once its last written one is committed (records/versions.go).
+	Committed map[int64]int64 `json:"committed,omitempty"`
 }
 
 // Assignment is the coordinator's table in one epoch, as workers and operators see it:

@@ -205,6 +205,15 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 				continue
 			}
 		}
+		if r.KeepPrev && live {
+			// The stored record's current version becomes the previous one, in the same
+			// write (records/versions.go).
+			if packed, err = withPrev(r, ov.bins); err != nil {
+				sh.mu.Unlock()
+				n.compact(touched)
+				return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
+			}
+		}
 		s.storeAt(n, sh, i, h, r.Set, r.Key, packed, exp, nextGen(ov.gen, live), ov.size)
 		if len(sh.pending) > 0 {
 			touched |= 1 << (h >> 58)
@@ -668,4 +677,26 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) error {
 			}
 		}
 	}
+}
+
+// withPrev packs r with the PrevBins of the stored record old under their PrevName bins
+// (a bin old lacks is left out).
+func withPrev(r records.Record, old records.Packed) (records.Packed, error) {
+	bins := make(records.Bins, len(r.Bins)+5)
+	for k, v := range r.Bins {
+		bins[k] = v
+	}
+	stored, err := records.DecodeBinsShared(old) // its []byte alias the slab: Pack copies them
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range records.PrevBins(r.Set) {
+		if v, ok := stored[b]; ok {
+			bins[records.PrevName(b)] = v
+		}
+	}
+	if r.Fence.IsZero() {
+		return records.Pack(bins)
+	}
+	return records.PackFenced(bins, r.Fence)
 }

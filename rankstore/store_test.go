@@ -284,3 +284,50 @@ func TestMutateAndDigests(t *testing.T) {
 		t.Fatal("swept record still indexed")
 	}
 }
+
+// TestKeepPrev: a KeepPrev write of a versioned record keeps the stored version's bins
+// under their p_ names, in the same write; a first write has none; a fenced-out write
+// changes nothing.
+func TestKeepPrev(t *testing.T) {
+	s := open(t, "", &clock{t: time.Unix(1000, 0)})
+	ctx := context.Background()
+	put := func(cycle int64, rows []records.Row) error {
+		r := records.Contest{ID: 9, Match: 1, Cycle: cycle, AsOf: cycle * 10, Total: int64(len(rows)), PageSize: 100,
+			Hist: []records.Bucket{{Points: rows[0].Points, Count: 1}}, First: rows}.Record()
+		r.KeepPrev, r.Fence = true, records.Fence{Epoch: 1, Cycle: cycle}
+		return s.Put(ctx, records.Live, []records.Record{r})
+	}
+	read := func() records.Bins {
+		b, ok, err := s.Get(ctx, records.Live, records.SetContest, "9")
+		if err != nil || !ok {
+			t.Fatalf("get: %v %v", ok, err)
+		}
+		return b
+	}
+	if err := put(5, []records.Row{{Rank: 1, EntryID: 1, Points: 50}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := read()["p_cycle"]; ok {
+		t.Fatal("a first write has a previous version")
+	}
+	if err := put(7, []records.Row{{Rank: 1, EntryID: 2, Points: 70}}); err != nil {
+		t.Fatal(err)
+	}
+	b := read()
+	for _, c := range []struct {
+		committed, want int64
+		ok              bool
+	}{{7, 7, true}, {6, 5, true}, {5, 5, true}, {4, 0, false}} {
+		got, ok, err := records.ContestAt(b, c.committed)
+		if err != nil || ok != c.ok || ok && (got.Cycle != c.want || got.AsOf != c.want*10 || got.First[0].Points != c.want*10) {
+			t.Errorf("at %d: %+v %v %v, want cycle %d (%v)", c.committed, got, ok, err, c.want, c.ok)
+		}
+	}
+	// An older write is refused and keeps both versions as they were.
+	if err := put(6, []records.Row{{Rank: 1, EntryID: 3, Points: 60}}); !errors.Is(err, records.ErrFenced) {
+		t.Fatalf("older write: %v", err)
+	}
+	if got, _, _ := records.ContestAt(read(), 6); got.Cycle != 5 {
+		t.Fatalf("after a refused write the previous version is %d", got.Cycle)
+	}
+}

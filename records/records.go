@@ -35,6 +35,9 @@ type Record struct {
 	Key   string
 	Bins  Bins
 	Fence Fence // the epoch and cycle of this write; zero = unfenced (see Fence)
+	// KeepPrev asks the store to keep the stored record's PrevBins under their PrevName
+	// bins, written with the new bins in one operation (versions.go).
+	KeepPrev bool
 }
 
 // Key helpers: every key is a string.

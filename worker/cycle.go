@@ -210,6 +210,20 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		w.log.Warn("cycle number not above the match's stored cycle; match skipped", "match", m.id, "cycle", t.Cycle, "stored_cycle", m.cycle)
 		return nil
 	}
+	if c, known := t.Committed[m.id]; known && m.wrote > c && m.barred < maxBarrierTicks {
+		// The barrier: this worker's last cycle of the match is not committed yet (another
+		// partition is behind): writing again would push that uncommitted version into
+		// the records' previous slot, where readers of the committed cycle look.
+		m.barred++
+		w.putBack(wk)
+		w.log.Debug("match waits for its last cycle's commit", "match", m.id, "cycle", t.Cycle, "written", m.wrote, "committed", t.Committed[m.id])
+		return nil
+	}
+	if m.barred >= maxBarrierTicks {
+		w.log.Warn("a match's last cycle stayed uncommitted; writing the next one (readers of the committed cycle may be told it is being written until it commits)",
+			"match", m.id, "written", m.wrote, "committed", t.Committed[m.id], "ticks", m.barred)
+	}
+	m.barred = 0
 	state := wk.state
 	final := state == records.StateCompleted
 	if state != records.StateLive && !final {
@@ -501,6 +515,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		w.log.Info("store writes succeed again: the current state of what failed cycles did not write is written", "match", m.id, "cycle", m.cycle)
 	}
 	m.unwritten = nil
+	m.wrote = m.cycle
 	if final {
 		w.mu.Lock()
 		m.final = true
@@ -825,6 +840,10 @@ func (w *Worker) namespaces(final bool) []string {
 	}
 	return []string{records.Live}
 }
+
+// maxBarrierTicks bounds the ticks a match waits for its last cycle's commit: a report
+// lost on the way to the coordinator must not stop the match for good.
+const maxBarrierTicks = 3
 
 // resume continues a match's cycle from its commit in the store, and notes a match
 // already completed there (its final standings committed: not ranked again).
@@ -1287,10 +1306,12 @@ func (w *Worker) completeIDs(id int64) []int64 {
 	return ids
 }
 
-// put writes records fenced with the cycle's epoch (0: a standalone node) and cycle.
+// put writes records fenced with the cycle's epoch (0: a standalone node) and cycle; a
+// contest or page keeps its previous version (records/versions.go).
 func (w *Worker) put(ctx context.Context, ns string, recs []records.Record, cycle int64) error {
 	for i := range recs {
 		recs[i].Fence = records.Fence{Epoch: w.epoch, Cycle: cycle}
+		recs[i].KeepPrev = records.Versioned(recs[i].Set)
 	}
 	for lo := 0; lo < len(recs); lo += w.cfg.WriteBatch {
 		hi := min(len(recs), lo+w.cfg.WriteBatch)

@@ -156,6 +156,10 @@ type match struct {
 	contests int       // contests ranked in the last cycle
 	// userCursor is where the next cycle's TTL refresh of user records starts.
 	userCursor int64
+	// wrote is the last cycle this worker wrote the match at (0: none yet); barred counts
+	// the ticks it waited for that cycle's commit (the cluster's barrier).
+	wrote  int64
+	barred int
 	// lastPoints are the points of the last cycle: a group rebuilt under the same points
 	// rewrites only the contests its changes landed in.
 	lastPoints map[int32]int64

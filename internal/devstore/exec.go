@@ -297,10 +297,71 @@ func (s *Server) read(r *request, set, key string, found bool) (byte, rankstore.
 	return rcOK, st, reply, nil
 }
 
-// binWrite is one bin a write sets (v nil: removes).
+// binWrite is one bin a write sets (v nil: removes); exp, when set, computes v from the
+// stored record (an expression write).
 type binWrite struct {
-	name string
-	v    any
+	name  string
+	v     any
+	exp   *expr
+	flags int64
+}
+
+// Expression write flags (the client's ExpWriteFlags) this server honours.
+const (
+	expWriteEvalNoFail   = 1 << 4
+	expWritePolicyNoFail = 1 << 3
+)
+
+// expWrite decodes an expression write op: msgpack [expression, flags] in a blob.
+func expWrite(o op) (binWrite, *codeError) {
+	if o.ptype != ptBlob {
+		return binWrite{}, fail(rcParameter, "expression write to bin %q: particle type %d, want a blob", o.name, o.ptype)
+	}
+	p := mpReader{b: o.value}
+	it, err := p.item()
+	if err != nil || !it.isAr || it.arr != 2 {
+		return binWrite{}, fail(rcParameter, "expression write to bin %q: want [expression, flags]", o.name)
+	}
+	e, err := p.expr(0)
+	if err != nil {
+		return binWrite{}, fail(rcParameter, "expression write to bin %q: %v", o.name, err)
+	}
+	fl, err := p.item()
+	if err != nil || !fl.isI || len(p.b) != 0 {
+		return binWrite{}, fail(rcParameter, "expression write to bin %q: want its flags after the expression", o.name)
+	}
+	return binWrite{name: string(o.name), exp: e, flags: fl.i}, nil
+}
+
+// resolve computes the expression writes of ws over the stored record (nil: none),
+// dropping those whose expression is unknown with EvalNoFail (a bin the record lacks).
+func resolve(ws []binWrite, stored records.Packed) ([]binWrite, *codeError) {
+	out := make([]binWrite, 0, len(ws))
+	for _, w := range ws {
+		if w.exp == nil {
+			out = append(out, w)
+			continue
+		}
+		var v value
+		if stored != nil {
+			v = w.exp.eval(&recordView{p: stored})
+		}
+		switch v.k {
+		case kInt:
+			w.v = v.i
+		case kStr:
+			w.v = v.s
+		case kBlob:
+			w.v = []byte(v.s)
+		default:
+			if w.flags&(expWriteEvalNoFail|expWritePolicyNoFail) != 0 {
+				continue
+			}
+			return nil, fail(rcOpNotApplicable, "expression write to bin %q: the expression is unknown or not a bin value over this record", w.name)
+		}
+		out = append(out, w)
+	}
+	return out, nil
 }
 
 // write runs a write: bins, touch, delete, with the record-exists action, generation
@@ -308,6 +369,7 @@ type binWrite struct {
 func (s *Server) write(r *request, set, key string) (byte, rankstore.Stored, *replyBins, error) {
 	var writes []binWrite
 	var reply *replyBins
+	hasExp := false
 	del := r.info2&info2Delete != 0
 	for _, o := range r.ops {
 		switch o.code {
@@ -320,7 +382,18 @@ func (s *Server) write(r *request, set, key string) (byte, rankstore.Stored, *re
 			if err != nil {
 				return err.rc, rankstore.Stored{}, nil, err
 			}
-			writes = append(writes, binWrite{string(o.name), v})
+			writes = append(writes, binWrite{name: string(o.name), v: v})
+		case opExpModify:
+			if len(o.name) > maxBinName {
+				e := fail(rcBinNameTooLong, "bin name %q is longer than %d bytes", o.name, maxBinName)
+				return e.rc, rankstore.Stored{}, nil, e
+			}
+			w, cerr := expWrite(o)
+			if cerr != nil {
+				return cerr.rc, rankstore.Stored{}, nil, cerr
+			}
+			writes = append(writes, w)
+			hasExp = true
 		case opTouch:
 		case opDelete:
 			del = true
@@ -340,9 +413,14 @@ func (s *Server) write(r *request, set, key string) (byte, rankstore.Stored, *re
 	}
 	// A touch keeps the record's bins whatever the exists action says.
 	replace := (r.info3&(info3CreateOrReplace|info3ReplaceOnly) != 0 || r.info2&info2CreateOnly != 0) && !hasOp(r.ops, opTouch)
+	if hasExp && r.info3&(info3CreateOrReplace|info3ReplaceOnly) != 0 {
+		// Expression writes read the stored record: write them with UPDATE.
+		e := fail(rcParameter, "expression writes with a replace: use UPDATE (a replace does not read the stored record)")
+		return e.rc, rankstore.Stored{}, nil, e
+	}
 	ttl, keepTTL := ttlOf(r.ttl)
 	var packed records.Packed
-	if replace && !del { // the new record does not depend on the stored one: pack it outside the lock
+	if replace && !del && !hasExp { // the new record does not depend on the stored one: pack it outside the lock
 		var cerr *codeError
 		if packed, cerr = s.pack(set, key, writes, nil); cerr != nil {
 			return cerr.rc, rankstore.Stored{}, nil, cerr
@@ -373,9 +451,20 @@ func (s *Server) write(r *request, set, key string) (byte, rankstore.Stored, *re
 			return rankstore.Change{Op: rankstore.Remove}, nil
 		}
 		p := packed
-		if !replace {
+		if !replace || hasExp {
+			ws := writes
+			if hasExp {
+				var stored records.Packed
+				if exists {
+					stored = cur.Bins
+				}
+				var cerr *codeError
+				if ws, cerr = resolve(writes, stored); cerr != nil {
+					return rankstore.Change{}, cerr
+				}
+			}
 			var cerr *codeError
-			if p, cerr = s.pack(set, key, writes, bins); cerr != nil {
+			if p, cerr = s.pack(set, key, ws, bins); cerr != nil {
 				return rankstore.Change{}, cerr
 			}
 		}

@@ -52,6 +52,9 @@ const (
 	opWrite  = 2
 	opTouch  = 11
 	opDelete = 14
+	// opExpModify writes a bin with an expression's value over the stored record (the
+	// client's ExpWriteOp): its value is a blob of msgpack [expression, flags].
+	opExpModify = 8
 )
 
 // Particle types.
@@ -66,19 +69,20 @@ const (
 
 // Result codes (the client's types/result_code.go).
 const (
-	rcOK             = 0
-	rcServerError    = 1
-	rcKeyNotFound    = 2
-	rcGeneration     = 3
-	rcParameter      = 4
-	rcKeyExists      = 5
-	rcTimeout        = 9
-	rcRecordTooBig   = 13
-	rcUnsupported    = 16
-	rcKeyMismatch    = 19
-	rcNamespace      = 20
-	rcBinNameTooLong = 21
-	rcFilteredOut    = 27
+	rcOK              = 0
+	rcServerError     = 1
+	rcKeyNotFound     = 2
+	rcGeneration      = 3
+	rcParameter       = 4
+	rcKeyExists       = 5
+	rcTimeout         = 9
+	rcRecordTooBig    = 13
+	rcUnsupported     = 16
+	rcKeyMismatch     = 19
+	rcNamespace       = 20
+	rcBinNameTooLong  = 21
+	rcFilteredOut     = 27
+	rcOpNotApplicable = 26
 )
 
 // Batch entry flags (the client's _BATCH_MSG_*).
