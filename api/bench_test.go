@@ -79,7 +79,16 @@ func BenchmarkEntryHandler(b *testing.B) {
 // every ranked entry of the fixture's live match in turn, on all cores, and reports the
 // answers a second as metric.
 func benchEntryHandler(b *testing.B, path, metric string) {
-	f := testFixture()
+	benchEntries(b, testFixture(), path, metric)
+}
+
+// BenchmarkEntryHandlerPrev is BenchmarkEntryHandler over records that hold two
+// versions, the one shown being the previous (prevFixture).
+func BenchmarkEntryHandlerPrev(b *testing.B) {
+	benchEntries(b, prevFixture(b), "/v1/contests/%d/entries/%d", "lookups/s")
+}
+
+func benchEntries(b *testing.B, f *fixture, path, metric string) {
 	md := f.matches[liveMatch]
 	var targets []string
 	for _, cid := range md.contests {
@@ -94,8 +103,31 @@ func benchEntryHandler(b *testing.B, path, metric string) {
 // called directly (no sockets) over the fixture's records in the embedded store, for
 // every 50-row window of every contest of the fixture's live match in turn (most read
 // the contest record and one or two page records).
-func BenchmarkLeaderboardHandler(b *testing.B) {
-	f := testFixture()
+func BenchmarkLeaderboardHandler(b *testing.B) { benchLeaderboard(b, testFixture()) }
+
+// BenchmarkLeaderboardHandlerPrev is BenchmarkLeaderboardHandler over records that hold
+// two versions, the one shown being the previous (prevFixture).
+func BenchmarkLeaderboardHandlerPrev(b *testing.B) { benchLeaderboard(b, prevFixture(b)) }
+
+// prevFixture is the fixture with every contest and page of the live match written
+// again at cycle 3 (the same rows) over its stored version, the match's commit left at
+// 2: every answer shows the records' previous versions (the p_ bins), as readers do
+// while a cycle is being written across the partitions.
+func prevFixture(tb testing.TB) *fixture {
+	f := newFixtureCopy()
+	w := &versionedWriter{t: tb, fake: f.store}
+	md := f.matches[liveMatch]
+	for _, cid := range md.contests {
+		recs := contestRecords(liveMatch, cid, 3, md.ranked[cid])
+		for _, r := range recs[1:] {
+			r.Bins["cycle"] = int64(3)
+		}
+		w.write(records.Live, recs...)
+	}
+	return f
+}
+
+func benchLeaderboard(b *testing.B, f *fixture) {
 	md := f.matches[liveMatch]
 	var targets []string
 	for _, cid := range md.contests {
