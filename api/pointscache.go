@@ -99,7 +99,10 @@ func (pc *pointsCache) at(ns string, m records.MatchPart, cycle int64) map[int32
 }
 
 // histCache keeps decoded contest histograms: a histogram of the same contest, cycle,
-// packed length and hash is the cached one, so hot contests decode nothing.
+// packed length and hash is the cached one, so hot contests decode nothing. A contest
+// record's two versions (records/versions.go) each have their own cycle and go through
+// it alike; it keeps one per contest, so when the commit moves on readers switch from
+// the previous version's to the current one's and decode it once.
 type histCache struct {
 	mu   sync.Mutex
 	seed maphash.Seed
@@ -139,4 +142,3 @@ func (hc *histCache) decode(contest, cycle int64, raw []byte) ([]records.Bucket,
 	hc.mu.Unlock()
 	return h, nil
 }
-
