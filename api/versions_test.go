@@ -296,6 +296,29 @@ func strictVisibility(t *testing.T, local bool) {
 		t.Fatalf("ranked: %+v", u)
 	}
 
+	// A contest that shrinks at cycle 3 (250 entries to 150; its page 2 is not rewritten):
+	// at the commit 2 its last page is still read for the cycle-2 version, and the
+	// cycle-3 version ends at 150.
+	w.commit(2)
+	shrink := md.contestOfSize(250)
+	ref250 := md.ranked[shrink]
+	srecs := contestRecords(liveMatch, shrink, 3, ref250[:150]) // the top 150 keep their ranks
+	for _, r := range srecs[1:] {
+		r.Bins["cycle"] = int64(3)
+	}
+	w.write(records.Live, srecs...)
+	vc.get(fmt.Sprintf("/v1/contests/%d/leaderboard?offset=120&limit=100", shrink), 200, &p)
+	checkRows(t, "shrinking, cycle 2", p.Entries, ref250[120:220])
+	if p.Total != 250 || p.Cycle != 2 {
+		t.Fatalf("shrinking, cycle 2: %+v", p)
+	}
+	w.commit(3)
+	vc.get(fmt.Sprintf("/v1/contests/%d/leaderboard?offset=120&limit=100", shrink), 200, &p)
+	checkRows(t, "shrunk, cycle 3", p.Entries, ref250[120:150])
+	if p.Total != 150 || p.Cycle != 3 {
+		t.Fatalf("shrunk, cycle 3: %+v", p)
+	}
+
 	// Written twice since the commit read (3, then 4, the commit at 2): mid-write.
 	w.commit(2)
 	recs4 := contestRecords(liveMatch, big, 4, ref3)
@@ -308,4 +331,30 @@ func strictVisibility(t *testing.T, local bool) {
 			t.Fatalf("%s: %s", path, body)
 		}
 	}
+
+	// The same with a commit read stale once (2; the store holds 3): the answers read
+	// the commit again and show the cycle-3 version (the previous of the record at 4).
+	if local {
+		return // the stale read is the fake store's hook
+	}
+	w.commit(3)
+	for _, path := range []string{
+		fmt.Sprintf("/v1/users/%d/entries?match_id=%d", probe.UserID, liveMatch),
+		fmt.Sprintf("/v1/contests/%d/entries/%d", big, probe.EntryID),
+		fmt.Sprintf("/v1/contests/%d/leaderboard?offset=%d&limit=1", big, pos3),
+	} {
+		stale := true
+		f.store.setHook(func(ns, set, key string, b records.Bins, ok bool) (records.Bins, bool, error) {
+			if set == records.SetMatch && ok && stale {
+				stale = false
+				b["cycle"] = int64(2)
+			}
+			return b, ok, nil
+		})
+		body := vc.get(path, 200, nil)
+		if stale || !strings.Contains(body, fmt.Sprintf(`"rank":%d,`, rank3[probe.EntryID].Rank)) || !strings.Contains(body, `"cycle":3`) {
+			t.Fatalf("%s after a stale commit: %s", path, body)
+		}
+	}
+	f.store.setHook(nil)
 }
