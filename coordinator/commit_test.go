@@ -33,6 +33,16 @@ func (m *memStore) Put(_ context.Context, ns string, recs []records.Record) erro
 	return nil
 }
 
+func (m *memStore) Get(_ context.Context, ns, set, key string) (records.Bins, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failing {
+		return nil, false, errors.New("store down")
+	}
+	r, ok := m.recs[ns+"/"+set+"/"+key]
+	return r.Bins, ok, nil
+}
+
 func (m *memStore) match(ns string, id int64) (records.Match, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -186,6 +196,9 @@ func TestFinalsSurviveRestart(t *testing.T) {
 	stopService(t, c)
 
 	start()
+	if got := c.Visible(3); got != c2 {
+		t.Fatalf("restarted: match 3's committed cycle %d, want %d, read back from the store", got, c2)
+	}
 	c3 := next()
 	report(0, c3) // partition 0 no longer lists either match
 	report(1, c3, share(4, c3))

@@ -33,9 +33,11 @@ type Members interface {
 type Offsets func(ctx context.Context) (map[int32]int64, error)
 
 // Store is where the coordinator commits matches (the SetMatch and SetMatches records);
-// *rankstore.Store and aerospikesink.Sink satisfy it.
+// *rankstore.Store and aerospikesink.Sink satisfy it. A starting coordinator reads its
+// commits back (Get), so that the workers' barrier holds across its restart.
 type Store interface {
 	Put(ctx context.Context, ns string, recs []records.Record) error
+	Get(ctx context.Context, ns, set, key string) (records.Bins, bool, error)
 }
 
 // Deps are the coordinator's dependencies.
@@ -100,6 +102,9 @@ type Coordinator struct {
 	// partition stops listing a match once it wrote them).
 	finals    map[int64]map[int32]int64
 	committed map[int64]bool // matches whose final commit is written
+	// pending: match -> the ticks it has been held waiting for its open cycle's commit
+	// (absent: its last open cycle is committed, or it is not known yet).
+	pending map[int64]int
 
 	mTicks, mRebalances, mReports, mOffsetErrors, mCommitErrors prometheus.Counter
 	mCycle, mEpoch                                              prometheus.Gauge
@@ -138,6 +143,7 @@ func New(cfg Config, partitions int, deps Deps) (*Coordinator, error) {
 		latest:   make(map[int32]Report),
 		visible:  make(map[int64]int64),
 		finals:   make(map[int64]map[int32]int64),
+		pending:  make(map[int64]int),
 
 		committed: make(map[int64]bool),
 	}
@@ -188,6 +194,7 @@ func (c *Coordinator) starting(context.Context) error {
 		c.table = partition.Table{Epoch: st.Epoch}
 	}
 	c.mEpoch.Set(float64(c.table.Epoch))
+	c.loadCommitsLocked()
 	c.log.Info("coordinator state loaded", "data_dir", c.cfg.DataDir, "epoch", st.Epoch, "cycle_hwm", st.CycleHWM, "partitions", c.partitions)
 	return nil
 }
@@ -260,7 +267,7 @@ func (c *Coordinator) doTick(ctx context.Context) error {
 		}
 	}
 	c.next = n + 1
-	c.tick = Tick{Cycle: n, Points: pts, At: c.deps.Now(), Epoch: c.table.Epoch, Committed: maps.Clone(c.visible)}
+	c.tick = Tick{Cycle: n, Points: pts, At: c.deps.Now(), Epoch: c.table.Epoch, Hold: c.holdLocked()}
 	c.cycles = append(c.cycles, CycleStatus{Cycle: n, At: c.tick.At})
 	if len(c.cycles) > c.cfg.History {
 		c.cycles = slices.Delete(c.cycles, 0, len(c.cycles)-c.cfg.History)
@@ -590,6 +597,72 @@ func (c *Coordinator) reportLocked(r Report) (*commit, error) {
 	return cm, nil
 }
 
+// maxHeldTicks bounds the ticks a match is held for its open cycle's commit: a partition
+// that cannot write it (replaying after a takeover, its worker cut off) must not stop
+// the match for good; the next open cycle abandons it.
+const maxHeldTicks = 3
+
+// holdLocked is the barrier of a tick: the matches whose last open cycle is not committed
+// yet, held for at most maxHeldTicks ticks. Every other known match is open at this tick:
+// its workers rank and write it, so every partition holding it writes the same cycles
+// and the previous version of each of its records is a committed one
+// (records/versions.go). A match not known yet (no report lists it) is never held.
+func (c *Coordinator) holdLocked() []int64 {
+	var hold []int64
+	for _, m := range slices.Sorted(maps.Keys(c.visible)) {
+		if c.committed[m] {
+			continue
+		}
+		n, waiting := c.pending[m]
+		switch {
+		case !waiting:
+			c.pending[m] = 0 // open at this tick
+		case n < maxHeldTicks:
+			c.pending[m] = n + 1
+			hold = append(hold, m)
+		default:
+			c.log.Warn("a match's open cycle stayed uncommitted: opening the next one (readers are told its partitions are being written until it commits)", "match", m, "held_ticks", n)
+			c.pending[m] = 0
+		}
+	}
+	return hold
+}
+
+// loadCommitsLocked reads the committed cycles back from the store: ticks carry them from
+// the first one on, so a worker's barrier (write a match's next cycle only once its last
+// one is committed) holds across a coordinator restart. A store that does not answer
+// leaves them to the first round of reports (logged).
+func (c *Coordinator) loadCommitsLocked() {
+	if c.deps.Store == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, ok, err := c.deps.Store.Get(ctx, records.Live, records.SetMatches, records.MatchesKey)
+	if err == nil && ok {
+		var l records.Matches
+		if l, err = records.MatchesFrom(b); err == nil {
+			for _, id := range l.IDs {
+				mb, ok, gerr := c.deps.Store.Get(ctx, records.Live, records.SetMatch, records.IDKey(id))
+				if gerr != nil {
+					err = gerr
+					break
+				}
+				if m, derr := records.MatchFrom(mb); ok && derr == nil && m.Cycle > c.visible[id] {
+					c.visible[id] = m.Cycle
+				}
+			}
+		}
+	}
+	if err != nil {
+		c.log.Warn("cannot read the committed cycles back from the store; the workers' barrier waits for the first reports", "err", err)
+		return
+	}
+	if len(c.visible) > 0 {
+		c.log.Info("committed cycles read back", "matches", len(c.visible))
+	}
+}
+
 // updateVisibleLocked advances every match's visible cycle to the lowest cycle its
 // holders (the partitions whose latest report lists it, or that wrote its final
 // standings) wrote it at, once every partition has reported (until then a silent
@@ -599,7 +672,7 @@ func (c *Coordinator) updateVisibleLocked() *commit {
 		return nil
 	}
 	type agg struct {
-		low, asOf         int64
+		low, high, asOf   int64
 		entries, contests int64
 		state             string
 		parts             []int32
@@ -626,6 +699,7 @@ func (c *Coordinator) updateVisibleLocked() *commit {
 			if a.low < 0 || cyc < a.low {
 				a.low, a.asOf = cyc, asOf
 			}
+			a.high = max(a.high, cyc)
 			if state != "" {
 				a.state = state
 			}
@@ -645,6 +719,7 @@ func (c *Coordinator) updateVisibleLocked() *commit {
 				if a.low < 0 || cyc > a.low {
 					a.low = cyc
 				}
+				a.high = max(a.high, a.low)
 			}
 		}
 	}
@@ -652,8 +727,13 @@ func (c *Coordinator) updateVisibleLocked() *commit {
 	for _, m := range slices.Sorted(maps.Keys(ms)) {
 		a := ms[m]
 		slices.Sort(a.parts)
-		if a.low > c.visible[m] {
+		// A cycle is committed only when every partition holding the match wrote that very
+		// cycle (the same last written cycle everywhere): a partition that skipped it has
+		// no version of it. The workers rank a match only at the ticks the coordinator
+		// opens for it (Tick.Hold), so their last written cycles meet.
+		if a.low > c.visible[m] && a.low == a.high {
 			c.visible[m] = a.low
+			delete(c.pending, m)
 			out.live = append(out.live, records.Match{ID: m, State: a.state, Cycle: a.low, AsOf: a.asOf, Entries: a.entries, Contests: a.contests, Parts: a.parts}.Record())
 		}
 		if a.final && a.state == records.StateCompleted && !c.committed[m] {

@@ -17,9 +17,10 @@ type Tick struct {
 	At time.Time `json:"at"`
 	// Epoch is the assignment's epoch at the tick.
 	Epoch int64 `json:"epoch"`
-	// Committed is each match's visible cycle at the tick: a worker writes a match's next
-	// cycle only once its last written one is committed (records/versions.go).
-	Committed map[int64]int64 `json:"committed,omitempty"`
+	// Hold lists the matches not to rank at this tick: their last open cycle is not
+	// committed yet (the barrier; records/versions.go). Every partition of a match thus
+	// writes the same cycles.
+	Hold []int64 `json:"hold,omitempty"`
 }
 
 // Assignment is the coordinator's table in one epoch, as workers and operators see it:

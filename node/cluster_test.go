@@ -285,15 +285,20 @@ func (c *cluster) mismatch(want map[int64][]reference.Row, ids []int64) string {
 	if err != nil {
 		return err.Error()
 	}
+	// What a reader sees: every contest at the match's committed cycle (its current or
+	// its previous version), every page at that version's cycle.
 	parts := map[int32]bool{}
 	for _, id := range ids {
 		b, ok, _ := c.store.Get(ctx, records.Live, records.SetContest, records.IDKey(id))
 		if !ok {
 			return fmt.Sprintf("contest %d not written", id)
 		}
-		ct, err := records.ContestFrom(b)
+		ct, ok, err := records.ContestAt(b, m.Cycle)
 		if err != nil {
 			return err.Error()
+		}
+		if !ok {
+			return fmt.Sprintf("contest %d has no version at the committed cycle %d (current %d)", id, m.Cycle, b.Int("cycle"))
 		}
 		rows := slices.Clone(ct.First)
 		for pg := 1; pg < int(ct.Pages()); pg++ {
@@ -301,7 +306,10 @@ func (c *cluster) mismatch(want map[int64][]reference.Row, ids []int64) string {
 			if !ok {
 				return fmt.Sprintf("contest %d page %d missing", id, pg)
 			}
-			page, _ := records.PageFrom(pb)
+			page, ok, _ := records.PageAt(pb, ct.Cycle)
+			if !ok {
+				return fmt.Sprintf("contest %d page %d has no version at or below %d", id, pg, ct.Cycle)
+			}
 			rows = append(rows, page.Rows...)
 		}
 		var got []reference.Row
@@ -311,8 +319,8 @@ func (c *cluster) mismatch(want map[int64][]reference.Row, ids []int64) string {
 		if !slices.Equal(got, want[id]) {
 			return fmt.Sprintf("contest %d at cycle %d differs from the reference", id, ct.Cycle)
 		}
-		if ct.Cycle > m.Cycle+5 || ct.Cycle < m.Cycle-50 {
-			return fmt.Sprintf("contest %d at cycle %d, far from the match's visible cycle %d", id, ct.Cycle, m.Cycle)
+		if ct.Cycle > m.Cycle {
+			return fmt.Sprintf("BUG: contest %d shown at cycle %d, above the committed %d", id, ct.Cycle, m.Cycle)
 		}
 		parts[partitionOf(id)] = true
 	}
@@ -407,6 +415,9 @@ func TestCluster(t *testing.T) {
 			c.waitWriters("scaled to three", []string{"worker-a", "worker-b", "worker-c"}, 30*time.Second)
 			c.setPoints(bump(pts, 2))
 			c.ranked("scaled to three", 30*time.Second)
+			// From here on only points change: what readers see must be one whole cycle
+			// at every moment, through a kill, a coordinator restart and a cut.
+			whole := c.sampleWhole()
 
 			killed := time.Now()
 			c.workers["worker-b"].Kill()
@@ -447,6 +458,8 @@ func TestCluster(t *testing.T) {
 			if held := c.workers["worker-c"].W.Partitions(); len(held) > 0 {
 				t.Errorf("worker-c cut off: still holds partitions %v", held)
 			}
+
+			whole.end(t)
 
 			c.mu.Lock()
 			if len(c.twice) > 0 {
@@ -582,4 +595,128 @@ func TestGracefulStop(t *testing.T) {
 	}
 	c.setPoints(bump(pts, 1))
 	c.ranked("after worker-b's graceful stop", 30*time.Second)
+}
+
+// wholeSampler reads the store as the API does, over and over, and checks that what a
+// reader sees is one whole cycle: every contest at the match's committed cycle C (its
+// current or previous version), with the standings the reference gives for the entries
+// and the points of cycle C (the union of the partitions' points logs at C). A contest or
+// page without a version at C is "being written" (readers are told to retry), never
+// wrong; a wrong one fails the test. Entries must not change while it runs.
+type wholeSampler struct {
+	c                           *cluster
+	stop, done                  chan struct{}
+	checks, unavailable, cycles int
+	wrong                       []string
+	why                         map[string]int // why readers were told to retry
+}
+
+func (c *cluster) sampleWhole() *wholeSampler {
+	s := &wholeSampler{c: c, stop: make(chan struct{}), done: make(chan struct{}), why: map[string]int{}}
+	go func() {
+		defer close(s.done)
+		seen := map[int64]bool{}
+		for {
+			select {
+			case <-s.stop:
+				s.cycles = len(seen)
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			cyc, why, wrong := s.once()
+			s.checks++
+			switch {
+			case wrong:
+				s.wrong = append(s.wrong, why)
+			case why != "":
+				s.unavailable++
+				s.why[why]++
+			default:
+				seen[cyc] = true
+			}
+		}
+	}()
+	return s
+}
+
+// end stops the sampler and fails the test on a wrong view.
+func (s *wholeSampler) end(t testing.TB) {
+	close(s.stop)
+	<-s.done
+	t.Logf("reader views sampled: %d, %d whole cycles seen, %d told to retry %v, %d wrong", s.checks, s.cycles, s.unavailable, s.why, len(s.wrong))
+	if len(s.wrong) > 0 {
+		t.Errorf("a reader saw a view that is not one whole cycle (%d times), first: %s", len(s.wrong), s.wrong[0])
+	}
+	if s.cycles < 3 {
+		t.Errorf("only %d whole cycles seen: the sampler checked too little", s.cycles)
+	}
+}
+
+func (s *wholeSampler) once() (cycle int64, why string, wrong bool) {
+	c, ctx := s.c, context.Background()
+	mb, ok, _ := c.store.Get(ctx, records.Live, records.SetMatch, records.IDKey(clusterMatch))
+	if !ok {
+		return 0, "no commit", false
+	}
+	m, err := records.MatchFrom(mb)
+	if err != nil {
+		return 0, err.Error(), true
+	}
+	var log records.PointsLog
+	for _, p := range m.Parts {
+		pb, ok, _ := c.store.Get(ctx, records.Live, records.SetMatchPart, records.MatchPartKey(clusterMatch, p))
+		if !ok {
+			return 0, "partition record missing", false
+		}
+		mp, err := records.MatchPartFrom(pb)
+		if err != nil {
+			return 0, err.Error(), true
+		}
+		log = records.MergeLogs(log, mp.Log)
+	}
+	pts := map[int32]float64{}
+	for id, v := range log.At(m.Cycle) {
+		pts[id] = float64(v) / 100
+	}
+	want := map[int64][]reference.Row{}
+	for _, r := range reference.Rank(c.entries, pts) {
+		want[r.ContestID] = append(want[r.ContestID], r)
+	}
+	for id, rows := range want {
+		b, ok, _ := c.store.Get(ctx, records.Live, records.SetContest, records.IDKey(id))
+		if !ok {
+			return 0, "contest missing", false
+		}
+		ct, ok, err := records.ContestAt(b, m.Cycle)
+		if err != nil {
+			return 0, err.Error(), true
+		}
+		if !ok {
+			return 0, "no version at the commit", false
+		}
+		got := slices.Clone(ct.First)
+		for pg := 1; pg < int(ct.Pages()); pg++ {
+			pb, ok, _ := c.store.Get(ctx, records.Live, records.SetPage, records.PageKey(id, pg))
+			if !ok {
+				return 0, "page missing", false
+			}
+			page, ok, _ := records.PageAt(pb, ct.Cycle)
+			if !ok {
+				return 0, "no page version", false
+			}
+			got = append(got, page.Rows...)
+		}
+		if len(got) != len(rows) {
+			return 0, fmt.Sprintf("contest %d at cycle %d (commit %d): %d rows, want %d", id, ct.Cycle, m.Cycle, len(got), len(rows)), true
+		}
+		for k, r := range rows {
+			g := got[k]
+			if g.EntryID != r.EntryID || g.Rank != int64(r.Rank) || g.Points*2 != r.Points {
+				pb, _, _ := c.store.Get(ctx, records.Live, records.SetMatchPart, records.MatchPartKey(clusterMatch, partitionOf(id)))
+				return 0, fmt.Sprintf("contest %d (partition %d, current cycle %d, previous %d, fence %v; its partition record at cycle %d) shown at cycle %d (commit %d, partitions %v): row %d is %+v, the reference at the commit %+v",
+					id, partitionOf(id), b.Int("cycle"), b.Int(records.PrevName("cycle")), records.StoredFence(b), pb.Int("cycle"), ct.Cycle, m.Cycle, m.Parts, k, g, r), true
+			}
+		}
+	}
+	return m.Cycle, "", false
 }

@@ -370,7 +370,7 @@ func (t ticks) Next(ctx context.Context) (Tick, error) {
 		epoch, ch := t.a.epoch, t.a.applied
 		t.a.mu.Unlock()
 		if epoch >= ct.Epoch {
-			return Tick{Cycle: ct.Cycle, Points: ct.Points, At: ct.At, Epoch: epoch, Committed: ct.Committed}, nil
+			return Tick{Cycle: ct.Cycle, Points: ct.Points, At: ct.At, Epoch: epoch, Hold: ct.Hold}, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -379,7 +379,7 @@ func (t ticks) Next(ctx context.Context) (Tick, error) {
 		case <-deadline.C:
 			// The table of the tick's epoch has not arrived: run the cycle under the one
 			// applied (fenced by it: a newer owner's writes win).
-			return Tick{Cycle: ct.Cycle, Points: ct.Points, At: ct.At, Epoch: epoch, Committed: ct.Committed}, nil
+			return Tick{Cycle: ct.Cycle, Points: ct.Points, At: ct.At, Epoch: epoch, Hold: ct.Hold}, nil
 		}
 	}
 }

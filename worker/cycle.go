@@ -113,7 +113,7 @@ func (w *Worker) Cycle(ctx context.Context, t Tick) error {
 				pr.Written = false
 				continue
 			}
-			pr.Matches = append(pr.Matches, MatchResult{Match: wk.m.id, State: wk.state, Cycle: wk.m.cycle, AsOf: wk.m.asOf,
+			pr.Matches = append(pr.Matches, MatchResult{Match: wk.m.id, State: wk.state, Cycle: sh.wrote, AsOf: sh.wroteAt,
 				Entries: int64(sh.entries), Contests: int64(sh.contests)})
 		}
 	}
@@ -210,20 +210,14 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		w.log.Warn("cycle number not above the match's stored cycle; match skipped", "match", m.id, "cycle", t.Cycle, "stored_cycle", m.cycle)
 		return nil
 	}
-	if c, known := t.Committed[m.id]; known && m.wrote > c && m.barred < maxBarrierTicks {
-		// The barrier: this worker's last cycle of the match is not committed yet (another
-		// partition is behind): writing again would push that uncommitted version into
-		// the records' previous slot, where readers of the committed cycle look.
-		m.barred++
+	if slices.Contains(t.Hold, m.id) {
+		// The barrier: the match's last open cycle is not committed yet (a partition is
+		// behind); writing again would push an uncommitted version into the records'
+		// previous slot, where readers of the committed cycle look.
 		w.putBack(wk)
-		w.log.Debug("match waits for its last cycle's commit", "match", m.id, "cycle", t.Cycle, "written", m.wrote, "committed", t.Committed[m.id])
+		w.log.Debug("match held for its last cycle's commit", "match", m.id, "cycle", t.Cycle)
 		return nil
 	}
-	if m.barred >= maxBarrierTicks {
-		w.log.Warn("a match's last cycle stayed uncommitted; writing the next one (readers of the committed cycle may be told it is being written until it commits)",
-			"match", m.id, "written", m.wrote, "committed", t.Committed[m.id], "ticks", m.barred)
-	}
-	m.barred = 0
 	state := wk.state
 	final := state == records.StateCompleted
 	if state != records.StateLive && !final {
@@ -515,7 +509,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		w.log.Info("store writes succeed again: the current state of what failed cycles did not write is written", "match", m.id, "cycle", m.cycle)
 	}
 	m.unwritten = nil
-	m.wrote = m.cycle
+	for _, sh := range wk.shards {
+		sh.wrote, sh.wroteAt = m.cycle, m.asOf
+	}
 	if final {
 		w.mu.Lock()
 		m.final = true
@@ -840,10 +836,6 @@ func (w *Worker) namespaces(final bool) []string {
 	}
 	return []string{records.Live}
 }
-
-// maxBarrierTicks bounds the ticks a match waits for its last cycle's commit: a report
-// lost on the way to the coordinator must not stop the match for good.
-const maxBarrierTicks = 3
 
 // resume continues a match's cycle from its commit in the store, and notes a match
 // already completed there (its final standings committed: not ranked again).

@@ -51,6 +51,11 @@ type shard struct {
 	chunks  int // contests chunk records of the shard written
 	// entries and contests ranked in the shard's last cycle.
 	entries, contests int
+	// wrote is the last cycle whose writes of this shard all succeeded (0: none yet): a
+	// partition's share of a match in a report (the coordinator's visible cycle). It is
+	// the shard's own: a shard gained later (a hand-over) has not been written at the
+	// match's earlier cycles.
+	wrote, wroteAt int64
 }
 
 // group is a run of contests of one shard ranked as one engine partition: contests are
@@ -156,10 +161,6 @@ type match struct {
 	contests int       // contests ranked in the last cycle
 	// userCursor is where the next cycle's TTL refresh of user records starts.
 	userCursor int64
-	// wrote is the last cycle this worker wrote the match at (0: none yet); barred counts
-	// the ticks it waited for that cycle's commit (the cluster's barrier).
-	wrote  int64
-	barred int
 	// lastPoints are the points of the last cycle: a group rebuilt under the same points
 	// rewrites only the contests its changes landed in.
 	lastPoints map[int32]int64

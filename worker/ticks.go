@@ -28,13 +28,10 @@ type Tick struct {
 	// Epoch is the cluster's assignment epoch the cycle writes under (every write's
 	// fence); 0 on a standalone node.
 	Epoch int64
-	// Committed is each match's committed (visible) cycle at the tick, in a cluster: a
-	// match whose last cycle written here is not committed yet is not written again
-	// (the barrier that keeps a contest's previous version a committed one,
-	// records/versions.go). A match absent (not committed yet, or a coordinator that
-	// just restarted) has no barrier; nil: none (a standalone node commits each match
-	// itself).
-	Committed map[int64]int64
+	// Hold lists the matches not to rank at this tick (a cluster's barrier: their last
+	// open cycle is not committed yet; records/versions.go). A standalone node commits
+	// each match itself: none.
+	Hold []int64
 }
 
 // CycleSource says when a cycle starts. A Ticker drives a standalone node; the

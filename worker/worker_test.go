@@ -463,10 +463,9 @@ func TestRefreshRewritesEverything(t *testing.T) {
 	}
 }
 
-// TestCommitBarrier: a cluster worker writes a match's next cycle only once its last one
-// is committed (its contests' previous versions stay committed ones), and each rewrite of
-// a contest keeps the version before it; a commit that never comes holds the match for
-// maxBarrierTicks ticks at most.
+// TestCommitBarrier: a cluster worker ranks a match only at the ticks that do not hold
+// it (the coordinator holds a match whose last open cycle is not committed), and each
+// rewrite of a contest keeps the version before it.
 func TestCommitBarrier(t *testing.T) {
 	f := newFixture(t, nil)
 	f.w.cfg.Cluster = true
@@ -474,15 +473,11 @@ func TestCommitBarrier(t *testing.T) {
 	f.apply(entryEvents(1, entries))
 	f.apply(state(1, "live"))
 	f.apply(pointsEvents(1, pts))
-	cycle := func(committed int64) int64 {
+	cycle := func(hold ...int64) int64 {
 		t.Helper()
 		f.clock = f.clock.Add(time.Second)
 		f.tick++
-		c := map[int64]int64{}
-		if committed >= 0 {
-			c[1] = committed
-		}
-		if err := f.w.Cycle(context.Background(), Tick{Cycle: f.tick, At: f.clock, Committed: c}); err != nil {
+		if err := f.w.Cycle(context.Background(), Tick{Cycle: f.tick, At: f.clock, Hold: hold}); err != nil {
 			t.Fatal(err)
 		}
 		return f.tick
@@ -495,44 +490,39 @@ func TestCommitBarrier(t *testing.T) {
 		}
 		return b.Int("cycle"), b.Int(records.PrevName("cycle"))
 	}
-	first := cycle(-1) // no commit yet: no barrier
+	var shares []MatchResult
+	f.w.SetReporter(func(_ context.Context, r CycleResult) {
+		shares = shares[:0]
+		for _, pr := range r.Parts {
+			shares = append(shares, pr.Matches...)
+		}
+	})
+	first := cycle()
 	if c, p := contestCycle(); c != first || p != 0 {
 		t.Fatalf("first write: cycle %d prev %d, want %d and none", c, p, first)
 	}
-	// Points change; the first cycle is not committed: the match waits.
 	bumped := map[int32]float64{}
 	for id, v := range pts {
 		bumped[id] = v + 1
 	}
 	f.apply(pointsEvents(1, bumped))
-	cycle(first - 1)
+	cycle(1) // held: nothing written, the share stays at the first cycle
 	if c, _ := contestCycle(); c != first {
-		t.Fatalf("written at %d while cycle %d was not committed", c, first)
-	}
-	second := cycle(first) // committed: written, the previous version kept
-	if c, p := contestCycle(); c != second || p != first {
-		t.Fatalf("second write: cycle %d prev %d, want %d and %d", c, p, second, first)
-	}
-	// A commit that never comes: held maxBarrierTicks ticks, then written anyway.
-	for id := range bumped {
-		bumped[id]++
-	}
-	f.apply(pointsEvents(1, bumped))
-	for range maxBarrierTicks {
-		cycle(first)
-	}
-	if c, _ := contestCycle(); c != second {
 		t.Fatalf("written at %d while held", c)
 	}
-	last := cycle(first)
-	if c, p := contestCycle(); c != last || p != second {
-		t.Fatalf("after the hold: cycle %d prev %d, want %d and %d", c, p, last, second)
+	if len(shares) != 1 || shares[0].Cycle != first {
+		t.Fatalf("shares reported while held: %+v, want the first cycle %d", shares, first)
+	}
+	cycle(2) // another match held: this one is open
+	second := f.tick
+	if c, p := contestCycle(); c != second || p != first {
+		t.Fatalf("second write: cycle %d prev %d, want %d and %d", c, p, second, first)
 	}
 	want, ids := refBoard(entries, bumped)
 	got := f.board(records.Live, ids)
 	for _, id := range ids {
 		if !slices.Equal(got[id], want[id]) {
-			t.Fatalf("contest %d: not the reference after the hold", id)
+			t.Fatalf("contest %d: not the reference", id)
 		}
 	}
 }
