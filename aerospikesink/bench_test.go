@@ -5,6 +5,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
 
@@ -102,7 +103,11 @@ func rawWrites(b *testing.B, recs []records.Record) []rawWrite {
 }
 
 // rawPut writes every record with BatchOperate, batch records a call, conc calls at once.
-func rawPut(b *testing.B, cl *as.Client, pol *as.BatchPolicy, ws []rawWrite, batch, conc int) {
+func rawPut(b *testing.B, cl *as.Client, base *as.BatchPolicy, ws []rawWrite, batch, conc int) {
+	// Generous timeouts: on a loaded 2-core box 16 batches of 2000 at once wait for a
+	// connection longer than the sink's 1 s; a benchmark measures, it does not time out.
+	pol := *base
+	pol.TotalTimeout, pol.SocketTimeout = time.Minute, 30*time.Second
 	sem := make(chan struct{}, conc)
 	var wg sync.WaitGroup
 	for lo := 0; lo < len(ws); lo += batch {
@@ -114,7 +119,7 @@ func rawPut(b *testing.B, cl *as.Client, pol *as.BatchPolicy, ws []rawWrite, bat
 			for _, w := range ws[lo:hi] {
 				brs = append(brs, as.NewBatchWrite(w.pol, w.key, w.ops...))
 			}
-			if err := cl.BatchOperate(pol, brs); err != nil {
+			if err := cl.BatchOperate(&pol, brs); err != nil {
 				b.Error(err)
 			}
 		})
