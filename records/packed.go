@@ -123,8 +123,9 @@ func (r *reader) raw() []byte {
 	return v
 }
 
-// maxUnpacked is the most bins Unpacked holds; a record type has 8 at most.
-const maxUnpacked = 16
+// maxUnpacked is the most bins Unpacked holds: a contest record has 15 (8, the 5 of its
+// previous version, the 2 of its fence).
+const maxUnpacked = 20
 
 // Unpacked is a packed record's bins read in one pass, for a decoder that reads several
 // of them (MatchFrom, ContestFrom, ...): each getter then compares names instead of
@@ -141,7 +142,8 @@ type unpackedBin struct {
 	b    []byte
 }
 
-// Reset reads p's bins. A malformed record, or one of more than 16 bins, is ErrCorrupt.
+// Reset reads p's bins. A malformed record, or one of more than maxUnpacked bins, is
+// ErrCorrupt.
 func (u *Unpacked) Reset(p Packed) error {
 	u.n = 0
 	r := reader{b: p}

@@ -30,8 +30,23 @@ var (
 	pageVersioned    = []string{"cycle", "rows"}
 )
 
-// PrevName is the bin that keeps bin's previous value.
-func PrevName(bin string) string { return "p_" + bin }
+// PrevName is the bin that keeps bin's previous value (constants for the versioned
+// bins: readers call it on every answer).
+func PrevName(bin string) string {
+	switch bin {
+	case "cycle":
+		return "p_cycle"
+	case "as_of":
+		return "p_as_of"
+	case "total":
+		return "p_total"
+	case "hist":
+		return "p_hist"
+	case "rows":
+		return "p_rows"
+	}
+	return "p_" + bin
+}
 
 // Versioned reports whether records of set are written with KeepPrev.
 func Versioned(set string) bool { return PrevBins(set) != nil }
