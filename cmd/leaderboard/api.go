@@ -6,15 +6,18 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/grafana/dskit/services"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/fantasy/leaderboard/api"
 	"github.com/fantasy/leaderboard/coordinator"
+	"github.com/fantasy/leaderboard/membership"
 	"github.com/fantasy/leaderboard/rankstore"
 )
 
@@ -31,18 +34,33 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		// The console (/console): the coordinator's status and these processes' metrics.
 		consoleCoord   string
 		consoleTargets string
+		member         membership.Config
 	)
+	member.RegisterFlags(fs, "")
 	apiCfg.RegisterFlags(fs, "")
 	ttls.RegisterFlags(fs, "")
 	sel.registerFlags(fs, storeAerospike)
 	fs.BoolVar(&verbose, "v", false, "debug logging")
 	registerAdminFlag(fs, &admin)
 	fs.StringVar(&consoleCoord, "coordinator", "", "the coordinator's HTTP address (host:port), whose /status the operator console at /console shows; empty: the console shows no members")
-	fs.StringVar(&consoleTargets, "metrics-targets", "", "comma-separated admin addresses (host:port, each serving /metrics: workers, coordinator, API processes) whose counters the console at /console sums; an unreachable one is shown as down")
+	fs.StringVar(&consoleTargets, "metrics-targets", "", "comma-separated admin addresses (host:port, each serving /metrics: workers, coordinator, API processes) whose counters the console at /console sums, besides those gossip names (--join); an unreachable one is shown as down")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	console, err := clusterConsole(consoleCoord, consoleTargets)
+	joined := len(member.Join) > 0
+	if joined {
+		if err := member.Validate(); err != nil {
+			return fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	var ms *membership.Service // with --join: the API joins the gossip cluster
+	members := func() []membership.Member {
+		if ms == nil {
+			return nil
+		}
+		return ms.Members()
+	}
+	console, err := clusterConsole(consoleCoord, consoleTargets, joined, members)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -95,6 +113,25 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		ln.Close()
 		return err
 	}
+	if joined {
+		adv := ""
+		if adminLn != nil {
+			adv = adminLn.Addr().String()
+		}
+		if ms, err = membership.New(member, membership.Meta{Role: membership.RoleAPI, HTTPAddr: adv, Version: "dev"}, log, reg); err != nil {
+			ln.Close()
+			return err
+		}
+		if err := services.StartAndAwaitRunning(ctx, ms); err != nil {
+			ln.Close()
+			return fmt.Errorf("cannot join the gossip cluster: %w", err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = services.StopAndAwaitTerminated(sctx, ms)
+		}()
+	}
 	metrics := "off, see --admin-http"
 	if adminLn != nil {
 		metrics = "http://" + adminLn.Addr().String() + "/metrics"
@@ -108,9 +145,10 @@ func cmdAPI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return srv.Serve(ctx, ln)
 }
 
-// clusterConsole is the console source of --coordinator and --metrics-targets; nil when
-// neither is set.
-func clusterConsole(coord, targets string) (api.ConsoleSource, error) {
+// clusterConsole is the console source of --coordinator, --metrics-targets and gossip
+// (joined: the coordinator and the members' metrics addresses come from members); nil
+// when none is set.
+func clusterConsole(coord, targets string, joined bool, members func() []membership.Member) (api.ConsoleSource, error) {
 	var list []string
 	for _, t := range strings.Split(targets, ",") {
 		if t = strings.TrimSpace(t); t == "" {
@@ -121,15 +159,27 @@ func clusterConsole(coord, targets string) (api.ConsoleSource, error) {
 		}
 		list = append(list, t)
 	}
-	if coord == "" && len(list) == 0 {
+	if coord == "" && len(list) == 0 && !joined {
 		return nil, nil
 	}
 	var find func(context.Context) (string, error)
-	if coord != "" {
+	switch {
+	case coord != "":
 		if _, err := coordinator.NewClient(coord, "", nil); err != nil {
 			return nil, fmt.Errorf("--coordinator: %v", err)
 		}
 		find = func(context.Context) (string, error) { return coord, nil }
+	case joined:
+		find = func(context.Context) (string, error) { return coordinator.Find(members()) }
 	}
-	return api.ClusterConsole(find, func() []string { return list }, nil), nil
+	all := func() []string {
+		out := slices.Clone(list)
+		for _, m := range members() { // every member's metrics: workers' and APIs' admin addresses, the coordinator's HTTP
+			if a := m.Meta.HTTPAddr; a != "" && !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	return api.ClusterConsole(find, all, nil), nil
 }

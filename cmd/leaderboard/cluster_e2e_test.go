@@ -292,7 +292,11 @@ func testClusterProcesses(t *testing.T, b kafkatest.Broker) {
 	c.coordArg = append(append([]string{"coordinator"}, c.common...), c.gossip...)
 	c.coordArg = append(c.coordArg, "--node-name", "coordinator", "--bind", freeAddr(t), "--http", "127.0.0.1:0", "--interval", "300ms",
 		"--data-dir", t.TempDir(), "--settle", "500ms", "--rebalance-delay", "300ms", "--long-poll", "2s")
-	_, am := startChild(t, apiLine, append([]string{"api", "--http", "127.0.0.1:0", "--admin-http", ""}, storeFlags...)...)
+	// The API joins the gossip cluster: its console finds the coordinator and every
+	// member's metrics there.
+	apiArgs := append([]string{"api", "--http", "127.0.0.1:0", "--admin-http", "127.0.0.1:0", "--node-name", "api-1", "--bind", "127.0.0.1:0",
+		"--join", c.coordArg[slices.Index(c.coordArg, "--bind")+1]}, c.gossip...)
+	_, am := startChild(t, apiLine, append(apiArgs, storeFlags...)...)
 	c.apiURL = "http://" + am[1]
 
 	entries, pts := reference.Random(23, reference.Shape{Contests: []int{150, 60, 30, 12, 9, 5, 5, 3, 2, 1}, Players: 22, LineupSize: 11, PointValues: 30})
@@ -313,6 +317,7 @@ func testClusterProcesses(t *testing.T, b kafkatest.Broker) {
 	c.waitWriters("scaled to three", []string{"worker-1", "worker-2", "worker-3"})
 	c.setPoints(bump(pts, 1))
 	c.ranked("scaled to three")
+	c.consoleShows([]string{"coordinator", "worker-1", "worker-2", "worker-3", "api-1"})
 
 	killed := time.Now()
 	c.workers["worker-2"].kill()
@@ -358,4 +363,53 @@ func bump(pts map[int32]float64, k int) map[int32]float64 {
 		out[id] = v + float64((int(id)*7+k*13)%11)*0.5
 	}
 	return out
+}
+
+// consoleShows waits until the API's console (joined to gossip) lists every member named
+// and counts the metrics of every one of them that serves some (all up).
+func (c *procCluster) consoleShows(names []string) {
+	c.t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second}
+	var why string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		resp, err := hc.Get(c.apiURL + "/console/v1/overview")
+		if err != nil {
+			why = err.Error()
+			continue
+		}
+		var ov struct {
+			Cluster struct {
+				Members []struct{ Name string } `json:"members"`
+			} `json:"cluster"`
+			ClusterError string `json:"cluster_error"`
+			Targets      []struct {
+				Target string `json:"target"`
+				Up     bool   `json:"up"`
+			} `json:"targets"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&ov)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			why = fmt.Sprintf("%s %v", resp.Status, err)
+			continue
+		}
+		var got []string
+		for _, m := range ov.Cluster.Members {
+			got = append(got, m.Name)
+		}
+		up := 0
+		for _, tg := range ov.Targets {
+			if tg.Up {
+				up++
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, slices.Sorted(slices.Values(names))) || up < len(names) || len(ov.Targets) != up {
+			why = fmt.Sprintf("members %v (%s), %d of %d targets up: %+v", got, ov.ClusterError, up, len(ov.Targets), ov.Targets)
+			continue
+		}
+		c.t.Logf("console: members %v, %d metrics targets up", got, up)
+		return
+	}
+	c.t.Fatalf("the API's console did not show the cluster: %s", why)
 }

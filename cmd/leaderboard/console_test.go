@@ -156,7 +156,7 @@ func TestConsoleFlags(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errb.String(), tc.want)
 		}
 	}
-	src, err := clusterConsole("", " , ")
+	src, err := clusterConsole("", " , ", false, nil)
 	if src != nil || err != nil {
 		t.Errorf("no console flags: %v, %v; want no console", src, err)
 	}
