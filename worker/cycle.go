@@ -285,6 +285,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	// (as a final cycle does) and what the failed ones were to write. cursors keep the
 	// refresh cursors, put back if this cycle's writes fail too.
 	pend := m.unwritten
+	var carried []deletion
 	// While the store cannot take writes (its breaker open), the match is ranked but
 	// nothing is encoded or written: the cycle is marked unwritten as a failed one is.
 	skip := !w.storeAvailable()
@@ -341,7 +342,8 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		for u := range pend.users {
 			users[u] = struct{}{}
 		}
-		dels = append(w.stillStale(wk.shards, pend.dels), dels...)
+		// Deletions failed cycles were to make: made now (a cycle late already).
+		carried = w.stillStale(wk.shards, pend.dels)
 	}
 	for _, e := range entries {
 		if skip {
@@ -416,6 +418,22 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	// ever sees a contest of this cycle without the points it was ranked with; the log
 	// only grows, so readers of older contests are unaffected. The commit (the match
 	// record's cycle, standalone; the coordinator's in a cluster) moves last.
+	// Contest and page deletions wait one cycle (records/versions.go): readers of the
+	// committed cycle may still show them, and the match's next cycle is written only once
+	// this one is committed. Those of the last written cycle are due now.
+	due := append(w.stillStale(wk.shards, m.deferred), carried...)
+	var later []deletion
+	if !final {
+		now := dels[:0:0]
+		for _, d := range dels {
+			if records.Versioned(d.set) {
+				later = append(later, d)
+			} else {
+				now = append(now, d)
+			}
+		}
+		dels = now
+	}
 	written := 0
 	emit := func(recs []records.Record) error {
 		for _, ns := range w.namespaces(final) {
@@ -427,6 +445,11 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		return nil
 	}
 	writeAll := func() error {
+		for _, ns := range w.namespaces(final) {
+			if err := w.delete(ctx, ns, due); err != nil {
+				return err
+			}
+		}
 		for _, group := range [][]records.Record{parts, out.pages, out.contests, out.entries} {
 			if err := emit(group); err != nil {
 				return err
@@ -492,7 +515,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	if err != nil {
 		// Nothing is undone in the store: the next cycle writes the then current state
 		// of what this one did not (a final cycle is retried whole, never marked done).
-		m.unwritten = keepUnwritten(entries, whole, users, dels)
+		m.unwritten = keepUnwritten(entries, whole, users, append(append(carried, dels...), later...))
 		for k, sh := range wk.shards {
 			sh.chunks = max(sh.chunks, chunks[k])
 		}
@@ -509,6 +532,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		w.log.Info("store writes succeed again: the current state of what failed cycles did not write is written", "match", m.id, "cycle", m.cycle)
 	}
 	m.unwritten = nil
+	m.deferred = later
 	for _, sh := range wk.shards {
 		sh.wrote, sh.wroteAt = m.cycle, m.asOf
 	}

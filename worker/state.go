@@ -164,6 +164,9 @@ type match struct {
 	// lastPoints are the points of the last cycle: a group rebuilt under the same points
 	// rewrites only the contests its changes landed in.
 	lastPoints map[int32]int64
+	// deferred are the contest and page deletions of the last written cycle, done at the
+	// next one (readers of the committed cycle may still show those records).
+	deferred []deletion
 	// unwritten is what failed cycles did not write (nil: every write of the last
 	// ranking cycle succeeded). While set, a cycle rewrites every contest and page of
 	// the match, its contest lists and what unwritten holds; it is cleared only by a

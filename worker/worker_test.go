@@ -526,3 +526,37 @@ func TestCommitBarrier(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletionsWaitACycle: a contest emptied at cycle N (every entry withdrawn) keeps its
+// record until the next cycle: readers of the committed cycle N-1 still show it.
+func TestDeletionsWaitACycle(t *testing.T) {
+	f := newFixture(t, nil)
+	entries, pts := reference.Random(5, reference.Shape{Contests: []int{20, 8}, Players: 22, LineupSize: 11, PointValues: 20})
+	f.apply(entryEvents(1, entries))
+	f.apply(state(1, "live"))
+	f.apply(pointsEvents(1, pts))
+	f.cycle()
+	gone := entries[len(entries)-1].ContestID
+	var b kafkasource.Batch
+	for _, e := range entries {
+		if e.ContestID == gone {
+			b.Entries = append(b.Entries, kafkasource.EntryRecord{Event: kafkasource.EntryEvent{MatchID: 1, ContestID: gone, EntryID: e.EntryID, UserID: e.UserID, TeamID: e.TeamID, Withdrawn: true}})
+		}
+	}
+	if len(b.Entries) == 0 {
+		t.Fatal("no entry of the last contest")
+	}
+	f.apply(b)
+	has := func() bool {
+		_, ok, _ := f.store.Get(context.Background(), records.Live, records.SetContest, records.IDKey(gone))
+		return ok
+	}
+	f.cycle()
+	if !has() {
+		t.Fatal("the emptied contest was deleted in the cycle that emptied it: readers of the previous, committed cycle lose it")
+	}
+	f.cycle()
+	if has() {
+		t.Fatal("the emptied contest was not deleted a cycle later")
+	}
+}
