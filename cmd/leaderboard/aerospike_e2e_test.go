@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -83,39 +82,8 @@ var apiLine = regexp.MustCompile(`leaderboard API on http://(\S+)`)
 // startProc runs `leaderboard args...` and waits for the API address it prints.
 func startProc(t testing.TB, args ...string) *proc {
 	t.Helper()
-	raw, _ := json.Marshal(args)
-	p := &proc{t: t, name: args[0], logs: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], "-test.run=^TestLeaderboardProcess$", "-test.count=1")
-	p.cmd.Env = append(os.Environ(), "LEADERBOARD_PROCESS_ARGS="+string(raw))
-	p.cmd.Stderr = p.logs
-	out, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if m := apiLine.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	go func() { p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(p.stop)
-	select {
-	case p.addr = <-addr:
-	case <-p.done:
-		t.Fatalf("leaderboard %s exited at start: %v\n%s", p.name, p.cmd.ProcessState, p.logs)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("leaderboard %s printed no API address within 60s\n%s", p.name, p.logs)
-	}
+	p, m := startChild(t, apiLine, args...)
+	p.addr = m[1]
 	return p
 }
 
