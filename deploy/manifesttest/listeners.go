@@ -33,6 +33,7 @@ var listenerSpecs = map[string][]listenerSpec{
 	"api": {
 		{Flag: "http", Paths: []string{"/"}},
 		{Flag: "admin-http", Paths: adminPaths, Admin: true},
+		{Flag: "bind", UDP: true}, // with --join: a gossip member, for its console
 	},
 	"store": {
 		{Flag: "addr"},

@@ -178,8 +178,6 @@ func TestMutations(t *testing.T) {
 		{"HPA on a missing Deployment", "k8s/40-api.yaml", "    kind: Deployment\n    name: leaderboard-api", "    kind: Deployment\n    name: leaderboard-apii", "scaleTargetRef Deployment leaderboard-apii: no such workload"},
 		{"remote address left at its loopback default", "k8s/30-worker.yaml", "            - --kafka=$(KAFKA_BROKERS)\n", "", "--kafka is not set: its default 127.0.0.1:9092"},
 		{"compose: store address left at its default", composeFile, "      - --aerospike-hosts=aerospike:3000\n      - --data-dir", "      - --data-dir", "service coordinator: --aerospike-hosts is not set"},
-		{"workers scaled, console targets not", "k8s/30-worker.yaml", "  replicas: 3", "  replicas: 4", "--metrics-targets does not list leaderboard-worker-3"},
-		{"console target beyond the replicas", "k8s/30-worker.yaml", "  replicas: 3", "  replicas: 2", "no StatefulSet pod leaderboard-worker-2"},
 		{"compose: console target on a port without metrics", composeFile, "worker-2:8081,worker-3:8081,api:8081", "worker-2:7946,worker-3:8081,api:8081", "--metrics-targets worker-2:7946: serves no /metrics"},
 		{"compose: misspelt flag", composeFile, "--aerospike-hosts=aerospike:3000\n      - --admin-http=0.0.0.0:8081\n    ports:\n      - \"127.0.0.1:8182", "--aerospike-host=aerospike:3000\n      - --admin-http=0.0.0.0:8081\n    ports:\n      - \"127.0.0.1:8182", "--aerospike-host: not a flag of `leaderboard worker`"},
 		{"compose: unknown key", composeFile, "    depends_on: *cluster-deps\n    command:\n      - worker\n      - --node-name=worker-3", "    depend_on: *cluster-deps\n    command:\n      - worker\n      - --node-name=worker-3", `unknown field "depend_on"`},
