@@ -92,12 +92,15 @@ type Coordinator struct {
 	loadFrom []int64          // by partition: the epoch its current load started in
 	ready    map[int32]string // partition -> loader that reported caught up
 	drained  map[string]bool
-	hwm      int64 // cycle numbers up to hwm are reserved in the state file
-	next     int64 // next cycle number
-	tick     Tick  // the last tick (Cycle 0: none yet)
-	cycles   []CycleStatus
-	latest   map[int32]Report // partition -> its writer's latest report
-	visible  map[int64]int64  // match -> visible cycle
+	// drainAddr is a drained worker's gossip address when it was drained: the same name at
+	// another address is a new process (a restarted pod), not the drained one.
+	drainAddr map[string]string
+	hwm       int64 // cycle numbers up to hwm are reserved in the state file
+	next      int64 // next cycle number
+	tick      Tick  // the last tick (Cycle 0: none yet)
+	cycles    []CycleStatus
+	latest    map[int32]Report // partition -> its writer's latest report
+	visible   map[int64]int64  // match -> visible cycle
 	// finals: match -> partition -> the cycle its final standings were written at (a
 	// partition stops listing a match once it wrote them).
 	finals    map[int64]map[int32]int64
@@ -140,10 +143,12 @@ func New(cfg Config, partitions int, deps Deps) (*Coordinator, error) {
 		loadFrom: make([]int64, partitions),
 		ready:    make(map[int32]string),
 		drained:  make(map[string]bool),
-		latest:   make(map[int32]Report),
-		visible:  make(map[int64]int64),
-		finals:   make(map[int64]map[int32]int64),
-		pending:  make(map[int64]int),
+
+		drainAddr: make(map[string]string),
+		latest:    make(map[int32]Report),
+		visible:   make(map[int64]int64),
+		finals:    make(map[int64]map[int32]int64),
+		pending:   make(map[int64]int),
 
 		committed: make(map[int64]bool),
 	}
@@ -221,6 +226,12 @@ func (c *Coordinator) running(ctx context.Context) error {
 			settled, why = true, "start (view settled)"
 		case <-watch:
 			why = "membership changed"
+			// A drained worker's leave is noted at once, before it may come back under
+			// its name (a restarted pod) and be taken for the drained one.
+			members := c.deps.Members.Members()
+			c.mu.Lock()
+			c.forgetGoneDrainsLocked(members)
+			c.mu.Unlock()
 			if c.cfg.RebalanceDelay > 0 && !c.lostHolder() {
 				delay.Reset(c.cfg.RebalanceDelay) // a join: wait for the burst to end
 				continue
@@ -323,10 +334,9 @@ func (c *Coordinator) rebalance(why string) error {
 		alive[m.Name] = true
 		workers = append(workers, partition.Member{ID: m.Name, Capacity: max(1, m.Meta.Capacity), Draining: c.drained[m.Name]})
 	}
-	for w := range c.drained { // a drained worker that left is forgotten: back, it is a new worker
-		if !alive[w] {
-			delete(c.drained, w)
-		}
+	c.forgetGoneDrainsLocked(members)
+	for i := range workers {
+		workers[i].Draining = c.drained[workers[i].ID]
 	}
 	for range 4 {
 		target, err := partition.Assign(c.cfg.Assign, c.table.Epoch+1, c.partitions, workers)
@@ -516,10 +526,24 @@ func (c *Coordinator) Drain(worker string) error {
 	}
 	if !c.drained[worker] {
 		c.drained[worker] = true
+		c.drainAddr[worker] = members[i].Addr
 		c.log.Info("drain requested", "worker", worker)
 		c.poke()
 	}
 	return nil
+}
+
+// forgetGoneDrainsLocked forgets the drains of workers that left the cluster or came back
+// as another process (another address): back, a worker is a new one, not drained.
+func (c *Coordinator) forgetGoneDrainsLocked(members []membership.Member) {
+	for w := range c.drained {
+		i := slices.IndexFunc(members, func(m membership.Member) bool { return m.Name == w })
+		if i < 0 || members[i].Addr != c.drainAddr[w] {
+			delete(c.drained, w)
+			delete(c.drainAddr, w)
+			c.log.Info("drained worker gone: a worker of that name is a new one", "worker", w)
+		}
+	}
 }
 
 // Report records a worker's cycle report for one partition. Only the partition's writer

@@ -595,6 +595,12 @@ func TestGracefulStop(t *testing.T) {
 	}
 	c.setPoints(bump(pts, 1))
 	c.ranked("after worker-b's graceful stop", 30*time.Second)
+
+	// worker-b comes back under its name (a restarted pod): a new worker, not drained.
+	c.addWorkerDraining("worker-b", 20*time.Second)
+	c.waitWriters("worker-b back", []string{"worker-a", "worker-b"}, 30*time.Second)
+	c.setPoints(bump(pts, 2))
+	c.ranked("worker-b back", 30*time.Second)
 }
 
 // wholeSampler reads the store as the API does, over and over, and checks that what a
