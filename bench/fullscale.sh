@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The full-scale run on one node (docs/PERFORMANCE.md, "Full-scale run"): gen N entries /
-# C contests, the development broker, load through it, a live match (simulate), a cold
-# standalone node followed until the match's final standings; per-stage cycle timings,
+# C contests, the development broker, load through it, a cold standalone node, probes once
+# it serves exact standings (--probes N: points freshness, one late entry's cost to its
+# cycle), a live match (simulate) followed until its final standings; per-stage cycle timings,
 # RSS over time, replay rate, first-standings time, records written per cycle; the last
 # line of stdout is one JSON object. Runs unchanged on a 16-core machine and a laptop:
 #

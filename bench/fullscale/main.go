@@ -1,8 +1,9 @@
 // Command fullscale runs the whole single-node system at a chosen scale and reports what
 // an operator would measure: it generates a dataset, starts the development broker (or
 // uses a Kafka broker given), loads the entries through it, makes the match live, starts
-// a cold `standalone` node, plays the match (simulate) once the node serves its first
-// standings, and follows the node until the match's final standings are served. bench/fullscale.sh builds the binary and calls it; see
+// a cold `standalone` node, probes it once it serves exact standings (--probes: points
+// freshness and late entries, probes.go), plays the match (simulate) after that, and
+// follows the node until the match's final standings are served. bench/fullscale.sh builds the binary and calls it; see
 // docs/PERFORMANCE.md, "Full-scale run".
 //
 // It reports, on stderr as it goes and as one JSON line on stdout at the end: the time
@@ -53,6 +54,10 @@ type config struct {
 	keep       bool
 	maxRSS     int64
 	cpuProf    time.Duration // CPU profile of the node from its start (replay, first cycle)
+	// probes: freshness and late-entry probes, each run this many times once the node
+	// serves exact standings, before the match is played (0: none; probes.go).
+	probes       int
+	probeContest int64 // the late entries' contest: the one of the size closest to this
 }
 
 func main() {
@@ -72,6 +77,8 @@ func main() {
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (always kept when --work is given)")
 	fs.Int64Var(&c.maxRSS, "max-rss", 0, "stop the run when the node's resident memory exceeds this many bytes (0: no limit), e.g. on a shared machine")
 	fs.DurationVar(&c.cpuProf, "cpu-profile", 0, "take a CPU profile of the node this long from its start (the replay and first cycle) into WORK/cpu-start.pb.gz; 0: none")
+	fs.IntVar(&c.probes, "probes", 10, "once the node serves exact standings, and before the match is played: this many freshness probes (a points event published -> visible in the API), then this many late entries (what one new entry adds to its cycle); 0: none, the match starts as soon as the node holds every entry")
+	fs.Int64Var(&c.probeContest, "probe-contest-entries", 1000, "the probes use the contest whose size is closest to this many entries")
 	fs.Parse(os.Args[1:])
 	if err := c.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "fullscale:", err)
@@ -103,6 +110,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("--partitions %d: want at least 1", c.partitions)
 	case c.interval <= 0 || c.speed <= 0 || c.rssEvery <= 0:
 		return errors.New("--interval, --speed and --rss-every must be > 0")
+	case c.probes < 0:
+		return fmt.Errorf("--probes %d: want 0 or more", c.probes)
+	case c.probeContest < 1:
+		return fmt.Errorf("--probe-contest-entries %d: want at least 1", c.probeContest)
 	}
 	if c.contests == 0 {
 		c.contests = max(1, c.entries/28)
@@ -153,7 +164,9 @@ type report struct {
 	GoHeapObjReady   int64  `json:"go_heap_objects_at_ready,omitempty"`
 	GoSysReady       int64  `json:"go_sys_at_ready,omitempty"`
 	HeapProfile      string `json:"heap_profile,omitempty"`
-	Error            string `json:"error,omitempty"`
+	// Probes: freshness and late entries, before the match is played (--probes).
+	Probes *probeReport `json:"probes,omitempty"`
+	Error  string       `json:"error,omitempty"`
 }
 
 type summary struct {
@@ -284,8 +297,19 @@ func run(ctx context.Context, c config) (*report, error) {
 	}
 	rep.RSSSamplesFile = filepath.Join(c.work, "rss.csv")
 
-	// 5. follow it: caught up, ready, first exact standings, completion.
+	// 5. follow it: caught up, ready, first exact standings, the probes, completion.
 	var completedAt time.Time
+	want := c.entries // the match's entries: the dataset's, and the late entries' once probed
+	probed := c.probes == 0
+	alive := func() error {
+		select {
+		case err := <-node.done:
+			node.done <- err // for the loop below
+			return fmt.Errorf("the node exited: %v (log %s)", err, node.logPath)
+		default:
+			return nil
+		}
+	}
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
 	for rep.FinalS == 0 {
@@ -326,13 +350,25 @@ func run(ctx context.Context, c config) (*report, error) {
 		st, entries, ok := matchState(api + "/v1/matches/1")
 		if ok && rep.MatchAllS == 0 && entries == c.entries {
 			rep.MatchAllS = el
-			logf("the API's match record counts all %d entries after %.1fs; the match starts", entries, el)
+			logf("the API's match record counts all %d entries after %.1fs", entries, el)
+		}
+		if !probed && rep.MatchAllS > 0 && rep.ReadyS > 0 {
+			probed = true
+			probes, added, err := runProbes(ctx, c, kafka, api, node.logPath, alive)
+			rep.Probes, want = probes, c.entries+added
+			if err != nil {
+				probes.Error = err.Error()
+				return fail(fmt.Errorf("probes: %w", err))
+			}
+		}
+		if probed && sim == nil && completedAt.IsZero() && rep.MatchAllS > 0 {
+			logf("the match starts")
 			sim, err = startBG(ctx, c, "simulate", "--kafka", kafka, "--match", "1", "--seed", itoa(c.seed), "--speed", strconv.FormatFloat(c.speed, 'f', -1, 64), "--partitions", strconv.Itoa(c.partitions))
 			if err != nil {
 				return fail(err)
 			}
 		}
-		if ok && st == "completed" && entries == c.entries && !completedAt.IsZero() {
+		if ok && st == "completed" && entries == want && !completedAt.IsZero() {
 			rep.FinalS = time.Since(completedAt).Seconds()
 			logf("final standings served %.1fs after the match completed", rep.FinalS)
 		}
@@ -702,6 +738,8 @@ type cycleLine struct {
 	Cycle   int64     `json:"cycle"`
 	Entries int64     `json:"entries"`
 	Written int64     `json:"written"`
+	Rebuilt int64     `json:"rebuilt"`         // groups rebuilt (an entry change folded)
+	Changed int64     `json:"changed_entries"` // entries whose points or rank changed
 	TookMS  float64   `json:"took_ms"`
 	// DurationsMS holds every duration the line carries (took, and the worker's stages,
 	// e.g. fold), in milliseconds.
@@ -746,6 +784,10 @@ func parseCycle(line string) (cycleLine, bool) {
 			cl.Entries, _ = strconv.ParseInt(v, 10, 64)
 		case "written":
 			cl.Written, _ = strconv.ParseInt(v, 10, 64)
+		case "rebuilt":
+			cl.Rebuilt, _ = strconv.ParseInt(v, 10, 64)
+		case "changed_entries":
+			cl.Changed, _ = strconv.ParseInt(v, 10, 64)
 		default:
 			if _, num := strconv.ParseFloat(v, 64); num == nil {
 				continue // a count ("0" also parses as a duration)

@@ -12,6 +12,14 @@ func TestParseCycle(t *testing.T) {
 	if !ok || cl.At.Format(time.RFC3339Nano) != "2026-12-01T09:21:52.018Z" || cl.Cycle != 2 || cl.Entries != 50000 || cl.Written != 2087 || cl.TookMS != 14.228831 || cl.DurationsMS["fold"] != 0.000378 || len(cl.DurationsMS) != 2 {
 		t.Fatalf("parseCycle = %+v, %v", cl, ok)
 	}
+	if cl.Rebuilt != 0 || cl.Changed != 0 || !cl.idle() {
+		t.Fatalf("an idle cycle's line read as %+v", cl)
+	}
+	late := `time=2026-12-01T09:21:54.018Z level=DEBUG msg=cycle match=1 cycle=3 entries=50001 groups=16 rebuilt=1 changed_entries=412 changed_pages=3 written=431 fold=9.5ms took=31.25ms`
+	cl, ok = parseCycle(late)
+	if !ok || cl.Rebuilt != 1 || cl.Changed != 412 || cl.Written != 431 || cl.TookMS != 31.25 || cl.DurationsMS["fold"] != 9.5 || cl.idle() {
+		t.Fatalf("parseCycle(late) = %+v, %v", cl, ok)
+	}
 	if _, ok := parseCycle(`time=x level=INFO msg="node started" took=1s`); ok {
 		t.Fatal("a line that is not a cycle's was taken for one")
 	}
