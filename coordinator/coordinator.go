@@ -108,6 +108,9 @@ type Coordinator struct {
 	// pending: match -> the ticks it has been held waiting for its open cycle's commit
 	// (absent: its last open cycle is committed, or it is not known yet).
 	pending map[int64]int
+	// committedCh is closed and replaced when a match's cycle commits (a tick waits for
+	// the open cycles' commits before it holds their matches).
+	committedCh chan struct{}
 
 	mTicks, mRebalances, mReports, mOffsetErrors, mCommitErrors prometheus.Counter
 	mCycle, mEpoch                                              prometheus.Gauge
@@ -149,6 +152,8 @@ func New(cfg Config, partitions int, deps Deps) (*Coordinator, error) {
 		visible:   make(map[int64]int64),
 		finals:    make(map[int64]map[int32]int64),
 		pending:   make(map[int64]int),
+
+		committedCh: make(chan struct{}),
 
 		committed: make(map[int64]bool),
 	}
@@ -258,6 +263,7 @@ func (c *Coordinator) running(ctx context.Context) error {
 // snapshot skips the tick (logged, counted); an unwritable state file stops the
 // coordinator, since a number it cannot persist could be handed out again.
 func (c *Coordinator) doTick(ctx context.Context) error {
+	c.awaitCommits(ctx, c.cfg.Interval/2)
 	octx, cancel := context.WithTimeout(ctx, c.cfg.Interval)
 	pts, err := c.deps.Offsets(octx)
 	cancel()
@@ -621,6 +627,35 @@ func (c *Coordinator) reportLocked(r Report) (*commit, error) {
 	return cm, nil
 }
 
+// awaitCommits waits, at most wait, until every match's open cycle is committed: a tick
+// that came while the last cycle's reports are still arriving (a cycle about as long as
+// the interval) would otherwise hold those matches and skip a whole interval.
+func (c *Coordinator) awaitCommits(ctx context.Context, wait time.Duration) {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		open := 0
+		for m := range c.pending {
+			if !c.committed[m] {
+				open++
+			}
+		}
+		ch := c.committedCh
+		c.mu.Unlock()
+		if open == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			return
+		case <-ch:
+		}
+	}
+}
+
 // maxHeldTicks bounds the ticks a match is held for its open cycle's commit: a partition
 // that cannot write it (replaying after a takeover, its worker cut off) must not stop
 // the match for good; the next open cycle abandons it.
@@ -758,6 +793,8 @@ func (c *Coordinator) updateVisibleLocked() *commit {
 		if a.low > c.visible[m] && a.low == a.high {
 			c.visible[m] = a.low
 			delete(c.pending, m)
+			close(c.committedCh)
+			c.committedCh = make(chan struct{})
 			out.live = append(out.live, records.Match{ID: m, State: a.state, Cycle: a.low, AsOf: a.asOf, Entries: a.entries, Contests: a.contests, Parts: a.parts}.Record())
 		}
 		if a.final && a.state == records.StateCompleted && !c.committed[m] {
