@@ -203,8 +203,31 @@ func (c *Coordinator) starting(context.Context) error {
 	default:
 		c.table = partition.Table{Epoch: st.Epoch}
 	}
+	floor := c.loadCommitsLocked()
+	for _, v := range c.visible { // cycle numbers above every committed one, too
+		c.next = max(c.next, v+1)
+	}
+	if floor > c.table.Epoch {
+		// The store holds commits of a later epoch than the state file: the file was
+		// lost (or restored from an old copy). Epochs never go back: the workers' writes
+		// are fenced by them, and they follow only newer tables.
+		c.log.Warn("the store holds a later epoch than the state file: continuing above it", "state_epoch", c.table.Epoch, "store_epoch", floor)
+		if c.table.Partitions() > 0 {
+			w, l := make([]string, c.partitions), make([]string, c.partitions)
+			for p := range int32(c.partitions) {
+				w[p], l[p] = c.table.Writer(p), c.table.Loading(p)
+			}
+			if c.table, err = partition.RestoreTable(floor, w, l); err != nil {
+				return err
+			}
+		} else {
+			c.table = partition.Table{Epoch: floor}
+		}
+		if err := c.saveLocked(c.hwm); err != nil {
+			return err
+		}
+	}
 	c.mEpoch.Set(float64(c.table.Epoch))
-	c.loadCommitsLocked()
 	c.log.Info("coordinator state loaded", "data_dir", c.cfg.DataDir, "epoch", st.Epoch, "cycle_hwm", st.CycleHWM, "partitions", c.partitions)
 	return nil
 }
@@ -691,9 +714,9 @@ func (c *Coordinator) holdLocked() []int64 {
 // the first one on, so a worker's barrier (write a match's next cycle only once its last
 // one is committed) holds across a coordinator restart. A store that does not answer
 // leaves them to the first round of reports (logged).
-func (c *Coordinator) loadCommitsLocked() {
+func (c *Coordinator) loadCommitsLocked() (epoch int64) {
 	if c.deps.Store == nil {
-		return
+		return 0
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -710,16 +733,20 @@ func (c *Coordinator) loadCommitsLocked() {
 				if m, derr := records.MatchFrom(mb); ok && derr == nil && m.Cycle > c.visible[id] {
 					c.visible[id] = m.Cycle
 				}
+				if ok {
+					epoch = max(epoch, records.StoredFence(mb).Epoch)
+				}
 			}
 		}
 	}
 	if err != nil {
 		c.log.Warn("cannot read the committed cycles back from the store; the workers' barrier waits for the first reports", "err", err)
-		return
+		return epoch
 	}
 	if len(c.visible) > 0 {
-		c.log.Info("committed cycles read back", "matches", len(c.visible))
+		c.log.Info("committed cycles read back", "matches", len(c.visible), "epoch", epoch)
 	}
+	return epoch
 }
 
 // updateVisibleLocked advances every match's visible cycle to the lowest cycle its

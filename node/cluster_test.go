@@ -444,6 +444,22 @@ func TestCluster(t *testing.T) {
 			if v := c.visible(); v <= lastCycle {
 				t.Errorf("coordinator restarted: visible cycle %d, not above %d before", v, lastCycle)
 			}
+
+			// It restarts again, its state file lost (a new data dir): epochs and cycles
+			// continue above the store's, the workers follow, and the table is rebuilt
+			// from the membership.
+			epoch := c.co.C.Assignment().Epoch
+			lastCycle = c.visible()
+			c.coCfg.DataDir = t.TempDir()
+			c.restartCoordinator()
+			if e := c.co.C.Assignment().Epoch; e < epoch {
+				t.Fatalf("coordinator without its state: epoch %d, below %d before", e, epoch)
+			}
+			c.setPoints(bump(pts, 6))
+			c.ranked("coordinator restarted without its state file", 30*time.Second)
+			if v := c.visible(); v <= lastCycle {
+				t.Errorf("coordinator without its state: visible cycle %d, not above %d before", v, lastCycle)
+			}
 			// worker-c's gossip is cut (its HTTP to the coordinator is not): the others
 			// declare it dead, worker-a takes its partitions over, and worker-c, told by
 			// the table, drops them; its writes meanwhile are fenced by its old epoch.
