@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -119,8 +120,9 @@ func startCluster(t testing.TB, b kafkatest.Broker, o clusterOpts) *cluster {
 	if err := kafkasource.WaitTopics(ctx, kc); err != nil {
 		t.Fatal(err)
 	}
-	logMu, lines := &sync.Mutex{}, &[]string{}
-	log := slog.New(slog.NewTextHandler(testWriter{t, logMu, lines}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logMu, lines, done := &sync.Mutex{}, &[]string{}, &atomic.Bool{}
+	t.Cleanup(func() { done.Store(true) }) // runs after every later cleanup: the cluster's stop
+	log := slog.New(slog.NewTextHandler(testWriter{t, logMu, lines, done}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var sc rankstore.Config
 	sc.RegisterFlags(flagSet(), "")
 	st, err := rankstore.Open(sc, time.Now, log)
@@ -161,10 +163,11 @@ type testWriter struct {
 	t     testing.TB
 	mu    *sync.Mutex
 	lines *[]string
+	done  *atomic.Bool // the test has ended: a late line (gossip winding down) is not logged
 }
 
 func (w testWriter) Write(p []byte) (int, error) {
-	if testing.Verbose() {
+	if testing.Verbose() && !w.done.Load() {
 		w.t.Log(string(p[:len(p)-1]))
 	}
 	w.mu.Lock()
