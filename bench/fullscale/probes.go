@@ -367,6 +367,9 @@ func (p *prober) freshness(ctx context.Context, n int, rep *probeReport) error {
 // takes the first cycle that rebuilt a group after its publish as the cycle that folded it.
 func (p *prober) lateEntries(ctx context.Context, n int, rep *probeReport) error {
 	e := p.target.Sample
+	if _, err := p.read(); err != nil { // the freshness probes' cycles come before the phase
+		return err
+	}
 	from, after := len(p.lines), len(p.lines) // after: the line after the last late cycle
 	for i := 1; i <= n; i++ {
 		if err := p.waitIdle(ctx, after, 2); err != nil {
