@@ -125,6 +125,8 @@ type probeReport struct {
 	// Late entry: each late cycle (the one that folded the new entry) against the median
 	// of the idle cycles around it.
 	Late         []lateProbe `json:"late_entries"`
+	LateMedian   float64     `json:"late_added_median_ms"` // the median of AddedMS (of an even count: the mean of the middle two)
+	FoldMedian   float64     `json:"late_fold_median_ms"`
 	LateAddedMS  summary     `json:"late_added_ms"`   // late cycle's took minus the idle median
 	LateFoldMS   summary     `json:"late_fold_ms"`    // the late cycle's fold stage
 	IdleMS       summary     `json:"idle_cycle_ms"`   // every idle cycle of the phase
@@ -439,6 +441,7 @@ func (p *prober) lateEntries(ctx context.Context, n int, rep *probeReport) error
 		}
 	}
 	rep.LateAddedMS, rep.LateFoldMS, rep.LateVisibleS, rep.IdleMS = summarize(added), summarize(fold), summarize(vis), summarize(idle)
+	rep.LateMedian, rep.FoldMedian = median(added), median(fold)
 	return nil
 }
 
@@ -487,6 +490,6 @@ func runProbes(ctx context.Context, c config, kafka, api, logPath string, alive 
 		return rep, p.added, err
 	}
 	logf("probe: late entry adds median %.1f ms, worst %.1f ms to its cycle (idle cycles median %.1f ms; fold median %.1f ms)",
-		rep.LateAddedMS.Median, rep.LateAddedMS.Max, rep.IdleMS.Median, rep.LateFoldMS.Median)
+		rep.LateMedian, rep.LateAddedMS.Max, rep.IdleMS.Median, rep.FoldMedian)
 	return rep, p.added, nil
 }
