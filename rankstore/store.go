@@ -168,17 +168,11 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	var touched uint64 // shards with slabs to compact
 	for _, r := range recs {
 		var packed records.Packed
-		var err error
-		if r.Fence.IsZero() {
-			packed, err = records.Pack(r.Bins)
-		} else {
-			packed, err = records.PackFenced(r.Bins, r.Fence) // the fence in its bins, no copy of r.Bins
-		}
-		if err != nil {
-			return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
-		}
-		if len(packed) > MaxRecordBytes {
-			return errTooLarge(r.Set, r.Key, len(packed))
+		if !r.KeepPrev { // a versioned record is packed once, with the stored version, under the lock
+			var err error
+			if packed, err = pack(r, nil); err != nil {
+				return err
+			}
 		}
 		h := n.hash(r.Set, r.Key)
 		sh := n.shard(h)
@@ -205,13 +199,18 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 				continue
 			}
 		}
-		if r.KeepPrev && live {
+		if r.KeepPrev {
 			// The stored record's current version becomes the previous one, in the same
 			// write (records/versions.go).
-			if packed, err = withPrev(r, ov.bins); err != nil {
+			var old records.Packed
+			if live {
+				old = ov.bins
+			}
+			var err error
+			if packed, err = pack(r, old); err != nil {
 				sh.mu.Unlock()
 				n.compact(touched)
-				return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
+				return err
 			}
 		}
 		s.storeAt(n, sh, i, h, r.Set, r.Key, packed, exp, nextGen(ov.gen, live), ov.size)
@@ -679,24 +678,37 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// withPrev packs r with the PrevBins of the stored record old under their PrevName bins
-// (a bin old lacks is left out).
-func withPrev(r records.Record, old records.Packed) (records.Packed, error) {
-	bins := make(records.Bins, len(r.Bins)+5)
-	for k, v := range r.Bins {
-		bins[k] = v
-	}
-	stored, err := records.DecodeBinsShared(old) // its []byte alias the slab: Pack copies them
-	if err != nil {
-		return nil, err
-	}
-	for _, b := range records.PrevBins(r.Set) {
-		if v, ok := stored[b]; ok {
-			bins[records.PrevName(b)] = v
+// pack packs r's bins (with its fence); with old, the stored record a KeepPrev write
+// replaces, also old's PrevBins under their PrevName bins (a bin old lacks is left out).
+func pack(r records.Record, old records.Packed) (records.Packed, error) {
+	bins := r.Bins
+	if old != nil {
+		stored, err := records.DecodeBinsShared(old) // its []byte alias the slab: Pack copies them
+		if err != nil {
+			return nil, fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
+		}
+		bins = make(records.Bins, len(r.Bins)+5)
+		for k, v := range r.Bins {
+			bins[k] = v
+		}
+		for _, b := range records.PrevBins(r.Set) {
+			if v, ok := stored[b]; ok {
+				bins[records.PrevName(b)] = v
+			}
 		}
 	}
+	var p records.Packed
+	var err error
 	if r.Fence.IsZero() {
-		return records.Pack(bins)
+		p, err = records.Pack(bins)
+	} else {
+		p, err = records.PackFenced(bins, r.Fence) // the fence in its bins, no copy of the bins
 	}
-	return records.PackFenced(bins, r.Fence)
+	if err != nil {
+		return nil, fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
+	}
+	if len(p) > MaxRecordBytes {
+		return nil, errTooLarge(r.Set, r.Key, len(p))
+	}
+	return p, nil
 }
