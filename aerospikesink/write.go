@@ -106,12 +106,9 @@ func prevOps(set string) []*as.Operation {
 	bins := records.PrevBins(set)
 	ops := make([]*as.Operation, len(bins))
 	for i, b := range bins {
-		var read *as.Expression
-		switch b {
-		case "cycle", "as_of", "total":
+		read := as.ExpBlobBin(b)
+		if records.PrevIsInt(b) {
 			read = as.ExpIntBin(b)
-		default:
-			read = as.ExpBlobBin(b)
 		}
 		ops[i] = as.ExpWriteOp(records.PrevName(b), read, as.ExpWriteFlagEvalNoFail)
 	}

@@ -48,6 +48,10 @@ func PrevName(bin string) string {
 	return "p_" + bin
 }
 
+// PrevIsInt reports whether a versioned bin holds an int64 (else a []byte): a store that
+// copies it by an expression must read it as its type.
+func PrevIsInt(bin string) bool { return bin == "cycle" || bin == "as_of" || bin == "total" }
+
 // Versioned reports whether records of set are written with KeepPrev.
 func Versioned(set string) bool { return PrevBins(set) != nil }
 
