@@ -58,7 +58,7 @@ func BenchmarkTakeover(b *testing.B) {
 		c.workers[victim].Kill()
 		delete(c.workers, victim)
 		killed := time.Now()
-		c.setPoints(bump(pts, 1))
+		c.setPoints(reference.Bump(pts, 1))
 		for slices.Contains(c.co.C.Assignment().Writer, victim) {
 			time.Sleep(10 * time.Millisecond)
 		}

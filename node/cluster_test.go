@@ -414,9 +414,9 @@ func TestCluster(t *testing.T) {
 
 			c.addWorker("worker-b")
 			c.addWorker("worker-c")
-			c.publish(entries[first:], bump(pts, 1), false)
+			c.publish(entries[first:], reference.Bump(pts, 1), false)
 			c.waitWriters("scaled to three", []string{"worker-a", "worker-b", "worker-c"}, 30*time.Second)
-			c.setPoints(bump(pts, 2))
+			c.setPoints(reference.Bump(pts, 2))
 			c.ranked("scaled to three", 30*time.Second)
 			// From here on only points change: what readers see must be one whole cycle
 			// at every moment, through a kill, a coordinator restart and a cut.
@@ -425,7 +425,7 @@ func TestCluster(t *testing.T) {
 			killed := time.Now()
 			c.workers["worker-b"].Kill()
 			delete(c.workers, "worker-b")
-			c.setPoints(bump(pts, 3))
+			c.setPoints(reference.Bump(pts, 3))
 			c.waitWriters("worker-b killed", []string{"worker-a", "worker-c"}, 30*time.Second)
 			took := c.ranked("worker-b killed", 30*time.Second)
 			t.Logf("kill -> every contest ranked again with the new points: %v (ranked check %v)", time.Since(killed).Round(time.Millisecond), took.Round(time.Millisecond))
@@ -439,7 +439,7 @@ func TestCluster(t *testing.T) {
 			before := c.co.C.Assignment()
 			lastCycle := c.visible()
 			c.restartCoordinator()
-			c.setPoints(bump(pts, 4))
+			c.setPoints(reference.Bump(pts, 4))
 			c.ranked("coordinator restarted", 30*time.Second)
 			if after := c.co.C.Assignment(); !slices.Equal(after.Writer, before.Writer) {
 				t.Errorf("coordinator restarted: writers %v, were %v: a restart must not move partitions", after.Writer, before.Writer)
@@ -458,7 +458,7 @@ func TestCluster(t *testing.T) {
 			if e := c.co.C.Assignment().Epoch; e < epoch {
 				t.Fatalf("coordinator without its state: epoch %d, below %d before", e, epoch)
 			}
-			c.setPoints(bump(pts, 6))
+			c.setPoints(reference.Bump(pts, 6))
 			c.ranked("coordinator restarted without its state file", 30*time.Second)
 			if v := c.visible(); v <= lastCycle {
 				t.Errorf("coordinator without its state: visible cycle %d, not above %d before", v, lastCycle)
@@ -468,7 +468,7 @@ func TestCluster(t *testing.T) {
 			// the table, drops them; its writes meanwhile are fenced by its old epoch.
 			c.workers["worker-c"].Member.Kill()
 			c.waitWriters("worker-c cut off", []string{"worker-a"}, 30*time.Second)
-			c.setPoints(bump(pts, 5))
+			c.setPoints(reference.Bump(pts, 5))
 			c.ranked("worker-c cut off", 30*time.Second)
 			deadline := time.Now().Add(10 * time.Second)
 			for len(c.workers["worker-c"].W.Partitions()) > 0 && time.Now().Before(deadline) {
@@ -562,15 +562,6 @@ func (c *cluster) deadLetters(want int) {
 	}
 }
 
-// bump changes every player's points by a cycle-dependent amount.
-func bump(pts map[int32]float64, k int) map[int32]float64 {
-	out := make(map[int32]float64, len(pts))
-	for id, v := range pts {
-		out[id] = v + float64((int(id)*7+k*13)%11)*0.5
-	}
-	return out
-}
-
 func flagSet() *flag.FlagSet { return flag.NewFlagSet("test", flag.ContinueOnError) }
 
 // TestGracefulStop: a worker stopped (SIGTERM) hands its partitions over before it leaves
@@ -612,13 +603,13 @@ func TestGracefulStop(t *testing.T) {
 	if got := c.logged("rebalance", "takeover:worker-b>"); len(got) > 0 {
 		t.Errorf("worker-b's partitions were taken over, not handed over: %v", got)
 	}
-	c.setPoints(bump(pts, 1))
+	c.setPoints(reference.Bump(pts, 1))
 	c.ranked("after worker-b's graceful stop", 30*time.Second)
 
 	// worker-b comes back under its name (a restarted pod): a new worker, not drained.
 	c.addWorkerDraining("worker-b", 20*time.Second)
 	c.waitWriters("worker-b back", []string{"worker-a", "worker-b"}, 30*time.Second)
-	c.setPoints(bump(pts, 2))
+	c.setPoints(reference.Bump(pts, 2))
 	c.ranked("worker-b back", 30*time.Second)
 }
 

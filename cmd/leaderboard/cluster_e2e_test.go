@@ -315,34 +315,34 @@ func testClusterProcesses(t *testing.T, b kafkatest.Broker) {
 	c.startWorker("worker-3")
 	c.publish(entries[first:], false)
 	c.waitWriters("scaled to three", []string{"worker-1", "worker-2", "worker-3"})
-	c.setPoints(bump(pts, 1))
+	c.setPoints(reference.Bump(pts, 1))
 	c.ranked("scaled to three")
 	c.consoleShows([]string{"coordinator", "worker-1", "worker-2", "worker-3", "api-1"})
 
 	killed := time.Now()
 	c.workers["worker-2"].kill()
-	c.setPoints(bump(pts, 2))
+	c.setPoints(reference.Bump(pts, 2))
 	c.waitWriters("worker-2 SIGKILLed", []string{"worker-1", "worker-3"})
 	c.ranked("worker-2 SIGKILLed")
 	t.Logf("SIGKILL -> every contest ranked again with the points published after it: %v", time.Since(killed).Round(time.Millisecond))
 
 	c.coord.stop()
 	c.startCoordinator([]string{c.wgossip["worker-1"]})
-	c.setPoints(bump(pts, 3))
+	c.setPoints(reference.Bump(pts, 3))
 	c.ranked("coordinator restarted")
 
 	w3 := c.workers["worker-3"]
 	w3.cmd.Process.Signal(syscall.SIGSTOP)
 	c.waitWriters("worker-3 frozen", []string{"worker-1"})
-	c.setPoints(bump(pts, 4))
+	c.setPoints(reference.Bump(pts, 4))
 	c.ranked("worker-3 frozen")
 	w3.cmd.Process.Signal(syscall.SIGCONT)
 	// Back with an old epoch: its writes are fenced, it learns the table, it rejoins and
 	// is given partitions again, make-before-break.
-	c.setPoints(bump(pts, 5))
+	c.setPoints(reference.Bump(pts, 5))
 	c.ranked("worker-3 back")
 	c.waitWriters("worker-3 back", []string{"worker-1", "worker-3"})
-	c.setPoints(bump(pts, 6))
+	c.setPoints(reference.Bump(pts, 6))
 	c.ranked("worker-3 writing again")
 
 	// SIGTERM: worker-1 hands its partitions over to worker-3 before it leaves.
@@ -352,17 +352,8 @@ func testClusterProcesses(t *testing.T, b kafkatest.Broker) {
 		t.Errorf("worker-1 stopped without handing its partitions over:\n%s", w1.logs)
 	}
 	c.waitWriters("worker-1 stopped (SIGTERM)", []string{"worker-3"})
-	c.setPoints(bump(pts, 7))
+	c.setPoints(reference.Bump(pts, 7))
 	c.ranked("worker-1 stopped (SIGTERM)")
-}
-
-// bump changes every player's points by a step-dependent amount.
-func bump(pts map[int32]float64, k int) map[int32]float64 {
-	out := make(map[int32]float64, len(pts))
-	for id, v := range pts {
-		out[id] = v + float64((int(id)*7+k*13)%11)*0.5
-	}
-	return out
 }
 
 // consoleShows waits until the API's console (joined to gossip) lists every member named

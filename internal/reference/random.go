@@ -118,3 +118,14 @@ func HeavyTail(seed uint64, n int) []int {
 	rng.Shuffle(len(sizes), func(i, j int) { sizes[i], sizes[j] = sizes[j], sizes[i] })
 	return sizes
 }
+
+// Bump returns points moved from pts by a step-dependent amount per player (0 to 5 points,
+// in halves): the points of a later moment of the match, for tests that publish
+// several.
+func Bump(pts map[int32]float64, step int) map[int32]float64 {
+	out := make(map[int32]float64, len(pts))
+	for id, v := range pts {
+		out[id] = v + float64((int(id)*7+step*13)%11)*0.5
+	}
+	return out
+}
