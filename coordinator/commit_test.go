@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -160,7 +161,12 @@ func TestFinalsSurviveRestart(t *testing.T) {
 	last := int64(0)
 	start := func() {
 		c = startCoordinator(t, testConfig(t, dir), 2, Deps{Members: members, Offsets: countingOffsets(), Store: st})
-		a = c.Assignment()
+		// The first table comes from the run loop once the view settles, not from New:
+		// reading it before then gives a table with no writers.
+		waitFor(t, 5*time.Second, func() string { return "no table: " + fmtA(c.Assignment()) }, func() bool {
+			a = c.Assignment()
+			return a.Epoch > 0 && a.Writer[0] != "" && a.Writer[1] != ""
+		})
 	}
 	next := func() int64 { // a tick above the last one used
 		t.Helper()
