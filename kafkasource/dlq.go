@@ -274,7 +274,8 @@ func scanDLQ(s *Source) (map[deadKey]struct{}, error) {
 	cl, err := newClient(s.cfg.Brokers, s.cfg, s.log,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.FetchMaxWait(100*time.Millisecond))
+		kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.DisableFetchSessions()) // as the Source: Close races when it kills a session
 	if err != nil {
 		return nil, err
 	}

@@ -221,6 +221,11 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Source, e
 		// A newly assigned partition joins the next fetch request; the broker holds a
 		// request open up to this long when there is nothing new (default 5 s).
 		kgo.FetchMaxWait(500*time.Millisecond),
+		// No incremental fetch sessions (KIP-227): with a few dozen partitions a full
+		// fetch request costs nothing, and franz-go v1.22.3's Close races with itself
+		// when it kills a session (Close starts a fetch loop that reads the session
+		// killSessionOnClose writes; seen by -race in our restart tests).
+		kgo.DisableFetchSessions(),
 		// Dead letters are rare and Poll waits for them: send at once.
 		kgo.ProducerLinger(0),
 	)
