@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fantasy/leaderboard/kafkasource"
+	"github.com/fantasy/leaderboard/rankstore"
 	"github.com/fantasy/leaderboard/records"
 )
 
@@ -304,4 +306,72 @@ func BenchmarkRecovery(b *testing.B) {
 	b.ReportMetric(failed.Seconds()/float64(b.N)*1000, "failed_cycle_ms")
 	b.ReportMetric(recovery.Seconds()/float64(b.N)*1000, "recovery_cycle_ms")
 	b.ReportMetric(float64(written)/float64(b.N), "records/recovery")
+}
+
+// BenchmarkMovedCycle measures the cycle that carries a points change (what freshness
+// waits for) writing into the embedded store, as `standalone` does: an idle cycle, then
+// one after a player's new total (most entries change points or rank).
+//
+//	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench MovedCycle -benchtime 5x ./worker
+func BenchmarkMovedCycle(b *testing.B) {
+	n := benchEntries(b)
+	w := benchWorker(b)
+	st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.store = st
+	s := newSynth(n)
+	ctx := context.Background()
+	for s.made < s.n {
+		if err := w.Apply(ctx, s.batch(10_000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	cycle := int64(1)
+	run := func() (time.Duration, time.Duration) {
+		cycle++
+		t0, c0 := time.Now(), cpuTime()
+		if err := w.Cycle(ctx, Tick{Cycle: cycle, At: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0), cpuTime() - c0
+	}
+	t, c := run()
+	b.ReportMetric(t.Seconds(), "first_cycle_s")
+	b.ReportMetric(c.Seconds(), "first_cycle_cpu_s")
+	run()
+	var idle, moved, movedCPU time.Duration
+	written := 0
+	ts := int64(1)
+	// LB_BENCH_MOVED_PROFILE=FILE: a CPU profile of the moved cycles alone (the last).
+	var prof *os.File
+	if f := os.Getenv("LB_BENCH_MOVED_PROFILE"); f != "" {
+		if prof, err = os.Create(f); err != nil {
+			b.Fatal(err)
+		}
+		defer prof.Close()
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		d, _ := run()
+		idle += d
+		ts++
+		w.Apply(ctx, kafkasource.Batch{Points: []kafkasource.PointsEvent{{MatchID: 1, PlayerID: s.players[i%22], Centi: ts * 100, TS: ts}}})
+		if prof != nil {
+			pprof.StartCPUProfile(prof)
+		}
+		d, c := run()
+		if prof != nil {
+			pprof.StopCPUProfile()
+		}
+		moved += d
+		movedCPU += c
+		written += w.LastCycle().Written
+	}
+	b.ReportMetric(idle.Seconds()/float64(b.N)*1000, "idle_cycle_ms")
+	b.ReportMetric(moved.Seconds()/float64(b.N)*1000, "moved_cycle_ms")
+	b.ReportMetric(movedCPU.Seconds()/float64(b.N)*1000, "moved_cycle_cpu_ms")
+	b.ReportMetric(float64(written)/float64(b.N), "records/moved")
 }
