@@ -17,13 +17,28 @@ import (
 // BenchmarkPut writes contest records shaped like a cycle's (a histogram and a first page
 // of 100 rows for big contests, a few rows for small ones) in batches of 5000, as the
 // worker does, and reports records/s (DESIGN.md budget: >= 700k records/s).
-func BenchmarkPut(b *testing.B) { benchmarkPut(b, records.Fence{}) }
+func BenchmarkPut(b *testing.B) { benchmarkPut(b, records.Fence{}, false, false) }
 
 // BenchmarkPutFenced is BenchmarkPut with every record fenced (as the worker writes):
 // the fence check against the stored record and the two fence bins.
-func BenchmarkPutFenced(b *testing.B) { benchmarkPut(b, records.Fence{Epoch: 1, Cycle: 1}) }
+func BenchmarkPutFenced(b *testing.B) {
+	benchmarkPut(b, records.Fence{Epoch: 1, Cycle: 1}, false, false)
+}
 
-func benchmarkPut(b *testing.B, fence records.Fence) {
+// BenchmarkPutVersioned is BenchmarkPutFenced with every record versioned (KeepPrev, as
+// the worker writes contests and pages) over the stored one, the records as maps.
+func BenchmarkPutVersioned(b *testing.B) {
+	benchmarkPut(b, records.Fence{Epoch: 1, Cycle: 1}, true, false)
+}
+
+// BenchmarkPutVersionedPacked is BenchmarkPutVersioned with the records built packed
+// (records.Record.Packed), as the worker builds them: merged with the fence and the
+// stored version byte for byte (records.PackWrite).
+func BenchmarkPutVersionedPacked(b *testing.B) {
+	benchmarkPut(b, records.Fence{Epoch: 1, Cycle: 1}, true, true)
+}
+
+func benchmarkPut(b *testing.B, fence records.Fence, keepPrev, packed bool) {
 	s, err := Open(Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
@@ -40,8 +55,13 @@ func benchmarkPut(b *testing.B, fence records.Fence) {
 			rows[j] = records.Row{Rank: int64(j + 1), EntryID: int64(i*1000 + j), UserID: int64(j), TeamID: int64(j), Points: int64(10000 - j*50)}
 			hist = append(hist, records.Bucket{Points: rows[j].Points, Count: 1})
 		}
-		recs[i] = records.Contest{ID: int64(i), Match: 1, Cycle: 1, Total: int64(n), PageSize: 100, Hist: hist, First: rows}.Record()
-		recs[i].Fence = fence
+		c := records.Contest{ID: int64(i), Match: 1, Cycle: 1, Total: int64(n), PageSize: 100, Hist: hist, First: rows}
+		if packed {
+			recs[i] = c.PackedRecord()
+		} else {
+			recs[i] = c.Record()
+		}
+		recs[i].Fence, recs[i].KeepPrev = fence, keepPrev
 	}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -680,30 +680,10 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) error {
 
 // pack packs r's bins (with its fence); with old, the stored record a KeepPrev write
 // replaces, also old's PrevBins under their PrevName bins (a bin old lacks is left out).
+// A record built packed (records.Record.Packed) is merged with its fence and old byte
+// for byte, without a map (records.PackWrite).
 func pack(r records.Record, old records.Packed) (records.Packed, error) {
-	bins := r.Bins
-	if old != nil {
-		stored, err := records.DecodeBinsShared(old) // its []byte alias the slab: Pack copies them
-		if err != nil {
-			return nil, fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
-		}
-		bins = make(records.Bins, len(r.Bins)+5)
-		for k, v := range r.Bins {
-			bins[k] = v
-		}
-		for _, b := range records.PrevBins(r.Set) {
-			if v, ok := stored[b]; ok {
-				bins[records.PrevName(b)] = v
-			}
-		}
-	}
-	var p records.Packed
-	var err error
-	if r.Fence.IsZero() {
-		p, err = records.Pack(bins)
-	} else {
-		p, err = records.PackFenced(bins, r.Fence) // the fence in its bins, no copy of the bins
-	}
+	p, err := records.PackWrite(r, old)
 	if err != nil {
 		return nil, fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
 	}

@@ -1,9 +1,6 @@
 package records
 
-import (
-	"fmt"
-	"strconv"
-)
+import "strconv"
 
 // Namespaces.
 const (
@@ -31,23 +28,39 @@ type Bins map[string]any
 
 // Record is one store record.
 type Record struct {
-	Set   string
-	Key   string
-	Bins  Bins
-	Fence Fence // the epoch and cycle of this write; zero = unfenced (see Fence)
+	Set  string
+	Key  string
+	Bins Bins
+	// Packed, when not nil, holds the record's bins already packed by EncodeBins (or
+	// PackContest, PackPage, Entry.Pack, User.Pack: the same bytes), and Bins is not
+	// read: the hot record types are built so, without a map (packrec.go). A store
+	// that keeps packed records keeps these bytes (PackWrite); one that writes bins one
+	// by one unpacks them once (BinMap).
+	Packed Packed
+	Fence  Fence // the epoch and cycle of this write; zero = unfenced (see Fence)
 	// KeepPrev asks the store to keep the stored record's PrevBins under their PrevName
 	// bins, written with the new bins in one operation (versions.go).
 	KeepPrev bool
 }
 
 // Key helpers: every key is a string.
-func IDKey(id int64) string                        { return strconv.FormatInt(id, 10) }
-func PageKey(contest int64, page int) string       { return fmt.Sprintf("%d/%d", contest, page) }
-func UserKey(match, user int64, part int32) string { return fmt.Sprintf("%d/%d/%d", match, user, part) }
-func ChunkKey(match int64, part int32, chunk int) string {
-	return fmt.Sprintf("%d/%d/%d", match, part, chunk)
+func IDKey(id int64) string { return strconv.FormatInt(id, 10) }
+func PageKey(contest int64, page int) string {
+	var b [48]byte
+	return string(appendKey(b[:0], contest, int64(page)))
 }
-func MatchPartKey(match int64, part int32) string { return fmt.Sprintf("%d/%d", match, part) }
+func UserKey(match, user int64, part int32) string {
+	var b [72]byte
+	return string(appendKey(b[:0], match, user, int64(part)))
+}
+func ChunkKey(match int64, part int32, chunk int) string {
+	var b [72]byte
+	return string(appendKey(b[:0], match, int64(part), int64(chunk)))
+}
+func MatchPartKey(match int64, part int32) string {
+	var b [48]byte
+	return string(appendKey(b[:0], match, int64(part)))
+}
 
 // MatchesKey is the key of the SetMatches record.
 const MatchesKey = "all"

@@ -1,0 +1,477 @@
+package records
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"unsafe"
+)
+
+// The write path without maps. The record types a cycle writes by the hundred thousand
+// (contest, page, entry, user) are packed straight into their EncodeBins form: their bin
+// names are known and sorted here, each record's size is computed exactly, and a writer
+// encodes rows and histograms from its own columns (RowsEncoder, HistEncoder), so no
+// Bins map, no []Row and no sort of names is built per record. A store then adds the
+// fence and, for a versioned write, the stored record's previous version by merging
+// packed bins byte for byte (PackWrite), without decoding either record into a map. The
+// bytes are exactly those of Pack / PackFenced for the same bins (TestPackedRecords).
+
+// BinMap returns r's bins as a map: r.Bins, or r.Packed unpacked (a copy), for a writer
+// that sends bins one by one (the Aerospike sink).
+func (r Record) BinMap() (Bins, error) {
+	if r.Packed == nil {
+		return r.Bins, nil
+	}
+	b, err := DecodeBins(r.Packed)
+	if err != nil {
+		return nil, fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
+	}
+	return b, nil
+}
+
+// packer appends bins in the EncodeBins form. Callers append them in name order, and
+// every name is shorter than 128 bytes (its length is one byte).
+type packer struct{ b []byte }
+
+func newPacker(bins, size int) packer {
+	p := packer{b: make([]byte, 0, uvarintLen(uint64(bins))+size)}
+	p.b = binary.AppendUvarint(p.b, uint64(bins))
+	return p
+}
+
+func (p *packer) int(name string, v int64) {
+	p.b = append(p.b, byte(len(name)))
+	p.b = append(p.b, name...)
+	p.b = append(p.b, tagInt)
+	p.b = binary.AppendVarint(p.b, v)
+}
+
+func (p *packer) bytes(name string, v []byte) {
+	p.bytesHead(name, len(v))
+	p.b = append(p.b, v...)
+}
+
+// bytesHead appends a []byte bin's name, tag and length; the caller appends n bytes.
+func (p *packer) bytesHead(name string, n int) {
+	p.b = append(p.b, byte(len(name)))
+	p.b = append(p.b, name...)
+	p.b = append(p.b, tagBytes)
+	p.b = binary.AppendUvarint(p.b, uint64(n))
+}
+
+// intSize and bytesSize are the packed sizes of an int64 bin and of a []byte bin of n
+// bytes (a name shorter than 128 bytes).
+func intSize(name string, v int64) int { return 2 + len(name) + uvarintLen(zigzag(v)) }
+func bytesSize(name string, n int) int { return 2 + len(name) + uvarintLen(uint64(n)) + n }
+
+// RowsEncoder encodes a page of rows exactly as EncodeRows does, one row at a time, so a
+// writer encodes from its own columns without building a []Row. The zero value is
+// ready; Reset reuses its buffer for another page.
+type RowsEncoder struct {
+	n                 int
+	prevRank, prevPts int64
+	body              []byte // the rows after the count
+}
+
+// Reset empties the encoder, keeping its buffer.
+func (e *RowsEncoder) Reset() { e.n, e.body = 0, e.body[:0] }
+
+// Add appends a row (rows come in display order: ranks never fall, points never rise).
+func (e *RowsEncoder) Add(r Row) {
+	if e.n == 0 {
+		e.body = binary.AppendUvarint(e.body, uint64(r.Rank))
+		e.body = binary.AppendVarint(e.body, r.Points)
+	} else {
+		e.body = binary.AppendUvarint(e.body, uint64(r.Rank-e.prevRank))
+		e.body = binary.AppendUvarint(e.body, uint64(e.prevPts-r.Points))
+	}
+	e.body = binary.AppendVarint(e.body, r.EntryID)
+	e.body = binary.AppendVarint(e.body, r.UserID)
+	e.body = binary.AppendVarint(e.body, r.TeamID)
+	e.prevRank, e.prevPts = r.Rank, r.Points
+	e.n++
+}
+
+// Len is the length of the encoded rows.
+func (e *RowsEncoder) Len() int { return uvarintLen(uint64(e.n)) + len(e.body) }
+
+func (e *RowsEncoder) appendTo(b []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(e.n))
+	return append(b, e.body...)
+}
+
+// Bytes returns the encoded rows (a new slice): what EncodeRows returns for them.
+func (e *RowsEncoder) Bytes() []byte { return e.appendTo(make([]byte, 0, e.Len())) }
+
+// HistEncoder encodes a contest's histogram exactly as EncodeHist does from the points
+// of its entries in display order (descending), one entry at a time. The zero value is
+// ready; Reset reuses its buffer.
+type HistEncoder struct {
+	n    int   // closed buckets
+	prev int64 // the points of the last closed bucket
+	cur  Bucket
+	open bool
+	body []byte // the closed buckets after the count
+}
+
+// Reset empties the encoder, keeping its buffer.
+func (e *HistEncoder) Reset() { *e = HistEncoder{body: e.body[:0]} }
+
+// Add counts one entry's points (points never rise from one call to the next).
+func (e *HistEncoder) Add(points int64) {
+	if e.open && e.cur.Points == points {
+		e.cur.Count++
+		return
+	}
+	e.close()
+	e.cur, e.open = Bucket{Points: points, Count: 1}, true
+}
+
+func (e *HistEncoder) close() {
+	if !e.open {
+		return
+	}
+	if e.n == 0 {
+		e.body = binary.AppendVarint(e.body, e.cur.Points)
+	} else {
+		e.body = binary.AppendUvarint(e.body, uint64(e.prev-e.cur.Points))
+	}
+	e.body = binary.AppendUvarint(e.body, uint64(e.cur.Count))
+	e.prev, e.n, e.open = e.cur.Points, e.n+1, false
+}
+
+// Len is the length of the encoded histogram (it closes the last bucket: call it after
+// the last Add).
+func (e *HistEncoder) Len() int {
+	e.close()
+	return uvarintLen(uint64(e.n)) + len(e.body)
+}
+
+func (e *HistEncoder) appendTo(b []byte) []byte {
+	e.close()
+	b = binary.AppendUvarint(b, uint64(e.n))
+	return append(b, e.body...)
+}
+
+// Bytes returns the encoded histogram (a new slice): what EncodeHist returns.
+func (e *HistEncoder) Bytes() []byte { return e.appendTo(make([]byte, 0, e.Len())) }
+
+// ContestHead is a contest record's scalar bins.
+type ContestHead struct {
+	ID, Match, Cycle, AsOf, Total, PageSize int64
+}
+
+// PackContest packs a SetContest record: what EncodeBins gives for Contest.Record with
+// the histogram and first page encoded by hist and rows.
+func PackContest(h ContestHead, hist *HistEncoder, rows *RowsEncoder) Packed {
+	hl, rl := hist.Len(), rows.Len()
+	p := newPacker(8, intSize("as_of", h.AsOf)+intSize("cycle", h.Cycle)+bytesSize("hist", hl)+intSize("id", h.ID)+
+		intSize("match", h.Match)+intSize("page_size", h.PageSize)+bytesSize("rows", rl)+intSize("total", h.Total))
+	p.int("as_of", h.AsOf)
+	p.int("cycle", h.Cycle)
+	p.bytesHead("hist", hl)
+	p.b = hist.appendTo(p.b)
+	p.int("id", h.ID)
+	p.int("match", h.Match)
+	p.int("page_size", h.PageSize)
+	p.bytesHead("rows", rl)
+	p.b = rows.appendTo(p.b)
+	p.int("total", h.Total)
+	return p.b
+}
+
+// PackedRecord is Record with the bins packed (Record.Packed) instead of a map.
+func (c Contest) PackedRecord() Record {
+	var hist HistEncoder
+	for _, b := range c.Hist {
+		for range b.Count {
+			hist.Add(b.Points)
+		}
+	}
+	var rows RowsEncoder
+	for _, r := range c.First {
+		rows.Add(r)
+	}
+	return Record{Set: SetContest, Key: IDKey(c.ID), Packed: PackContest(ContestHead{c.ID, c.Match, c.Cycle, c.AsOf, c.Total, c.PageSize}, &hist, &rows)}
+}
+
+// PackPage packs a SetPage record: what EncodeBins gives for Page.Record with the rows
+// encoded by rows.
+func PackPage(contest int64, page int, cycle int64, rows *RowsEncoder) Packed {
+	rl := rows.Len()
+	p := newPacker(4, intSize("contest", contest)+intSize("cycle", cycle)+intSize("page", int64(page))+bytesSize("rows", rl))
+	p.int("contest", contest)
+	p.int("cycle", cycle)
+	p.int("page", int64(page))
+	p.bytesHead("rows", rl)
+	p.b = rows.appendTo(p.b)
+	return p.b
+}
+
+// PackedRecord is Record with the bins packed (Record.Packed) instead of a map.
+func (p Page) PackedRecord() Record {
+	var rows RowsEncoder
+	for _, r := range p.Rows {
+		rows.Add(r)
+	}
+	return Record{Set: SetPage, Key: PageKey(p.Contest, p.No), Packed: PackPage(p.Contest, p.No, p.Cycle, &rows)}
+}
+
+// Pack packs the entry's SetEntry record: what EncodeBins gives for e.Record().Bins.
+func (e Entry) Pack() Packed {
+	ll := lineupSize(e.Lineup)
+	p := newPacker(7, intSize("contest", e.Contest)+intSize("id", e.ID)+bytesSize("lineup", ll)+intSize("match", e.Match)+
+		intSize("part", int64(e.Part))+intSize("team", e.Team)+intSize("user", e.User))
+	p.int("contest", e.Contest)
+	p.int("id", e.ID)
+	p.bytesHead("lineup", ll)
+	w := writer{b: p.b}
+	w.lineup(e.Lineup)
+	p.b = w.b
+	p.int("match", e.Match)
+	p.int("part", int64(e.Part))
+	p.int("team", e.Team)
+	p.int("user", e.User)
+	return p.b
+}
+
+// PackedRecord is Record with the bins packed (Record.Packed) instead of a map.
+func (e Entry) PackedRecord() Record {
+	return Record{Set: SetEntry, Key: IDKey(e.ID), Packed: e.Pack()}
+}
+
+// Pack packs the user's SetUser record: what EncodeBins gives for u.Record().Bins.
+func (u User) Pack() Packed {
+	el := uvarintLen(uint64(len(u.Entries)))
+	for _, e := range u.Entries {
+		el += uvarintLen(zigzag(e.ID)) + uvarintLen(zigzag(e.Contest)) + uvarintLen(zigzag(e.Team)) + lineupSize(e.Lineup)
+	}
+	p := newPacker(4, bytesSize("entries", el)+intSize("match", u.Match)+intSize("part", int64(u.Part))+intSize("user", u.User))
+	p.bytesHead("entries", el)
+	w := writer{b: p.b}
+	w.u(uint64(len(u.Entries)))
+	for _, e := range u.Entries {
+		w.i(e.ID)
+		w.i(e.Contest)
+		w.i(e.Team)
+		w.lineup(e.Lineup)
+	}
+	p.b = w.b
+	p.int("match", u.Match)
+	p.int("part", int64(u.Part))
+	p.int("user", u.User)
+	return p.b
+}
+
+// PackedRecord is Record with the bins packed (Record.Packed) instead of a map.
+func (u User) PackedRecord() Record {
+	return Record{Set: SetUser, Key: UserKey(u.Match, u.User, u.Part), Packed: u.Pack()}
+}
+
+// rawBin is one bin of a packed record, read in place: its name, and its tag and value
+// as packed.
+type rawBin struct {
+	name string // aliases the record's bytes (which PackWrite does not modify)
+	val  []byte
+}
+
+// errTooMany: a record of more bins than splitBins holds (PackWrite then goes through
+// maps).
+var errTooMany = errors.New("more bins than a packed merge holds")
+
+// splitBins reads the bins of packed record p into dst, checking it as CheckPacked does.
+func splitBins(p []byte, dst *[maxUnpacked]rawBin) (int, error) {
+	n, k := binary.Uvarint(p)
+	if k <= 0 || n > uint64(len(p)-k) {
+		return 0, fmt.Errorf("bins: %w", ErrCorrupt)
+	}
+	if n > maxUnpacked {
+		return 0, errTooMany
+	}
+	b := p[k:]
+	for i := range int(n) {
+		name, val, rest, ok := nextBin(b)
+		if !ok {
+			return 0, fmt.Errorf("bins: %w", ErrCorrupt)
+		}
+		dst[i] = rawBin{name: unsafe.String(unsafe.SliceData(name), len(name)), val: val}
+		if i > 0 && dst[i].name <= dst[i-1].name {
+			return 0, fmt.Errorf("bins: %w", ErrCorrupt) // names are sorted and distinct
+		}
+		b = rest
+	}
+	if len(b) != 0 {
+		return 0, fmt.Errorf("bins: %w", ErrCorrupt)
+	}
+	return int(n), nil
+}
+
+// nextBin reads the bin at the start of b: its name, its tag and value as packed, and
+// the bytes after it (ok false for a malformed bin). A hot path: one-byte lengths (every
+// name, most values) are read without a call.
+func nextBin(b []byte) (name, val, rest []byte, ok bool) {
+	var nl uint64
+	k := 1
+	if len(b) > 0 && b[0] < 0x80 {
+		nl = uint64(b[0])
+	} else if nl, k = binary.Uvarint(b); k <= 0 {
+		return nil, nil, nil, false
+	}
+	if nl >= uint64(len(b)-k) { // the name and at least a tag
+		return nil, nil, nil, false
+	}
+	name = b[k : k+int(nl)]
+	v := b[k+int(nl):]
+	switch v[0] {
+	case tagInt:
+		if _, m := binary.Varint(v[1:]); m > 0 {
+			val = v[:1+m]
+		}
+	case tagStr, tagBytes:
+		l, m := uint64(0), 1
+		if len(v) > 1 && v[1] < 0x80 {
+			l = uint64(v[1])
+		} else if l, m = binary.Uvarint(v[1:]); m <= 0 {
+			return nil, nil, nil, false
+		}
+		if l <= uint64(len(v)-1-m) {
+			val = v[: 1+m+int(l) : 1+m+int(l)]
+		}
+	}
+	if val == nil {
+		return nil, nil, nil, false
+	}
+	return name, val, v[len(val):], true
+}
+
+// fenceVal is the packed tag and value of an int64 bin.
+func intVal(buf []byte, v int64) []byte {
+	buf = append(buf[:0], tagInt)
+	return binary.AppendVarint(buf, v)
+}
+
+// PackWrite packs what a store keeps for the write r: its bins (r.Packed as they are, or
+// r.Bins packed), its fence in FenceEpochBin and FenceCycleBin when it is fenced
+// (replacing bins of those names), and, given old (the stored record a KeepPrev write
+// replaces), old's PrevBins under their PrevName bins (a bin old lacks is left out;
+// they replace bins of those names in r). The bytes are exactly Pack's for that union of
+// bins; a packed r is merged with old and the fence byte for byte, without a map.
+func PackWrite(r Record, old Packed) (Packed, error) {
+	if r.Packed == nil && old == nil {
+		if r.Fence.IsZero() {
+			return Pack(r.Bins)
+		}
+		return PackFenced(r.Bins, r.Fence)
+	}
+	base := r.Packed
+	if base == nil {
+		var err error
+		if base, err = Pack(r.Bins); err != nil {
+			return nil, err
+		}
+	}
+	var nb, ob [maxUnpacked]rawBin
+	n, err := splitBins(base, &nb)
+	if errors.Is(err, errTooMany) {
+		return packWriteMaps(r, base, old)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The bins to add, at most 5 previous ones and the 2 of the fence.
+	var extra [8]rawBin
+	k := 0
+	if prev := PrevBins(r.Set); old != nil && prev != nil {
+		m, err := splitBins(old, &ob)
+		if errors.Is(err, errTooMany) {
+			return packWriteMaps(r, base, old)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stored record: %w", err)
+		}
+		for _, b := range prev {
+			for _, o := range ob[:m] {
+				if o.name == b {
+					extra[k] = rawBin{name: PrevName(b), val: o.val}
+					k++
+					break
+				}
+			}
+		}
+	}
+	var fe, fc [1 + binary.MaxVarintLen64]byte
+	if !r.Fence.IsZero() {
+		extra[k] = rawBin{name: FenceCycleBin, val: intVal(fc[:0], r.Fence.Cycle)}
+		extra[k+1] = rawBin{name: FenceEpochBin, val: intVal(fe[:0], r.Fence.Epoch)}
+		k += 2
+	}
+	// Sort the few added bins by name (insertion sort), then merge them with the
+	// record's; an added bin replaces the record's of the same name.
+	for i := 1; i < k; i++ {
+		for j := i; j > 0 && extra[j].name < extra[j-1].name; j-- {
+			extra[j], extra[j-1] = extra[j-1], extra[j]
+		}
+	}
+	var out [maxUnpacked + 8]rawBin
+	cnt, size := 0, 0
+	for i, j := 0, 0; i < n || j < k; {
+		var b rawBin
+		if j < k && (i == n || extra[j].name <= nb[i].name) {
+			if i < n && extra[j].name == nb[i].name {
+				i++
+			}
+			b = extra[j]
+			j++
+		} else {
+			b = nb[i]
+			i++
+		}
+		out[cnt] = b
+		cnt++
+		size += uvarintLen(uint64(len(b.name))) + len(b.name) + len(b.val)
+	}
+	w := writer{b: make([]byte, 0, uvarintLen(uint64(cnt))+size)}
+	w.u(uint64(cnt))
+	for _, b := range out[:cnt] {
+		w.u(uint64(len(b.name)))
+		w.b = append(w.b, b.name...)
+		w.b = append(w.b, b.val...)
+	}
+	return w.b, nil
+}
+
+// packWriteMaps is PackWrite through maps, for a record of more bins than splitBins
+// holds (no record type has that many).
+func packWriteMaps(r Record, base, old Packed) (Packed, error) {
+	bins, err := DecodeBinsShared(base)
+	if err != nil {
+		return nil, err
+	}
+	if prev := PrevBins(r.Set); old != nil && prev != nil {
+		stored, err := DecodeBinsShared(old)
+		if err != nil {
+			return nil, fmt.Errorf("stored record: %w", err)
+		}
+		for _, b := range prev {
+			if v, ok := stored[b]; ok {
+				bins[PrevName(b)] = v
+			}
+		}
+	}
+	if r.Fence.IsZero() {
+		return Pack(bins)
+	}
+	return PackFenced(bins, r.Fence)
+}
+
+// appendKey appends the decimal ids of a key joined by '/'.
+func appendKey(b []byte, ids ...int64) []byte {
+	for k, id := range ids {
+		if k > 0 {
+			b = append(b, '/')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return b
+}

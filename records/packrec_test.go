@@ -1,0 +1,303 @@
+package records
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+)
+
+// refPackWrite is what the embedded store packed for a write before PackWrite: the bins
+// as a map, the stored record's previous version copied in by name, then Pack or
+// PackFenced. PackWrite must give the same bytes.
+func refPackWrite(t *testing.T, r Record, old Packed) Packed {
+	t.Helper()
+	bins := Bins{}
+	for k, v := range r.Bins {
+		bins[k] = v
+	}
+	if old != nil {
+		stored, err := DecodeBinsShared(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range PrevBins(r.Set) {
+			if v, ok := stored[b]; ok {
+				bins[PrevName(b)] = v
+			}
+		}
+	}
+	var p Packed
+	var err error
+	if r.Fence.IsZero() {
+		p, err = Pack(bins)
+	} else {
+		p, err = PackFenced(bins, r.Fence)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// randRecords returns records of every hot type, each built both ways: Record (a map)
+// and PackedRecord (packed), from random values, negative and extreme ones included.
+func randRecords(rng *rand.Rand) (maps, packed []Record) {
+	val := func() int64 {
+		switch rng.IntN(6) {
+		case 0:
+			return 0
+		case 1:
+			return -rng.Int64N(1 << 40)
+		case 2:
+			return math.MaxInt64 - rng.Int64N(3)
+		case 3:
+			return math.MinInt64 + rng.Int64N(3)
+		default:
+			return rng.Int64N(1 << uint(rng.IntN(62)+1))
+		}
+	}
+	rows := func() []Row {
+		n := rng.IntN(4)
+		if rng.IntN(4) == 0 {
+			n = rng.IntN(120)
+		}
+		out := make([]Row, n)
+		rank, pts := int64(1)+rng.Int64N(1000), val()/4
+		for k := range out {
+			if k > 0 && rng.IntN(3) > 0 {
+				rank += 1 + rng.Int64N(5)
+				pts -= rng.Int64N(3000)
+			}
+			out[k] = Row{Rank: rank, EntryID: val(), UserID: val(), TeamID: val(), Points: pts}
+		}
+		return out
+	}
+	hist := func() []Bucket {
+		n := rng.IntN(5)
+		if rng.IntN(4) == 0 {
+			n = rng.IntN(300)
+		}
+		out := make([]Bucket, n)
+		pts := rng.Int64N(1<<30) - 1<<29
+		for k := range out {
+			if k > 0 {
+				pts -= 1 + rng.Int64N(500)
+			}
+			out[k] = Bucket{Points: pts, Count: 1 + rng.Int64N(4)}
+		}
+		return out
+	}
+	lineup := func() Lineup {
+		l := Lineup{Players: make([]int32, rng.IntN(12)), Captain: int32(val()), Vice: int32(val())}
+		for k := range l.Players {
+			l.Players[k] = int32(val())
+		}
+		return l
+	}
+	entry := func() Entry {
+		return Entry{ID: val(), Contest: val(), Match: val(), User: val(), Team: val(), Part: int32(val()), Lineup: lineup()}
+	}
+	c := Contest{ID: val(), Match: val(), Cycle: val(), AsOf: val(), Total: val(), PageSize: val(), Hist: hist(), First: rows()}
+	p := Page{Contest: val(), No: int(rng.Int64N(1 << 20)), Cycle: val(), Rows: rows()}
+	e := entry()
+	u := User{Match: val(), User: val(), Part: int32(val())}
+	for range rng.IntN(4) {
+		u.Entries = append(u.Entries, entry())
+	}
+	return []Record{c.Record(), p.Record(), e.Record(), u.Record()},
+		[]Record{c.PackedRecord(), p.PackedRecord(), e.PackedRecord(), u.PackedRecord()}
+}
+
+// TestPackedRecords: every hot record type packed without a map is byte for byte what
+// EncodeBins gives for its map, and PackWrite gives what the map-based store packing
+// gave (refPackWrite), fenced and not, versioned with and without a stored record.
+func TestPackedRecords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	fences := []Fence{{}, {Epoch: 0, Cycle: 3}, {Epoch: 5, Cycle: -1}, {Epoch: math.MaxInt64, Cycle: math.MinInt64}}
+	for round := range 300 {
+		maps, packed := randRecords(rng)
+		// Stored records to replace: an older version of the same type (fenced or not),
+		// and one whose versioned bins have other types or are partly absent.
+		oldMaps, _ := randRecords(rng)
+		for i := range maps {
+			m, p := maps[i], packed[i]
+			if m.Set != p.Set || m.Key != p.Key || p.Bins != nil {
+				t.Fatalf("round %d: %s/%s packed as %s/%s with bins %v", round, m.Set, m.Key, p.Set, p.Key, p.Bins)
+			}
+			if want := EncodeBins(m.Bins); !bytes.Equal(p.Packed, want) {
+				t.Fatalf("round %d: %s packed\n%x\nwant\n%x", round, m.Set, p.Packed, want)
+			}
+			back, err := p.BinMap()
+			if err != nil || !reflect.DeepEqual(back, m.Bins) {
+				t.Fatalf("round %d: %s BinMap %v, %v; want %v", round, m.Set, back, err, m.Bins)
+			}
+			odd := Bins{"cycle": []byte{1}, "rows": int64(-4), "zz": "s", "p_rows": int64(9)}
+			olds := []Packed{nil, EncodeBins(oldMaps[i].Bins), refPackWrite(t, Record{Set: m.Set, Bins: oldMaps[i].Bins, Fence: Fence{1, 2}}, nil), EncodeBins(odd)}
+			for _, f := range fences {
+				for k, old := range olds {
+					m.Fence, p.Fence = f, f
+					m.KeepPrev, p.KeepPrev = Versioned(m.Set), Versioned(m.Set)
+					want := refPackWrite(t, m, old)
+					for _, r := range []Record{p, m} {
+						got, err := PackWrite(r, old)
+						if err != nil {
+							t.Fatalf("round %d: %s fence %v old %d: %v", round, m.Set, f, k, err)
+						}
+						if !bytes.Equal(got, want) {
+							t.Fatalf("round %d: %s fence %v old %d (packed %v):\n%x\nwant\n%x", round, m.Set, f, k, r.Packed != nil, got, want)
+						}
+						if err := CheckPacked(got); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackWriteOtherRecords: records written as maps (every set but the hot four) pack
+// as before, with their fence, and a set that is not versioned takes nothing from the
+// stored record; a record of more bins than the packed merge holds goes through maps.
+func TestPackWriteOtherRecords(t *testing.T) {
+	log := PointsLog{}.Append(1, 100, map[int32]int64{7: 50})
+	many := Bins{}
+	for k := range maxUnpacked + 3 {
+		many[fmt.Sprintf("b%02d", k)] = int64(k)
+	}
+	many["cycle"] = int64(4)
+	for _, r := range []Record{
+		Match{1, StateLive, 2, 200, 10, 3, []int32{0, 7}}.Record(),
+		MatchPart{1, 7, StateLive, 2, 200, 10, 3, 1, log}.Record(),
+		ContestChunk{1, 3, 0, 2, []ContestSize{{5, 4}, {6, 2}}}.Record(),
+		Matches{[]int64{1, 2}}.Record(),
+		{Set: SetContest, Key: "9", Bins: many},
+		{Set: SetPage, Key: "9/1", Bins: Bins{"cycle": int64(3), "w_epoch": int64(99)}},
+	} {
+		old := EncodeBins(Bins{"cycle": int64(1), "rows": []byte{0}, "as_of": int64(5)})
+		for _, f := range []Fence{{}, {2, 3}} {
+			r.Fence = f
+			for _, o := range []Packed{nil, old, EncodeBins(many)} {
+				want := refPackWrite(t, r, o)
+				got, err := PackWrite(r, o)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%s fence %v: %x, %v\nwant %x", r.Set, f, got, err, want)
+				}
+				packed := r
+				packed.Packed, packed.Bins = EncodeBins(r.Bins), nil
+				if got, err = PackWrite(packed, o); err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("%s fence %v, packed: %x, %v\nwant %x", r.Set, f, got, err, want)
+				}
+			}
+		}
+	}
+}
+
+// TestPackWriteCorrupt: a malformed packed record, written or stored, is ErrCorrupt;
+// no cut of a record panics.
+func TestPackWriteCorrupt(t *testing.T) {
+	good := Page{Contest: 5, No: 1, Cycle: 3, Rows: []Row{{1, 2, 3, 4, 5}}}.PackedRecord()
+	good.Fence = Fence{1, 3}
+	good.KeepPrev = true
+	unsorted := EncodeBins(Bins{"a": int64(1)})
+	unsorted = append(append([]byte{2}, unsorted[1:]...), unsorted[1:]...) // "a" twice
+	for i := range len(good.Packed) {
+		r := good
+		r.Packed = good.Packed[:i]
+		if _, err := PackWrite(r, nil); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("cut at %d: %v", i, err)
+		}
+		if _, err := PackWrite(good, good.Packed[:i]); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("stored cut at %d: %v", i, err)
+		}
+	}
+	r := good
+	r.Packed = unsorted
+	if _, err := PackWrite(r, nil); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("bins out of order: %v", err)
+	}
+	if _, err := PackWrite(good, unsorted); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("stored bins out of order: %v", err)
+	}
+	if _, err := (Record{Set: SetUser, Key: "1/2/3", Packed: Packed{1, 1}}).BinMap(); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("BinMap of a cut record: %v", err)
+	}
+}
+
+// TestEncoders: the encoders give EncodeRows' and EncodeHist's bytes, and reuse.
+func TestEncoders(t *testing.T) {
+	var re RowsEncoder
+	var he HistEncoder
+	for _, rows := range [][]Row{nil, {{1, 9, 90, 5, 5000}, {1, 12, 91, 5, 5000}, {3, 4, 92, 6, -250}, {4, -7, 0, 1, -251}}, {{7, 1, 1, 1, 0}}} {
+		re.Reset()
+		he.Reset()
+		var hist []Bucket
+		for _, r := range rows {
+			re.Add(r)
+			he.Add(r.Points)
+			if n := len(hist); n > 0 && hist[n-1].Points == r.Points {
+				hist[n-1].Count++
+			} else {
+				hist = append(hist, Bucket{r.Points, 1})
+			}
+		}
+		if got, want := re.Bytes(), EncodeRows(rows); !bytes.Equal(got, want) || re.Len() != len(want) {
+			t.Fatalf("rows %v: %x (len %d), want %x", rows, got, re.Len(), want)
+		}
+		if got, want := he.Bytes(), EncodeHist(hist); !bytes.Equal(got, want) || he.Len() != len(want) {
+			t.Fatalf("hist %v: %x (len %d), want %x", hist, got, he.Len(), want)
+		}
+	}
+}
+
+// TestKeys: the keys are the decimal ids joined by '/'.
+func TestKeys(t *testing.T) {
+	for _, v := range []int64{0, 7, -3, math.MaxInt64, math.MinInt64} {
+		p := int32(v)
+		if got, want := PageKey(v, int(v)), fmt.Sprintf("%d/%d", v, v); got != want {
+			t.Fatalf("PageKey %q want %q", got, want)
+		}
+		if got, want := UserKey(v, v, p), fmt.Sprintf("%d/%d/%d", v, v, p); got != want {
+			t.Fatalf("UserKey %q want %q", got, want)
+		}
+		if got, want := ChunkKey(v, p, int(v)), fmt.Sprintf("%d/%d/%d", v, p, v); got != want {
+			t.Fatalf("ChunkKey %q want %q", got, want)
+		}
+		if got, want := MatchPartKey(v, p), fmt.Sprintf("%d/%d", v, p); got != want {
+			t.Fatalf("MatchPartKey %q want %q", got, want)
+		}
+	}
+}
+
+// TestPackWriteAllocs: a versioned, fenced write of a packed record allocates only the
+// record it returns.
+func TestPackWriteAllocs(t *testing.T) {
+	c := Contest{ID: 5, Match: 1, Cycle: 4, AsOf: 9, Total: 3, PageSize: 100, Hist: []Bucket{{10, 2}, {5, 1}},
+		First: []Row{{1, 1, 1, 1, 10}, {1, 2, 2, 2, 10}, {3, 3, 3, 3, 5}}}
+	r := c.PackedRecord()
+	r.Fence, r.KeepPrev = Fence{1, 4}, true
+	old, err := PackWrite(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := PackWrite(r, old); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Fatalf("PackWrite allocates %v times, want 1", n)
+	}
+	var re RowsEncoder
+	var he HistEncoder
+	for _, row := range c.First {
+		re.Add(row)
+		he.Add(row.Points)
+	}
+	if n := testing.AllocsPerRun(100, func() { PackContest(ContestHead{ID: 5}, &he, &re) }); n != 1 {
+		t.Fatalf("PackContest allocates %v times, want 1", n)
+	}
+}
