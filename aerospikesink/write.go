@@ -60,7 +60,11 @@ func (s *Sink) writeItem(it *item, n nsInfo, r *records.Record) error {
 	if aerr != nil {
 		return fmt.Errorf("aerospike: key %s/%q: %w", r.Set, r.Key, aerr)
 	}
-	ops := make([]*as.Operation, 0, len(r.Bins)+7)
+	bins, err := r.BinMap() // a record built packed (records.Record.Packed) is unpacked once
+	if err != nil {
+		return fmt.Errorf("aerospike: %w", err)
+	}
+	ops := make([]*as.Operation, 0, len(bins)+7)
 	size := 0
 	if r.KeepPrev {
 		// The stored version's bins move to their p_ names first, then the new bins are
@@ -68,7 +72,7 @@ func (s *Sink) writeItem(it *item, n nsInfo, r *records.Record) error {
 		// is skipped (EvalNoFail).
 		ops = append(ops, prevOps(r.Set)...)
 	}
-	for name, v := range r.Bins {
+	for name, v := range bins {
 		if len(name) > MaxBinName {
 			return fmt.Errorf("aerospike: record %s/%s: bin name %q has %d characters; Aerospike allows at most %d", r.Set, r.Key, name, len(name), MaxBinName)
 		}
