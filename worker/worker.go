@@ -440,10 +440,51 @@ func (w *Worker) Run(ctx context.Context, ticks CycleSource) error {
 	}
 }
 
-// ingest polls the source and applies events until ctx ends. A failed poll (the broker
-// unreachable, a dead letter not yet acknowledged) is retried with backoff: the source
-// hands back the same batch, so nothing is skipped.
+// ingest polls the source and applies events until ctx ends. Polling (the Kafka fetch
+// and the decoding of its records) and applying run as a two-stage pipeline, on two
+// goroutines, so a replay uses two cores: the poller decodes batch n+1 (and holds at most
+// one more) while batch n is applied. The pipeline keeps every guarantee of polling and
+// applying in turn: batches are applied in the order polled, one at a time, so each
+// partition's events are applied once and in offset order; a failed poll (the broker
+// unreachable, a dead letter not yet acknowledged) is retried with backoff, and the source
+// hands back the same batch, so nothing is skipped; and an entries partition dropped
+// after its records were polled has them ignored, even if it was gained again since
+// (the batch names the partition states it was polled for: polled.owners).
 func (w *Worker) ingest(ctx context.Context) error {
+	pctx, cancel := context.WithCancel(ctx)
+	polled := make(chan polled, 1)
+	var wg sync.WaitGroup
+	var pollErr error
+	wg.Go(func() {
+		defer close(polled)
+		pollErr = w.poll(pctx, polled)
+	})
+	stop := func() error {
+		cancel()
+		for range polled { // unblock the poller, drop what it held
+		}
+		wg.Wait()
+		return pollErr
+	}
+	for p := range polled {
+		if err := w.apply(ctx, p.batch, p.owners); err != nil {
+			stop()
+			return err
+		}
+	}
+	return stop()
+}
+
+// polled is a batch on its way from the poller to Apply: owners holds the state of each
+// entries partition of the batch at the time it was polled (nil: not owned then).
+type polled struct {
+	batch  kafkasource.Batch
+	owners map[int32]*partState
+}
+
+// poll is ingest's first stage: it polls the source until ctx ends and sends each batch
+// to out. It returns nil when ctx ends, or the error that stops it (the source closed).
+func (w *Worker) poll(ctx context.Context, out chan<- polled) error {
 	backoff := 100 * time.Millisecond
 	for {
 		b, err := w.src.Poll(ctx)
@@ -464,10 +505,39 @@ func (w *Worker) ingest(ctx context.Context) error {
 			continue
 		}
 		backoff = 100 * time.Millisecond
-		if err := w.Apply(ctx, b); err != nil {
-			return err
+		select {
+		case out <- polled{batch: b, owners: w.owners(b)}:
+		case <-ctx.Done():
+			return nil
 		}
 	}
+}
+
+// owners returns the state of every entries partition of b, as it is now (nil for one
+// not owned): Apply, later, ignores the records of a partition whose state is no longer
+// the same (dropped, or dropped and gained again, meanwhile).
+func (w *Worker) owners(b kafkasource.Batch) map[int32]*partState {
+	next := b.Next[w.cfg.EntriesTopic]
+	if len(next) == 0 && len(b.Entries) == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[int32]*partState, len(next))
+	for p := range next {
+		out[p] = w.parts[p]
+	}
+	for i := range b.Entries { // Next names every partition a batch holds; in case not
+		if p := b.Entries[i].Partition; !hasKey(out, p) {
+			out[p] = w.parts[p]
+		}
+	}
+	return out
+}
+
+func hasKey[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
 }
 
 type rejection struct {
@@ -484,11 +554,29 @@ type rejection struct {
 // worker's state refuses is dead-lettered with its reason; a failed dead-letter write is
 // retried with backoff until it succeeds or ctx ends (the worker is not ready meanwhile).
 func (w *Worker) Apply(ctx context.Context, b kafkasource.Batch) error {
+	return w.apply(ctx, b, nil)
+}
+
+// apply is Apply for a batch polled when the entries partitions' states were owners
+// (nil: whatever they are now). The records of a partition not owned then, or whose
+// state changed since (dropped, or dropped and gained again), are ignored.
+func (w *Worker) apply(ctx context.Context, b kafkasource.Batch, owners map[int32]*partState) error {
 	var rejected []rejection
 	w.mu.Lock()
+	owned := func(p int32) *partState {
+		ps := w.parts[p]
+		if owners != nil && owners[p] != ps {
+			return nil
+		}
+		return ps
+	}
+	var ps *partState
+	last := int32(-1)
 	for i := range b.Entries {
 		r := &b.Entries[i]
-		ps := w.parts[r.Partition]
+		if r.Partition != last { // a batch holds each partition's records in a run
+			ps, last = owned(r.Partition), r.Partition
+		}
 		if ps == nil {
 			continue // not owned (dropped while fetched)
 		}
@@ -511,7 +599,7 @@ func (w *Worker) Apply(ctx context.Context, b kafkasource.Batch) error {
 	for topic, next := range b.Next {
 		if topic == w.cfg.EntriesTopic {
 			for p, o := range next {
-				if ps := w.parts[p]; ps != nil {
+				if ps := owned(p); ps != nil {
 					ps.next = max(ps.next, o)
 					if !ps.caughtUp && ps.next >= ps.end {
 						ps.caughtUp = true

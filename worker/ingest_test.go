@@ -1,0 +1,313 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fantasy/leaderboard/kafkasource"
+	"github.com/fantasy/leaderboard/rankstore"
+)
+
+// scripted is a Source whose Poll hands out the results a test sends, in order, and whose
+// Reject counts dead letters and can be held (a DLQ write that takes long).
+type scripted struct {
+	results chan pollResult
+	polls   atomic.Int32  // Poll calls begun
+	hold    chan struct{} // when not nil, Reject waits until it is closed
+	mu      sync.Mutex
+	dead    []int64 // offsets dead-lettered, in order
+}
+
+type pollResult struct {
+	b   kafkasource.Batch
+	err error
+}
+
+func newScripted() *scripted { return &scripted{results: make(chan pollResult, 100)} }
+
+func (s *scripted) Poll(ctx context.Context) (kafkasource.Batch, error) {
+	s.polls.Add(1)
+	select {
+	case r := <-s.results:
+		return r.b, r.err
+	case <-ctx.Done():
+		return kafkasource.Batch{}, ctx.Err()
+	}
+}
+
+func (s *scripted) Reject(ctx context.Context, _ string, _ int32, off int64, _, _ []byte, _ *kafkasource.RejectError) error {
+	if s.hold != nil {
+		select {
+		case <-s.hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dead = append(s.dead, off)
+	return nil
+}
+
+func (s *scripted) deadLetters() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int64(nil), s.dead...)
+}
+
+// entryAt is an entry event of match 1 at offset off of partition p: entry id, contest
+// and team as given, a lineup of 11 of 22 players.
+func entryAt(p int32, off, entry, contest int64, withdrawn bool) kafkasource.EntryRecord {
+	e := kafkasource.EntryEvent{MatchID: 1, ContestID: contest, EntryID: entry, Withdrawn: withdrawn}
+	if !withdrawn {
+		e.UserID, e.TeamID = entry, entry
+		for k := range int32(11) {
+			e.Players = append(e.Players, 1+(int32(entry)+k)%22)
+		}
+		e.Captain, e.ViceCaptain = e.Players[0], e.Players[1]
+	}
+	return kafkasource.EntryRecord{Event: e, Partition: p, Offset: off}
+}
+
+// batchOf is a polled batch of entry records, with Next after each partition's last.
+func batchOf(recs ...kafkasource.EntryRecord) kafkasource.Batch {
+	b := kafkasource.Batch{Entries: recs, Next: map[string]map[int32]int64{"lb.entries": {}}}
+	for _, r := range recs {
+		b.Next["lb.entries"][r.Partition] = r.Offset + 1
+	}
+	return b
+}
+
+func newIngestWorker(t *testing.T, src Source) *Worker {
+	t.Helper()
+	store, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	w, err := New(cfg, src, store, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// runIngest runs w's ingest until the test ends; the returned channel is closed when it
+// ends, and *result is then what it returned.
+func runIngest(t *testing.T, w *Worker) (cancel context.CancelFunc, done <-chan struct{}, result *error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	result = new(error)
+	go func() {
+		defer close(ended)
+		*result = w.ingest(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-ended:
+		case <-time.After(10 * time.Second):
+			t.Error("ingest did not end 10 s after its context")
+		}
+	})
+	return cancel, ended, result
+}
+
+// waitFor polls cond (under the worker's ingest lock) until it holds, or fails the test.
+func waitFor(t *testing.T, w *Worker, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		w.mu.Lock()
+		ok := cond()
+		w.mu.Unlock()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 10 s: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// pendingOf counts the entry events applied to partition p and not yet folded.
+func pendingOf(w *Worker, p int32) int {
+	n := 0
+	if ps := w.parts[p]; ps != nil {
+		for _, sh := range ps.shards {
+			n += sh.pending.len()
+		}
+	}
+	return n
+}
+
+// The pipelined ingest applies every polled batch once, in the order polled: each event
+// is applied exactly once (the pending log counts them), per partition in offset order
+// (the last event of each entry is the one that holds), and the partitions catch up at
+// their ends.
+func TestIngestAppliesEveryBatchOnceInOrder(t *testing.T) {
+	src := newScripted()
+	w := newIngestWorker(t, src)
+	const batches, per = 61, 10 // per partition and batch
+	for p := range int32(2) {
+		if err := w.AddPartition(p, batches*per); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Entries 1..per of each partition, again and again: in odd batches every third is
+	// withdrawn, in even ones it is back. The last batch is even: every entry held.
+	events := 0
+	for k := range int64(batches) {
+		var recs []kafkasource.EntryRecord
+		for p := range int32(2) {
+			for i := range int64(per) {
+				entry := 1000*int64(p) + 1 + i
+				recs = append(recs, entryAt(p, k*per+i, entry, 100+int64(p), k%2 == 1 && i%3 == 0))
+				events++
+			}
+		}
+		src.results <- pollResult{b: batchOf(recs...)}
+	}
+	runIngest(t, w)
+	waitFor(t, w, "both partitions caught up", func() bool { return w.parts[0].caughtUp && w.parts[1].caughtUp })
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if got := pendingOf(w, 0) + pendingOf(w, 1); got != events {
+		t.Errorf("events applied: %d, want %d (each once)", got, events)
+	}
+	for p := range int32(2) {
+		if got := w.parts[p].next; got != batches*per {
+			t.Errorf("partition %d: next offset %d, want %d", p, got, batches*per)
+		}
+		if got := len(w.parts[p].entryContest); got != per {
+			t.Errorf("partition %d holds %d entries, want %d (the last event of each holds)", p, got, per)
+		}
+	}
+	if got := w.matches[1].count; got != 2*per {
+		t.Errorf("match 1 counts %d entries, want %d", got, 2*per)
+	}
+}
+
+// A failed poll is retried (with backoff) and nothing polled after it is lost.
+func TestIngestRetriesFailedPoll(t *testing.T) {
+	src := newScripted()
+	w := newIngestWorker(t, src)
+	if err := w.AddPartition(0, 2); err != nil {
+		t.Fatal(err)
+	}
+	src.results <- pollResult{err: errors.New("broker unreachable")}
+	src.results <- pollResult{b: batchOf(entryAt(0, 0, 1, 100, false), entryAt(0, 1, 2, 100, false))}
+	runIngest(t, w)
+	waitFor(t, w, "partition 0 caught up after a failed poll", func() bool { return w.parts[0].caughtUp })
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if got := pendingOf(w, 0); got != 2 {
+		t.Errorf("events applied: %d, want 2", got)
+	}
+}
+
+// A batch polled for a partition that is then dropped and gained again (a rebalance that
+// moves it away and back) while the batch waits for Apply is ignored: the partition is
+// replayed from its start by the new assignment, and the stale batch would apply its
+// records twice, out of order.
+func TestIngestIgnoresBatchOfPartitionDroppedMeanwhile(t *testing.T) {
+	src := newScripted()
+	src.hold = make(chan struct{})
+	w := newIngestWorker(t, src)
+	if err := w.AddPartition(0, 6); err != nil {
+		t.Fatal(err)
+	}
+	// Batch A: entry 1 in contest 100, then in contest 200 (refused: a contest move,
+	// dead-lettered; Reject holds Apply). Batch B, polled meanwhile: offsets 2-3.
+	a := batchOf(entryAt(0, 0, 1, 100, false), entryAt(0, 1, 1, 200, false))
+	b := batchOf(entryAt(0, 2, 2, 100, false), entryAt(0, 3, 3, 100, false))
+	src.results <- pollResult{b: a}
+	src.results <- pollResult{b: b}
+	_, done, result := runIngest(t, w)
+	// The third Poll begins once B was handed on, with the partition states it was
+	// polled for.
+	deadline := time.Now().Add(10 * time.Second)
+	for src.polls.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the poller did not poll a third time in 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	w.DropPartition(0)
+	if err := w.AddPartition(0, 4); err != nil {
+		t.Fatal(err)
+	}
+	close(src.hold)
+	// The new assignment replays the partition from its start.
+	src.results <- pollResult{b: batchOf(entryAt(0, 0, 1, 100, false), entryAt(0, 1, 1, 200, false), entryAt(0, 2, 2, 100, false), entryAt(0, 3, 3, 100, false))}
+	waitFor(t, w, "partition 0 caught up again", func() bool { return w.parts[0].caughtUp })
+	select {
+	case <-done:
+		t.Fatalf("ingest ended: %v", *result)
+	default:
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ps := w.parts[0]
+	if got := pendingOf(w, 0); got != 3 {
+		t.Errorf("events applied to the new partition state: %d, want 3 (the replay's; the stale batch ignored)", got)
+	}
+	if ps.next != 4 {
+		t.Errorf("next offset %d, want 4", ps.next)
+	}
+	if got := src.deadLetters(); len(got) != 2 || got[0] != 1 || got[1] != 1 {
+		t.Errorf("dead letters at offsets %v, want [1 1] (batch A's, then the replay's)", got)
+	}
+}
+
+// The source closing ends ingest with ErrClosed; the context ending ends it with nil,
+// even while the poller holds a batch Apply has not taken.
+func TestIngestEnds(t *testing.T) {
+	t.Run("closed", func(t *testing.T) {
+		src := newScripted()
+		w := newIngestWorker(t, src)
+		src.results <- pollResult{err: kafkasource.ErrClosed}
+		_, done, result := runIngest(t, w)
+		select {
+		case <-done:
+			if !errors.Is(*result, kafkasource.ErrClosed) {
+				t.Errorf("ingest ended with %v, want ErrClosed", *result)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("ingest did not end 10 s after the source closed")
+		}
+	})
+	t.Run("context", func(t *testing.T) {
+		src := newScripted()
+		src.hold = make(chan struct{}) // never released: Apply waits on a dead letter
+		w := newIngestWorker(t, src)
+		if err := w.AddPartition(0, 10); err != nil {
+			t.Fatal(err)
+		}
+		src.results <- pollResult{b: batchOf(entryAt(0, 0, 1, 100, false), entryAt(0, 1, 1, 200, false))}
+		for k := range int64(4) {
+			src.results <- pollResult{b: batchOf(entryAt(0, 2+k, 2+k, 100, false))}
+		}
+		cancel, done, result := runIngest(t, w)
+		for src.polls.Load() < 3 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		select {
+		case <-done:
+			if *result != nil {
+				t.Errorf("ingest ended with %v, want nil", *result)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("ingest did not end 10 s after its context")
+		}
+	})
+}
