@@ -109,3 +109,39 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDerive adds one late entry to a partition of n entries (a worker's contest
+// group is 65536 at most) and runs the next cycle on unchanged points, against
+// rebuilding the partition from its entries: what a late entry costs the engine.
+//
+//	go test -run '^$' -bench Derive ./engine
+func BenchmarkDerive(b *testing.B) {
+	for _, n := range []int{65_536, 560_000} {
+		entries, pts := reference.Random(1, benchShape(n, "join"))
+		snap := snapshotOf(b, pts)
+		late := entries[len(entries)/2]
+		late.EntryID, late.TeamID = 1<<40, 1<<40 // a new entry of a new team
+		b.Run(fmt.Sprintf("entries=%d/derive", n), func(b *testing.B) {
+			p := build(b, entries, engine.DefaultConfig())
+			p.Run(snap)
+			b.ReportAllocs()
+			for b.Loop() {
+				q, err := p.Derive(nil, []engine.Entry{late})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st := q.Run(snap); st.ChangedPages == 0 || st.SkippedContests != q.NumContests()-1 {
+					b.Fatalf("the cycle after a late entry: %+v", st)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("entries=%d/rebuild", n), func(b *testing.B) {
+			all := append(entries[:len(entries):len(entries)], late)
+			b.ReportAllocs()
+			for b.Loop() {
+				q := build(b, all, engine.DefaultConfig())
+				q.Run(snap)
+			}
+		})
+	}
+}

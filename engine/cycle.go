@@ -40,6 +40,9 @@ type Stats struct {
 
 type cycleState struct {
 	cycles int
+	// dirty marks the contests a Derive changed (nil: none): the next Run ranks them as a
+	// first cycle does, every entry and page of them changed, then forgets them.
+	dirty []uint64
 	// teamPts holds each team's points (units of 1/PointsScale) in this cycle.
 	teamPts []int32
 	// The per-entry gather reads one of two key tables, whichever this cycle uses:
@@ -187,6 +190,7 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 	}
 	mark(StageChanges)
 	st.cycles++
+	st.dirty = nil
 	return Stats{
 		Cycle:           st.cycles,
 		Entries:         p.NumEntries(),
@@ -366,12 +370,18 @@ func (p *Partition) keepContest(s, e int) {
 	st.skipped.Add(1)
 }
 
+// fresh reports whether contest c is ranked as in a first cycle: every entry and page of
+// it changed, nothing carried from the previous cycle.
+func (st *cycleState) fresh(c int) bool {
+	return st.cycles == 0 || (st.dirty != nil && st.dirty[c>>6]&(1<<(c&63)) != 0)
+}
+
 // rankContest ranks one contest on one worker.
 func (p *Partition) rankContest(ws *workerScratch, c int) {
 	st := &p.st
 	s, e := int(p.start[c]), int(p.start[c+1])
 	n := e - s
-	first := st.cycles == 0
+	first := st.fresh(c)
 	pairs := ws.pairs[:n]
 	minK, maxK, anyChanged := p.gatherPairs(pairs, s, 0)
 	if !anyChanged && !first {
@@ -406,7 +416,7 @@ func (p *Partition) walk(c int, sorted []uint64, lo, hi int, words []uint64, pag
 	st := &p.st
 	s, e := int(p.start[c]), int(p.start[c+1])
 	n := e - s
-	first := st.cycles == 0
+	first := st.fresh(c)
 	order, prevOrder := st.order[s:e], st.prevOrder[s:e]
 	pts, prevPts := st.pts[s:e], st.prevPts[s:e]
 	pageSize := p.cfg.PageSize
@@ -456,7 +466,7 @@ func (p *Partition) rankMega(c int) {
 	st := &p.st
 	s, e := int(p.start[c]), int(p.start[c+1])
 	n := e - s
-	first := st.cycles == 0
+	first := st.fresh(c)
 	W := p.workers
 	pairs, tmp := st.megaPairs[:n], st.megaTmp[:n]
 	parallelRange(W, n, func(w, lo, hi int) {

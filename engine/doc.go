@@ -78,6 +78,21 @@
 //     walk in which each chunk finds its first rank by binary search.
 //  3. changes: the changed-entry bitset and the changed pages become roaring bitmaps.
 //
+// # Deriving a partition (derive.go)
+//
+// Partition.Derive returns a new partition holding an old one's entries less some
+// removed, plus some added (validated as Builder.Add does), laid out as Build would lay
+// them out, without re-adding or re-sorting the rest: the added rows are sorted and
+// merged, contest by contest, with the old columns (untouched runs of contests copied
+// whole); teams an added entry names are looked up in the old team table, new teams
+// appended, teams left without entries dropped. The old cycle state is carried over:
+// each team's points (for the next cycle's changed flags) and, for every contest no
+// entry left or joined, its order (entry numbers moved by the contest's shift) and
+// points by position. The contests an entry left or joined are marked dirty: the next
+// Run ranks them as a first cycle does (every entry and page of them changed), then
+// clears the marks. So the next cycle costs, and reports changed, what a cycle of the
+// old partition would have plus the changed contests.
+//
 // # Invariants
 //
 //   - Within a contest, position order == entry_id order; this is what makes a stable

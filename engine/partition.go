@@ -225,6 +225,11 @@ func (p *Partition) layoutContests(contest []int64) {
 		}
 	}
 	p.start = append(p.start, uint32(n))
+	p.layoutPages()
+}
+
+// layoutPages numbers the pages of the contests laid out in contestID and start.
+func (p *Partition) layoutPages() {
 	p.pageStart = make([]uint32, len(p.contestID)+1)
 	for c := range p.contestID {
 		size := int(p.start[c+1] - p.start[c])
