@@ -30,7 +30,8 @@ type EntryKey struct{ ContestID, EntryID int64 }
 // The derived partition's next Run ranks anew only the contests an entry left or
 // joined (every entry and page of such a contest is reported changed, as in a first
 // cycle) and the contests whose team points moved; the change sets of every other
-// contest compare with p's last cycle, as p's next Run would have. Teams left without
+// contest compare with p's last cycle, as p's next Run would have (p derived but not
+// yet Run passes its own changed contests on). Teams left without
 // entries are dropped, new teams are appended to the team table. p is not changed and
 // stays usable. The cost is O(entries of p) in copies plus O(size) per changed contest
 // and O(k log k) for k changes.
@@ -206,7 +207,8 @@ func (p *Partition) Derive(remove []EntryKey, add []Entry) (*Partition, error) {
 	if st.cycles > 0 {
 		st.dirty = make([]uint64, (len(contestID)+63)/64)
 		for c, pc := range from {
-			if pc < 0 {
+			if pc < 0 || (p.st.dirty != nil && p.st.dirty[pc>>6]&(1<<(pc&63)) != 0) {
+				// Changed here, or by a Derive of p not yet followed by a Run.
 				st.dirty[c>>6] |= 1 << (c & 63)
 				continue
 			}

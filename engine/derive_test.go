@@ -210,6 +210,16 @@ func testDerive(t *testing.T, seed uint64, shape reference.Shape, cfg engine.Con
 		if err != nil {
 			t.Fatalf("step %d (%s): %v", step, kind, err)
 		}
+		if step%2 == 1 { // two Derives before a Run: the first one's contests stay changed
+			extra := randomStep(rng, "late entry, known team", cur, playerIDs, &nextID, &nextTeam)
+			for _, e := range extra.add {
+				cur[e.EntryID] = e
+				touched[e.ContestID] = true
+			}
+			if q, err = q.Derive(nil, extra.add); err != nil {
+				t.Fatalf("step %d (%s), a second Derive: %v", step, kind, err)
+			}
+		}
 		if step%3 == 1 { // points move every third step, else the cycle ranks the same points
 			pts = reference.Bump(pts, step)
 		}
