@@ -25,8 +25,12 @@ type entryRef struct{ id, contest int64 }
 
 // fold applies a shard's pending entry events (ch, taken from the ingest side) to its
 // contest groups: only the groups holding a changed contest (or an entry of an edited
-// team) are rebuilt, each from its engine partition plus the changes. A first fold (the
-// replay) packs the contests, in contest_id order, into groups of up to groupEntries.
+// team) change. A group whose changes are entries upserted or withdrawn (no team edit)
+// gets a partition derived from its own (engine.Partition.Derive: work in proportion to
+// the changed contests plus copies of the group's columns, the last cycle carried over
+// to every other contest); a team edit, or a change Derive refuses, rebuilds the group
+// from its engine partition plus the changes. A first fold (the replay) packs the
+// contests, in contest_id order, into groups of up to groupEntries.
 func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map[int64]struct{}, lineupSize, groupEntries int, cfg engine.Config) (foldResult, error) {
 	res := foldResult{contests: map[*group][]int64{}}
 	teamEdit := map[int32]bool{}
@@ -37,14 +41,18 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 	}
 	touched := map[int32]bool{}
 	newSize := map[int64]int{}
-	for id, i := range last {
+	for _, i := range last {
 		c := ch.contest[i]
-		if g, ok := sh.groupOf[c]; ok {
-			touched[g] = true
-		} else if !ch.gone[i] {
+		if _, ok := sh.groupOf[c]; !ok && !ch.gone[i] {
 			newSize[c]++
 		}
-		_ = id
+	}
+	// Every event's contest, not only the last one's: an entry withdrawn from one
+	// contest and added to another leaves the first one's group too.
+	for _, c := range ch.contest {
+		if g, ok := sh.groupOf[c]; ok {
+			touched[g] = true
+		}
 	}
 	if len(editedNow) > 0 {
 		for gi, g := range sh.groups {
@@ -91,11 +99,18 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 	if len(touched) == 0 {
 		return res, nil
 	}
-	// Changes by group.
+	// Changes by group: the last event of each entry (byGroup), and every event
+	// (events: the contests they land in, the entries they remove).
 	byGroup := map[int32][]int{}
 	for _, i := range last {
 		if g, ok := sh.groupOf[ch.contest[i]]; ok {
 			byGroup[g] = append(byGroup[g], i)
+		}
+	}
+	events := map[int32][]int{}
+	for i, c := range ch.contest {
+		if g, ok := sh.groupOf[c]; ok {
+			events[g] = append(events[g], i)
 		}
 	}
 	gids := make([]int32, 0, len(touched))
@@ -109,6 +124,21 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 		old := g.part
 		add := byGroup[gi]
 		slices.Sort(add) // arrival order: deterministic builds
+		var cs []int64   // the contests the group's changes land in
+		for _, k := range events[gi] {
+			cs = append(cs, ch.contest[k])
+		}
+		slices.Sort(cs)
+		cs = slices.Compact(cs)
+		if old != nil && len(editedNow) == 0 {
+			ok, err := derive(sh, g, ch, last, add, events[gi], cs, edited, &res)
+			if err != nil {
+				return res, err
+			}
+			if ok {
+				continue
+			}
+		}
 		hint := len(add)
 		if old != nil {
 			hint += old.NumEntries()
@@ -191,12 +221,7 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 		}
 		res.rebuilt = append(res.rebuilt, g)
 		if !teamEdit[gi] && len(editedNow) == 0 {
-			var cs []int64
-			for _, k := range add {
-				cs = append(cs, ch.contest[k])
-			}
-			slices.Sort(cs)
-			res.contests[g] = slices.Compact(cs)
+			res.contests[g] = cs
 		}
 		if old == nil && p != nil {
 			res.fresh = append(res.fresh, g)
@@ -204,4 +229,190 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 		res.olds = append(res.olds, old)
 	}
 	return res, nil
+}
+
+// derive applies a group's changes (add: the last event of each entry landing in the
+// group; events: every event landing in it; cs: their contests) by deriving its
+// partition from the one it has. It reports false, having changed nothing, when Derive
+// refuses them: the caller rebuilds the group, which reports what is wrong.
+func derive(sh *shard, g *group, ch *changes, last map[int64]int, add, events []int, cs []int64, edited map[int64]records.Lineup, res *foldResult) (bool, error) {
+	old := g.part
+	var (
+		remove  []engine.EntryKey
+		entries []engine.Entry
+		users   []int64
+		refs    []entryRef
+		gone    []int64
+	)
+	seen := map[engine.EntryKey]bool{}
+	for _, k := range events {
+		key := engine.EntryKey{ContestID: ch.contest[k], EntryID: ch.entry[k]}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if c, ok := old.FindContest(key.ContestID); ok {
+			if i, ok := old.FindEntry(c, key.EntryID); ok {
+				remove = append(remove, key)
+				users = append(users, old.UserID(i))
+			}
+		}
+	}
+	for _, k := range add {
+		if ch.gone[k] {
+			gone = append(gone, ch.entry[k])
+			continue
+		}
+		refs = append(refs, entryRef{ch.entry[k], ch.contest[k]})
+		users = append(users, ch.user[k])
+		team := ch.team[k]
+		e := engine.Entry{ContestID: ch.contest[k], EntryID: ch.entry[k], UserID: ch.user[k], TeamID: team}
+		if l, ok := edited[team]; ok {
+			e.Players, e.Captain, e.ViceCaptain = l.Players, l.Captain, l.Vice
+		} else {
+			v := ch.teamAt[team] // the team's latest lineup in the log
+			e.Players, e.Captain, e.ViceCaptain = ch.players(v), ch.lCapt[v], ch.lVice[v]
+		}
+		entries = append(entries, e)
+	}
+	p, err := old.Derive(remove, entries)
+	if err != nil {
+		return false, nil
+	}
+	if p.NumEntries() == 0 {
+		p = nil
+	}
+	for _, id := range cs {
+		if p == nil {
+			delete(sh.groupOf, id)
+		} else if _, ok := p.FindContest(id); !ok {
+			delete(sh.groupOf, id) // every entry of it withdrawn
+		}
+	}
+	g.part, g.n, g.rebuilt = p, 0, true
+	if p == nil {
+		g.users = userIndex{}
+	} else {
+		g.n = p.NumEntries()
+		g.users = deriveUserIndex(g.users, old, p, cs)
+	}
+	res.rebuilt = append(res.rebuilt, g)
+	res.olds = append(res.olds, old)
+	res.contests[g] = cs
+	res.users = append(res.users, users...)
+	res.entries = append(res.entries, refs...)
+	res.gone = append(res.gone, gone...)
+	return true, nil
+}
+
+// deriveUserIndex is buildUserIndex(p) for p derived from old, whose index is u, by
+// changes in the contests cs (sorted ids): u's entries renumbered, those gone dropped,
+// the new ones merged in. Linear in the entries, no sort but of the new ones.
+func deriveUserIndex(u userIndex, old, p *engine.Partition, cs []int64) userIndex {
+	type pair struct {
+		user int64
+		i    uint32
+	}
+	// remap: old entry -> its number in p (-1: gone, or now another user's).
+	remap := make([]int32, old.NumEntries())
+	var added []pair
+	addAll := func(c int) { // a contest new to p
+		ct := p.Contest(c)
+		for i := ct.Start; i < ct.End; i++ {
+			added = append(added, pair{p.UserID(i), uint32(i)})
+		}
+	}
+	nc := 0
+	for c := range old.NumContests() {
+		ct := old.Contest(c)
+		for nc < p.NumContests() && p.Contest(nc).ID < ct.ID {
+			addAll(nc)
+			nc++
+		}
+		if nc == p.NumContests() || p.Contest(nc).ID != ct.ID {
+			for i := ct.Start; i < ct.End; i++ {
+				remap[i] = -1
+			}
+			continue
+		}
+		nt := p.Contest(nc)
+		if _, touched := slices.BinarySearch(cs, ct.ID); !touched {
+			for i := ct.Start; i < ct.End; i++ {
+				remap[i] = int32(nt.Start + i - ct.Start)
+			}
+			nc++
+			continue
+		}
+		// Both sorted by entry id: a merge.
+		i, j := ct.Start, nt.Start
+		for i < ct.End || j < nt.End {
+			switch {
+			case j >= nt.End || (i < ct.End && old.EntryID(i) < p.EntryID(j)):
+				remap[i] = -1
+				i++
+			case i >= ct.End || p.EntryID(j) < old.EntryID(i):
+				added = append(added, pair{p.UserID(j), uint32(j)})
+				j++
+			default:
+				if old.UserID(i) == p.UserID(j) {
+					remap[i] = int32(j)
+				} else {
+					remap[i] = -1
+					added = append(added, pair{p.UserID(j), uint32(j)})
+				}
+				i++
+				j++
+			}
+		}
+		nc++
+	}
+	for ; nc < p.NumContests(); nc++ {
+		addAll(nc)
+	}
+	slices.SortFunc(added, func(a, b pair) int {
+		if a.user != b.user {
+			return cmpInt(a.user, b.user)
+		}
+		return int(a.i) - int(b.i)
+	})
+
+	n := p.NumEntries()
+	v := userIndex{ids: make([]int64, 0, len(u.ids)+len(added)), start: make([]uint32, 0, len(u.ids)+len(added)+1), idx: make([]uint32, 0, n)}
+	emit := func(user int64, i uint32) {
+		if len(v.ids) == 0 || v.ids[len(v.ids)-1] != user {
+			v.ids = append(v.ids, user)
+			v.start = append(v.start, uint32(len(v.idx)))
+		}
+		v.idx = append(v.idx, i)
+	}
+	a := 0
+	for k, user := range u.ids {
+		for a < len(added) && added[a].user < user {
+			emit(added[a].user, added[a].i)
+			a++
+		}
+		run := u.idx[u.start[k]:u.start[k+1]]
+		for r := 0; r < len(run) || (a < len(added) && added[a].user == user); {
+			if r < len(run) && remap[run[r]] < 0 {
+				r++
+				continue
+			}
+			if a < len(added) && added[a].user == user && (r >= len(run) || added[a].i < uint32(remap[run[r]])) {
+				emit(user, added[a].i)
+				a++
+				continue
+			}
+			emit(user, uint32(remap[run[r]]))
+			r++
+		}
+	}
+	for ; a < len(added); a++ {
+		emit(added[a].user, added[a].i)
+	}
+	v.start = append(v.start, uint32(len(v.idx)))
+	if len(v.idx) != n {
+		panic(fmt.Sprintf("BUG: user index of a derived group holds %d entries, the group %d", len(v.idx), n))
+	}
+	v.ids, v.start = slices.Clip(v.ids), slices.Clip(v.start)
+	return v
 }
