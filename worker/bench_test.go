@@ -43,7 +43,10 @@ func benchEntries(b *testing.B) int {
 
 // synth generates a match's entry events on the fly, in batches as Poll returns them,
 // over 16 partitions: contests heavy-tailed (a mega contest of a tenth of the entries,
-// then 1000-, 100-, 20-, 10- and 2-entry contests), ~5 entries per team, 22 players.
+// then 1000-, 100-, 20-, 10- and 2-entry contests), 22 players, and
+// LB_BENCH_TEAM_SHARE entries per team (default 2: a real match day has up to one
+// distinct team per two entries; the benchmarks before 2026-12-01 used 5), each team's
+// lineup one of 4096.
 type synth struct {
 	n, made     int
 	contest     int64
@@ -53,10 +56,14 @@ type synth struct {
 	players     [22]int32
 	lineups     [][]int32
 	mega, megaN int
+	share       int // entries per team
 }
 
 func newSynth(n int) *synth {
-	s := &synth{n: n, sizes: []int{1000, 100, 100, 20, 20, 20, 10, 10, 10, 10, 2, 2, 2, 2, 2}, megaN: n / 10}
+	s := &synth{n: n, sizes: []int{1000, 100, 100, 20, 20, 20, 10, 10, 10, 10, 2, 2, 2, 2, 2}, megaN: n / 10, share: 2}
+	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_TEAM_SHARE")); err == nil && v > 0 {
+		s.share = v
+	}
 	for i := range s.players {
 		s.players[i] = int32(100_000 + i*7)
 	}
@@ -83,7 +90,7 @@ func (s *synth) batch(max int) kafkasource.Batch {
 			}
 		}
 		id := int64(s.made + 1)
-		team := id / 5
+		team := id / int64(s.share)
 		l := s.lineups[team%4096]
 		p := int32(s.contest*2654435761%16+16) % 16
 		b.Entries = append(b.Entries, kafkasource.EntryRecord{Partition: p, Offset: int64(s.made), Event: kafkasource.EntryEvent{
@@ -177,7 +184,10 @@ func BenchmarkColdStart(b *testing.B) {
 }
 
 // BenchmarkLateEntry measures what one late entry adds to the next cycle of a live match:
-// a cycle with one new entry in a 20-entry contest, next to an idle cycle.
+// a cycle with one new entry (a new user's new team) in a 20-entry contest, next to an
+// idle cycle, both on unchanged points. added_ms is the difference of their wall times,
+// added_cpu_ms of their CPU times (user+system, the whole process: steadier on a shared
+// machine); fold_ms is the fold alone (deriving, or rebuilding, the entry's contest group).
 //
 //	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench LateEntry -benchtime 20x ./worker
 func BenchmarkLateEntry(b *testing.B) {
@@ -192,28 +202,33 @@ func BenchmarkLateEntry(b *testing.B) {
 	}
 	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
 	cycle := int64(1)
-	run := func() time.Duration {
+	run := func() (time.Duration, time.Duration) {
 		cycle++
-		t0 := time.Now()
+		t0, c0 := time.Now(), cpuTime()
 		if err := w.Cycle(ctx, Tick{Cycle: cycle, At: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
-		return time.Since(t0)
+		return time.Since(t0), cpuTime() - c0
 	}
 	run()
 	run()
-	var idle, late, fold time.Duration
+	var idle, late, idleCPU, lateCPU, fold time.Duration
 	written := 0
 	b.ResetTimer()
 	for i := range b.N {
-		idle += run()
-		ev := kafkasource.EntryEvent{MatchID: 1, ContestID: 7, EntryID: int64(n + 1 + i), UserID: 1, TeamID: 1,
-			Players: s.lineups[0], Captain: s.lineups[0][0], ViceCaptain: s.lineups[0][1]}
+		d, c := run()
+		idle += d
+		idleCPU += c
+		l := s.lineups[(i*7+3)%len(s.lineups)]
+		ev := kafkasource.EntryEvent{MatchID: 1, ContestID: 7, EntryID: int64(n + 1 + i), UserID: int64(n + 1 + i), TeamID: int64(n + 1 + i),
+			Players: l, Captain: l[2], ViceCaptain: l[3]}
 		p := int32(int64(7)*2654435761%16+16) % 16
 		if err := w.Apply(ctx, kafkasource.Batch{Entries: []kafkasource.EntryRecord{{Partition: p, Event: ev}}}); err != nil {
 			b.Fatal(err)
 		}
-		late += run()
+		d, c = run()
+		late += d
+		lateCPU += c
 		rep := w.LastCycle()
 		if rep.Rebuilt != 1 {
 			b.Fatalf("a late entry rebuilt %d groups", rep.Rebuilt)
@@ -224,6 +239,7 @@ func BenchmarkLateEntry(b *testing.B) {
 	b.ReportMetric(idle.Seconds()/float64(b.N)*1000, "idle_cycle_ms")
 	b.ReportMetric(late.Seconds()/float64(b.N)*1000, "late_entry_cycle_ms")
 	b.ReportMetric((late-idle).Seconds()/float64(b.N)*1000, "added_ms")
+	b.ReportMetric((lateCPU-idleCPU).Seconds()/float64(b.N)*1000, "added_cpu_ms")
 	b.ReportMetric(fold.Seconds()/float64(b.N)*1000, "fold_ms")
 	b.ReportMetric(float64(written)/float64(b.N), "records/late_cycle")
 }
