@@ -222,9 +222,9 @@ func (t *table) deleteAt(i int) {
 func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // recordSize is the bytes a record takes in a slab.
-func recordSize(set, key string, bins []byte) int {
-	return recHeader + uvarintLen(uint64(len(set))) + uvarintLen(uint64(len(key))) + uvarintLen(uint64(len(bins))) +
-		len(set) + len(key) + len(bins)
+func recordSize(set, key string, binsLen int) int {
+	return recHeader + uvarintLen(uint64(len(set))) + uvarintLen(uint64(len(key))) + uvarintLen(uint64(binsLen)) +
+		len(set) + len(key) + binsLen
 }
 
 // alloc returns a slab with room for size more bytes, and its number.
@@ -263,7 +263,16 @@ func (t *table) newSlab(size int) uint32 {
 
 // put appends a record and returns its location. The caller indexes it.
 func (t *table) put(set, key string, bins []byte, expires int64, gen uint32) uint64 {
-	size := recordSize(set, key, bins)
+	loc, dst := t.place(set, key, len(bins), expires, gen)
+	copy(dst, bins)
+	return loc
+}
+
+// place appends a record whose packed bins are binsLen bytes, and returns its location
+// and those bytes, for the caller to fill (a store packs a record straight into its
+// slab) before it releases the shard's lock. The caller indexes it.
+func (t *table) place(set, key string, binsLen int, expires int64, gen uint32) (uint64, []byte) {
+	size := recordSize(set, key, binsLen)
 	n := t.alloc(size)
 	s := &t.slabs[n-1]
 	off := len(s.buf)
@@ -274,14 +283,13 @@ func (t *table) put(set, key string, bins []byte, expires int64, gen uint32) uin
 	p := recHeader
 	p += binary.PutUvarint(r[p:], uint64(len(set)))
 	p += binary.PutUvarint(r[p:], uint64(len(key)))
-	p += binary.PutUvarint(r[p:], uint64(len(bins)))
+	p += binary.PutUvarint(r[p:], uint64(binsLen))
 	p += copy(r[p:], set)
 	p += copy(r[p:], key)
-	copy(r[p:], bins)
 	s.buf = b
 	s.live += size
 	t.live += size
-	return makeLoc(n, off)
+	return makeLoc(n, off), r[p:size:size]
 }
 
 // release marks the record at loc garbage; the caller has unindexed it (or points its

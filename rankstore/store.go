@@ -166,11 +166,12 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	exp := nowT.Add(n.ttl).UnixNano()
 	var fenced *records.FencedError
 	var touched uint64 // shards with slabs to compact
+	// A record is planned (read, checked and sized: records.Merge) and packed straight
+	// into its shard's slab, so it is neither allocated nor copied on the way.
+	var m records.Merge
 	for _, r := range recs {
-		var packed records.Packed
-		if !r.KeepPrev { // a versioned record is packed once, with the stored version, under the lock
-			var err error
-			if packed, err = pack(r, nil); err != nil {
+		if !r.KeepPrev { // a versioned record is planned once, with the stored version, under the lock
+			if err := plan(&m, r, nil); err != nil {
 				return err
 			}
 		}
@@ -206,14 +207,13 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 			if live {
 				old = ov.bins
 			}
-			var err error
-			if packed, err = pack(r, old); err != nil {
+			if err := plan(&m, r, old); err != nil {
 				sh.mu.Unlock()
 				n.compact(touched)
 				return err
 			}
 		}
-		s.storeAt(n, sh, i, h, r.Set, r.Key, packed, exp, nextGen(ov.gen, live), ov.size)
+		s.storeAt(n, sh, i, h, r.Set, r.Key, nil, &m, exp, nextGen(ov.gen, live), ov.size)
 		if len(sh.pending) > 0 {
 			touched |= 1 << (h >> 58)
 		}
@@ -234,14 +234,24 @@ func (s *Store) store(n *namespace, sh *shard, h uint64, set, key string, bins [
 	}
 	sh.reserve()
 	i, _ := sh.find(h, set, key)
-	return s.storeAt(n, sh, i, h, set, key, bins, expires, gen, -1), nil
+	return s.storeAt(n, sh, i, h, set, key, bins, nil, expires, gen, -1), nil
 }
 
 // storeAt is store with the record's slot i already found (after sh.reserve): the
-// record's, or the empty slot where it goes. oldSize is the replaced record's size in
-// its slab, -1 when not known.
-func (s *Store) storeAt(n *namespace, sh *shard, i int, h uint64, set, key string, bins []byte, expires int64, gen uint32, oldSize int) uint64 {
-	loc := sh.put(set, key, bins, expires, gen) // compacts nothing: slot numbers hold
+// record's, or the empty slot where it goes. Its packed bins are bins, or, with m, what
+// m writes (packed straight into the slab). oldSize is the replaced record's size in its
+// slab, -1 when not known.
+func (s *Store) storeAt(n *namespace, sh *shard, i int, h uint64, set, key string, bins []byte, m *records.Merge, expires int64, gen uint32, oldSize int) uint64 {
+	var loc uint64 // sh.put and sh.place compact nothing: slot numbers hold
+	if m != nil {
+		var dst []byte
+		loc, dst = sh.place(set, key, m.Len(), expires, gen)
+		if got := m.AppendTo(dst[:0]); len(got) != len(dst) { // dst's capacity is its length: a longer record would not be in the slab
+			panic(fmt.Sprintf("BUG: rankstore: record %s/%s planned at %d bytes, packed %d", set, key, len(dst), len(got)))
+		}
+	} else {
+		loc = sh.put(set, key, bins, expires, gen)
+	}
 	if old := sh.slots[i].loc(); old != 0 {
 		sh.slots[i] = sh.slots[i].withLoc(loc)
 		if oldSize < 0 {
@@ -678,17 +688,15 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// pack packs r's bins (with its fence); with old, the stored record a KeepPrev write
-// replaces, also old's PrevBins under their PrevName bins (a bin old lacks is left out).
-// A record built packed (records.Record.Packed) is merged with its fence and old byte
-// for byte, without a map (records.PackWrite).
-func pack(r records.Record, old records.Packed) (records.Packed, error) {
-	p, err := records.PackWrite(r, old)
-	if err != nil {
-		return nil, fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
+// plan plans the write of r over old (the stored record a KeepPrev write replaces, nil
+// for none) in m: its bins with its fence and, with old, old's PrevBins under their
+// PrevName bins (records.PackWrite, which gives the same bytes).
+func plan(m *records.Merge, r records.Record, old records.Packed) error {
+	if err := m.Plan(r, old); err != nil {
+		return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
 	}
-	if len(p) > MaxRecordBytes {
-		return nil, errTooLarge(r.Set, r.Key, len(p))
+	if m.Len() > MaxRecordBytes {
+		return errTooLarge(r.Set, r.Key, m.Len())
 	}
-	return p, nil
+	return nil
 }

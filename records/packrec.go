@@ -273,7 +273,16 @@ func (u User) PackedRecord() Record {
 // as packed.
 type rawBin struct {
 	name string // aliases the record's bytes (which PackWrite does not modify)
-	val  []byte
+	val  []byte // nil: an int64 bin of value i (a fence bin)
+	i    int64
+}
+
+// len is the packed length of the bin's tag and value.
+func (b *rawBin) len() int {
+	if b.val == nil {
+		return 1 + uvarintLen(zigzag(b.i))
+	}
+	return len(b.val)
 }
 
 // errTooMany: a record of more bins than splitBins holds (PackWrite then goes through
@@ -345,12 +354,6 @@ func nextBin(b []byte) (name, val, rest []byte, ok bool) {
 	return name, val, v[len(val):], true
 }
 
-// fenceVal is the packed tag and value of an int64 bin.
-func intVal(buf []byte, v int64) []byte {
-	buf = append(buf[:0], tagInt)
-	return binary.AppendVarint(buf, v)
-}
-
 // PackWrite packs what a store keeps for the write r: its bins (r.Packed as they are, or
 // r.Bins packed), its fence in FenceEpochBin and FenceCycleBin when it is fenced
 // (replacing bins of those names), and, given old (the stored record a KeepPrev write
@@ -358,40 +361,65 @@ func intVal(buf []byte, v int64) []byte {
 // they replace bins of those names in r). The bytes are exactly Pack's for that union of
 // bins; a packed r is merged with old and the fence byte for byte, without a map.
 func PackWrite(r Record, old Packed) (Packed, error) {
+	var m Merge
+	if err := m.Plan(r, old); err != nil {
+		return nil, err
+	}
+	return m.AppendTo(make([]byte, 0, m.Len())), nil
+}
+
+// Merge is PackWrite in two steps, for a store that packs a record straight into its
+// own memory: Plan reads the bins and sizes the record, AppendTo writes it. It refers
+// to r's and old's bytes (which must not change until AppendTo) and to itself: do not
+// copy a planned Merge.
+type Merge struct {
+	n, size int
+	bins    [maxUnpacked + 8]rawBin
+	whole   Packed // a record packed whole by Plan (from maps), written as it is
+}
+
+// Plan prepares the write of r over old (see PackWrite).
+func (m *Merge) Plan(r Record, old Packed) error {
+	m.n, m.size, m.whole = 0, 0, nil
 	if r.Packed == nil && old == nil {
+		var err error
 		if r.Fence.IsZero() {
-			return Pack(r.Bins)
+			m.whole, err = Pack(r.Bins)
+		} else {
+			m.whole, err = PackFenced(r.Bins, r.Fence)
 		}
-		return PackFenced(r.Bins, r.Fence)
+		return err
 	}
 	base := r.Packed
 	if base == nil {
 		var err error
 		if base, err = Pack(r.Bins); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	var nb, ob [maxUnpacked]rawBin
 	n, err := splitBins(base, &nb)
 	if errors.Is(err, errTooMany) {
-		return packWriteMaps(r, base, old)
+		m.whole, err = packWriteMaps(r, base, old)
+		return err
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// The bins to add, at most 5 previous ones and the 2 of the fence.
 	var extra [8]rawBin
 	k := 0
 	if prev := PrevBins(r.Set); old != nil && prev != nil {
-		m, err := splitBins(old, &ob)
+		on, err := splitBins(old, &ob)
 		if errors.Is(err, errTooMany) {
-			return packWriteMaps(r, base, old)
+			m.whole, err = packWriteMaps(r, base, old)
+			return err
 		}
 		if err != nil {
-			return nil, fmt.Errorf("stored record: %w", err)
+			return fmt.Errorf("stored record: %w", err)
 		}
 		for _, b := range prev {
-			for _, o := range ob[:m] {
+			for _, o := range ob[:on] {
 				if o.name == b {
 					extra[k] = rawBin{name: PrevName(b), val: o.val}
 					k++
@@ -400,10 +428,9 @@ func PackWrite(r Record, old Packed) (Packed, error) {
 			}
 		}
 	}
-	var fe, fc [1 + binary.MaxVarintLen64]byte
 	if !r.Fence.IsZero() {
-		extra[k] = rawBin{name: FenceCycleBin, val: intVal(fc[:0], r.Fence.Cycle)}
-		extra[k+1] = rawBin{name: FenceEpochBin, val: intVal(fe[:0], r.Fence.Epoch)}
+		extra[k] = rawBin{name: FenceCycleBin, i: r.Fence.Cycle}
+		extra[k+1] = rawBin{name: FenceEpochBin, i: r.Fence.Epoch}
 		k += 2
 	}
 	// Sort the few added bins by name (insertion sort), then merge them with the
@@ -413,7 +440,6 @@ func PackWrite(r Record, old Packed) (Packed, error) {
 			extra[j], extra[j-1] = extra[j-1], extra[j]
 		}
 	}
-	var out [maxUnpacked + 8]rawBin
 	cnt, size := 0, 0
 	for i, j := 0, 0; i < n || j < k; {
 		var b rawBin
@@ -427,18 +453,39 @@ func PackWrite(r Record, old Packed) (Packed, error) {
 			b = nb[i]
 			i++
 		}
-		out[cnt] = b
+		m.bins[cnt] = b
 		cnt++
-		size += uvarintLen(uint64(len(b.name))) + len(b.name) + len(b.val)
+		size += uvarintLen(uint64(len(b.name))) + len(b.name) + b.len()
 	}
-	w := writer{b: make([]byte, 0, uvarintLen(uint64(cnt))+size)}
-	w.u(uint64(cnt))
-	for _, b := range out[:cnt] {
-		w.u(uint64(len(b.name)))
-		w.b = append(w.b, b.name...)
-		w.b = append(w.b, b.val...)
+	m.n, m.size = cnt, uvarintLen(uint64(cnt))+size
+	return nil
+}
+
+// Len is the length of the planned record.
+func (m *Merge) Len() int {
+	if m.whole != nil {
+		return len(m.whole)
 	}
-	return w.b, nil
+	return m.size
+}
+
+// AppendTo appends the planned record to dst.
+func (m *Merge) AppendTo(dst []byte) []byte {
+	if m.whole != nil {
+		return append(dst, m.whole...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(m.n))
+	for _, b := range m.bins[:m.n] {
+		dst = binary.AppendUvarint(dst, uint64(len(b.name)))
+		dst = append(dst, b.name...)
+		if b.val == nil {
+			dst = append(dst, tagInt)
+			dst = binary.AppendVarint(dst, b.i)
+		} else {
+			dst = append(dst, b.val...)
+		}
+	}
+	return dst
 }
 
 // packWriteMaps is PackWrite through maps, for a record of more bins than splitBins

@@ -301,3 +301,35 @@ func TestPackWriteAllocs(t *testing.T) {
 		t.Fatalf("PackContest allocates %v times, want 1", n)
 	}
 }
+
+// BenchmarkPackWrite merges a packed page of 100 rows with its fence and the stored
+// version (what the embedded store does for each page a cycle rewrites), against the
+// same write through maps.
+func BenchmarkPackWrite(b *testing.B) {
+	rows := make([]Row, 100)
+	for j := range rows {
+		rows[j] = Row{Rank: int64(101 + j), EntryID: int64(5_000_000 + j*37), UserID: int64(1_000_000 + j*11), TeamID: int64(300_000 + j), Points: int64(90_000 - j*50)}
+	}
+	for _, packed := range []bool{false, true} {
+		b.Run(fmt.Sprintf("packed=%v", packed), func(b *testing.B) {
+			pg := Page{Contest: 12345, No: 1, Cycle: 7, Rows: rows}
+			r := pg.Record()
+			if packed {
+				r = pg.PackedRecord()
+			}
+			r.Fence, r.KeepPrev = Fence{0, 7}, true
+			old, err := PackWrite(r, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			old, _ = PackWrite(r, old)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(old)))
+			for b.Loop() {
+				if _, err := PackWrite(r, old); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -350,7 +350,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			break
 		}
 		if g, c, i, ok := findEntry(wk.shards, e); ok {
-			out.entries = append(out.entries, entryRecord(m, g, c, i).Record())
+			out.entries = append(out.entries, entryRecord(m, g, c, i).PackedRecord())
 		}
 	}
 	dels = append(dels, gone...)
@@ -461,7 +461,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			for c := range p.NumContests() {
 				ct := p.Contest(c)
 				for i := ct.Start; i < ct.End; i++ {
-					dst = append(dst, entryRecord(m, g, c, i).Record())
+					dst = append(dst, entryRecord(m, g, c, i).PackedRecord())
 				}
 			}
 			return dst
@@ -771,10 +771,10 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		all := whole || refresh[c]
 		for pg := 1; pg < ct.Pages; pg++ {
 			if all || changedPages.Contains(uint32(ct.FirstPage+pg)) {
-				out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: PageRows(p, c, pg)}.Record())
+				out.pages = append(out.pages, pageRecord(p, c, pg, m.cycle, &out.enc))
 			}
 		}
-		out.contests = append(out.contests, w.contestRecord(m, p, c).Record())
+		out.contests = append(out.contests, contestRecord(p, c, m.id, m.cycle, m.asOf, &out.enc))
 	}
 	if final {
 		return // every entry's record is written by the cycle's write phase
@@ -787,7 +787,7 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		if c >= p.NumContests() || p.Contest(c).Start > i {
 			c = contestOf(p, i)
 		}
-		out.entries = append(out.entries, entryRecord(m, g, c, i).Record())
+		out.entries = append(out.entries, entryRecord(m, g, c, i).PackedRecord())
 	}
 }
 
@@ -800,9 +800,9 @@ func (w *Worker) contestRecords(m *match, p *engine.Partition, ids []int64, out 
 		}
 		ct := p.Contest(c)
 		for pg := 1; pg < ct.Pages; pg++ {
-			out.pages = append(out.pages, records.Page{Contest: ct.ID, No: pg, Cycle: m.cycle, Rows: PageRows(p, c, pg)}.Record())
+			out.pages = append(out.pages, pageRecord(p, c, pg, m.cycle, &out.enc))
 		}
-		out.contests = append(out.contests, w.contestRecord(m, p, c).Record())
+		out.contests = append(out.contests, contestRecord(p, c, m.id, m.cycle, m.asOf, &out.enc))
 	}
 }
 
@@ -843,6 +843,7 @@ func parallelEmit(n int, task func(k int, dst []records.Record) []records.Record
 
 type batchOut struct {
 	pages, contests, entries, chunks []records.Record
+	enc                              rowEncoders // scratch of pageRecord and contestRecord
 }
 
 // deletion is a record to delete: id is the contest, entry or user, no the page or
@@ -996,8 +997,51 @@ func PageRows(p *engine.Partition, c, page int) []records.Row {
 	return out
 }
 
-func (w *Worker) contestRecord(m *match, p *engine.Partition, c int) records.Contest {
-	return ContestRecord(p, c, m.id, m.cycle, m.asOf)
+// rowEncoders are the reusable buffers a page's rows and a contest's histogram are
+// encoded into, straight from a partition's columns.
+type rowEncoders struct {
+	rows records.RowsEncoder
+	hist records.HistEncoder
+}
+
+// encodeRows encodes the rows of page (0 = the first) of contest c of p into e: the
+// rows PageRows returns, without building them.
+func encodeRows(p *engine.Partition, c, page int, e *records.RowsEncoder) {
+	e.Reset()
+	ord, pts := p.Ordered(c), p.PointsOrdered(c)
+	lo, hi := page*p.PageSize(), min(len(ord), (page+1)*p.PageSize())
+	rank := int64(0)
+	if lo < hi {
+		rank = int64(p.Rank(int(ord[lo])))
+	}
+	for j := lo; j < hi; j++ {
+		i := int(ord[j])
+		if j > lo && pts[j] != pts[j-1] {
+			rank = int64(j + 1)
+		}
+		e.Add(records.Row{Rank: rank, EntryID: p.EntryID(i), UserID: p.UserID(i), TeamID: p.TeamID(i), Points: int64(pts[j])})
+	}
+}
+
+// pageRecord is the page record of page (>= 1) of contest c of p at cycle, packed (the
+// bytes of records.Page{..., Rows: PageRows(p, c, page)}.Record()).
+func pageRecord(p *engine.Partition, c, page int, cycle int64, enc *rowEncoders) records.Record {
+	id := p.Contest(c).ID
+	encodeRows(p, c, page, &enc.rows)
+	return records.Record{Set: records.SetPage, Key: records.PageKey(id, page), Packed: records.PackPage(id, page, cycle, &enc.rows)}
+}
+
+// contestRecord is the contest record of contest c of p ranked in cycle at asOf,
+// packed (the bytes of ContestRecord(p, c, match, cycle, asOf).Record()).
+func contestRecord(p *engine.Partition, c int, match, cycle, asOf int64, enc *rowEncoders) records.Record {
+	ct := p.Contest(c)
+	enc.hist.Reset()
+	for _, pt := range p.PointsOrdered(c) {
+		enc.hist.Add(int64(pt))
+	}
+	encodeRows(p, c, 0, &enc.rows)
+	h := records.ContestHead{ID: ct.ID, Match: match, Cycle: cycle, AsOf: asOf, Total: int64(ct.End - ct.Start), PageSize: int64(p.PageSize())}
+	return records.Record{Set: records.SetContest, Key: records.IDKey(ct.ID), Packed: records.PackContest(h, &enc.hist, &enc.rows)}
 }
 
 // ContestRecord is the contest record of contest c of p ranked in cycle at asOf: its
@@ -1115,7 +1159,7 @@ func rangeUserRecords(m *match, shards []*shard, lo, hi int64, emit func([]recor
 			}
 		}
 		sortEntries(u.Entries)
-		out = append(out, u.Record())
+		out = append(out, u.PackedRecord())
 	}
 	return emit(out)
 }
@@ -1143,7 +1187,7 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 		err = parallelEmit(tasks, func(k int, dst []records.Record) []records.Record {
 			for _, u := range want[k*usersPerTask : min(len(want), (k+1)*usersPerTask)] {
 				if r, ok := userRecord(m, shards, u); ok {
-					dst = append(dst, r.Record())
+					dst = append(dst, r.PackedRecord())
 				} else {
 					missing[k] = append(missing[k], u)
 				}
@@ -1192,7 +1236,7 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 					}
 				}
 				sortEntries(u.Entries)
-				dst = append(dst, u.Record())
+				dst = append(dst, u.PackedRecord())
 			}
 			return dst
 		}, emit)

@@ -70,7 +70,11 @@ func (s *failingStore) Put(ctx context.Context, ns string, recs []records.Record
 		return err
 	}
 	for _, r := range recs {
-		s.mirror[ns+" "+r.Set+" "+r.Key] = maps.Clone(r.Bins)
+		b, err := r.BinMap() // a copy: the worker builds hot records packed
+		if err != nil {
+			return err
+		}
+		s.mirror[ns+" "+r.Set+" "+r.Key] = maps.Clone(b)
 	}
 	return nil
 }
