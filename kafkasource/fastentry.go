@@ -92,12 +92,29 @@ func fastDecodeEntry(value []byte, lineupSize int, slab *[]int32) (e EntryEvent,
 		}
 		return EntryEvent{MatchID: e.MatchID, ContestID: e.ContestID, EntryID: e.EntryID, Withdrawn: true}, true
 	}
-	if seen != fFull || checkLineupSize(n, lineupSize) != nil || checkLineup(lineup[:n], e.Captain, e.ViceCaptain) != nil {
+	if seen != fFull || checkLineupSize(n, lineupSize) != nil || !lineupOK(lineup[:n], e.Captain, e.ViceCaptain) {
 		return EntryEvent{}, false
 	}
 	e.Players = carve(slab, n)
 	copy(e.Players, lineup[:n])
 	return e, true
+}
+
+// lineupOK reports whether checkLineup accepts the lineup, faster for the usual one: the
+// players' ids modulo 64 all differ (a lineup's ids are usually close together), so they
+// are distinct without comparing every pair; otherwise checkLineup decides.
+func lineupOK(players []int32, captain, vice int32) bool {
+	var set uint64
+	var hasC, hasV bool
+	for _, p := range players {
+		set |= 1 << (uint32(p) & 63)
+		hasC = hasC || p == captain
+		hasV = hasV || p == vice
+	}
+	if bits.OnesCount64(set) == len(players) {
+		return hasC && hasV && captain != vice
+	}
+	return checkLineup(players, captain, vice) == nil
 }
 
 // carve returns n int32s from the arena *slab, starting a new arena when it is full.

@@ -49,3 +49,28 @@ func TestDigits8(t *testing.T) {
 	check([]byte("99999999"))
 	check([]byte("00000000"))
 }
+
+// lineupOK agrees with checkLineup: lineups whose ids differ modulo 64 (its fast path)
+// and lineups where some do not (a duplicate, or distinct ids 64 apart), captain and
+// vice-captain in, out, or the same.
+func TestLineupOK(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 100_000 {
+		n := 2 + r.IntN(MaxLineupSize-1)
+		players := make([]int32, n)
+		spread := []int32{12, 64, 200, 1 << 20}[r.IntN(4)] // small spreads repeat ids
+		for i := range players {
+			players[i] = 1 + r.Int32N(spread)
+		}
+		pick := func() int32 {
+			if r.IntN(5) == 0 {
+				return 1 + r.Int32N(spread)
+			}
+			return players[r.IntN(n)]
+		}
+		c, v := pick(), pick()
+		if got, want := lineupOK(players, c, v), checkLineup(players, c, v) == nil; got != want {
+			t.Fatalf("lineupOK(%v, %d, %d) = %v, checkLineup says %v", players, c, v, got, want)
+		}
+	}
+}
