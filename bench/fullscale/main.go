@@ -58,6 +58,9 @@ type config struct {
 	// serves exact standings, before the match is played (0: none; probes.go).
 	probes       int
 	probeContest int64 // the late entries' contest: the one of the size closest to this
+	// noMatch: stop one interval after the node serves exact standings (and the probes
+	// ran): no match is played (a replay and cold-start measurement in a minute less).
+	noMatch bool
 }
 
 func main() {
@@ -79,6 +82,7 @@ func main() {
 	fs.DurationVar(&c.cpuProf, "cpu-profile", 0, "take a CPU profile of the node this long from its start (the replay and first cycle) into WORK/cpu-start.pb.gz; 0: none")
 	fs.IntVar(&c.probes, "probes", 10, "once the node serves exact standings, and before the match is played: this many freshness probes (a points event published -> visible in the API), then this many late entries (what one new entry adds to its cycle); 0: none, the match starts as soon as the node holds every entry")
 	fs.Int64Var(&c.probeContest, "probe-contest-entries", 1000, "the probes use the contest whose size is closest to this many entries")
+	fs.BoolVar(&c.noMatch, "no-match", false, "stop one interval after the node serves exact standings (after the probes): the match is not played, so final_standings_s and the live cycles are not measured")
 	fs.Parse(os.Args[1:])
 	if err := c.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "fullscale:", err)
@@ -133,15 +137,20 @@ type report struct {
 	Broker     string  `json:"broker"`
 	Interval   float64 `json:"interval_s"`
 
-	GenS      float64 `json:"gen_s"`
-	LoadS     float64 `json:"load_s"`
-	LoadRate  float64 `json:"load_entries_per_s"`
-	ReplayS   float64 `json:"replay_s"`                // node start → every partition caught up
-	Replay    float64 `json:"replay_entries_per_s"`    // entries / ReplayS
-	ReadyS    float64 `json:"ready_s"`                 // node start → /readyz 200
-	MatchAllS float64 `json:"api_match_all_entries_s"` // node start → the API's match record counts every entry (not yet ranked)
-	StandingS float64 `json:"first_standings_s"`       // node start → the first cycle over every entry has written its records
-	FinalS    float64 `json:"final_standings_s"`       // match completed → API shows it completed
+	GenS     float64 `json:"gen_s"`
+	LoadS    float64 `json:"load_s"`
+	LoadRate float64 `json:"load_entries_per_s"`
+	ReplayS  float64 `json:"replay_s"`             // node start → every partition caught up
+	Replay   float64 `json:"replay_entries_per_s"` // entries / ReplayS
+	// CPU seconds (user + system, from /proc) the node and the development broker spent
+	// from the node's start until every partition caught up: what the replay costs,
+	// steadier than its wall time on a shared machine.
+	ReplayNodeCPU   float64 `json:"replay_node_cpu_s,omitempty"`
+	ReplayBrokerCPU float64 `json:"replay_broker_cpu_s,omitempty"`
+	ReadyS          float64 `json:"ready_s"`                 // node start → /readyz 200
+	MatchAllS       float64 `json:"api_match_all_entries_s"` // node start → the API's match record counts every entry (not yet ranked)
+	StandingS       float64 `json:"first_standings_s"`       // node start → the first cycle over every entry has written its records
+	FinalS          float64 `json:"final_standings_s"`       // match completed → API shows it completed
 
 	Cycles        int                `json:"cycles"`
 	PartialCycles int                `json:"cycles_before_first_full"` // cycle lines over fewer entries (replaying)
@@ -283,6 +292,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return fail(err)
 	}
+	brokerCPU0 := cpuOf(brokerPID)
 	start := time.Now()
 	node, err := startBG(ctx, c, "standalone", "--kafka", kafka, "--http", api[len("http://"):], "--admin-http", admin[len("http://"):],
 		"--interval", c.interval.String(), "--data-dir", store, "-v")
@@ -338,7 +348,12 @@ func run(ctx context.Context, c config) (*report, error) {
 				if v, ok := m.get("leaderboard_worker_partitions_replaying", ""); ok && v == 0 {
 					rep.ReplayS = el
 					rep.Replay = float64(c.entries) / el
-					logf("replay: every partition caught up after %.1fs (%.0f entries/s)", el, rep.Replay)
+					rep.ReplayNodeCPU = cpuOf(node.cmd.Process.Pid)
+					if brokerPID != 0 {
+						rep.ReplayBrokerCPU = cpuOf(brokerPID) - brokerCPU0
+					}
+					logf("replay: every partition caught up after %.1fs (%.0f entries/s); CPU: node %.2f s, development broker %.2f s",
+						el, rep.Replay, rep.ReplayNodeCPU, rep.ReplayBrokerCPU)
 				}
 			}
 		}
@@ -360,6 +375,13 @@ func run(ctx context.Context, c config) (*report, error) {
 				probes.Error = err.Error()
 				return fail(fmt.Errorf("probes: %w", err))
 			}
+		}
+		if c.noMatch && probed && rep.MatchAllS > 0 && rep.ReadyS > 0 {
+			if el > rep.ReadyS+c.interval.Seconds() {
+				logf("--no-match: stopping without playing the match")
+				break
+			}
+			continue
 		}
 		if probed && sim == nil && completedAt.IsZero() && rep.MatchAllS > 0 {
 			logf("the match starts")
@@ -868,6 +890,30 @@ func (s *sampler) samples() []sample {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.s)
+}
+
+// cpuOf reads the CPU seconds (user + system) a process has used from /proc (0 if it is
+// gone, pid is 0 or there is no /proc). Linux counts them in ticks of 1/100 s.
+func cpuOf(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, is in parentheses and may hold spaces: count from after it.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64) // fields 14 and 15 of the whole line
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return float64(utime+stime) / 100
 }
 
 // rssOf reads VmRSS of a process from /proc (0 if it is gone or there is no /proc).

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +58,22 @@ func TestSummarize(t *testing.T) {
 	}
 	if summarize(nil) != (summary{}) {
 		t.Fatal("empty summary")
+	}
+}
+
+// cpuOf reads this process's own CPU time, which grows as it works.
+func TestCPUOf(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc: cpuOf reads Linux's /proc/PID/stat")
+	}
+	before := cpuOf(os.Getpid())
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	after := cpuOf(os.Getpid())
+	if after-before < 0.1 {
+		t.Errorf("CPU seconds %.2f then %.2f after 0.3 s of spinning: want at least 0.1 more", before, after)
+	}
+	if cpuOf(0) != 0 {
+		t.Error("cpuOf(0) is not 0")
 	}
 }
