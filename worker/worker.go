@@ -527,9 +527,13 @@ func (w *Worker) owners(b kafkasource.Batch) map[int32]*partState {
 	for p := range next {
 		out[p] = w.parts[p]
 	}
+	last := int32(-1)
 	for i := range b.Entries { // Next names every partition a batch holds; in case not
-		if p := b.Entries[i].Partition; !hasKey(out, p) {
-			out[p] = w.parts[p]
+		if p := b.Entries[i].Partition; p != last {
+			if !hasKey(out, p) {
+				out[p] = w.parts[p]
+			}
+			last = p
 		}
 	}
 	return out
