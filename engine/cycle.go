@@ -40,9 +40,6 @@ type Stats struct {
 
 type cycleState struct {
 	cycles int
-	// dirty marks the contests a Derive changed (nil: none): the next Run ranks them as a
-	// first cycle does, every entry and page of them changed, then forgets them.
-	dirty []uint64
 	// teamPts holds each team's points (units of 1/PointsScale) in this cycle.
 	teamPts []int32
 	// The per-entry gather reads one of two key tables, whichever this cycle uses:
@@ -79,6 +76,9 @@ type cycleState struct {
 	slotPts            [MaxPlayersPerMatch]int32
 	nextUnit           atomic.Int64
 	skipped            atomic.Int64
+	// dirty marks the contests a Derive changed (nil: none): the next Run ranks them as a
+	// first cycle does, every entry and page of them changed, then forgets them.
+	dirty []uint64
 }
 
 type workerScratch struct {

@@ -214,6 +214,17 @@ func BenchmarkLateEntry(b *testing.B) {
 	run()
 	var idle, late, idleCPU, lateCPU, fold time.Duration
 	written := 0
+	// LB_BENCH_LATE_PROFILE=FILE: a CPU profile of the timed loop (idle and late cycles;
+	// look at what only a late cycle runs: fold, Derive, chunk records).
+	if f := os.Getenv("LB_BENCH_LATE_PROFILE"); f != "" {
+		prof, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer prof.Close()
+		pprof.StartCPUProfile(prof)
+		defer pprof.StopCPUProfile()
+	}
 	b.ResetTimer()
 	for i := range b.N {
 		d, c := run()
