@@ -190,16 +190,6 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 			ov = sh.view(sh.slots[i].loc())
 		}
 		live := had && ov.expires > now
-		if live && !r.Fence.IsZero() {
-			if stored := storedFence(ov.bins); r.Fence.Older(stored) {
-				sh.mu.Unlock()
-				if fenced == nil {
-					fenced = &records.FencedError{Namespace: ns, Set: r.Set, Key: r.Key, Fence: r.Fence, Stored: stored}
-				}
-				fenced.Count++
-				continue
-			}
-		}
 		if r.KeepPrev {
 			// The stored record's current version becomes the previous one, in the same
 			// write (records/versions.go).
@@ -211,6 +201,20 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 				sh.mu.Unlock()
 				n.compact(touched)
 				return err
+			}
+		}
+		if live && !r.Fence.IsZero() {
+			stored, read := m.OldFence() // read while planning a versioned write
+			if !r.KeepPrev || !read {
+				stored = storedFence(ov.bins)
+			}
+			if r.Fence.Older(stored) {
+				sh.mu.Unlock()
+				if fenced == nil {
+					fenced = &records.FencedError{Namespace: ns, Set: r.Set, Key: r.Key, Fence: r.Fence, Stored: stored}
+				}
+				fenced.Count++
+				continue
 			}
 		}
 		s.storeAt(n, sh, i, h, r.Set, r.Key, nil, &m, exp, nextGen(ov.gen, live), ov.size)

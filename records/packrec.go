@@ -376,11 +376,20 @@ type Merge struct {
 	n, size int
 	bins    [maxUnpacked + 8]rawBin
 	whole   Packed // a record packed whole by Plan (from maps), written as it is
+	// oldFence is old's fence, when Plan read old (oldRead): a store checks it without
+	// scanning old again.
+	oldFence Fence
+	oldRead  bool
 }
+
+// OldFence returns the fence bins of the stored record Plan merged (records.Fence, zero
+// when it has none); ok is false when Plan did not read it (no old, a set that is not
+// versioned, a record packed through maps).
+func (m *Merge) OldFence() (Fence, bool) { return m.oldFence, m.oldRead }
 
 // Plan prepares the write of r over old (see PackWrite).
 func (m *Merge) Plan(r Record, old Packed) error {
-	m.n, m.size, m.whole = 0, 0, nil
+	m.n, m.size, m.whole, m.oldFence, m.oldRead = 0, 0, nil, Fence{}, false
 	if r.Packed == nil && old == nil {
 		var err error
 		if r.Fence.IsZero() {
@@ -427,6 +436,18 @@ func (m *Merge) Plan(r Record, old Packed) error {
 				}
 			}
 		}
+		for _, o := range ob[:on] {
+			if o.val[0] != tagInt || (o.name != FenceEpochBin && o.name != FenceCycleBin) {
+				continue
+			}
+			v, _ := binary.Varint(o.val[1:]) // splitBins checked it
+			if o.name == FenceEpochBin {
+				m.oldFence.Epoch = v
+			} else {
+				m.oldFence.Cycle = v
+			}
+		}
+		m.oldRead = true
 	}
 	if !r.Fence.IsZero() {
 		extra[k] = rawBin{name: FenceCycleBin, i: r.Fence.Cycle}

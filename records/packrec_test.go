@@ -153,6 +153,14 @@ func TestPackedRecords(t *testing.T) {
 						if err := CheckPacked(got); err != nil {
 							t.Fatal(err)
 						}
+						var mg Merge
+						if err := mg.Plan(r, old); err != nil {
+							t.Fatal(err)
+						}
+						f, read := mg.OldFence()
+						if wantRead := old != nil && Versioned(r.Set); read != wantRead || read && f != Packed(old).Fence() {
+							t.Fatalf("round %d: %s old %d: OldFence %v %v, want %v %v", round, m.Set, k, f, read, Packed(old).Fence(), wantRead)
+						}
 					}
 				}
 			}

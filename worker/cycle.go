@@ -240,6 +240,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		fresh    []*group
 		gone     []deletion
 		anyBuilt bool
+		built    = map[*shard]bool{} // shards with a group changed: their contest lists
 	)
 	for k, sh := range wk.shards {
 		ch := wk.pending[k]
@@ -257,7 +258,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 					touched[g] = cs
 				}
 			}
-			anyBuilt = true
+			anyBuilt, built[sh] = true, true
 		}
 		for _, u := range res.users {
 			users[userPart{u, sh.part}] = struct{}{}
@@ -350,7 +351,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			break
 		}
 		if g, c, i, ok := findEntry(wk.shards, e); ok {
-			out.entries = append(out.entries, entryRecord(m, g, c, i).PackedRecord())
+			out.entries = append(out.entries, entryPacked(m, g, c, i))
 		}
 	}
 	dels = append(dels, gone...)
@@ -400,13 +401,19 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	for k, sh := range wk.shards {
 		chunks[k] = sh.chunks
 	}
-	if !skip && (anyBuilt || final || pend != nil || start.Sub(m.chunksAt) >= w.cfg.Refresh/2) {
+	all := final || pend != nil || start.Sub(m.chunksAt) >= w.cfg.Refresh/2
+	if !skip && (anyBuilt || all) {
 		for _, sh := range wk.shards {
+			if !all && !built[sh] {
+				continue // its contests did not change (a late entry sorts its shard's only)
+			}
 			var recs []records.Record
 			recs, dels = chunkRecords(m, sh, dels)
 			out.chunks = append(out.chunks, recs...)
 		}
-		m.chunksAt = start
+		if all {
+			m.chunksAt = start
+		}
 	}
 	parts := make([]records.Record, len(wk.shards))
 	for k, sh := range wk.shards {
@@ -461,7 +468,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			for c := range p.NumContests() {
 				ct := p.Contest(c)
 				for i := ct.Start; i < ct.End; i++ {
-					dst = append(dst, entryRecord(m, g, c, i).PackedRecord())
+					dst = append(dst, entryPacked(m, g, c, i))
 				}
 			}
 			return dst
@@ -787,7 +794,7 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		if c >= p.NumContests() || p.Contest(c).Start > i {
 			c = contestOf(p, i)
 		}
-		out.entries = append(out.entries, entryRecord(m, g, c, i).PackedRecord())
+		out.entries = append(out.entries, entryPacked(m, g, c, i))
 	}
 }
 
@@ -1070,6 +1077,15 @@ func entryRecord(m *match, g *group, c, i int) records.Entry {
 		Lineup: records.Lineup{Players: players, Captain: capt, Vice: vice}}
 }
 
+// entryPacked is entryRecord's record, packed, its lineup gathered on the stack.
+func entryPacked(m *match, g *group, c, i int) records.Record {
+	p := g.part
+	var buf [16]int32 // a lineup: 11 players
+	players, capt, vice := p.Lineup(i, buf[:0])
+	return records.Entry{ID: p.EntryID(i), Contest: p.Contest(c).ID, Match: m.id, Part: g.pid, User: p.UserID(i), Team: p.TeamID(i),
+		Lineup: records.Lineup{Players: players, Captain: capt, Vice: vice}}.PackedRecord()
+}
+
 // findEntry finds an entry by id and contest in a match's shards.
 func findEntry(shards []*shard, e entryRef) (*group, int, int, bool) {
 	for _, sh := range shards {
@@ -1149,17 +1165,17 @@ func rangeUserRecords(m *match, shards []*shard, lo, hi int64, emit func([]recor
 		return int(a.g) - int(b.g)
 	})
 	var out []records.Record
+	var us userScratch
 	for i := 0; i < len(hits); {
-		u := records.User{Match: m.id, User: hits[i].u, Part: groups[hits[i].g].pid}
-		for ; i < len(hits) && hits[i].u == u.User; i++ {
+		user, part := hits[i].u, groups[hits[i].g].pid
+		for ; i < len(hits) && hits[i].u == user; i++ {
 			g := groups[hits[i].g]
 			k := hits[i].k
 			for _, e := range g.users.idx[g.users.start[k]:g.users.start[k+1]] {
-				u.Entries = append(u.Entries, entryRecord(m, g, contestOf(g.part, int(e)), int(e)))
+				us.add(m, g, int(e))
 			}
 		}
-		sortEntries(u.Entries)
-		out = append(out, u.PackedRecord())
+		out = append(out, us.record(m.id, user, part))
 	}
 	return emit(out)
 }
@@ -1185,9 +1201,10 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 	var err error
 	if len(want)*len(groups) <= 2*total {
 		err = parallelEmit(tasks, func(k int, dst []records.Record) []records.Record {
+			var us userScratch
 			for _, u := range want[k*usersPerTask : min(len(want), (k+1)*usersPerTask)] {
-				if r, ok := userRecord(m, shards, u); ok {
-					dst = append(dst, r.PackedRecord())
+				if r, ok := us.userRecord(m, shards, u); ok {
+					dst = append(dst, r)
 				} else {
 					missing[k] = append(missing[k], u)
 				}
@@ -1223,20 +1240,19 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 			}
 		}
 		err = parallelEmit(tasks, func(t int, dst []records.Record) []records.Record {
+			var us userScratch
 			for i := t * usersPerTask; i < min(len(want), (t+1)*usersPerTask); i++ {
 				if start[i] == start[i+1] {
 					missing[t] = append(missing[t], want[i])
 					continue
 				}
-				u := records.User{Match: m.id, User: want[i], Part: groups[hits[start[i]].g].pid}
 				for _, h := range hits[start[i]:start[i+1]] {
 					g := groups[h.g]
 					for _, e := range g.users.idx[g.users.start[h.k]:g.users.start[h.k+1]] {
-						u.Entries = append(u.Entries, entryRecord(m, g, contestOf(g.part, int(e)), int(e)))
+						us.add(m, g, int(e))
 					}
 				}
-				sortEntries(u.Entries)
-				dst = append(dst, u.PackedRecord())
+				dst = append(dst, us.record(m.id, want[i], groups[hits[start[i]].g].pid))
 			}
 			return dst
 		}, emit)
@@ -1257,12 +1273,39 @@ func sortEntries(es []records.Entry) {
 	})
 }
 
-// userRecord gathers a user's entries of a match from every contest group of shards
-// (one partition's: the record is keyed by it).
-func userRecord(m *match, shards []*shard, user int64) (records.User, bool) {
-	u := records.User{Match: m.id, User: user}
+// userScratch is the reusable memory in which one goroutine gathers a user's entries,
+// lineups included, before packing the user's record.
+type userScratch struct {
+	entries []records.Entry
+	players []int32 // the entries' lineups, one after the other
+}
+
+// add gathers entry i of group g.
+func (s *userScratch) add(m *match, g *group, i int) {
+	p := g.part
+	at := len(s.players)
+	var capt, vice int32
+	// A lineup is a slice of players: one that append moves keeps the old array, so the
+	// lineups gathered before stay as they were.
+	s.players, capt, vice = p.Lineup(i, s.players)
+	s.entries = append(s.entries, records.Entry{ID: p.EntryID(i), Contest: p.Contest(contestOf(p, i)).ID, Match: m.id, Part: g.pid,
+		User: p.UserID(i), Team: p.TeamID(i), Lineup: records.Lineup{Players: s.players[at:len(s.players):len(s.players)], Captain: capt, Vice: vice}})
+}
+
+// record packs the user record of the entries gathered and empties the scratch.
+func (s *userScratch) record(match, user int64, part int32) records.Record {
+	sortEntries(s.entries)
+	r := records.User{Match: match, User: user, Part: part, Entries: s.entries}.PackedRecord()
+	s.entries, s.players = s.entries[:0], s.players[:0]
+	return r
+}
+
+// userRecord packs the record of a user's entries of a match in every contest group of
+// shards (one partition's: the record is keyed by it); ok is false when it has none.
+func (s *userScratch) userRecord(m *match, shards []*shard, user int64) (records.Record, bool) {
+	var part int32
 	if len(shards) > 0 {
-		u.Part = shards[0].part
+		part = shards[0].part
 	}
 	for _, sh := range shards {
 		for _, g := range sh.groups {
@@ -1274,15 +1317,14 @@ func userRecord(m *match, shards []*shard, user int64) (records.User, bool) {
 				continue
 			}
 			for _, i := range idx {
-				u.Entries = append(u.Entries, entryRecord(m, g, contestOf(g.part, int(i)), int(i)))
+				s.add(m, g, int(i))
 			}
 		}
 	}
-	if len(u.Entries) == 0 {
-		return records.User{}, false
+	if len(s.entries) == 0 {
+		return records.Record{}, false
 	}
-	sortEntries(u.Entries)
-	return u, true
+	return s.record(m.id, user, part), true
 }
 
 func cmpInt(a, b int64) int {
