@@ -406,6 +406,12 @@ func (m *Merge) Plan(r Record, old Packed) error {
 			return err
 		}
 	}
+	return m.merge(r, base, old)
+}
+
+// merge plans the write of r, packed as base, over old: Plan's merge byte for byte,
+// apart so that a record packed whole does not pay for its arrays.
+func (m *Merge) merge(r Record, base, old Packed) error {
 	var nb, ob [maxUnpacked]rawBin
 	n, err := splitBins(base, &nb)
 	if errors.Is(err, errTooMany) {
