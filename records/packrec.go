@@ -243,20 +243,11 @@ func (e Entry) PackedRecord() Record {
 
 // Pack packs the user's SetUser record: what EncodeBins gives for u.Record().Bins.
 func (u User) Pack() Packed {
-	el := uvarintLen(uint64(len(u.Entries)))
-	for _, e := range u.Entries {
-		el += uvarintLen(zigzag(e.ID)) + uvarintLen(zigzag(e.Contest)) + uvarintLen(zigzag(e.Team)) + lineupSize(e.Lineup)
-	}
+	el := u.entriesSize()
 	p := newPacker(4, bytesSize("entries", el)+intSize("match", u.Match)+intSize("part", int64(u.Part))+intSize("user", u.User))
 	p.bytesHead("entries", el)
 	w := writer{b: p.b}
-	w.u(uint64(len(u.Entries)))
-	for _, e := range u.Entries {
-		w.i(e.ID)
-		w.i(e.Contest)
-		w.i(e.Team)
-		w.lineup(e.Lineup)
-	}
+	w.userEntries(u.Entries)
 	p.b = w.b
 	p.int("match", u.Match)
 	p.int("part", int64(u.Part))

@@ -194,19 +194,30 @@ type User struct {
 }
 
 func (u User) Record() Record {
+	w := writer{b: make([]byte, 0, u.entriesSize())}
+	w.userEntries(u.Entries)
+	return Record{Set: SetUser, Key: UserKey(u.Match, u.User, u.Part), Bins: Bins{"match": u.Match, "user": u.User, "part": int64(u.Part), "entries": w.b}}
+}
+
+// entriesSize is the length of the user's packed entries bin.
+func (u User) entriesSize() int {
 	size := uvarintLen(uint64(len(u.Entries)))
 	for _, e := range u.Entries {
 		size += uvarintLen(zigzag(e.ID)) + uvarintLen(zigzag(e.Contest)) + uvarintLen(zigzag(e.Team)) + lineupSize(e.Lineup)
 	}
-	w := writer{b: make([]byte, 0, size)}
-	w.u(uint64(len(u.Entries)))
-	for _, e := range u.Entries {
+	return size
+}
+
+// userEntries appends a user's entries bin: the count, then each entry's id, contest,
+// team and lineup.
+func (w *writer) userEntries(es []Entry) {
+	w.u(uint64(len(es)))
+	for _, e := range es {
 		w.i(e.ID)
 		w.i(e.Contest)
 		w.i(e.Team)
 		w.lineup(e.Lineup)
 	}
-	return Record{Set: SetUser, Key: UserKey(u.Match, u.User, u.Part), Bins: Bins{"match": u.Match, "user": u.User, "part": int64(u.Part), "entries": w.b}}
 }
 
 // UserFrom decodes a SetUser record.
