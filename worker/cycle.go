@@ -987,9 +987,28 @@ func contestOf(p *engine.Partition, i int) int {
 // PageRows are the rows of page (0 = the first, kept in the contest record) of contest c
 // of p, in display order with their competition ranks: what a page record holds.
 func PageRows(p *engine.Partition, c, page int) []records.Row {
+	lo, hi := pageBounds(p, c, page)
+	out := rowSlice(make([]records.Row, 0, hi-lo))
+	eachPageRow(p, c, page, &out)
+	return out
+}
+
+// rowSlice collects the rows eachPageRow gives.
+type rowSlice []records.Row
+
+func (s *rowSlice) Add(r records.Row) { *s = append(*s, r) }
+
+func pageBounds(p *engine.Partition, c, page int) (lo, hi int) {
+	n := len(p.Ordered(c))
+	return min(n, page*p.PageSize()), min(n, (page+1)*p.PageSize())
+}
+
+// eachPageRow gives the rows of page (0 = the first) of contest c of p to dst, in display
+// order with their competition ranks: one walk for PageRows and for the encoder the
+// cycle writes with (encodeRows).
+func eachPageRow[D interface{ Add(records.Row) }](p *engine.Partition, c, page int, dst D) {
 	ord, pts := p.Ordered(c), p.PointsOrdered(c)
 	lo, hi := page*p.PageSize(), min(len(ord), (page+1)*p.PageSize())
-	out := make([]records.Row, 0, hi-lo)
 	rank := int64(0)
 	if lo < hi {
 		rank = int64(p.Rank(int(ord[lo])))
@@ -999,9 +1018,8 @@ func PageRows(p *engine.Partition, c, page int) []records.Row {
 		if j > lo && pts[j] != pts[j-1] {
 			rank = int64(j + 1)
 		}
-		out = append(out, records.Row{Rank: rank, EntryID: p.EntryID(i), UserID: p.UserID(i), TeamID: p.TeamID(i), Points: int64(pts[j])})
+		dst.Add(records.Row{Rank: rank, EntryID: p.EntryID(i), UserID: p.UserID(i), TeamID: p.TeamID(i), Points: int64(pts[j])})
 	}
-	return out
 }
 
 // rowEncoders are the reusable buffers a page's rows and a contest's histogram are
@@ -1015,19 +1033,7 @@ type rowEncoders struct {
 // rows PageRows returns, without building them.
 func encodeRows(p *engine.Partition, c, page int, e *records.RowsEncoder) {
 	e.Reset()
-	ord, pts := p.Ordered(c), p.PointsOrdered(c)
-	lo, hi := page*p.PageSize(), min(len(ord), (page+1)*p.PageSize())
-	rank := int64(0)
-	if lo < hi {
-		rank = int64(p.Rank(int(ord[lo])))
-	}
-	for j := lo; j < hi; j++ {
-		i := int(ord[j])
-		if j > lo && pts[j] != pts[j-1] {
-			rank = int64(j + 1)
-		}
-		e.Add(records.Row{Rank: rank, EntryID: p.EntryID(i), UserID: p.UserID(i), TeamID: p.TeamID(i), Points: int64(pts[j])})
-	}
+	eachPageRow(p, c, page, e)
 }
 
 // pageRecord is the page record of page (>= 1) of contest c of p at cycle, packed (the

@@ -183,15 +183,7 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 				res.entries = append(res.entries, entryRef{ch.entry[k], ch.contest[k]})
 			}
 			res.users = append(res.users, ch.user[k])
-			team := ch.team[k]
-			e := engine.Entry{ContestID: ch.contest[k], EntryID: ch.entry[k], UserID: ch.user[k], TeamID: team}
-			if l, ok := edited[team]; ok {
-				e.Players, e.Captain, e.ViceCaptain = l.Players, l.Captain, l.Vice
-			} else {
-				v := ch.teamAt[team] // the team's latest lineup in the log
-				e.Players, e.Captain, e.ViceCaptain = ch.players(v), ch.lCapt[v], ch.lVice[v]
-			}
-			if err := b.Add(e); err != nil {
+			if err := b.Add(changeEntry(ch, edited, k)); err != nil {
 				return res, fmt.Errorf("BUG: a validated entry was refused in contest group %d of partition %d, match %d: %w", gi, sh.part, sh.match, err)
 			}
 		}
@@ -265,15 +257,7 @@ func derive(sh *shard, g *group, ch *changes, last map[int64]int, add, events []
 		}
 		refs = append(refs, entryRef{ch.entry[k], ch.contest[k]})
 		users = append(users, ch.user[k])
-		team := ch.team[k]
-		e := engine.Entry{ContestID: ch.contest[k], EntryID: ch.entry[k], UserID: ch.user[k], TeamID: team}
-		if l, ok := edited[team]; ok {
-			e.Players, e.Captain, e.ViceCaptain = l.Players, l.Captain, l.Vice
-		} else {
-			v := ch.teamAt[team] // the team's latest lineup in the log
-			e.Players, e.Captain, e.ViceCaptain = ch.players(v), ch.lCapt[v], ch.lVice[v]
-		}
-		entries = append(entries, e)
+		entries = append(entries, changeEntry(ch, edited, k))
 	}
 	p, err := old.Derive(remove, entries)
 	if err != nil {
@@ -415,4 +399,18 @@ func deriveUserIndex(u userIndex, old, p *engine.Partition, cs []int64) userInde
 	}
 	v.ids, v.start = slices.Clip(v.ids), slices.Clip(v.start)
 	return v
+}
+
+// changeEntry is change k of the log as an engine entry: its team's lineup as edited, if
+// the team was, else the team's latest lineup in the log.
+func changeEntry(ch *changes, edited map[int64]records.Lineup, k int) engine.Entry {
+	team := ch.team[k]
+	e := engine.Entry{ContestID: ch.contest[k], EntryID: ch.entry[k], UserID: ch.user[k], TeamID: team}
+	if l, ok := edited[team]; ok {
+		e.Players, e.Captain, e.ViceCaptain = l.Players, l.Captain, l.Vice
+	} else {
+		v := ch.teamAt[team]
+		e.Players, e.Captain, e.ViceCaptain = ch.players(v), ch.lCapt[v], ch.lVice[v]
+	}
+	return e
 }
