@@ -53,12 +53,10 @@ func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
 // defaultGCPercent is --gc-percent's default: the node's live heap is mostly the embedded
 // store's records, which a collection cannot free, so Go's 100 (a heap goal of twice the
 // live heap) holds about as much idle memory again; 50 was measured to cut the resident
-// bytes per entry by ~15% at 500k and 5.6M entries, and since the store holds its records
-// in pointer-free slabs (a collection marks almost nothing of them) 20 cuts another ~15%
-// at 1M with live cycles no slower (docs/PERFORMANCE.md, "Full-scale run", "The GC
-// target"). standalone applies it once the node is first ready (gcPercentOnceReady); demo
-// at once.
-const defaultGCPercent = 20
+// bytes per entry by ~15% at 500k and 5.6M entries (docs/PERFORMANCE.md, "Full-scale
+// run"). standalone applies it once the node is first ready (gcPercentOnceReady); demo at
+// once.
+const defaultGCPercent = 50
 
 // gcPercentOnceReady applies --gc-percent once the node is first ready: the replay and
 // the first cycle, which allocate the most and must be quick (the cold-start budget),
