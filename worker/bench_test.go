@@ -121,6 +121,40 @@ func benchWorker(b *testing.B) *Worker {
 	return w
 }
 
+// replayLive applies every entry of s to w and makes match 1 live.
+func replayLive(b testing.TB, w *Worker, s *synth) {
+	ctx := context.Background()
+	for s.made < s.n {
+		if err := w.Apply(ctx, s.batch(10_000)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+}
+
+// embeddedStore is the store `standalone` writes into, for the benchmarks that measure
+// the writes too.
+func embeddedStore(b testing.TB) *rankstore.Store {
+	st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+// cycler runs w's cycles from 2 on, each returning its wall and CPU time.
+func cycler(b testing.TB, w *Worker) func() (time.Duration, time.Duration) {
+	cycle := int64(1)
+	return func() (time.Duration, time.Duration) {
+		cycle++
+		t0, c0 := time.Now(), cpuTime()
+		if err := w.Cycle(context.Background(), Tick{Cycle: cycle, At: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0), cpuTime() - c0
+	}
+}
+
 // cpuTime is the process's user+system CPU time: on a shared machine it moves less
 // than wall time.
 func cpuTime() time.Duration {
@@ -197,21 +231,8 @@ func BenchmarkLateEntry(b *testing.B) {
 	w := benchWorker(b)
 	s := newSynth(n)
 	ctx := context.Background()
-	for s.made < s.n {
-		if err := w.Apply(ctx, s.batch(10_000)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
-	cycle := int64(1)
-	run := func() (time.Duration, time.Duration) {
-		cycle++
-		t0, c0 := time.Now(), cpuTime()
-		if err := w.Cycle(ctx, Tick{Cycle: cycle, At: time.Now()}); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0), cpuTime() - c0
-	}
+	replayLive(b, w, s)
+	run := cycler(b, w)
 	run()
 	run()
 	var idle, late, idleCPU, lateCPU, fold time.Duration
@@ -296,12 +317,7 @@ func BenchmarkRecovery(b *testing.B) {
 	w.store = st
 	s := newSynth(n)
 	ctx := context.Background()
-	for s.made < s.n {
-		if err := w.Apply(ctx, s.batch(10_000)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	replayLive(b, w, s)
 	cycle := int64(1)
 	run := func(fail bool) time.Duration {
 		cycle++
@@ -350,31 +366,12 @@ func BenchmarkRecovery(b *testing.B) {
 func BenchmarkMovedCycle(b *testing.B) {
 	n := benchEntries(b)
 	w := benchWorker(b)
-	st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
-	if err != nil {
-		b.Fatal(err)
-	}
-	w.store = st
+	w.store = embeddedStore(b)
 	s := newSynth(n)
 	ctx := context.Background()
-	for s.made < s.n {
-		if err := w.Apply(ctx, s.batch(10_000)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
-	cycle := int64(1)
-	run := func() (time.Duration, time.Duration) {
-		cycle++
-		t0, c0 := time.Now(), cpuTime()
-		if err := w.Cycle(ctx, Tick{Cycle: cycle, At: time.Now()}); err != nil {
-			b.Fatal(err)
-		}
-		return time.Since(t0), cpuTime() - c0
-	}
-	t, c := run()
-	b.ReportMetric(t.Seconds(), "first_cycle_s")
-	b.ReportMetric(c.Seconds(), "first_cycle_cpu_s")
+	replayLive(b, w, s)
+	run := cycler(b, w) // the first cycle (BenchmarkColdStartStore measures it), then an idle one
+	run()
 	run()
 	var idle, moved, movedCPU time.Duration
 	written := 0
@@ -382,6 +379,7 @@ func BenchmarkMovedCycle(b *testing.B) {
 	// LB_BENCH_MOVED_PROFILE=FILE: a CPU profile of the moved cycles alone (the last).
 	var prof *os.File
 	if f := os.Getenv("LB_BENCH_MOVED_PROFILE"); f != "" {
+		var err error
 		if prof, err = os.Create(f); err != nil {
 			b.Fatal(err)
 		}

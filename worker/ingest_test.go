@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fantasy/leaderboard/kafkasource"
-	"github.com/fantasy/leaderboard/rankstore"
 )
 
 // scripted is a Source whose Poll hands out the results a test sends, in order, and whose
@@ -87,12 +86,8 @@ func batchOf(recs ...kafkasource.EntryRecord) kafkasource.Batch {
 
 func newIngestWorker(t *testing.T, src Source) *Worker {
 	t.Helper()
-	store, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := DefaultConfig()
-	w, err := New(cfg, src, store, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+	w, err := New(cfg, src, embeddedStore(t), slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,19 +29,10 @@ func BenchmarkColdStartStore(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		w := benchWorker(b)
-		st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
-		if err != nil {
-			b.Fatal(err)
-		}
+		st := embeddedStore(b)
 		w.store = st
-		s := newSynth(n)
 		ctx := context.Background()
-		for s.made < s.n {
-			if err := w.Apply(ctx, s.batch(10_000)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+		replayLive(b, w, newSynth(n))
 		runtime.GC()
 		b.StartTimer()
 		t0, c0 := time.Now(), cpuTime()
@@ -85,11 +76,7 @@ func (s *recordingStore) Put(ctx context.Context, ns string, recs []records.Reco
 func TestPackedCycleRecords(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
-	st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs := &recordingStore{Store: st}
+	rs := &recordingStore{Store: embeddedStore(t)}
 	w, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
 	if err != nil {
 		t.Fatal(err)
