@@ -151,7 +151,7 @@ type Worker struct {
 
 	mu          sync.Mutex // guards the ingest side: partitions, matches' ingest fields, orphans, offsets
 	parts       map[int32]*partState
-	assignEpoch int64
+	assignEpoch int64 // the assignment epoch adopted last (Adopt): a cluster worker's cycles write under it
 	matches     map[int64]*match
 	orphans     map[int64][]heldPoint // points of matches not created yet
 	// Points and matches topics: the end offsets to reach before the first cycle, and
@@ -160,10 +160,8 @@ type Worker struct {
 	topicNext map[string]map[int32]int64
 	progress  chan struct{} // closed and replaced when ingest moves
 
-	cycleMu sync.Mutex // one cycle at a time
-	epoch   int64      // the epoch of the cycle running (its writes' fence), under cycleMu
-	// assignEpoch is the assignment epoch adopted last (Adopt; under mu): a cluster
-	// worker's cycles write under it.
+	cycleMu   sync.Mutex // one cycle at a time
+	epoch     int64      // the epoch of the cycle running (its writes' fence), under cycleMu
 	reporter  func(ctx context.Context, r CycleResult)
 	published atomic.Bool
 	dlqFail   atomic.Bool
