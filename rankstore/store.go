@@ -206,7 +206,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 		if live && !r.Fence.IsZero() {
 			stored, read := m.OldFence() // read while planning a versioned write
 			if !r.KeepPrev || !read {
-				stored = storedFence(ov.bins)
+				stored = records.Packed(ov.bins).Fence() // read in place
 			}
 			if r.Fence.Older(stored) {
 				sh.mu.Unlock()
@@ -289,11 +289,6 @@ func (s *Store) remove(n *namespace, sh *shard, i int) {
 
 // unsafeString is b as a string without a copy: for a slab's bytes, which never change.
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// storedFence reads the fence bins of a packed record in place (records.StoredFence).
-func storedFence(p records.Packed) records.Fence {
-	return p.Fence()
-}
 
 // Lookup reads one record with its expiry and generation (see Stored); ok is false for
 // an absent or expired record.
