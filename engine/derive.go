@@ -56,10 +56,7 @@ func (p *Partition) Derive(remove []EntryKey, add []Entry) (*Partition, error) {
 		}
 	}
 
-	b, seeded, err := p.deriveBuilder(add)
-	if err != nil {
-		return nil, err
-	}
+	b, seeded := p.deriveBuilder(add)
 	for _, e := range add {
 		if err := b.Add(e); err != nil {
 			return nil, err
@@ -225,14 +222,14 @@ func (p *Partition) Derive(remove []EntryKey, add []Entry) (*Partition, error) {
 
 // deriveBuilder returns a Builder that knows p's player dictionary and the teams of p
 // that add names (seeded[j] is the team of p behind the builder's team j).
-func (p *Partition) deriveBuilder(add []Entry) (*Builder, []uint32, error) {
+func (p *Partition) deriveBuilder(add []Entry) (*Builder, []uint32) {
 	b := NewBuilder(p.lineupSize, len(add))
 	for s, id := range p.players {
 		b.slotOf.put(id, uint8(s))
 	}
 	b.players = slices.Clone(p.players)
 	if len(add) == 0 || len(p.teamID) == 0 {
-		return b, nil, nil
+		return b, nil
 	}
 	ids := make([]int64, len(add))
 	for j, e := range add {
@@ -264,7 +261,7 @@ func (p *Partition) deriveBuilder(add []Entry) (*Builder, []uint32, error) {
 		b.vice = append(b.vice, p.vice[t])
 		b.teamPrint = append(b.teamPrint, 0) // unknown: the first entry of it is checked in full
 	}
-	return b, seeded, nil
+	return b, seeded
 }
 
 // survivorWithID returns an entry of p that is not removed (rm: sorted entry numbers)
