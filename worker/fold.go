@@ -402,15 +402,14 @@ func deriveUserIndex(u userIndex, old, p *engine.Partition, cs []int64) userInde
 }
 
 // changeEntry is change k of the log as an engine entry: its team's lineup as edited, if
-// the team was, else the team's latest lineup in the log.
+// the team was, else the lineup change k read (a team never edited has one lineup).
 func changeEntry(ch *changes, edited map[int64]records.Lineup, k int) engine.Entry {
 	team := ch.team[k]
 	e := engine.Entry{ContestID: ch.contest[k], EntryID: ch.entry[k], UserID: ch.user[k], TeamID: team}
 	if l, ok := edited[team]; ok {
 		e.Players, e.Captain, e.ViceCaptain = l.Players, l.Captain, l.Vice
 	} else {
-		v := ch.teamAt[team]
-		e.Players, e.Captain, e.ViceCaptain = ch.players(v), ch.lCapt[v], ch.lVice[v]
+		e.Players, e.Captain, e.ViceCaptain = ch.lineupOf(k)
 	}
 	return e
 }

@@ -71,15 +71,18 @@ type group struct {
 }
 
 // changes is a columnar log of entry events in arrival order (upserts and withdrawals)
-// not yet folded into contest groups. Lineups are kept once per team and version.
+// not yet folded into contest groups. Each upsert keeps its lineup as read (a later
+// edit of its team never rewrites it); an upsert of the same team and lineup as the one
+// before it shares that one's.
 type changes struct {
 	entry, contest, user, team []int64
 	gone                       []bool
 	lineup                     []uint32 // index into the lineups below (upserts)
 	lCapt, lVice               []int32
 	lPlayers                   []int32 // lineupSize players per lineup
-	teamAt                     map[int64]uint32
-	size                       int // lineupSize
+	size                       int     // lineupSize
+	// lastTeam: the team of the last lineup appended (0 with none yet).
+	lastTeam int64
 }
 
 func (c *changes) len() int { return len(c.entry) }
@@ -94,27 +97,32 @@ func (c *changes) add(e *kafkasource.EntryEvent) {
 		c.lineup = append(c.lineup, 0)
 		return
 	}
-	if c.teamAt == nil {
-		c.teamAt = map[int64]uint32{}
+	if len(c.lCapt) == 0 {
 		c.size = len(e.Players)
 	}
-	k, ok := c.teamAt[e.TeamID]
-	if !ok || !c.same(k, e.Players, e.Captain, e.ViceCaptain) {
-		k = uint32(len(c.lCapt))
+	k := uint32(len(c.lCapt))
+	if k > 0 && c.lastTeam == e.TeamID && c.same(k-1, e.Players, e.Captain, e.ViceCaptain) {
+		k--
+	} else {
 		c.lCapt = append(c.lCapt, e.Captain)
 		c.lVice = append(c.lVice, e.ViceCaptain)
 		c.lPlayers = append(c.lPlayers, e.Players...)
-		c.teamAt[e.TeamID] = k
+		c.lastTeam = e.TeamID
 	}
 	c.lineup = append(c.lineup, k)
+}
+
+// lineupOf returns the lineup of upsert i as it was read.
+func (c *changes) lineupOf(i int) (players []int32, capt, vice int32) {
+	k := c.lineup[i]
+	return c.players(k), c.lCapt[k], c.lVice[k]
 }
 
 // event returns change i as an event (to re-log it).
 func (c *changes) event(i int) kafkasource.EntryEvent {
 	e := kafkasource.EntryEvent{EntryID: c.entry[i], ContestID: c.contest[i], UserID: c.user[i], TeamID: c.team[i], Withdrawn: c.gone[i]}
 	if !e.Withdrawn {
-		k := c.lineup[i]
-		e.Players, e.Captain, e.ViceCaptain = c.players(k), c.lCapt[k], c.lVice[k]
+		e.Players, e.Captain, e.ViceCaptain = c.lineupOf(i)
 	}
 	return e
 }
@@ -143,12 +151,14 @@ type match struct {
 	// engine.MaxPlayersPerMatch); lineupSize is that of its first entry.
 	players    map[int32]struct{}
 	lineupSize int
-	teamPrint  map[int64]uint64         // team -> fingerprint of its lineup
-	edited     map[int64]records.Lineup // teams whose lineup changed after it was first seen
-	editedNow  map[int64]struct{}       // teams edited since the last fold: rebuild their groups
-	shards     map[int32]*shard         // by partition
-	count      int                      // entries held (upserted and not withdrawn)
-	final      bool                     // final standings written (set by Cycle, under Worker.mu)
+	// teamPrint: team -> fingerprint of its lineup (lineupPrint, as an int64); nil once
+	// the match is pruned.
+	teamPrint *table
+	edited    map[int64]records.Lineup // teams whose lineup changed after it was first seen
+	editedNow map[int64]struct{}       // teams edited since the last fold: rebuild their groups
+	shards    map[int32]*shard         // by partition
+	count     int                      // entries held (upserted and not withdrawn)
+	final     bool                     // final standings written (set by Cycle, under Worker.mu)
 
 	// ---- cycle side
 	resumed  bool
@@ -201,7 +211,7 @@ type heldPoint struct {
 
 func newMatch(id int64) *match {
 	return &match{id: id, state: records.StateScheduled, seen: map[int32]pointVal{}, points: map[int32]int64{}, players: map[int32]struct{}{},
-		teamPrint: map[int64]uint64{}, edited: map[int64]records.Lineup{}, editedNow: map[int64]struct{}{}, shards: map[int32]*shard{}}
+		teamPrint: &table{}, edited: map[int64]records.Lineup{}, editedNow: map[int64]struct{}{}, shards: map[int32]*shard{}}
 }
 
 // lineupPrint fingerprints a lineup as a set, with its captain and vice-captain: a sum
@@ -289,7 +299,11 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 		if m == nil {
 			newPlayers = len(e.Players)
 		} else {
-			oldFP, teamSeen = m.teamPrint[e.TeamID]
+			var v int64
+			if m.teamPrint != nil {
+				v, teamSeen = m.teamPrint.get(e.TeamID)
+			}
+			oldFP = uint64(v)
 			if !teamSeen || oldFP != fp {
 				for _, p := range e.Players {
 					if _, ok := m.players[p]; !ok {
@@ -342,8 +356,8 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 		m.edited[e.TeamID] = records.Lineup{Players: slices.Clone(e.Players), Captain: e.Captain, Vice: e.ViceCaptain}
 		m.editedNow[e.TeamID] = struct{}{}
 	}
-	if !teamSeen || oldFP != fp {
-		m.teamPrint[e.TeamID] = fp
+	if (!teamSeen || oldFP != fp) && m.teamPrint != nil {
+		m.teamPrint.put(e.TeamID, int64(fp))
 	}
 	return nil
 }

@@ -473,3 +473,76 @@ func TestTickerNeverGoesBack(t *testing.T) {
 		t.Fatalf("a corrupt high-water mark: %v", err)
 	}
 }
+
+// TestTeamEditInOneLog: a team's lineup edited between two of its entries in the log
+// of one cycle (the replay's case), and the same lineup coming again in another order (no
+// edit): every entry of the team ranks with its latest lineup, and each change of the log
+// keeps the lineup it read.
+func TestTeamEditInOneLog(t *testing.T) {
+	f := newFixture(t, nil)
+	entries, pts := reference.Random(11, reference.Shape{Contests: []int{4, 25, 9}, Players: 22, LineupSize: 11, Teams: 3, PointValues: 50})
+	team := entries[0].TeamID
+	var first engine.Entry
+	for _, e := range entries {
+		if e.TeamID == team {
+			first = e
+			break
+		}
+	}
+	edited := first
+	edited.Players = slices.Clone(first.Players)
+	for p := int32(0); p < 64; p++ { // swap in a player the lineup lacks
+		if id := entries[len(entries)-1].Players[p%11]; !slices.Contains(edited.Players, id) {
+			for k, q := range edited.Players {
+				if q != edited.Captain && q != edited.ViceCaptain {
+					edited.Players[k] = id
+					break
+				}
+			}
+			break
+		}
+	}
+	if slices.Equal(edited.Players, first.Players) {
+		t.Fatal("the test found no player to swap in")
+	}
+	// The log: every entry as generated, then an entry of the team with the edited
+	// lineup, then one with the edited lineup reversed (the same set: no edit).
+	late := edited
+	late.EntryID, late.ContestID = 1_000_001, entries[0].ContestID
+	reversed := edited
+	reversed.Players = slices.Clone(edited.Players)
+	slices.Reverse(reversed.Players)
+	reversed.EntryID, reversed.ContestID = 1_000_002, entries[1].ContestID
+	f.apply(entryEvents(1, append(slices.Clone(entries), late, reversed)))
+
+	var ch *changes
+	for _, sh := range f.w.matches[1].shards {
+		ch = &sh.pending
+	}
+	for i := range ch.len() {
+		players, _, _ := ch.lineupOf(i)
+		want := entries
+		var w engine.Entry
+		switch {
+		case i < len(want):
+			w = want[i]
+		case i == len(want):
+			w = late
+		default:
+			w = reversed
+		}
+		if ch.entry[i] != w.EntryID || !slices.Equal(players, w.Players) {
+			t.Fatalf("change %d: entry %d with lineup %v; want entry %d with %v", i, ch.entry[i], players, w.EntryID, w.Players)
+		}
+	}
+
+	f.apply(state(1, kafkasource.MatchState("live")))
+	f.apply(pointsEvents(1, pts))
+	f.cycle()
+	for k := range entries {
+		if entries[k].TeamID == team {
+			entries[k].Players = edited.Players
+		}
+	}
+	f.check(records.Live, append(entries, late, reversed), pts)
+}

@@ -1,0 +1,96 @@
+package worker
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestTableAgainstMap runs random puts, gets and deletes on a table and on a Go map and
+// wants the same answers: keys from a small range (so deletes hit and runs of probes
+// collide and wrap around the slice end), key 0 and negative keys included.
+func TestTableAgainstMap(t *testing.T) {
+	for _, keys := range []int64{8, 100, 5000} {
+		rng := rand.New(rand.NewPCG(uint64(keys), 7))
+		var tb table
+		ref := map[int64]int64{}
+		for step := range 40_000 {
+			k := rng.Int64N(keys) - keys/4
+			switch rng.IntN(4) {
+			case 0, 1:
+				v := rng.Int64()
+				tb.put(k, v)
+				ref[k] = v
+			case 2:
+				tb.del(k)
+				delete(ref, k)
+			}
+			got, ok := tb.get(k)
+			want, wantOK := ref[k]
+			if ok != wantOK || got != want {
+				t.Fatalf("keys %d, step %d: get(%d) = %d, %v; want %d, %v", keys, step, k, got, ok, want, wantOK)
+			}
+			if tb.len() != len(ref) {
+				t.Fatalf("keys %d, step %d: len %d, want %d", keys, step, tb.len(), len(ref))
+			}
+		}
+		n := 0
+		tb.each(func(k, v int64) {
+			n++
+			if want, ok := ref[k]; !ok || want != v {
+				t.Fatalf("keys %d: each gave %d=%d; the map holds %d, %v", keys, k, v, want, ok)
+			}
+		})
+		if n != len(ref) {
+			t.Fatalf("keys %d: each gave %d keys, want %d", keys, n, len(ref))
+		}
+		for k := range ref { // every key still found after all the shifting
+			if v, ok := tb.get(k); !ok || v != ref[k] {
+				t.Fatalf("keys %d: get(%d) = %d, %v; want %d", keys, k, v, ok, ref[k])
+			}
+		}
+	}
+}
+
+// TestTableDeleteWraps deletes from a run of probes that wraps past the last slot: the
+// keys after the hole must stay reachable.
+func TestTableDeleteWraps(t *testing.T) {
+	var tb table
+	tb.reserve(8)
+	size := uint64(len(tb.slots))
+	// Keys whose home is one of the last two slots, enough to wrap round to the start.
+	var ks []int64
+	for k := int64(1); len(ks) < 6; k++ {
+		if h := mix64(uint64(k)) & (size - 1); h >= size-2 {
+			ks = append(ks, k)
+		}
+	}
+	for i, k := range ks {
+		tb.put(k, int64(i))
+	}
+	for _, gone := range ks[:3] {
+		tb.del(gone)
+		if _, ok := tb.get(gone); ok {
+			t.Fatalf("key %d deleted but still found", gone)
+		}
+	}
+	for i, k := range ks[3:] {
+		if v, ok := tb.get(k); !ok || v != int64(i+3) {
+			t.Fatalf("key %d: got %d, %v; want %d", k, v, ok, i+3)
+		}
+	}
+}
+
+func TestTableReserveHolds(t *testing.T) {
+	var tb table
+	tb.reserve(1000)
+	slots := len(tb.slots)
+	for k := range int64(1000) {
+		tb.put(k+1, k)
+	}
+	if len(tb.slots) != slots {
+		t.Fatalf("reserve(1000) gave %d slots, grown to %d by 1000 puts", slots, len(tb.slots))
+	}
+	if tb.len() != 1000 {
+		t.Fatalf("len %d, want 1000", tb.len())
+	}
+}
