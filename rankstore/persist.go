@@ -195,14 +195,14 @@ func (s *Store) read(ns, path string) (int, error) {
 			if !ok {
 				return loaded, fmt.Errorf("%s: record key %q has no set: %w", path, keys.Value(j), records.ErrCorrupt)
 			}
-			b := bins.Value(j)
-			if err := records.CheckPacked(b); err != nil {
+			b, err := records.Canonical(bins.Value(j)) // a file of an older build: names coded
+			if err != nil {
 				return loaded, fmt.Errorf("%s: record %s/%s: %w", path, set, key, err)
 			}
 			h := n.hash(set, key)
 			sh := n.shard(h)
 			sh.mu.Lock()
-			_, err := s.store(n, sh, h, set, key, b, exp[j], 0) // copied into the store's slabs
+			_, err = s.store(n, sh, h, set, key, b, exp[j], 0) // copied into the store's slabs
 			sh.mu.Unlock()
 			if err != nil {
 				return loaded, fmt.Errorf("%s: %w", path, err)

@@ -1,9 +1,12 @@
 package rankstore
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -94,5 +97,89 @@ func TestOpenRemovesInterruptedSaves(t *testing.T) {
 	}
 	if _, err := os.Stat(other); err != nil {
 		t.Errorf("Open removed a file not its own: %v", err)
+	}
+}
+
+// Files saved by the build before the coded bin names (records/names.go; every name
+// literal), in testdata/oldform: an entry and a user record fenced at epoch 2 cycle 14, a
+// contest at cycle 14 holding its cycle-13 version, the live match (cycle 14), and a
+// completed match. They load, read as they did, are kept in the coded form, and keep
+// their fences and previous versions.
+func TestLoadsOldForm(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{LiveFileName, FileName} {
+		b, err := os.ReadFile(filepath.Join("testdata", "oldform", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, dir, c)
+	ctx := context.Background()
+	l := records.Lineup{Players: []int32{101, 102, 103}, Captain: 101, Vice: 103}
+	e := records.Entry{ID: 9001, Contest: 55, Match: 7, User: 42, Team: 3, Part: 2, Lineup: l}
+	c13 := records.Contest{ID: 55, Match: 7, Cycle: 13, AsOf: 1700, Total: 1, PageSize: 100,
+		Hist: []records.Bucket{{Points: 400, Count: 1}}, First: []records.Row{{Rank: 1, EntryID: 9001, UserID: 42, TeamID: 3, Points: 400}}}
+	c14 := c13
+	c14.Cycle, c14.AsOf = 14, 1800
+	for _, tc := range []struct {
+		ns, set, key string
+		check        func(records.Packed) (any, any, error)
+	}{
+		{records.Live, records.SetEntry, "9001", func(p records.Packed) (any, any, error) { v, err := records.EntryFrom(p); return v, e, err }},
+		{records.Live, records.SetUser, "7/42/2", func(p records.Packed) (any, any, error) {
+			v, err := records.UserFrom(p)
+			return v, records.User{Match: 7, User: 42, Part: 2, Entries: []records.Entry{e}}, err
+		}},
+		{records.Live, records.SetContest, "55", func(p records.Packed) (any, any, error) { v, err := records.ContestFrom(p); return v, c14, err }},
+		{records.Live, records.SetContest, "55", func(p records.Packed) (any, any, error) {
+			v, _, err := records.ContestAt(p, 13)
+			return v, c13, err
+		}},
+		{records.Live, records.SetMatch, "7", func(p records.Packed) (any, any, error) {
+			v, err := records.MatchFrom(p)
+			return v.Cycle, int64(14), err
+		}},
+		{records.Complete, records.SetMatch, "6", func(p records.Packed) (any, any, error) {
+			v, err := records.MatchFrom(p)
+			return v.State, records.StateCompleted, err
+		}},
+	} {
+		p, ok, err := s.GetPacked(ctx, tc.ns, tc.set, tc.key)
+		if err != nil || !ok {
+			t.Fatalf("%s/%s/%s: %v %v", tc.ns, tc.set, tc.key, ok, err)
+		}
+		if got, want, err := tc.check(p); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s/%s/%s: %+v, %v; want %+v", tc.ns, tc.set, tc.key, got, err, want)
+		}
+		bins, err := records.DecodeBins(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := records.EncodeBins(bins); !bytes.Equal(p, want) {
+			t.Errorf("%s/%s/%s kept as loaded %x; want it coded %x", tc.ns, tc.set, tc.key, p, want)
+		}
+	}
+	// The loaded fences hold: a writer behind them is refused, one at them is not.
+	stale := e.PackedRecord()
+	stale.Fence = records.Fence{Epoch: 2, Cycle: 13}
+	var fe *records.FencedError
+	if err := s.Put(ctx, records.Live, []records.Record{stale}); !errors.As(err, &fe) || fe.Stored != (records.Fence{Epoch: 2, Cycle: 14}) {
+		t.Fatalf("a stale write over a loaded record: %v", err)
+	}
+	// A contest written at cycle 15 keeps the loaded cycle-14 version.
+	c15 := c14
+	c15.Cycle, c15.AsOf = 15, 1900
+	r := c15.PackedRecord()
+	r.Fence, r.KeepPrev = records.Fence{Epoch: 2, Cycle: 15}, true
+	if err := s.Put(ctx, records.Live, []records.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	p, _, _ := s.GetPacked(ctx, records.Live, records.SetContest, "55")
+	if got, ok, err := records.ContestAt(p, 14); err != nil || !ok || !reflect.DeepEqual(got, c14) {
+		t.Fatalf("previous version after a write over a loaded contest: %+v %v %v; want %+v", got, ok, err, c14)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"slices"
+	"strings"
 )
 
 // Bin value tags of EncodeBins.
@@ -24,8 +25,9 @@ func EncodeBins(b Bins) []byte {
 	return p
 }
 
-// Pack packs bins like EncodeBins, and reports a value it cannot pack (bins read from
-// another store, whose types it does not control) as ErrCorrupt.
+// Pack packs bins like EncodeBins, and reports a bin it cannot pack (bins read from
+// another store, whose types it does not control: a value of another type, a name longer
+// than MaxBinName) as ErrCorrupt.
 func Pack(b Bins) (Packed, error) { return pack(b, Fence{}, false) }
 
 // PackFenced packs bins and a record's fence, in the bins FenceEpochBin and FenceCycleBin
@@ -44,8 +46,11 @@ func pack(b Bins, f Fence, fenced bool) (Packed, error) {
 		if fenced && (n == FenceEpochBin || n == FenceCycleBin) {
 			continue
 		}
+		if len(n) > MaxBinName {
+			return nil, fmt.Errorf("bin name %.20q is %d bytes, longer than %d: %w", n, len(n), MaxBinName, ErrCorrupt)
+		}
 		names = append(names, n)
-		size += uvarintLen(uint64(len(n))) + len(n) + 1 // name, tag (< 128: one byte)
+		size += nameSize(n) + 1 // name (names.go), tag (< 128: one byte)
 		switch x := v.(type) {
 		case int64:
 			size += uvarintLen(zigzag(x))
@@ -57,16 +62,14 @@ func pack(b Bins, f Fence, fenced bool) (Packed, error) {
 	}
 	if fenced {
 		names = append(names, FenceEpochBin, FenceCycleBin)
-		size += uvarintLen(uint64(len(FenceEpochBin))) + len(FenceEpochBin) + 1 + uvarintLen(zigzag(f.Epoch)) +
-			uvarintLen(uint64(len(FenceCycleBin))) + len(FenceCycleBin) + 1 + uvarintLen(zigzag(f.Cycle))
+		size += 2 + uvarintLen(zigzag(f.Epoch)) + 2 + uvarintLen(zigzag(f.Cycle)) // coded name, tag, value
 	}
 	size += uvarintLen(uint64(len(names)))
 	slices.Sort(names)
 	w := writer{b: make([]byte, 0, size)}
 	w.u(uint64(len(names)))
 	for _, n := range names {
-		w.u(uint64(len(n)))
-		w.b = append(w.b, n...)
+		w.b = appendName(w.b, n)
 		if fenced && (n == FenceEpochBin || n == FenceCycleBin) {
 			x := f.Epoch
 			if n == FenceCycleBin {
@@ -119,16 +122,22 @@ func decodeBins(buf []byte, copyBytes bool) (Bins, error) {
 	r := reader{b: buf}
 	n := r.n()
 	b := make(Bins, n)
-	var prev []byte
+	var prev string
+	var prevCode byte
 	for k := range n {
-		rn := r.raw()
-		if k > 0 && string(rn) <= string(prev) {
+		name, code, rest, ok := readName(r.b)
+		if !ok || k > 0 && !nameLess(prev, prevCode, name, code) {
 			r.fail() // names are sorted and distinct (see CheckPacked)
+			break
 		}
-		prev = rn
-		name, ok := binNames[string(rn)] // no allocation for the names records use
-		if !ok {
-			name = string(rn)
+		r.b = rest
+		prev, prevCode = name, code
+		if code == 0 { // a literal name aliases buf: intern the known ones, copy the others
+			if c := codeOf(name); c != 0 {
+				name = codedNames[c-codeBase]
+			} else {
+				name = strings.Clone(name)
+			}
 		}
 		switch r.u() {
 		case tagInt:
@@ -147,15 +156,3 @@ func decodeBins(buf []byte, copyBytes bool) (Bins, error) {
 	}
 	return b, r.done("bins")
 }
-
-// binNames interns the bin names of the record types, so decoding allocates none.
-var binNames = func() map[string]string {
-	m := map[string]string{}
-	for _, r := range []Record{Match{}.Record(), Contest{}.Record(), Page{}.Record(), Entry{}.Record(),
-		User{}.Record(), ContestChunk{}.Record(), Matches{}.Record()} {
-		for name := range r.Bins {
-			m[name] = name
-		}
-	}
-	return m
-}()

@@ -1,6 +1,9 @@
 package records
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Fields reads a record's bins by name: Bins (a map, as a remote store answers) and Packed
 // (the embedded store's bytes, read in place) both do. An absent bin, or one of another
@@ -23,35 +26,73 @@ type Packed []byte
 
 // CheckPacked reports whether buf is a well-formed packed record, without allocating.
 func CheckPacked(buf []byte) error {
-	r := reader{b: buf}
-	var prev []byte
-	for k := range r.n() {
-		name := r.raw()
-		if k > 0 && string(name) <= string(prev) {
-			r.fail() // names are sorted and distinct: a reader finds the one bin of a name
-		}
-		prev = name
-		switch r.u() {
-		case tagInt:
-			r.i()
-		case tagStr, tagBytes:
-			r.raw()
-		default:
-			r.fail()
-		}
+	_, err := scanBins(buf)
+	return err
+}
+
+// Canonical checks p as CheckPacked does and returns it in the form writers write: p
+// itself, or, for a record that names a well-known bin literally (packed by a build
+// before the codes, names.go), a new record of the same bins with the names coded. A
+// store that loads records saved by an older build keeps them so.
+func Canonical(p Packed) (Packed, error) {
+	s, err := scanBins(p)
+	if err != nil || !s.literalKnown {
+		return p, err
 	}
-	return r.done("bins")
+	return PackWrite(Record{Packed: p}, nil)
+}
+
+// scanned is what scanBins learns of a well-formed record.
+type scanned struct {
+	n        int    // bins
+	body     []byte // the bins after the count
+	last     string // the last bin's name ("" when none)
+	lastCode byte   // its code (0: literal)
+	// literalKnown: some bin has a well-known name written literally (a record packed by
+	// an older build): writing it again codes the name.
+	literalKnown bool
+}
+
+// scanBins checks that buf is a well-formed packed record, as CheckPacked, without
+// allocating, and reports its bins' count, body and last name.
+func scanBins(buf []byte) (scanned, error) {
+	var s scanned
+	n, k := binary.Uvarint(buf)
+	if k <= 0 || n > uint64(len(buf)-k) { // every bin takes >= 1 byte
+		return s, fmt.Errorf("bins: %w", ErrCorrupt)
+	}
+	s.n, s.body = int(n), buf[k:]
+	b := s.body
+	for i := range s.n {
+		name, code, val, rest, ok := nextBin(b)
+		if !ok || i > 0 && !nameLess(s.last, s.lastCode, name, code) {
+			// names are sorted and distinct: a reader finds the one bin of a name
+			return s, fmt.Errorf("bins: %w", ErrCorrupt)
+		}
+		_ = val
+		if code == 0 && codeOf(name) != 0 {
+			s.literalKnown = true
+		}
+		s.last, s.lastCode = name, code
+		b = rest
+	}
+	if len(b) != 0 {
+		return s, fmt.Errorf("bins: %w", ErrCorrupt)
+	}
+	return s, nil
 }
 
 // find returns the reader positioned at the value of bin name if it holds tag.
 func (p Packed) find(name string, tag uint64) (reader, bool) {
 	r := reader{b: p}
 	for range r.n() {
-		nl := r.n()
-		match := string(r.b[:nl]) == name // compiles to a comparison, no allocation
-		r.b = r.b[nl:]
+		bn, _, rest, ok := readName(r.b)
+		if !ok {
+			return r, false
+		}
+		r.b = rest
 		t := r.u()
-		if match {
+		if bn == name { // a coded name is the package's constant: a length check first
 			return r, t == tag && r.err == nil
 		}
 		switch t {
@@ -136,7 +177,8 @@ type Unpacked struct {
 }
 
 type unpackedBin struct {
-	name []byte
+	name string // aliases the record when written literally
+	code byte   // 0: literal
 	tag  uint64
 	i    int64
 	b    []byte
@@ -153,7 +195,13 @@ func (u *Unpacked) Reset(p Packed) error {
 	}
 	for k := range n {
 		bin := &u.bins[k]
-		bin.name = r.raw()
+		var ok bool
+		var rest []byte
+		if bin.name, bin.code, rest, ok = readName(r.b); !ok {
+			r.fail()
+			break
+		}
+		r.b = rest
 		bin.tag = r.u()
 		switch bin.tag {
 		case tagInt:
@@ -163,7 +211,7 @@ func (u *Unpacked) Reset(p Packed) error {
 		default:
 			r.fail()
 		}
-		if k > 0 && string(bin.name) <= string(u.bins[k-1].name) {
+		if k > 0 && !nameLess(u.bins[k-1].name, u.bins[k-1].code, bin.name, bin.code) {
 			r.fail() // see CheckPacked
 		}
 	}
@@ -176,7 +224,7 @@ func (u *Unpacked) Reset(p Packed) error {
 
 func (u *Unpacked) find(name string, tag uint64) *unpackedBin {
 	for k := range u.n {
-		if b := &u.bins[k]; string(b.name) == name {
+		if b := &u.bins[k]; b.name == name {
 			if b.tag == tag {
 				return b
 			}
@@ -217,17 +265,21 @@ func (p Packed) Fence() Fence {
 	var f Fence
 	r := reader{b: p}
 	for range r.n() {
-		name := r.raw()
+		name, code, rest, ok := readName(r.b)
+		if !ok {
+			return f
+		}
+		r.b = rest
 		switch r.u() {
 		case tagInt:
 			v := r.i()
 			if r.err != nil {
 				return f
 			}
-			switch string(name) {
-			case FenceEpochBin:
+			switch {
+			case code == codeWEpoch || code == 0 && name == FenceEpochBin:
 				f.Epoch = v
-			case FenceCycleBin:
+			case code == codeWCycle || code == 0 && name == FenceCycleBin:
 				f.Cycle = v
 			}
 		case tagStr, tagBytes:

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"unsafe"
 )
 
 // The write path without maps. The record types a cycle writes by the hundred thousand
@@ -30,8 +29,8 @@ func (r Record) BinMap() (Bins, error) {
 	return b, nil
 }
 
-// packer appends bins in the EncodeBins form. Callers append them in name order, and
-// every name is shorter than 128 bytes (its length is one byte).
+// packer appends bins in the EncodeBins form. Callers append them in name order, by
+// their codes (names.go).
 type packer struct{ b []byte }
 
 func newPacker(bins, size int) packer {
@@ -40,30 +39,21 @@ func newPacker(bins, size int) packer {
 	return p
 }
 
-func (p *packer) int(name string, v int64) {
-	p.b = append(p.b, byte(len(name)))
-	p.b = append(p.b, name...)
-	p.b = append(p.b, tagInt)
+func (p *packer) int(code byte, v int64) {
+	p.b = append(p.b, code, tagInt)
 	p.b = binary.AppendVarint(p.b, v)
 }
 
-func (p *packer) bytes(name string, v []byte) {
-	p.bytesHead(name, len(v))
-	p.b = append(p.b, v...)
-}
-
 // bytesHead appends a []byte bin's name, tag and length; the caller appends n bytes.
-func (p *packer) bytesHead(name string, n int) {
-	p.b = append(p.b, byte(len(name)))
-	p.b = append(p.b, name...)
-	p.b = append(p.b, tagBytes)
+func (p *packer) bytesHead(code byte, n int) {
+	p.b = append(p.b, code, tagBytes)
 	p.b = binary.AppendUvarint(p.b, uint64(n))
 }
 
 // intSize and bytesSize are the packed sizes of an int64 bin and of a []byte bin of n
-// bytes (a name shorter than 128 bytes).
-func intSize(name string, v int64) int { return 2 + len(name) + uvarintLen(zigzag(v)) }
-func bytesSize(name string, n int) int { return 2 + len(name) + uvarintLen(uint64(n)) + n }
+// bytes with a coded name.
+func intSize(v int64) int { return 2 + uvarintLen(zigzag(v)) }
+func bytesSize(n int) int { return 2 + uvarintLen(uint64(n)) + n }
 
 // RowsEncoder encodes a page of rows exactly as EncodeRows does, one row at a time, so a
 // writer encodes from its own columns without building a []Row. The zero value is
@@ -166,18 +156,18 @@ type ContestHead struct {
 // the histogram and first page encoded by hist and rows.
 func PackContest(h ContestHead, hist *HistEncoder, rows *RowsEncoder) Packed {
 	hl, rl := hist.Len(), rows.Len()
-	p := newPacker(8, intSize("as_of", h.AsOf)+intSize("cycle", h.Cycle)+bytesSize("hist", hl)+intSize("id", h.ID)+
-		intSize("match", h.Match)+intSize("page_size", h.PageSize)+bytesSize("rows", rl)+intSize("total", h.Total))
-	p.int("as_of", h.AsOf)
-	p.int("cycle", h.Cycle)
-	p.bytesHead("hist", hl)
+	p := newPacker(8, intSize(h.AsOf)+intSize(h.Cycle)+bytesSize(hl)+intSize(h.ID)+
+		intSize(h.Match)+intSize(h.PageSize)+bytesSize(rl)+intSize(h.Total))
+	p.int(codeAsOf, h.AsOf)
+	p.int(codeCycle, h.Cycle)
+	p.bytesHead(codeHist, hl)
 	p.b = hist.appendTo(p.b)
-	p.int("id", h.ID)
-	p.int("match", h.Match)
-	p.int("page_size", h.PageSize)
-	p.bytesHead("rows", rl)
+	p.int(codeID, h.ID)
+	p.int(codeMatch, h.Match)
+	p.int(codePageSize, h.PageSize)
+	p.bytesHead(codeRows, rl)
 	p.b = rows.appendTo(p.b)
-	p.int("total", h.Total)
+	p.int(codeTotal, h.Total)
 	return p.b
 }
 
@@ -200,11 +190,11 @@ func (c Contest) PackedRecord() Record {
 // encoded by rows.
 func PackPage(contest int64, page int, cycle int64, rows *RowsEncoder) Packed {
 	rl := rows.Len()
-	p := newPacker(4, intSize("contest", contest)+intSize("cycle", cycle)+intSize("page", int64(page))+bytesSize("rows", rl))
-	p.int("contest", contest)
-	p.int("cycle", cycle)
-	p.int("page", int64(page))
-	p.bytesHead("rows", rl)
+	p := newPacker(4, intSize(contest)+intSize(cycle)+intSize(int64(page))+bytesSize(rl))
+	p.int(codeContest, contest)
+	p.int(codeCycle, cycle)
+	p.int(codePage, int64(page))
+	p.bytesHead(codeRows, rl)
 	p.b = rows.appendTo(p.b)
 	return p.b
 }
@@ -221,18 +211,18 @@ func (p Page) PackedRecord() Record {
 // Pack packs the entry's SetEntry record: what EncodeBins gives for e.Record().Bins.
 func (e Entry) Pack() Packed {
 	ll := lineupSize(e.Lineup)
-	p := newPacker(7, intSize("contest", e.Contest)+intSize("id", e.ID)+bytesSize("lineup", ll)+intSize("match", e.Match)+
-		intSize("part", int64(e.Part))+intSize("team", e.Team)+intSize("user", e.User))
-	p.int("contest", e.Contest)
-	p.int("id", e.ID)
-	p.bytesHead("lineup", ll)
+	p := newPacker(7, intSize(e.Contest)+intSize(e.ID)+bytesSize(ll)+intSize(e.Match)+
+		intSize(int64(e.Part))+intSize(e.Team)+intSize(e.User))
+	p.int(codeContest, e.Contest)
+	p.int(codeID, e.ID)
+	p.bytesHead(codeLineup, ll)
 	w := writer{b: p.b}
 	w.lineup(e.Lineup)
 	p.b = w.b
-	p.int("match", e.Match)
-	p.int("part", int64(e.Part))
-	p.int("team", e.Team)
-	p.int("user", e.User)
+	p.int(codeMatch, e.Match)
+	p.int(codePart, int64(e.Part))
+	p.int(codeTeam, e.Team)
+	p.int(codeUser, e.User)
 	return p.b
 }
 
@@ -244,14 +234,14 @@ func (e Entry) PackedRecord() Record {
 // Pack packs the user's SetUser record: what EncodeBins gives for u.Record().Bins.
 func (u User) Pack() Packed {
 	el := u.entriesSize()
-	p := newPacker(4, bytesSize("entries", el)+intSize("match", u.Match)+intSize("part", int64(u.Part))+intSize("user", u.User))
-	p.bytesHead("entries", el)
+	p := newPacker(4, bytesSize(el)+intSize(u.Match)+intSize(int64(u.Part))+intSize(u.User))
+	p.bytesHead(codeEntries, el)
 	w := writer{b: p.b}
 	w.userEntries(u.Entries)
 	p.b = w.b
-	p.int("match", u.Match)
-	p.int("part", int64(u.Part))
-	p.int("user", u.User)
+	p.int(codeMatch, u.Match)
+	p.int(codePart, int64(u.Part))
+	p.int(codeUser, u.User)
 	return p.b
 }
 
@@ -263,17 +253,22 @@ func (u User) PackedRecord() Record {
 // rawBin is one bin of a packed record, read in place: its name, and its tag and value
 // as packed.
 type rawBin struct {
-	name string // aliases the record's bytes (which PackWrite does not modify)
+	name string // a coded name's constant, or a literal one aliasing the record's bytes (which PackWrite does not modify)
+	code byte   // the code it is written with (0: literally, a name without one)
 	val  []byte // nil: an int64 bin of value i (a fence bin)
 	i    int64
 }
 
-// len is the packed length of the bin's tag and value.
-func (b *rawBin) len() int {
-	if b.val == nil {
-		return 1 + uvarintLen(zigzag(b.i))
+// size is the packed length of the bin: name, tag and value.
+func (b *rawBin) size() int {
+	n := 1
+	if b.code == 0 {
+		n += len(b.name)
 	}
-	return len(b.val)
+	if b.val == nil {
+		return n + 1 + uvarintLen(zigzag(b.i))
+	}
+	return n + len(b.val)
 }
 
 // errTooMany: a record of more bins than splitBins holds (PackWrite then goes through
@@ -281,6 +276,8 @@ func (b *rawBin) len() int {
 var errTooMany = errors.New("more bins than a packed merge holds")
 
 // splitBins reads the bins of packed record p into dst, checking it as CheckPacked does.
+// A well-known name written literally (a record of an older build) gets its code, so
+// that it is written coded.
 func splitBins(p []byte, dst *[maxUnpacked]rawBin) (int, error) {
 	n, k := binary.Uvarint(p)
 	if k <= 0 || n > uint64(len(p)-k) {
@@ -291,15 +288,17 @@ func splitBins(p []byte, dst *[maxUnpacked]rawBin) (int, error) {
 	}
 	b := p[k:]
 	for i := range int(n) {
-		name, val, rest, ok := nextBin(b)
-		if !ok {
-			return 0, fmt.Errorf("bins: %w", ErrCorrupt)
-		}
-		dst[i] = rawBin{name: unsafe.String(unsafe.SliceData(name), len(name)), val: val}
-		if i > 0 && dst[i].name <= dst[i-1].name {
+		name, code, val, rest, ok := nextBin(b)
+		if !ok || i > 0 && !nameLess(dst[i-1].name, dst[i-1].code, name, code) {
 			return 0, fmt.Errorf("bins: %w", ErrCorrupt) // names are sorted and distinct
 		}
+		dst[i] = rawBin{name: name, code: code, val: val}
 		b = rest
+	}
+	for i := range int(n) {
+		if dst[i].code == 0 {
+			dst[i].code = codeOf(dst[i].name)
+		}
 	}
 	if len(b) != 0 {
 		return 0, fmt.Errorf("bins: %w", ErrCorrupt)
@@ -307,22 +306,14 @@ func splitBins(p []byte, dst *[maxUnpacked]rawBin) (int, error) {
 	return int(n), nil
 }
 
-// nextBin reads the bin at the start of b: its name, its tag and value as packed, and
-// the bytes after it (ok false for a malformed bin). A hot path: one-byte lengths (every
-// name, most values) are read without a call.
-func nextBin(b []byte) (name, val, rest []byte, ok bool) {
-	var nl uint64
-	k := 1
-	if len(b) > 0 && b[0] < 0x80 {
-		nl = uint64(b[0])
-	} else if nl, k = binary.Uvarint(b); k <= 0 {
-		return nil, nil, nil, false
+// nextBin reads the bin at the start of b: its name and code (readName), its tag and
+// value as packed, and the bytes after it (ok false for a malformed bin). A hot path:
+// one-byte lengths (every name, most values) are read without a call.
+func nextBin(b []byte) (name string, code byte, val, rest []byte, ok bool) {
+	name, code, v, ok := readName(b)
+	if !ok || len(v) == 0 { // the name and at least a tag
+		return "", 0, nil, nil, false
 	}
-	if nl >= uint64(len(b)-k) { // the name and at least a tag
-		return nil, nil, nil, false
-	}
-	name = b[k : k+int(nl)]
-	v := b[k+int(nl):]
 	switch v[0] {
 	case tagInt:
 		if _, m := binary.Varint(v[1:]); m > 0 {
@@ -333,16 +324,16 @@ func nextBin(b []byte) (name, val, rest []byte, ok bool) {
 		if len(v) > 1 && v[1] < 0x80 {
 			l = uint64(v[1])
 		} else if l, m = binary.Uvarint(v[1:]); m <= 0 {
-			return nil, nil, nil, false
+			return "", 0, nil, nil, false
 		}
 		if l <= uint64(len(v)-1-m) {
 			val = v[: 1+m+int(l) : 1+m+int(l)]
 		}
 	}
 	if val == nil {
-		return nil, nil, nil, false
+		return "", 0, nil, nil, false
 	}
-	return name, val, v[len(val):], true
+	return name, code, val, v[len(val):], true
 }
 
 // PackWrite packs what a store keeps for the write r: its bins (r.Packed as they are, or
@@ -427,7 +418,8 @@ func (m *Merge) merge(r Record, base, old Packed) error {
 		for _, b := range prev {
 			for _, o := range ob[:on] {
 				if o.name == b {
-					extra[k] = rawBin{name: PrevName(b), val: o.val}
+					pn := PrevName(b)
+					extra[k] = rawBin{name: pn, code: codeOf(pn), val: o.val}
 					k++
 					break
 				}
@@ -447,8 +439,8 @@ func (m *Merge) merge(r Record, base, old Packed) error {
 		m.oldRead = true
 	}
 	if !r.Fence.IsZero() {
-		extra[k] = rawBin{name: FenceCycleBin, i: r.Fence.Cycle}
-		extra[k+1] = rawBin{name: FenceEpochBin, i: r.Fence.Epoch}
+		extra[k] = rawBin{name: FenceCycleBin, code: codeWCycle, i: r.Fence.Cycle}
+		extra[k+1] = rawBin{name: FenceEpochBin, code: codeWEpoch, i: r.Fence.Epoch}
 		k += 2
 	}
 	// Sort the few added bins by name (insertion sort), then merge them with the
@@ -473,7 +465,7 @@ func (m *Merge) merge(r Record, base, old Packed) error {
 		}
 		m.bins[cnt] = b
 		cnt++
-		size += uvarintLen(uint64(len(b.name))) + len(b.name) + b.len()
+		size += b.size()
 	}
 	m.n, m.size = cnt, uvarintLen(uint64(cnt))+size
 	return nil
@@ -494,8 +486,11 @@ func (m *Merge) AppendTo(dst []byte) []byte {
 	}
 	dst = binary.AppendUvarint(dst, uint64(m.n))
 	for _, b := range m.bins[:m.n] {
-		dst = binary.AppendUvarint(dst, uint64(len(b.name)))
-		dst = append(dst, b.name...)
+		if b.code != 0 {
+			dst = append(dst, b.code)
+		} else {
+			dst = append(append(dst, byte(len(b.name))), b.name...)
+		}
 		if b.val == nil {
 			dst = append(dst, tagInt)
 			dst = binary.AppendVarint(dst, b.i)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -174,7 +175,8 @@ func TestPackExactSize(t *testing.T) {
 	long := string(make([]byte, 200))
 	ints := []int64{0, 1, -1, 63, 64, -64, -65, 8191, 8192, -8193, 1 << 40, math.MaxInt64, math.MinInt64}
 	for i, v := range ints {
-		b := Bins{"id": v, "n": int64(i), long[:128]: -v, "s": long[:127], "t": long[:128], "raw": make([]byte, 300), "e": []byte{}}
+		b := Bins{"id": v, "n": int64(i), long[:MaxBinName]: -v, "s": long[:127], "t": long[:128], "raw": make([]byte, 300), "e": []byte{},
+			FenceCycleBin: v, "rows": []byte{1}}
 		p, err := Pack(b)
 		if err != nil {
 			t.Fatal(err)
@@ -186,8 +188,7 @@ func TestPackExactSize(t *testing.T) {
 		names := slices.Sorted(maps.Keys(b))
 		ref := binary.AppendUvarint(nil, uint64(len(names)))
 		for _, n := range names {
-			ref = binary.AppendUvarint(ref, uint64(len(n)))
-			ref = append(ref, n...)
+			ref = refAppendName(ref, n)
 			switch x := b[n].(type) {
 			case int64:
 				ref = binary.AppendVarint(append(ref, tagInt), x)
@@ -206,6 +207,24 @@ func TestPackExactSize(t *testing.T) {
 			t.Errorf("%v: len %d, cap %d", b, len(p), cap(p))
 		}
 	}
+	// A name longer than Aerospike's 15 bytes is refused, naming it: its length byte
+	// would read as a code.
+	for _, f := range []func(Bins) (Packed, error){Pack, func(b Bins) (Packed, error) { return PackFenced(b, Fence{1, 1}) }} {
+		if _, err := f(Bins{"a_sixteen_bytes!": int64(1)}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "a_sixteen_bytes!") {
+			t.Errorf("a 16-byte name: %v; want ErrCorrupt naming it", err)
+		}
+	}
+}
+
+// refAppendName is the packed form of a name (names.go), found without nameCodes: its
+// code when codedNames holds it, else its length and bytes.
+func refAppendName(b []byte, name string) []byte {
+	for i, n := range codedNames {
+		if n == name {
+			return append(b, byte(codeBase+i))
+		}
+	}
+	return append(append(b, byte(len(name))), name...)
 }
 
 // TestPackFenced: PackFenced writes what Pack writes for the bins with the fence's two

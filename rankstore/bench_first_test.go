@@ -1,0 +1,87 @@
+package rankstore
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/fantasy/leaderboard/records"
+)
+
+// firstWrites returns entry and user records as a first cycle writes them: packed
+// (records.Entry.PackedRecord, records.User.PackedRecord), fenced, 11-player lineups,
+// ~2.2 entries a user (the 5.6M dataset's ratio: 5.6M entries, 2.57M user records).
+func firstWrites(n int) (entries, users []records.Record) {
+	fence := records.Fence{Epoch: 1, Cycle: 1}
+	var user []records.Entry
+	for i := range n {
+		players := make([]int32, 11)
+		for j := range players {
+			players[j] = int32(100_000 + (i+j*7)%22)
+		}
+		e := records.Entry{ID: int64(40_000_000 + i*13), Contest: int64(2_000_000 + i/28), Match: 94_000, User: int64(1_000_000 + i/2*3 + i%9/8),
+			Team: int64(i % 7), Part: int32(i % 16), Lineup: records.Lineup{Players: players, Captain: players[0], Vice: players[1]}}
+		r := e.PackedRecord()
+		r.Fence = fence
+		entries = append(entries, r)
+		if len(user) > 0 && user[0].User != e.User {
+			u := records.User{Match: e.Match, User: user[0].User, Part: user[0].Part, Entries: user}.PackedRecord()
+			u.Fence = fence
+			users = append(users, u)
+			user = nil
+		}
+		user = append(user, e)
+	}
+	return entries, users
+}
+
+// BenchmarkPutFirstWrites writes entry and user records into an empty store in batches
+// of 5000, as a cold start's first cycle does (no stored version, not versioned: only
+// the fence is added), and reports CPU per record and the store's bytes per record:
+// bins-B (the packed record) and slab-B (with the slab's header, set and key).
+// LB_BENCH_ENTRIES sets the entries (default 100000).
+//
+//	go test -run '^$' -bench PutFirstWrites ./rankstore
+func BenchmarkPutFirstWrites(b *testing.B) {
+	entries, users := firstWrites(benchEntries(100_000))
+	ctx := context.Background()
+	var cpu time.Duration
+	var s *Store
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		var err error
+		if s, err = Open(Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler)); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		c0 := cpuTime()
+		for _, recs := range [][]records.Record{entries, users} {
+			for lo := 0; lo < len(recs); lo += 5000 {
+				if err := s.Put(ctx, records.Live, recs[lo:min(lo+5000, len(recs))]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		cpu += cpuTime() - c0
+	}
+	n := len(entries) + len(users)
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(n*b.N), "cpu-ns/record")
+	for _, set := range []struct {
+		name string
+		recs []records.Record
+	}{{"entry", entries}, {"user", users}} {
+		bins, slab := 0, 0
+		for _, r := range set.recs {
+			st, ok, err := s.Lookup(records.Live, r.Set, r.Key)
+			if err != nil || !ok {
+				b.Fatalf("%s/%s: %v %v", r.Set, r.Key, ok, err)
+			}
+			bins += len(st.Bins)
+			slab += recordSize(r.Set, r.Key, len(st.Bins))
+		}
+		b.ReportMetric(float64(bins)/float64(len(set.recs)), set.name+"-bins-B")
+		b.ReportMetric(float64(slab)/float64(len(set.recs)), set.name+"-slab-B")
+	}
+}
