@@ -30,8 +30,18 @@ type entryRef struct{ id, contest int64 }
 // the changed contests plus copies of the group's columns, the last cycle carried over
 // to every other contest); a team edit, or a change Derive refuses, rebuilds the group
 // from its engine partition plus the changes. A first fold (the replay) packs the
-// contests, in contest_id order, into groups of up to groupEntries.
+// contests, in contest_id order, into groups of up to groupEntries (foldFresh: a bulk
+// build, with no map per entry).
 func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map[int64]struct{}, lineupSize, groupEntries int, cfg engine.Config) (foldResult, error) {
+	if len(sh.groups) == 0 {
+		return foldFresh(sh, ch, edited, editedNow, lineupSize, groupEntries, cfg)
+	}
+	return foldLog(sh, ch, edited, editedNow, lineupSize, groupEntries, cfg)
+}
+
+// foldLog is fold applying the change log entry by entry: every fold of a shard that
+// has groups already (and the reference foldFresh is tested against).
+func foldLog(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map[int64]struct{}, lineupSize, groupEntries int, cfg engine.Config) (foldResult, error) {
 	res := foldResult{contests: map[*group][]int64{}}
 	teamEdit := map[int32]bool{}
 	// The last event of each entry wins.
@@ -209,7 +219,7 @@ func fold(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map
 		g.users = userIndex{}
 		if p != nil {
 			g.n = p.NumEntries()
-			g.users = buildUserIndex(p)
+			g.users = sortedUserIndex(p.UserID, p.NumEntries())
 		}
 		res.rebuilt = append(res.rebuilt, g)
 		if !teamEdit[gi] && len(editedNow) == 0 {

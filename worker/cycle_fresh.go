@@ -1,0 +1,155 @@
+package worker
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/fantasy/leaderboard/engine"
+	"github.com/fantasy/leaderboard/records"
+)
+
+// foldFresh is fold for a shard with no contest group yet (its first fold: a replay, or
+// a partition gained): a bulk build instead of a change log applied through maps. The
+// last event of each entry comes from a radix sort of the log by entry id, the contests
+// from one by contest id (their runs are the sizes the groups are packed by, in
+// contest_id order), and each group's builder takes its entries in arrival order, as
+// fold's does: the groups, their partitions and what the result lists are fold's, to
+// the byte and in the same order (TestFreshFoldSameAsFold).
+func foldFresh(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map[int64]struct{}, lineupSize, groupEntries int, cfg engine.Config) (foldResult, error) {
+	res := foldResult{contests: map[*group][]int64{}}
+	n := ch.len()
+	if n == 0 {
+		return res, nil
+	}
+	// The last event of each entry: the last of its run in entry order.
+	byEntry, entries := stableOrder(n, func(j int) int64 { return ch.entry[j] })
+	isLast := make([]bool, n)
+	m := 0
+	for t := range n {
+		if t == n-1 || entries[t+1] != entries[t] {
+			isLast[byEntry[t]] = true
+			m++
+		}
+	}
+	byEntry, entries = nil, nil
+	last := make([]int32, 0, m) // in arrival order
+	for j, ok := range isLast {
+		if ok {
+			last = append(last, int32(j))
+		}
+	}
+	isLast = nil
+
+	// Contests in id order, each a run of last events; those with an entry left get a
+	// group: packed into the open one while it has room (a contest of groupEntries or
+	// more is a group alone).
+	byContest, contests := stableOrder(m, func(t int) int64 { return ch.contest[last[t]] })
+	grp := make([]int32, m) // per last event (index into last): its group, -1: none
+	var groupContests [][]int64
+	var fill []int // entries packed into each group
+	open := -1
+	for a := 0; a < m; {
+		c := contests[a]
+		b, live := a, 0
+		for ; b < m && contests[b] == c; b++ {
+			if !ch.gone[last[byContest[b]]] {
+				live++
+			}
+		}
+		g := int32(-1)
+		if live > 0 {
+			switch {
+			case live >= groupEntries:
+				g = int32(len(groupContests))
+				groupContests, fill = append(groupContests, nil), append(fill, 0)
+			case open < 0 || fill[open]+live > groupEntries:
+				open = len(groupContests)
+				groupContests, fill = append(groupContests, nil), append(fill, 0)
+				g = int32(open)
+			default:
+				g = int32(open)
+			}
+			groupContests[g] = append(groupContests[g], c)
+			fill[g] += live
+			sh.groupOf[c] = int32(len(sh.groups)) + g
+		}
+		for t := a; t < b; t++ {
+			grp[byContest[t]] = g
+		}
+		a = b
+	}
+	byContest, contests = nil, nil
+	if len(groupContests) == 0 {
+		return res, nil
+	}
+	// Each group's events in arrival order: a counting sort by group.
+	at := make([]int, len(groupContests)+1)
+	for _, g := range grp {
+		if g >= 0 {
+			at[g+1]++
+		}
+	}
+	for g := range groupContests {
+		at[g+1] += at[g]
+	}
+	events := make([]int32, at[len(groupContests)])
+	next := append([]int(nil), at[:len(groupContests)]...)
+	for t, g := range grp {
+		if g >= 0 {
+			events[next[g]] = last[t]
+			next[g]++
+		}
+	}
+	grp, last = nil, nil
+
+	for g, cs := range groupContests {
+		gi := len(sh.groups)
+		grpp := &group{pid: sh.part}
+		sh.groups = append(sh.groups, grpp)
+		add := events[at[g]:at[g+1]]
+		b := engine.NewBuilder(lineupSize, fill[g])
+		for _, k := range add {
+			if ch.gone[k] {
+				res.gone = append(res.gone, ch.entry[k])
+				continue
+			}
+			res.users = append(res.users, ch.user[k])
+			if err := b.Add(changeEntry(ch, edited, int(k))); err != nil {
+				return res, fmt.Errorf("BUG: a validated entry was refused in contest group %d of partition %d, match %d: %w", gi, sh.part, sh.match, err)
+			}
+		}
+		p, err := b.Build(cfg)
+		if err != nil {
+			return res, fmt.Errorf("BUG: validated entries were refused in contest group %d of partition %d, match %d: %w", gi, sh.part, sh.match, err)
+		}
+		grpp.part, grpp.n, grpp.rebuilt = p, p.NumEntries(), true
+		grpp.users = sortedUserIndex(p.UserID, p.NumEntries())
+		res.rebuilt = append(res.rebuilt, grpp)
+		if len(editedNow) == 0 {
+			res.contests[grpp] = cs
+		}
+		res.fresh = append(res.fresh, grpp)
+		res.olds = append(res.olds, nil)
+	}
+	return res, nil
+}
+
+// parallelDo runs task(0..n-1) on up to GOMAXPROCS goroutines and waits for them all.
+func parallelDo(n int, task func(k int)) {
+	if n == 1 {
+		task(0)
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(n, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+				task(k)
+			}
+		})
+	}
+	wg.Wait()
+}
