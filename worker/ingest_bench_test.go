@@ -2,9 +2,12 @@ package worker
 
 import (
 	"context"
+	"log/slog"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fantasy/leaderboard/kafkasource"
 )
@@ -21,11 +24,20 @@ func BenchmarkReplay(b *testing.B) {
 		b.StopTimer()
 		before := heapInUse()
 		s := newSynth(n)
+		// Offsets dense per partition, as Kafka's: each partition is assigned with its
+		// end offset, so its entry table is sized at its first record.
 		var batches []kafkasource.Batch
+		end := map[int32]int64{}
 		for s.made < s.n {
-			batches = append(batches, s.batch(10_000))
+			batch := s.batch(10_000)
+			for i := range batch.Entries {
+				r := &batch.Entries[i]
+				r.Offset = end[r.Partition]
+				end[r.Partition]++
+			}
+			batches = append(batches, batch)
 		}
-		w := benchWorker(b)
+		w := replayWorker(b, end)
 		ctx := context.Background()
 		b.StartTimer()
 		t0, c0 := time.Now(), cpuTime()
@@ -47,4 +59,20 @@ func BenchmarkReplay(b *testing.B) {
 		}
 		runtime.KeepAlive(w)
 	}
+}
+
+// replayWorker is benchWorker with its partitions assigned at their end offsets: they
+// replay.
+func replayWorker(b *testing.B, end map[int32]int64) *Worker {
+	cfg := DefaultConfig()
+	w, err := New(cfg, &rejects{}, nullStore{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for p := range int32(16) {
+		if err := w.AddPartition(p, end[p]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return w
 }

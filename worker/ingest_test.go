@@ -182,7 +182,7 @@ func TestIngestAppliesEveryBatchOnceInOrder(t *testing.T) {
 		if got := w.parts[p].next; got != batches*per {
 			t.Errorf("partition %d: next offset %d, want %d", p, got, batches*per)
 		}
-		if got := len(w.parts[p].entryContest); got != per {
+		if got := w.parts[p].entryContest.len(); got != per {
 			t.Errorf("partition %d holds %d entries, want %d (the last event of each holds)", p, got, per)
 		}
 	}
@@ -305,4 +305,49 @@ func TestIngestEnds(t *testing.T) {
 			t.Fatal("ingest did not end 10 s after its context")
 		}
 	})
+}
+
+// TestReplaySizesEntryTable: a partition assigned to replay has its entry table sized
+// at its first record for the events from there to its end offset, so the replay never
+// grows it; the entries withdrawn leave it, and every entry is found in its contest.
+func TestReplaySizesEntryTable(t *testing.T) {
+	w := newIngestWorker(t, newScripted())
+	const n = 3000
+	if err := w.AddPartition(0, 100+n); err != nil {
+		t.Fatal(err)
+	}
+	var recs []kafkasource.EntryRecord
+	for i := range int64(n) {
+		recs = append(recs, entryAt(0, 100+i, 1+i, 10+i%7, false))
+	}
+	if err := w.Apply(context.Background(), batchOf(recs[:1]...)); err != nil {
+		t.Fatal(err)
+	}
+	ps := w.parts[0]
+	slots := len(ps.entryContest.slots)
+	if slots*3 < n*4 || slots > 2*n {
+		t.Fatalf("entry table of %d slots after the first record; want room for %d entries at most 3/4 full, and not twice that", slots, n)
+	}
+	if err := w.Apply(context.Background(), batchOf(recs[1:]...)); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(ps.entryContest.slots); got != slots {
+		t.Errorf("the replay grew the entry table from %d to %d slots", slots, got)
+	}
+	var gone []kafkasource.EntryRecord
+	for i := int64(0); i < n; i += 2 {
+		gone = append(gone, entryAt(0, 100+n+i/2, 1+i, 10+i%7, true))
+	}
+	if err := w.Apply(context.Background(), batchOf(gone...)); err != nil {
+		t.Fatal(err)
+	}
+	if got := ps.entryContest.len(); got != n/2 {
+		t.Fatalf("%d entries held after withdrawing half of %d", got, n)
+	}
+	for i := range int64(n) {
+		c, ok := ps.entryContest.get(1 + i)
+		if ok != (i%2 == 1) || ok && c != 10+i%7 {
+			t.Fatalf("entry %d: contest %d, held %v; want contest %d held %v", 1+i, c, ok, 10+i%7, i%2 == 1)
+		}
+	}
 }

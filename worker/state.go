@@ -25,14 +25,26 @@ type partState struct {
 	writing bool
 	shards  map[int64]*shard
 	// entryContest finds an entry's contest, so an entry that moves between contests
-	// (or matches) is refused; contestMatch finds a contest's match.
-	entryContest map[int64]int64
+	// (or matches) is refused: a flat table (one probe per event of a replay, on a
+	// table of hundreds of thousands), sized for the partition's events at its first
+	// record. contestMatch finds a contest's match.
+	entryContest table
 	contestMatch map[int64]int64
 }
 
 func newPartState(id int32, end int64) *partState {
-	return &partState{id: id, end: end, caughtUp: end <= 0, shards: map[int64]*shard{},
-		entryContest: map[int64]int64{}, contestMatch: map[int64]int64{}}
+	return &partState{id: id, end: end, caughtUp: end <= 0, shards: map[int64]*shard{}, contestMatch: map[int64]int64{}}
+}
+
+// maxReserve caps the entries a partition's table is sized for before they come.
+const maxReserve = 1 << 24
+
+// reserveFor sizes the partition's entry table for the events from offset at to its end
+// offset, when it holds none yet: a replay then never grows it.
+func (ps *partState) reserveFor(at int64) {
+	if ps.entryContest.len() == 0 && !ps.caughtUp && ps.end > at {
+		ps.entryContest.reserve(int(min(ps.end-at, maxReserve)))
+	}
 }
 
 // shard is one match's entries in one partition. pending (ingest side) holds the entry
@@ -148,8 +160,10 @@ type match struct {
 	held   []heldPoint
 	points map[int32]int64
 	// players are the distinct players of the match's lineups (at most
-	// engine.MaxPlayersPerMatch); lineupSize is that of its first entry.
+	// engine.MaxPlayersPerMatch), also in playerSet (the same set, cheaper to probe);
+	// lineupSize is that of its first entry.
 	players    map[int32]struct{}
+	playerSet  playerSet
 	lineupSize int
 	// teamPrint: team -> fingerprint of its lineup (lineupPrint, as an int64); nil once
 	// the match is pruned.
@@ -258,7 +272,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	if contestKnown && mid != e.MatchID {
 		return rejectf(ReasonMatchMove, "contest %d belongs to match %d, not %d", e.ContestID, mid, e.MatchID)
 	}
-	c, known := ps.entryContest[e.EntryID]
+	c, known := ps.entryContest.get(e.EntryID)
 	if known && c != e.ContestID {
 		if ps.contestMatch[c] != e.MatchID {
 			return rejectf(ReasonMatchMove, "entry %d belongs to match %d, not %d", e.EntryID, ps.contestMatch[c], e.MatchID)
@@ -306,7 +320,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 			oldFP = uint64(v)
 			if !teamSeen || oldFP != fp {
 				for _, p := range e.Players {
-					if _, ok := m.players[p]; !ok {
+					if !m.playerSet.has(p) {
 						newPlayers++
 					}
 				}
@@ -334,13 +348,13 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	}
 	sh.pending.add(e)
 	if e.Withdrawn {
-		delete(ps.entryContest, e.EntryID)
+		ps.entryContest.del(e.EntryID)
 		m.count--
 		return nil
 	}
 	if !known {
 		m.count++
-		ps.entryContest[e.EntryID] = e.ContestID
+		ps.entryContest.put(e.EntryID, e.ContestID)
 	}
 	if m.lineupSize == 0 {
 		m.lineupSize = len(e.Players)
@@ -348,6 +362,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	if newPlayers > 0 {
 		for _, p := range e.Players {
 			m.players[p] = struct{}{}
+			m.playerSet.add(p)
 		}
 	}
 	if teamSeen && oldFP != fp {

@@ -1,5 +1,7 @@
 package worker
 
+import "math/bits"
+
 // table is a flat open-addressing hash table from int64 keys to int64 values: linear
 // probing, each key beside its value in one slice, so a probe costs one cache line
 // where a Go map reads a control word and then a slot (a replay probes a table of
@@ -9,9 +11,8 @@ package worker
 //
 // The zero table is empty and ready to use.
 type table struct {
-	slots []slot
-	n     int // keys held in slots
-	mask  uint64
+	slots []slot // any length: a key's home slot is its hash scaled to it
+	n     int    // keys held in slots
 	// zero, zeroSet: the entry of key 0.
 	zero    int64
 	zeroSet bool
@@ -29,8 +30,20 @@ func (t *table) len() int {
 	return t.n
 }
 
-// home is the first slot key k is looked for in.
-func (t *table) home(k int64) uint64 { return mix64(uint64(k)) & t.mask }
+// home is the first slot key k is looked for in: its hash scaled to the slots (the
+// high word of hash * len), so the table needs no power-of-two size and grows by half.
+func (t *table) home(k int64) int {
+	hi, _ := bits.Mul64(mix64(uint64(k)), uint64(len(t.slots)))
+	return int(hi)
+}
+
+// after is the slot after i.
+func (t *table) after(i int) int {
+	if i++; i == len(t.slots) {
+		return 0
+	}
+	return i
+}
 
 // get returns the value of k and whether k is held.
 func (t *table) get(k int64) (int64, bool) {
@@ -40,7 +53,7 @@ func (t *table) get(k int64) (int64, bool) {
 	if t.n == 0 {
 		return 0, false
 	}
-	for i := t.home(k); ; i = (i + 1) & t.mask {
+	for i := t.home(k); ; i = t.after(i) {
 		s := &t.slots[i]
 		if s.key == k {
 			return s.val, true
@@ -69,7 +82,7 @@ func (t *table) put(k, v int64) {
 	if (t.n+1)*4 > len(t.slots)*3 { // at most 3/4 full
 		t.grow(t.n + 1)
 	}
-	for i := t.home(k); ; i = (i + 1) & t.mask {
+	for i := t.home(k); ; i = t.after(i) {
 		s := &t.slots[i]
 		if s.key == k {
 			s.val = v
@@ -100,10 +113,10 @@ func (t *table) del(k int64) {
 		if t.slots[i].key == 0 {
 			return
 		}
-		i = (i + 1) & t.mask
+		i = t.after(i)
 	}
 	// Shift back every later key of the run whose home is not between the hole and it.
-	for j := (i + 1) & t.mask; ; j = (j + 1) & t.mask {
+	for j := t.after(i); ; j = t.after(j) {
 		s := t.slots[j]
 		if s.key == 0 {
 			break
@@ -129,22 +142,22 @@ func (t *table) reserve(n int) {
 	}
 }
 
-// grow re-lays the table out in the smallest power of two of slots holding n keys at
-// most 3/4 full (at least twice its size).
+// grow re-lays the table out in slots enough for n keys: half full when it grows as
+// keys come (n is one more than it holds), 3/4 full when it is reserved for n.
 func (t *table) grow(n int) {
-	size := max(tableMinSlots, 2*len(t.slots))
-	for n*4 > size*3 {
-		size *= 2
+	size := max(tableMinSlots, 2*n)
+	if n > t.n+1 {
+		size = max(tableMinSlots, (n*4+2)/3)
 	}
 	old := t.slots
-	t.slots, t.mask = make([]slot, size), uint64(size-1)
+	t.slots = make([]slot, size)
 	for _, s := range old {
 		if s.key == 0 {
 			continue
 		}
 		i := t.home(s.key)
 		for t.slots[i].key != 0 {
-			i = (i + 1) & t.mask
+			i = t.after(i)
 		}
 		t.slots[i] = s
 	}
@@ -158,6 +171,68 @@ func (t *table) each(f func(k, v int64)) {
 	for _, s := range t.slots {
 		if s.key != 0 {
 			f(s.key, s.val)
+		}
+	}
+}
+
+// playerSet is a small set of player ids (a match's, at most a few hundred): open
+// addressing in one slice of int32, which stays in cache where a Go map's probes of the
+// same set cost several times more (a replay checks every new team's players). The id
+// 0 is held apart.
+type playerSet struct {
+	slots   []int32
+	n       int
+	hasZero bool
+}
+
+func (s *playerSet) len() int {
+	if s.hasZero {
+		return s.n + 1
+	}
+	return s.n
+}
+
+func (s *playerSet) has(p int32) bool {
+	if p == 0 {
+		return s.hasZero
+	}
+	if s.n == 0 {
+		return false
+	}
+	mask := uint32(len(s.slots) - 1)
+	for i := uint32(mix64(uint64(uint32(p)))) & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case p:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
+func (s *playerSet) add(p int32) {
+	if p == 0 {
+		s.hasZero = true
+		return
+	}
+	if (s.n+1)*2 > len(s.slots) { // at most half full
+		old := s.slots
+		s.slots, s.n = make([]int32, max(64, 2*len(old))), 0
+		for _, q := range old {
+			if q != 0 {
+				s.add(q)
+			}
+		}
+	}
+	mask := uint32(len(s.slots) - 1)
+	for i := uint32(mix64(uint64(uint32(p)))) & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case p:
+			return
+		case 0:
+			s.slots[i] = p
+			s.n++
+			return
 		}
 	}
 }

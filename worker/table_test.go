@@ -56,13 +56,16 @@ func TestTableAgainstMap(t *testing.T) {
 func TestTableDeleteWraps(t *testing.T) {
 	var tb table
 	tb.reserve(8)
-	size := uint64(len(tb.slots))
+	size := len(tb.slots)
 	// Keys whose home is one of the last two slots, enough to wrap round to the start.
 	var ks []int64
 	for k := int64(1); len(ks) < 6; k++ {
-		if h := mix64(uint64(k)) & (size - 1); h >= size-2 {
+		if h := tb.home(k); h >= size-2 {
 			ks = append(ks, k)
 		}
+	}
+	if tb.reserve(len(ks)); len(tb.slots) != size {
+		t.Fatalf("reserve(%d) grew a table reserved for 8", len(ks))
 	}
 	for i, k := range ks {
 		tb.put(k, int64(i))
@@ -92,5 +95,29 @@ func TestTableReserveHolds(t *testing.T) {
 	}
 	if tb.len() != 1000 {
 		t.Fatalf("len %d, want 1000", tb.len())
+	}
+}
+
+func TestPlayerSetAgainstMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 9))
+	var s playerSet
+	ref := map[int32]bool{}
+	for step := range 5000 {
+		p := rng.Int32N(2000) - 10 // 0 and negative ids too
+		if rng.IntN(2) == 0 {
+			s.add(p)
+			ref[p] = true
+		}
+		if got := s.has(p); got != ref[p] {
+			t.Fatalf("step %d: has(%d) = %v, want %v", step, p, got, ref[p])
+		}
+		if s.len() != len(ref) {
+			t.Fatalf("step %d: len %d, want %d", step, s.len(), len(ref))
+		}
+	}
+	for p := range int32(2000) {
+		if s.has(p-10) != ref[p-10] {
+			t.Fatalf("has(%d) = %v, want %v", p-10, s.has(p-10), ref[p-10])
+		}
 	}
 }

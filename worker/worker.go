@@ -159,6 +159,7 @@ type Worker struct {
 	topicEnd  map[string]map[int32]int64
 	topicNext map[string]map[int32]int64
 	progress  chan struct{} // closed and replaced when ingest moves
+	touchSink int64         // what touchAhead read, kept so that its loads are not dropped
 
 	cycleMu   sync.Mutex // one cycle at a time
 	epoch     int64      // the epoch of the cycle running (its writes' fence), under cycleMu
@@ -574,13 +575,20 @@ func (w *Worker) apply(ctx context.Context, b kafkasource.Batch, owners map[int3
 	}
 	var ps *partState
 	last := int32(-1)
+	touched := 0 // b.Entries[:touched] had their table slots loaded (touchAhead)
 	for i := range b.Entries {
 		r := &b.Entries[i]
 		if r.Partition != last { // a batch holds each partition's records in a run
 			ps, last = owned(r.Partition), r.Partition
+			if ps != nil {
+				ps.reserveFor(r.Offset)
+			}
 		}
 		if ps == nil {
 			continue // not owned (dropped while fetched)
+		}
+		if i >= touched {
+			touched = w.touchAhead(ps, b.Entries, i)
 		}
 		if err := w.applyEntry(ps, r); err != nil {
 			rejected = append(rejected, rejection{w.cfg.EntriesTopic, r.Partition, r.Offset, r.Key, r.Value, fmt.Sprintf("entry %d", r.Event.EntryID), err})
