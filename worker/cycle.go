@@ -233,24 +233,31 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	}
 	start := w.now()
 	var (
-		rebuilt  = map[*group]*engine.Partition{}
-		touched  = map[*group][]int64{}
-		users    = map[userPart]struct{}{}
+		rebuilt = map[*group]*engine.Partition{}
+		touched = map[*group][]int64{}
+		// users are the users whose record is rewritten, per partition, with repeats:
+		// sorted once below (a first cycle lists every entry's user).
+		users    = map[int32][]int64{}
 		entries  []entryRef
 		fresh    []*group
 		gone     []deletion
 		anyBuilt bool
 		built    = map[*shard]bool{} // shards with a group changed: their contest lists
 	)
-	for k, sh := range wk.shards {
-		ch := wk.pending[k]
-		if ch.len() == 0 && len(wk.editedNow) == 0 {
-			continue
+	// Shards fold in parallel: a fold changes only its own shard and reads the
+	// cycle's edited and editedNow, which nothing writes meanwhile.
+	folds := make([]foldResult, len(wk.shards))
+	foldErrs := make([]error, len(wk.shards))
+	parallelDo(len(wk.shards), func(k int) {
+		if ch := wk.pending[k]; ch.len() > 0 || len(wk.editedNow) > 0 {
+			folds[k], foldErrs[k] = fold(wk.shards[k], ch, wk.edited, wk.editedNow, wk.lineup, w.cfg.GroupEntries, w.cfg.Engine)
 		}
-		res, err := fold(sh, ch, wk.edited, wk.editedNow, wk.lineup, w.cfg.GroupEntries, w.cfg.Engine)
-		if err != nil {
+	})
+	for k, sh := range wk.shards {
+		if err := foldErrs[k]; err != nil {
 			return err
 		}
+		res := &folds[k]
 		for i, g := range res.rebuilt {
 			if _, ok := rebuilt[g]; !ok {
 				rebuilt[g] = res.olds[i]
@@ -260,9 +267,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			}
 			anyBuilt, built[sh] = true, true
 		}
-		for _, u := range res.users {
-			users[userPart{u, sh.part}] = struct{}{}
-		}
+		users[sh.part] = append(users[sh.part], res.users...)
 		entries = append(entries, res.entries...)
 		fresh = append(fresh, res.fresh...)
 		for _, id := range res.gone {
@@ -341,7 +346,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			whole = appendWhole(whole, pend.whole)
 		}
 		for u := range pend.users {
-			users[u] = struct{}{}
+			users[u.part] = append(users[u.part], u.user)
 		}
 		// Deletions failed cycles were to make: made now (a cycle late already).
 		carried = w.stillStale(wk.shards, pend.dels)
@@ -358,9 +363,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	if final {
 		for _, sh := range wk.shards {
 			for _, g := range sh.groups {
-				for _, u := range g.users.ids {
-					users[userPart{u, sh.part}] = struct{}{}
-				}
+				users[sh.part] = append(users[sh.part], g.users.ids...)
 			}
 		}
 	}
@@ -373,13 +376,10 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	// The users to write, per partition (a user record is a user's entries of the match
 	// in one partition: its writer's).
 	userIDs := map[int32][]int64{}
-	for u := range users {
-		if u.user < lo || u.user >= hi { // else written with the range
-			userIDs[u.part] = append(userIDs[u.part], u.user)
-		}
-	}
-	for _, ids := range userIDs {
-		slices.Sort(ids)
+	for part, ids := range users {
+		ids = sortedIDs(ids)
+		users[part] = ids
+		userIDs[part] = outside(ids, lo, hi) // those inside are written with the range
 	}
 	m.entries = 0
 	contests := 0
@@ -522,7 +522,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	if err != nil {
 		// Nothing is undone in the store: the next cycle writes the then current state
 		// of what this one did not (a final cycle is retried whole, never marked done).
-		m.unwritten = keepUnwritten(entries, whole, users, append(append(carried, dels...), later...))
+		m.unwritten = keepUnwritten(entries, whole, userSet(users), append(append(carried, dels...), later...))
 		for k, sh := range wk.shards {
 			sh.chunks = max(sh.chunks, chunks[k])
 		}
