@@ -316,8 +316,10 @@ func nextBin(b []byte) (name string, code byte, val, rest []byte, ok bool) {
 	}
 	switch v[0] {
 	case tagInt:
-		if _, m := binary.Varint(v[1:]); m > 0 {
-			val = v[:1+m]
+		if len(v) > 1 && v[1] < 0x80 {
+			val = v[:2:2]
+		} else if _, m := binary.Varint(v[1:]); m > 0 {
+			val = v[: 1+m : 1+m]
 		}
 	case tagStr, tagBytes:
 		l, m := uint64(0), 1
@@ -358,6 +360,14 @@ type Merge struct {
 	n, size int
 	bins    [maxUnpacked + 8]rawBin
 	whole   Packed // a record packed whole by Plan (from maps), written as it is
+	// tail: a packed record that takes nothing from a stored one (a first write, a set
+	// that is not versioned), in the coded form, whose bins all sort before the fence's:
+	// written as its n bins (body, as they are) and then, when fenced, the fence's two.
+	// Most of a cold start's writes (entry and user records) go so, without splitting
+	// the record into bins (planTail).
+	tail  bool
+	body  []byte
+	fence Fence
 	// oldFence is old's fence, when Plan read old (oldRead): a store checks it without
 	// scanning old again.
 	oldFence Fence
@@ -371,7 +381,7 @@ func (m *Merge) OldFence() (Fence, bool) { return m.oldFence, m.oldRead }
 
 // Plan prepares the write of r over old (see PackWrite).
 func (m *Merge) Plan(r Record, old Packed) error {
-	m.n, m.size, m.whole, m.oldFence, m.oldRead = 0, 0, nil, Fence{}, false
+	m.n, m.size, m.whole, m.tail, m.body, m.fence, m.oldFence, m.oldRead = 0, 0, nil, false, nil, Fence{}, Fence{}, false
 	if r.Packed == nil && old == nil {
 		var err error
 		if r.Fence.IsZero() {
@@ -381,6 +391,11 @@ func (m *Merge) Plan(r Record, old Packed) error {
 		}
 		return err
 	}
+	if r.Packed != nil && (old == nil || PrevBins(r.Set) == nil) {
+		if ok, err := m.planTail(r); ok || err != nil {
+			return err
+		}
+	}
 	base := r.Packed
 	if base == nil {
 		var err error
@@ -389,6 +404,29 @@ func (m *Merge) Plan(r Record, old Packed) error {
 		}
 	}
 	return m.merge(r, base, old)
+}
+
+// planTail plans r (packed, taking nothing from a stored record) as a tail write when it
+// can be one: ok is false when r must be merged (a name written literally that has a code,
+// a bin that sorts at or after the fence's in a fenced write).
+func (m *Merge) planTail(r Record) (ok bool, err error) {
+	s, err := scanBins(r.Packed)
+	if err != nil {
+		return false, err
+	}
+	if s.literalKnown {
+		return false, nil
+	}
+	n, size := s.n, len(s.body)
+	if !r.Fence.IsZero() {
+		if s.n > 0 && !nameLess(s.last, s.lastCode, FenceCycleBin, codeWCycle) {
+			return false, nil
+		}
+		n += 2
+		size += 2 + uvarintLen(zigzag(r.Fence.Cycle)) + 2 + uvarintLen(zigzag(r.Fence.Epoch))
+	}
+	m.tail, m.n, m.size, m.body, m.fence = true, n, uvarintLen(uint64(n))+size, s.body, r.Fence
+	return true, nil
 }
 
 // merge plans the write of r, packed as base, over old: Plan's merge byte for byte,
@@ -485,6 +523,14 @@ func (m *Merge) AppendTo(dst []byte) []byte {
 		return append(dst, m.whole...)
 	}
 	dst = binary.AppendUvarint(dst, uint64(m.n))
+	if m.tail {
+		dst = append(dst, m.body...)
+		if !m.fence.IsZero() {
+			dst = binary.AppendVarint(append(dst, codeWCycle, tagInt), m.fence.Cycle)
+			dst = binary.AppendVarint(append(dst, codeWEpoch, tagInt), m.fence.Epoch)
+		}
+		return dst
+	}
 	for _, b := range m.bins[:m.n] {
 		if b.code != 0 {
 			dst = append(dst, b.code)

@@ -341,3 +341,93 @@ func BenchmarkPackWrite(b *testing.B) {
 		})
 	}
 }
+
+// TestTailWrites: a packed record that takes nothing from a stored one (a first write, a
+// set that is not versioned) is written as it is with the fence after it (Merge's tail),
+// not split into bins, when it can be: the same bytes as the merge, and only then.
+func TestTailWrites(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	merged := func(r Record, old Packed) Packed { // the merge, never the tail
+		var m Merge
+		base := r.Packed
+		if base == nil {
+			base = EncodeBins(r.Bins)
+		}
+		if err := m.merge(r, base, old); err != nil {
+			t.Fatal(err)
+		}
+		if m.tail {
+			t.Fatal("merge planned a tail")
+		}
+		return m.AppendTo(nil)
+	}
+	for round := range 200 {
+		_, packed := randRecords(rng)
+		oldMaps, _ := randRecords(rng)
+		for i, r := range packed {
+			for _, f := range []Fence{{}, {Epoch: 3, Cycle: 9}, {Epoch: math.MaxInt64, Cycle: math.MinInt64}} {
+				r.Fence = f
+				for _, old := range []Packed{nil, EncodeBins(oldMaps[i].Bins)} {
+					var m Merge
+					if err := m.Plan(r, old); err != nil {
+						t.Fatal(err)
+					}
+					wantTail := old == nil || !Versioned(r.Set)
+					if m.tail != wantTail {
+						t.Fatalf("round %d: %s old %v: tail %v, want %v", round, r.Set, old != nil, m.tail, wantTail)
+					}
+					got := m.AppendTo(make([]byte, 0, m.Len()))
+					if want := merged(r, old); !bytes.Equal(got, want) || len(got) != m.Len() {
+						t.Fatalf("round %d: %s fence %v: tail %x (len %d), merge %x", round, r.Set, f, got, m.Len(), want)
+					}
+				}
+			}
+		}
+	}
+	// Not a tail: a bin at or after the fence's, a known name written literally.
+	for _, p := range []Packed{EncodeBins(Bins{"a": int64(1), "x": int64(2)}), EncodeBins(Bins{FenceCycleBin: int64(2)}),
+		oldPack(Bins{"id": int64(1)})} {
+		var m Merge
+		if err := m.Plan(Record{Set: SetEntry, Packed: p, Fence: Fence{1, 1}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if m.tail {
+			t.Errorf("%x planned as a tail", p)
+		}
+	}
+	// A cold start's records: allocation-free planning.
+	e := Entry{ID: 1, Contest: 2, Match: 3, User: 4, Team: 5, Lineup: Lineup{Players: []int32{1, 2, 3}, Captain: 1, Vice: 2}}.PackedRecord()
+	e.Fence = Fence{1, 1}
+	var m Merge
+	buf := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() {
+		if err := m.Plan(e, nil); err != nil || !m.tail {
+			t.Fatal(err)
+		}
+		buf = m.AppendTo(buf[:0])
+	}); n != 0 {
+		t.Fatalf("planning and writing an entry record allocates %v times", n)
+	}
+}
+
+// BenchmarkFirstWrite plans and packs a fenced entry record and a 2-entry user record
+// with no stored version, as the embedded store does for a cold start's writes.
+func BenchmarkFirstWrite(b *testing.B) {
+	l := Lineup{Players: []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, Captain: 1, Vice: 2}
+	e := Entry{ID: 41_234_567, Contest: 2_044_000, Match: 94_000, User: 1_400_000, Team: 3, Part: 9, Lineup: l}
+	recs := []Record{e.PackedRecord(), User{Match: 94_000, User: 1_400_000, Part: 9, Entries: []Entry{e, e}}.PackedRecord()}
+	for i := range recs {
+		recs[i].Fence = Fence{Epoch: 1, Cycle: 1}
+	}
+	var m Merge
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, r := range recs {
+			if err := m.Plan(r, nil); err != nil {
+				b.Fatal(err)
+			}
+			buf = m.AppendTo(buf[:0])
+		}
+	}
+}
