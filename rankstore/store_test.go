@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -329,5 +331,55 @@ func TestKeepPrev(t *testing.T) {
 	}
 	if got, _, _ := records.ContestAt(read(), 6); got.Cycle != 5 {
 		t.Fatalf("after a refused write the previous version is %d", got.Cycle)
+	}
+}
+
+// TestPutBatchOrder: a batch's result is that of its records applied one by one in
+// order (a key written twice keeps its last write, each fence checked against what the
+// batch wrote before it), and a FencedError counts the refused records and names the
+// first in the batch's order.
+func TestPutBatchOrder(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	rng := rand.New(rand.NewPCG(5, 6))
+	type val struct {
+		v int64
+		f records.Fence
+	}
+	ref := map[string]val{}
+	for round := range 40 {
+		batch := make([]records.Record, 1+rng.IntN(400))
+		count, first := 0, -1
+		for i := range batch {
+			key := strconv.Itoa(rng.IntN(300))
+			f := records.Fence{Epoch: rng.Int64N(3), Cycle: rng.Int64N(4)}
+			v := int64(round*1000 + i)
+			batch[i] = records.Record{Set: "s", Key: key, Bins: records.Bins{"v": v}, Fence: f}
+			if old, ok := ref[key]; ok && !f.IsZero() && f.Older(old.f) {
+				if count++; first < 0 {
+					first = i
+				}
+				continue
+			}
+			ref[key] = val{v, f}
+		}
+		err := s.Put(ctx, records.Live, batch)
+		var fe *records.FencedError
+		switch {
+		case count == 0 && err != nil:
+			t.Fatalf("round %d: %v", round, err)
+		case count > 0 && (!errors.As(err, &fe) || fe.Count != count || fe.Key != batch[first].Key || fe.Fence != batch[first].Fence):
+			t.Fatalf("round %d: %v; want %d refused, the first %s at %v", round, err, count, batch[first].Key, batch[first].Fence)
+		}
+		for key, want := range ref {
+			b, ok, err := s.Get(ctx, records.Live, "s", key)
+			if err != nil || !ok || b.Int("v") != want.v || records.StoredFence(b) != want.f {
+				t.Fatalf("round %d: %s = %v %v %v; want %+v", round, key, b, ok, err, want)
+			}
+		}
+	}
+	if got := s.Len(records.Live); got != len(ref) {
+		t.Fatalf("%d records, want %d", got, len(ref))
 	}
 }
