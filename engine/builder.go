@@ -410,14 +410,15 @@ func (t *slotTable) put(player int32, s uint8) {
 
 // idIndex maps team ids to team numbers: a dense slice while ids are small non-negative
 // numbers (the usual case, and several times faster than a map for millions of teams),
-// a map for the rest.
+// an open-addressing table for the rest (a contest group of a big match: its teams'
+// ids spread over the match's; a Go map cost ~2x more there).
 type idIndex struct {
 	dense  []uint32 // id -> number+1; 0 = absent
-	sparse map[int64]uint32
+	sparse idTable
 }
 
 func newIDIndex(sizeHint int) idIndex {
-	x := idIndex{dense: make([]uint32, max(1024, 2*sizeHint)), sparse: map[int64]uint32{}}
+	x := idIndex{dense: make([]uint32, max(1024, 2*sizeHint))}
 	hugepage.Advise(x.dense) // read at random, once per entry
 	return x
 }
@@ -427,8 +428,7 @@ func (x *idIndex) get(id int64) (uint32, bool) {
 		v := x.dense[id]
 		return v - 1, v != 0
 	}
-	v, ok := x.sparse[id]
-	return v, ok
+	return x.sparse.get(id)
 }
 
 func (x *idIndex) put(id int64, t uint32) {
@@ -436,5 +436,66 @@ func (x *idIndex) put(id int64, t uint32) {
 		x.dense[id] = t + 1
 		return
 	}
-	x.sparse[id] = t
+	x.sparse.put(id, t)
+}
+
+// idTable is an open-addressing hash table of ids (linear probing, at most half full):
+// a key and its value share a slot, so a lookup is one cache line as a rule.
+type idTable struct {
+	slots []idSlot
+	n     int
+	shift uint // 64 - log2(len(slots))
+}
+
+type idSlot struct {
+	id int64
+	v  uint32 // value+1; 0 = empty
+}
+
+func (t *idTable) home(id int64) int { return int((uint64(id) * 0x9E3779B97F4A7C15) >> t.shift) }
+
+func (t *idTable) get(id int64) (uint32, bool) {
+	if t.n == 0 {
+		return 0, false
+	}
+	mask := len(t.slots) - 1
+	for h := t.home(id); ; h = (h + 1) & mask {
+		s := &t.slots[h]
+		if s.v == 0 {
+			return 0, false
+		}
+		if s.id == id {
+			return s.v - 1, true
+		}
+	}
+}
+
+func (t *idTable) put(id int64, v uint32) {
+	if 2*(t.n+1) > len(t.slots) {
+		t.grow()
+	}
+	mask := len(t.slots) - 1
+	for h := t.home(id); ; h = (h + 1) & mask {
+		s := &t.slots[h]
+		if s.v == 0 {
+			s.id, s.v = id, v+1
+			t.n++
+			return
+		}
+		if s.id == id {
+			s.v = v + 1
+			return
+		}
+	}
+}
+
+func (t *idTable) grow() {
+	old := t.slots
+	size := max(64, 2*len(old))
+	t.slots, t.n, t.shift = make([]idSlot, size), 0, uint(64-bits.Len(uint(size-1)))
+	for _, s := range old {
+		if s.v != 0 {
+			t.put(s.id, s.v-1)
+		}
+	}
 }

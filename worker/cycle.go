@@ -1220,17 +1220,10 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 	} else {
 		// hits[start[i]:start[i+1]] are (group, position in its user index) of want[i].
 		type hit struct{ g, k int32 }
-		slot := make(map[int64]int32, len(want))
-		for i, u := range want {
-			slot[u] = int32(i)
-		}
+		// Each group's users (sorted) met with want (sorted) by a merge.
 		start := make([]int32, len(want)+1)
 		for _, g := range groups {
-			for _, u := range g.users.ids {
-				if i, ok := slot[u]; ok {
-					start[i+1]++
-				}
-			}
+			eachCommon(want, g.users.ids, func(i, _ int) { start[i+1]++ })
 		}
 		for i := range want {
 			start[i+1] += start[i]
@@ -1238,12 +1231,10 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 		hits := make([]hit, start[len(want)])
 		fill := slices.Clone(start[:len(want)])
 		for gi, g := range groups {
-			for k, u := range g.users.ids {
-				if i, ok := slot[u]; ok {
-					hits[fill[i]] = hit{int32(gi), int32(k)}
-					fill[i]++
-				}
-			}
+			eachCommon(want, g.users.ids, func(i, k int) {
+				hits[fill[i]] = hit{int32(gi), int32(k)}
+				fill[i]++
+			})
 		}
 		err = parallelEmit(tasks, func(t int, dst []records.Record) []records.Record {
 			var us userScratch

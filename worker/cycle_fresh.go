@@ -16,7 +16,8 @@ import (
 // from one by contest id (their runs are the sizes the groups are packed by, in
 // contest_id order), and each group's builder takes its entries in arrival order, as
 // fold's does: the groups, their partitions and what the result lists are fold's, to
-// the byte and in the same order (TestFreshFoldSameAsFold).
+// the byte and in the same order (TestFreshFoldSameAsFold), but for the users, each
+// listed once per group.
 func foldFresh(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNow map[int64]struct{}, lineupSize, groupEntries int, cfg engine.Config) (foldResult, error) {
 	res := foldResult{contests: map[*group][]int64{}}
 	n := ch.len()
@@ -115,7 +116,6 @@ func foldFresh(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNo
 				res.gone = append(res.gone, ch.entry[k])
 				continue
 			}
-			res.users = append(res.users, ch.user[k])
 			if err := b.Add(changeEntry(ch, edited, int(k))); err != nil {
 				return res, fmt.Errorf("BUG: a validated entry was refused in contest group %d of partition %d, match %d: %w", gi, sh.part, sh.match, err)
 			}
@@ -126,6 +126,7 @@ func foldFresh(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNo
 		}
 		grpp.part, grpp.n, grpp.rebuilt = p, p.NumEntries(), true
 		grpp.users = sortedUserIndex(p.UserID, p.NumEntries())
+		res.users = append(res.users, grpp.users.ids...) // fold lists them by entry, with repeats
 		res.rebuilt = append(res.rebuilt, grpp)
 		if len(editedNow) == 0 {
 			res.contests[grpp] = cs

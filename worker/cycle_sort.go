@@ -161,3 +161,33 @@ func userSet(users map[int32][]int64) map[userPart]struct{} {
 	}
 	return set
 }
+
+// eachCommon calls fn(i, k) for every a[i] == b[k], a and b sorted without repeats, in
+// ascending order: a merge that gallops through a (the longer list, as a rule), so its
+// cost is that of b's ids times the log of the gaps between them.
+func eachCommon(a, b []int64, fn func(i, k int)) {
+	i := 0
+	for k, v := range b {
+		if i >= len(a) {
+			return
+		}
+		if a[i] < v {
+			// a[i] < v: find the first a[j] >= v past i, doubling the step.
+			lo, step := i, 1
+			for lo+step < len(a) && a[lo+step] < v {
+				lo += step
+				step *= 2
+			}
+			hi := min(lo+step, len(a)) // a[lo] < v <= a[hi] (or hi == len(a))
+			j, _ := slices.BinarySearch(a[lo+1:hi], v)
+			i = lo + 1 + j
+			if i >= len(a) {
+				return
+			}
+		}
+		if a[i] == v {
+			fn(i, k)
+			i++
+		}
+	}
+}
