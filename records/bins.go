@@ -139,7 +139,7 @@ func decodeBins(buf []byte, copyBytes bool) (Bins, error) {
 				name = strings.Clone(name)
 			}
 		}
-		switch r.u() {
+		switch r.tag() {
 		case tagInt:
 			b[name] = r.i()
 		case tagStr:

@@ -91,7 +91,7 @@ func (p Packed) find(name string, tag uint64) (reader, bool) {
 			return r, false
 		}
 		r.b = rest
-		t := r.u()
+		t := r.tag()
 		if bn == name { // a coded name is the package's constant: a length check first
 			return r, t == tag && r.err == nil
 		}
@@ -153,6 +153,17 @@ func internState(b []byte) string {
 	return string(b)
 }
 
+// tag reads a bin's type tag: one byte, as writers write it (nextBin reads it so too).
+func (r *reader) tag() uint64 {
+	if len(r.b) == 0 {
+		r.fail()
+		return 0
+	}
+	t := r.b[0]
+	r.b = r.b[1:]
+	return uint64(t)
+}
+
 // raw reads a length-prefixed value without copying it.
 func (r *reader) raw() []byte {
 	k := r.n()
@@ -202,7 +213,7 @@ func (u *Unpacked) Reset(p Packed) error {
 			break
 		}
 		r.b = rest
-		bin.tag = r.u()
+		bin.tag = r.tag()
 		switch bin.tag {
 		case tagInt:
 			bin.i, bin.b = r.i(), nil
@@ -270,7 +281,7 @@ func (p Packed) Fence() Fence {
 			return f
 		}
 		r.b = rest
-		switch r.u() {
+		switch r.tag() {
 		case tagInt:
 			v := r.i()
 			if r.err != nil {

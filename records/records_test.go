@@ -123,6 +123,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add(EncodeRows([]Row{{1, 2, 3, 4, 5}}))
 	f.Add(EncodeHist([]Bucket{{1, 2}}))
 	f.Add(EncodePointsLog(PointsLog{}.Append(1, 1, map[int32]int64{1: 1})))
+	// Whole records: coded names, the old literal form, and both mixed with other names.
+	f.Add([]byte(EncodeBins(Entry{ID: 9, Contest: 5, Lineup: Lineup{Players: []int32{1, 2}, Captain: 1, Vice: 2}}.Record().Bins)))
+	f.Add(oldPack(Contest{ID: 5, Hist: []Bucket{{1, 2}}}.Record().Bins))
+	f.Add([]byte(EncodeBins(Bins{"a": int64(1), "cycle": int64(2), "cycle2": "x", FenceEpochBin: int64(3), "zz": []byte{1}})))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		DecodeRows(b)
 		DecodeHist(b)
@@ -144,6 +148,39 @@ func FuzzDecode(f *testing.F) {
 		}
 		MatchFrom(p)
 		ContestFrom(p)
+		// Written again, fenced or not, with or without a stored version, b holds its
+		// bins and the bins added, and Canonical keeps its bins. (Byte for byte they are
+		// EncodeBins' for records with minimal varints, as writers write: an overlong
+		// varint in b is copied as it is; TestPackedRecords, TestMixedForms.)
+		if err == nil {
+			for _, f := range []Fence{{}, {2, 3}} {
+				for _, r := range []Record{{Set: SetEntry, Packed: p, Fence: f}, {Set: SetPage, Packed: p, Fence: f, KeepPrev: true}} {
+					got, werr := PackWrite(r, p)
+					want := maps.Clone(bins)
+					if r.KeepPrev {
+						for _, n := range PrevBins(SetPage) {
+							if v, ok := bins[n]; ok {
+								want[PrevName(n)] = v
+							}
+						}
+					}
+					if !f.IsZero() {
+						want[FenceEpochBin], want[FenceCycleBin] = f.Epoch, f.Cycle
+					}
+					back, derr := DecodeBins(got)
+					if werr != nil || derr != nil || !reflect.DeepEqual(back, want) {
+						t.Fatalf("PackWrite(%s, fence %v) of %x: %x (%v), %v, %v; want %v", r.Set, f, b, got, back, werr, derr, want)
+					}
+				}
+			}
+			c, cerr := Canonical(p)
+			back, derr := DecodeBins(c)
+			if cerr != nil || derr != nil || !reflect.DeepEqual(back, bins) {
+				t.Fatalf("Canonical(%x) = %x, %v, %v", b, c, cerr, derr)
+			}
+		} else if _, cerr := Canonical(p); cerr == nil {
+			t.Fatalf("Canonical takes %x, DecodeBins does not: %v", b, err)
+		}
 		var u Unpacked
 		if uerr := u.Reset(b); uerr == nil {
 			if err != nil {
