@@ -441,13 +441,13 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		}
 		dels = now
 	}
-	written := 0
+	var written atomic.Int64 // emit runs on parallelEmit's goroutines
 	emit := func(recs []records.Record) error {
 		for _, ns := range w.namespaces(final) {
 			if err := w.put(ctx, ns, recs, m.cycle); err != nil {
 				return err
 			}
-			written += len(recs)
+			written.Add(int64(len(recs)))
 		}
 		return nil
 	}
@@ -560,9 +560,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	if !final {
 		w.m.cycles.WithLabelValues(fmt.Sprint(m.id)).Inc()
 	}
-	rep := &CycleReport{Match: m.id, Cycle: m.cycle, AsOf: time.UnixMilli(m.asOf), Stats: stats, Groups: groups, Rebuilt: len(rebuilt), Fold: foldTook, Written: written, Took: took}
+	rep := &CycleReport{Match: m.id, Cycle: m.cycle, AsOf: time.UnixMilli(m.asOf), Stats: stats, Groups: groups, Rebuilt: len(rebuilt), Fold: foldTook, Written: int(written.Load()), Took: took}
 	w.lastStat.Store(rep)
-	w.log.Debug("cycle", "match", m.id, "cycle", m.cycle, "entries", stats.Entries, "groups", groups, "rebuilt", len(rebuilt), "changed_entries", stats.ChangedEntries, "changed_pages", stats.ChangedPages, "written", written, "fold", foldTook, "took", took)
+	w.log.Debug("cycle", "match", m.id, "cycle", m.cycle, "entries", stats.Entries, "groups", groups, "rebuilt", len(rebuilt), "changed_entries", stats.ChangedEntries, "changed_pages", stats.ChangedPages, "written", rep.Written, "fold", foldTook, "took", took)
 	return nil
 }
 
@@ -814,31 +814,34 @@ func (w *Worker) contestRecords(m *match, p *engine.Partition, ids []int64, out 
 }
 
 // parallelEmit runs n tasks on GOMAXPROCS goroutines, each encoding records, and hands
-// each task's records to emit (one call at a time, in no fixed order) as soon as it is
-// done, so the records of a whole match are never all in memory. Tasks only read the
-// cycle's state. The first error of emit stops the remaining tasks and is returned.
+// each task's records to emit as soon as it is done, so the records of a whole match
+// are never all in memory. emit runs on the tasks' goroutines, several at once, in no
+// fixed order: the stores take concurrent writes, and a first cycle's writes (half of
+// its CPU) no longer wait in line for one core. Tasks only read the cycle's state. The
+// first error of emit stops the remaining tasks and is returned.
 func parallelEmit(n int, task func(k int, dst []records.Record) []records.Record, emit func([]records.Record) error) error {
 	if n == 0 {
 		return nil
 	}
 	var (
-		next atomic.Int64
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		err  error
+		next   atomic.Int64
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		err    error
+		failed atomic.Bool
 	)
 	for range min(n, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
 			var buf []records.Record
-			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+			for k := int(next.Add(1) - 1); k < n && !failed.Load(); k = int(next.Add(1) - 1) {
 				buf = task(k, buf[:0])
-				mu.Lock()
-				if err == nil {
-					err = emit(buf)
-				}
-				stop := err != nil
-				mu.Unlock()
-				if stop {
+				if e := emit(buf); e != nil {
+					mu.Lock()
+					if err == nil {
+						err = e
+					}
+					mu.Unlock()
+					failed.Store(true)
 					return
 				}
 			}

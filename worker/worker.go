@@ -26,7 +26,8 @@ type Source interface {
 	Reject(ctx context.Context, topic string, partition int32, offset int64, key, value []byte, err *kafkasource.RejectError) error
 }
 
-// Store is where results go; *rankstore.Store (and the Aerospike sink) satisfy it.
+// Store is where results go; *rankstore.Store (and the Aerospike sink) satisfy it. A
+// cycle calls Put from several goroutines at once (parallelEmit).
 type Store interface {
 	Put(ctx context.Context, ns string, recs []records.Record) error
 	Delete(ctx context.Context, ns, set string, keys []string) error
