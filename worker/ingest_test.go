@@ -351,3 +351,44 @@ func TestReplaySizesEntryTable(t *testing.T) {
 		}
 	}
 }
+
+// TestCaughtUpFitsEntryTable: a partition whose log retains many more events than
+// entries (here its end offset is ten times its entries) has its entry table sized for
+// the events while it replays, and fitted to its entries once it is caught up.
+func TestCaughtUpFitsEntryTable(t *testing.T) {
+	w := newIngestWorker(t, newScripted())
+	const n = 1000
+	if err := w.AddPartition(0, 10*n); err != nil {
+		t.Fatal(err)
+	}
+	var recs []kafkasource.EntryRecord
+	for i := range int64(n) {
+		recs = append(recs, entryAt(0, i, 1+i, 10+i%7, false))
+	}
+	if err := w.Apply(context.Background(), batchOf(recs...)); err != nil {
+		t.Fatal(err)
+	}
+	ps := w.parts[0]
+	if got := len(ps.entryContest.slots); got < 10*n {
+		t.Fatalf("replaying: entry table of %d slots, want room for the %d events to the end", got, 10*n)
+	}
+	// The rest of the log: withdrawals of entries never seen (nothing to hold).
+	var rest []kafkasource.EntryRecord
+	for off := int64(n); off < 10*n; off++ {
+		rest = append(rest, entryAt(0, off, 1_000_000+off, 10, true))
+	}
+	if err := w.Apply(context.Background(), batchOf(rest...)); err != nil {
+		t.Fatal(err)
+	}
+	if !ps.caughtUp {
+		t.Fatal("the partition is not caught up at its end offset")
+	}
+	if got := len(ps.entryContest.slots); got > 2*n {
+		t.Fatalf("caught up: entry table of %d slots for %d entries, want at most %d", got, n, 2*n)
+	}
+	for i := range int64(n) {
+		if c, ok := ps.entryContest.get(1 + i); !ok || c != 10+i%7 {
+			t.Fatalf("entry %d: contest %d, %v after the fit", 1+i, c, ok)
+		}
+	}
+}

@@ -32,15 +32,26 @@ type partState struct {
 	contestMatch map[int64]int64
 }
 
+// caughtUpNow marks the partition caught up, and fits its entry table to the entries
+// it holds.
+func (ps *partState) caughtUpNow() {
+	ps.caughtUp = true
+	ps.entryContest.fit()
+}
+
 func newPartState(id int32, end int64) *partState {
 	return &partState{id: id, end: end, caughtUp: end <= 0, shards: map[int64]*shard{}, contestMatch: map[int64]int64{}}
 }
 
-// maxReserve caps the entries a partition's table is sized for before they come.
-const maxReserve = 1 << 24
+// maxReserve caps the entries a partition's table is sized for before they come (at
+// most ~90 MB of table).
+const maxReserve = 1 << 22
 
 // reserveFor sizes the partition's entry table for the events from offset at to its end
-// offset, when it holds none yet: a replay then never grows it.
+// offset, when it holds none yet: a replay then never grows it. The events the log
+// retains may be many more than the entries held (upserts of one entry, withdrawals,
+// matches completed): the table is fitted to what it holds when the partition catches up
+// (caughtUpNow).
 func (ps *partState) reserveFor(at int64) {
 	if ps.entryContest.len() == 0 && !ps.caughtUp && ps.end > at {
 		ps.entryContest.reserve(int(min(ps.end-at, maxReserve)))

@@ -142,6 +142,14 @@ func (t *table) reserve(n int) {
 	}
 }
 
+// fit shrinks a table less than a third full to half full (a table reserved for more
+// keys than came), so that a guess costs memory only while it is being checked.
+func (t *table) fit() {
+	if t.n*3 < len(t.slots) && len(t.slots) > tableMinSlots {
+		t.rehash(max(tableMinSlots, 2*t.n))
+	}
+}
+
 // grow re-lays the table out in slots enough for n keys: half full when it grows as
 // keys come (n is one more than it holds), 3/4 full when it is reserved for n.
 func (t *table) grow(n int) {
@@ -149,6 +157,11 @@ func (t *table) grow(n int) {
 	if n > t.n+1 {
 		size = max(tableMinSlots, (n*4+2)/3)
 	}
+	t.rehash(size)
+}
+
+// rehash moves every key into a new slice of size slots.
+func (t *table) rehash(size int) {
 	old := t.slots
 	t.slots = make([]slot, size)
 	for _, s := range old {

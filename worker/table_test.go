@@ -121,3 +121,24 @@ func TestPlayerSetAgainstMap(t *testing.T) {
 		}
 	}
 }
+
+func TestTableFit(t *testing.T) {
+	var tb table
+	tb.reserve(10_000)
+	for k := range int64(100) {
+		tb.put(k+1, -k)
+	}
+	tb.fit()
+	if len(tb.slots) != 200 {
+		t.Fatalf("fit left %d slots for 100 keys, want 200", len(tb.slots))
+	}
+	for k := range int64(100) {
+		if v, ok := tb.get(k + 1); !ok || v != -k {
+			t.Fatalf("after fit: get(%d) = %d, %v; want %d", k+1, v, ok, -k)
+		}
+	}
+	tb.fit() // half full: stays
+	if len(tb.slots) != 200 {
+		t.Fatalf("fit of a half-full table resized it to %d slots", len(tb.slots))
+	}
+}

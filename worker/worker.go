@@ -613,7 +613,7 @@ func (w *Worker) apply(ctx context.Context, b kafkasource.Batch, owners map[int3
 				if ps := owned(p); ps != nil {
 					ps.next = max(ps.next, o)
 					if !ps.caughtUp && ps.next >= ps.end {
-						ps.caughtUp = true
+						ps.caughtUpNow()
 						w.log.Info("entries partition caught up", "partition", p, "end", ps.end)
 						w.countReplaying()
 					}
