@@ -5,6 +5,8 @@ import (
 	"hash/maphash"
 	"math/bits"
 	"unsafe"
+
+	"github.com/fantasy/leaderboard/records"
 )
 
 // The layout of a shard: pointer-free, so that the garbage collector scans nothing per
@@ -14,8 +16,12 @@ import (
 // Records are appended to slabs, large []byte (slabSize at most, unless a record is
 // larger: it then gets a slab of its own). A record in a slab is
 //
-//	expires int64 (little-endian) | gen uint16 | uvarint len(set) | uvarint len(key) |
-//	uvarint len(bins) | set | key | bins
+//	expires int64 (little-endian) | gen uint16 | uvarint setField | uvarint len(key) |
+//	uvarint len(bins) | set (literal sets only) | key | bins
+//
+// where setField codes the set: one of the project's sets (codedSets: entry, user, ...)
+// is its index there and its name is not written (5 bytes less per entry record), any
+// other is setLiteral + len(set) followed by its name.
 //
 // and its bytes are never written again once stored: a reader is lent a slice of a slab
 // (GetPacked, Lookup, Mutate's cur) and may keep it as long as it likes, which keeps the
@@ -124,14 +130,19 @@ func (t *table) view(loc uint64) view {
 	b := t.slabs[n-1].buf[off:]
 	v := view{expires: int64(binary.LittleEndian.Uint64(b)), gen: uint32(binary.LittleEndian.Uint16(b[8:]))}
 	p := recHeader
-	ls, k := binary.Uvarint(b[p:])
+	fs, k := binary.Uvarint(b[p:])
 	p += k
 	lk, k := binary.Uvarint(b[p:])
 	p += k
 	lb, k := binary.Uvarint(b[p:])
 	p += k
-	v.set = b[p : p+int(ls) : p+int(ls)]
-	p += int(ls)
+	if fs < setLiteral {
+		v.set = codedSetNames[fs]
+	} else {
+		ls := int(fs - setLiteral)
+		v.set = b[p : p+ls : p+ls]
+		p += ls
+	}
 	v.key = b[p : p+int(lk) : p+int(lk)]
 	p += int(lk)
 	v.bins = b[p : p+int(lb) : p+int(lb)]
@@ -223,8 +234,52 @@ func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // recordSize is the bytes a record takes in a slab.
 func recordSize(set, key string, binsLen int) int {
-	return recHeader + uvarintLen(uint64(len(set))) + uvarintLen(uint64(len(key))) + uvarintLen(uint64(binsLen)) +
-		len(set) + len(key) + binsLen
+	setBytes := 1 // a coded set: its code alone
+	if _, ok := setCode(set); !ok {
+		setBytes = uvarintLen(setLiteral+uint64(len(set))) + len(set)
+	}
+	return recHeader + setBytes + uvarintLen(uint64(len(key))) + uvarintLen(uint64(binsLen)) + len(key) + binsLen
+}
+
+// codedSets are the sets whose records name them by a code (their index here) in the
+// slab instead of writing the name: the project's own (records.Set*). The slabs live in
+// memory only, so the order may change freely.
+var codedSets = [...]string{records.SetEntry, records.SetUser, records.SetContest, records.SetPage,
+	records.SetMatchPart, records.SetContests, records.SetMatch, records.SetMatches}
+
+// codedSetNames[c] is codedSets[c] as bytes: the set a view of a coded record shows
+// (never written: views are read-only).
+var codedSetNames = func() (b [len(codedSets)][]byte) {
+	for i, s := range codedSets {
+		b[i] = []byte(s)[:len(s):len(s)]
+	}
+	return b
+}()
+
+// setLiteral is the first setField of a set written by name: setLiteral + its length.
+const setLiteral = uint64(len(codedSets))
+
+// setCode returns the code of a coded set.
+func setCode(set string) (uint64, bool) {
+	switch set {
+	case records.SetEntry:
+		return 0, true
+	case records.SetUser:
+		return 1, true
+	case records.SetContest:
+		return 2, true
+	case records.SetPage:
+		return 3, true
+	case records.SetMatchPart:
+		return 4, true
+	case records.SetContests:
+		return 5, true
+	case records.SetMatch:
+		return 6, true
+	case records.SetMatches:
+		return 7, true
+	}
+	return 0, false
 }
 
 // alloc returns a slab with room for size more bytes, and its number.
@@ -281,10 +336,16 @@ func (t *table) place(set, key string, binsLen int, expires int64, gen uint32) (
 	binary.LittleEndian.PutUint64(r, uint64(expires))
 	binary.LittleEndian.PutUint16(r[8:], uint16(gen))
 	p := recHeader
-	p += binary.PutUvarint(r[p:], uint64(len(set)))
+	code, coded := setCode(set)
+	if !coded {
+		code = setLiteral + uint64(len(set))
+	}
+	p += binary.PutUvarint(r[p:], code)
 	p += binary.PutUvarint(r[p:], uint64(len(key)))
 	p += binary.PutUvarint(r[p:], uint64(binsLen))
-	p += copy(r[p:], set)
+	if !coded {
+		p += copy(r[p:], set)
+	}
 	p += copy(r[p:], key)
 	s.buf = b
 	s.live += size

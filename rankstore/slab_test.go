@@ -403,3 +403,58 @@ func TestTableRandomAgainstMap(t *testing.T) {
 		t.Fatal("no compaction happened")
 	}
 }
+
+// TestSetNames: the project's sets are coded in a record's slab header (their names not
+// written), others are written by name, whatever their length; both kinds read, index,
+// compact, save and load alike, and the same key in two sets is two records.
+func TestSetNames(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, dir, c)
+	digest := func(set, key string) (d Digest) { copy(d[:], fmt.Sprintf("%x", maphash.String(digestSeed, set+"\x00"+key))); return d }
+	s.IndexDigests(digest)
+	sets := append(codedSets[:], "", "s", "entries", "entry2", strings.Repeat("q", 63), strings.Repeat("z", 200))
+	for round := range 3 { // rewritten, so that slabs are compacted
+		var recs []records.Record
+		for _, set := range sets {
+			for k := range 200 {
+				recs = append(recs, records.Record{Set: set, Key: strconv.Itoa(k), Bins: records.Bins{"v": int64(round*1000 + k), "s": set}})
+			}
+		}
+		if err := s.Put(ctx, records.Complete, recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(s *Store, what string) {
+		t.Helper()
+		for _, set := range sets {
+			for k := range 200 {
+				key := strconv.Itoa(k)
+				st, ok, err := s.Lookup(records.Complete, set, key)
+				if err != nil || !ok || st.Bins.Int("v") != int64(2000+k) || st.Bins.Str("s") != set {
+					t.Fatalf("%s: %q/%s: %v %v %v", what, set, key, ok, err, st.Bins)
+				}
+				if gs, gk, ok := s.KeyOfDigest(records.Complete, digest(set, key)); !ok || gs != set || gk != key {
+					t.Fatalf("%s: digest of %q/%s: %q %q %v", what, set, key, gs, gk, ok)
+				}
+			}
+		}
+		if got := s.Len(records.Complete); got != len(sets)*200 {
+			t.Fatalf("%s: %d records, want %d", what, got, len(sets)*200)
+		}
+	}
+	check(s, "written")
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := open(t, dir, c)
+	s2.IndexDigests(digest)
+	check(s2, "loaded")
+	// A coded set's record is its name's bytes smaller than the same record named.
+	if a, b := recordSize(records.SetEntry, "12345", 80), recordSize("entrz", "12345", 80); b-a != len("entrz") {
+		t.Fatalf("entry record %d bytes, one of a 5-letter literal set %d", a, b)
+	}
+}
+
+var digestSeed = maphash.MakeSeed()
