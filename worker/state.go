@@ -30,6 +30,10 @@ type partState struct {
 	// record. contestMatch finds a contest's match.
 	entryContest table
 	contestMatch map[int64]int64
+	// lastShard is the shard the partition's last entry event went to (ingest side).
+	// A shard leaves the partition only when its match is pruned (final: its events are
+	// refused before) or the partition is dropped (this state with it).
+	lastShard *shard
 }
 
 // caughtUpNow marks the partition caught up, and fits its entry table to the entries
@@ -102,11 +106,17 @@ type changes struct {
 	gone                       []bool
 	lineup                     []uint32 // index into the lineups below (upserts)
 	lCapt, lVice               []int32
-	lPlayers                   []int32 // lineupSize players per lineup
-	size                       int     // lineupSize
+	// lPlayers holds size players per lineup, lineupChunk lineups per chunk: a replay
+	// appends hundreds of thousands, and one slice grown by append copied them over
+	// and over (a third of the replay's Apply).
+	lPlayers [][]int32
+	size     int // lineupSize
 	// lastTeam: the team of the last lineup appended (0 with none yet).
 	lastTeam int64
 }
+
+// lineupChunk is the number of lineups in a chunk of changes.lPlayers.
+const lineupChunk = 1 << 12
 
 func (c *changes) len() int { return len(c.entry) }
 
@@ -127,9 +137,17 @@ func (c *changes) add(e *kafkasource.EntryEvent) {
 	if k > 0 && c.lastTeam == e.TeamID && c.same(k-1, e.Players, e.Captain, e.ViceCaptain) {
 		k--
 	} else {
+		if k%lineupChunk == 0 {
+			var chunk []int32 // the first grows as it fills: a live cycle's log is small
+			if k > 0 {
+				chunk = make([]int32, 0, lineupChunk*c.size)
+			}
+			c.lPlayers = append(c.lPlayers, chunk)
+		}
+		last := len(c.lPlayers) - 1
+		c.lPlayers[last] = append(c.lPlayers[last], e.Players...)
 		c.lCapt = append(c.lCapt, e.Captain)
 		c.lVice = append(c.lVice, e.ViceCaptain)
-		c.lPlayers = append(c.lPlayers, e.Players...)
 		c.lastTeam = e.TeamID
 	}
 	c.lineup = append(c.lineup, k)
@@ -155,7 +173,8 @@ func (c *changes) same(k uint32, players []int32, capt, vice int32) bool {
 }
 
 func (c *changes) players(k uint32) []int32 {
-	return c.lPlayers[int(k)*c.size : int(k+1)*c.size]
+	i := int(k%lineupChunk) * c.size
+	return c.lPlayers[k/lineupChunk][i : i+c.size : i+c.size]
 }
 
 // match is one match's state across shards. Fields above the line are the ingest side
@@ -348,11 +367,16 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	if m == nil {
 		m = w.createMatch(e.MatchID)
 	}
-	sh := m.shards[ps.id]
+	sh := ps.lastShard // the shard of the partition's last event: usually this one's
+	if sh == nil || sh.match != m.id {
+		sh = m.shards[ps.id]
+		ps.lastShard = sh
+	}
 	if sh == nil {
 		sh = &shard{part: ps.id, match: m.id, groupOf: map[int64]int32{}}
 		m.shards[ps.id] = sh
 		ps.shards[m.id] = sh
+		ps.lastShard = sh
 	}
 	if !contestKnown {
 		ps.contestMatch[e.ContestID] = e.MatchID
