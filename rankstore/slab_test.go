@@ -412,7 +412,10 @@ func TestSetNames(t *testing.T) {
 	dir := t.TempDir()
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	s := open(t, dir, c)
-	digest := func(set, key string) (d Digest) { copy(d[:], fmt.Sprintf("%x", maphash.String(digestSeed, set+"\x00"+key))); return d }
+	digest := func(set, key string) (d Digest) {
+		copy(d[:], fmt.Sprintf("%x", maphash.String(digestSeed, set+"\x00"+key)))
+		return d
+	}
 	s.IndexDigests(digest)
 	sets := append(codedSets[:], "", "s", "entries", "entry2", strings.Repeat("q", 63), strings.Repeat("z", 200))
 	for round := range 3 { // rewritten, so that slabs are compacted
