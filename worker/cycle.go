@@ -251,6 +251,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	parallelDo(len(wk.shards), func(k int) {
 		if ch := wk.pending[k]; ch.len() > 0 || len(wk.editedNow) > 0 {
 			folds[k], foldErrs[k] = fold(wk.shards[k], ch, wk.edited, wk.editedNow, wk.lineup, w.cfg.GroupEntries, w.cfg.Engine)
+			// Folded: the log (~60 B an entry after a replay) is freed now, not after
+			// the cycle's writes, which allocate the most.
+			wk.pending[k] = &changes{}
 		}
 	})
 	for k, sh := range wk.shards {

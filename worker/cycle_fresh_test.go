@@ -1,11 +1,15 @@
 package worker
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fantasy/leaderboard/engine"
@@ -334,5 +338,47 @@ func TestEachCommon(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("a %v, b %v: got %v, want %v", a, b, got, want)
 		}
+	}
+}
+
+// TestParallelEmit: every task's records reach emit once (emit called from several
+// goroutines: the race detector checks the callers' sharing), and an emit error is
+// returned and stops the tasks not yet started.
+func TestParallelEmit(t *testing.T) {
+	const n = 200
+	var mu sync.Mutex
+	seen := map[string]int{}
+	task := func(k int, dst []records.Record) []records.Record {
+		return append(dst, records.Record{Key: fmt.Sprint(k)}, records.Record{Key: fmt.Sprint(k, "b")})
+	}
+	err := parallelEmit(n, task, func(recs []records.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range recs {
+			seen[r.Key]++
+		}
+		return nil
+	})
+	if err != nil || len(seen) != 2*n {
+		t.Fatalf("err %v, %d records seen, want %d", err, len(seen), 2*n)
+	}
+	for k, c := range seen {
+		if c != 1 {
+			t.Fatalf("record %s emitted %d times", k, c)
+		}
+	}
+	var calls atomic.Int64
+	boom := errors.New("boom")
+	err = parallelEmit(n, task, func([]records.Record) error {
+		if calls.Add(1) == 10 {
+			return boom
+		}
+		return nil
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v, want the emit error", err)
+	}
+	if c := calls.Load(); c >= n || c > 10+int64(runtime.GOMAXPROCS(0)) {
+		t.Fatalf("%d emits after an error at the 10th, of %d tasks", c, n)
 	}
 }
