@@ -30,6 +30,10 @@ type partState struct {
 	// record. contestMatch finds a contest's match.
 	entryContest table
 	contestMatch map[int64]int64
+	// lastContest and lastContestM: the contest of the partition's last entry event
+	// applied, and its match (a log written in contest order repeats it).
+	lastContest  int64
+	lastContestM *match
 	// lastShard is the shard the partition's last entry event went to (ingest side).
 	// A shard leaves the partition only when its match is pruned (final: its events are
 	// refused before) or the partition is dropped (this state with it).
@@ -41,6 +45,16 @@ type partState struct {
 func (ps *partState) caughtUpNow() {
 	ps.caughtUp = true
 	ps.entryContest.fit()
+}
+
+// contestOf returns the match of contest c, as contestMatch holds it.
+func (ps *partState) contestOf(c int64) (int64, bool) {
+	// A pruned match's contests left contestMatch (prune).
+	if m := ps.lastContestM; m != nil && ps.lastContest == c && !m.pruned {
+		return m.id, true
+	}
+	mid, ok := ps.contestMatch[c]
+	return mid, ok
 }
 
 func newPartState(id int32, end int64) *partState {
@@ -298,7 +312,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	// A replay applies millions of these: each map is read once and written only when
 	// its value changes (the lookups were ~2/3 of the replay's Apply).
 	e := &r.Event
-	mid, contestKnown := ps.contestMatch[e.ContestID]
+	mid, contestKnown := ps.contestOf(e.ContestID)
 	if contestKnown && mid != e.MatchID {
 		return rejectf(ReasonMatchMove, "contest %d belongs to match %d, not %d", e.ContestID, mid, e.MatchID)
 	}
@@ -381,6 +395,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	if !contestKnown {
 		ps.contestMatch[e.ContestID] = e.MatchID
 	}
+	ps.lastContest, ps.lastContestM = e.ContestID, m
 	sh.pending.add(e)
 	if e.Withdrawn {
 		ps.entryContest.del(e.EntryID)

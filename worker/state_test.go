@@ -546,3 +546,34 @@ func TestTeamEditInOneLog(t *testing.T) {
 	}
 	f.check(records.Live, append(entries, late, reversed), pts)
 }
+
+// TestContestFreedByPrune: once a completed match is pruned its contests leave the
+// partition's state, so a contest id it used (the one of the partition's last event
+// too, which the ingest keeps at hand) may serve another match: no match_move.
+func TestContestFreedByPrune(t *testing.T) {
+	f := newFixture(t, nil)
+	entries, pts := reference.Random(31, reference.Shape{Contests: []int{5, 6}, Players: 22, LineupSize: 11, PointValues: 20})
+	f.apply(entryEvents(1, entries))
+	f.apply(state(1, "live"))
+	f.apply(pointsEvents(1, pts))
+	f.cycle()
+	f.apply(state(1, "completed"))
+	f.cycle()
+	if !f.w.matches[1].pruned {
+		t.Fatal("match 1 not pruned after its final cycle")
+	}
+	again := entries[len(entries)-1]
+	again.EntryID = 88_888_888
+	f.apply(entryEvents(2, []engine.Entry{again}))
+	if got := f.src.codes(); len(got) != 0 {
+		t.Fatalf("an entry of match 2 in a contest of pruned match 1 was refused: %v", got)
+	}
+	for _, ps := range f.w.parts {
+		if m, ok := ps.contestMatch[again.ContestID]; ok && m != 2 {
+			t.Fatalf("contest %d belongs to match %d, want 2", again.ContestID, m)
+		}
+	}
+	if got := f.w.matches[2].count; got != 1 {
+		t.Fatalf("match 2 holds %d entries, want 1", got)
+	}
+}
