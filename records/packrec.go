@@ -372,6 +372,11 @@ type Merge struct {
 	// scanning old again.
 	oldFence Fence
 	oldRead  bool
+	// coded: a versioned write planned in the coded form (vmerge.go), written as its
+	// nseg segments.
+	coded bool
+	nseg  int
+	segs  [maxSegs]seg
 }
 
 // OldFence returns the fence bins of the stored record Plan merged (records.Fence, zero
@@ -382,6 +387,7 @@ func (m *Merge) OldFence() (Fence, bool) { return m.oldFence, m.oldRead }
 // Plan prepares the write of r over old (see PackWrite).
 func (m *Merge) Plan(r Record, old Packed) error {
 	m.n, m.size, m.whole, m.tail, m.body, m.fence, m.oldFence, m.oldRead = 0, 0, nil, false, nil, Fence{}, Fence{}, false
+	m.coded, m.nseg = false, 0
 	if r.Packed == nil && old == nil {
 		var err error
 		if r.Fence.IsZero() {
@@ -402,6 +408,10 @@ func (m *Merge) Plan(r Record, old Packed) error {
 		if base, err = Pack(r.Bins); err != nil {
 			return err
 		}
+	}
+	if old != nil && PrevBins(r.Set) != nil && m.planCoded(r, base, old) {
+		m.coded = true
+		return nil
 	}
 	return m.merge(r, base, old)
 }
@@ -523,6 +533,19 @@ func (m *Merge) AppendTo(dst []byte) []byte {
 		return append(dst, m.whole...)
 	}
 	dst = binary.AppendUvarint(dst, uint64(m.n))
+	if m.coded {
+		for _, s := range m.segs[:m.nseg] {
+			if s.code != 0 {
+				dst = append(dst, s.code)
+			}
+			if s.b == nil {
+				dst = binary.AppendVarint(append(dst, tagInt), s.i)
+				continue
+			}
+			dst = append(dst, s.b...)
+		}
+		return dst
+	}
 	if m.tail {
 		dst = append(dst, m.body...)
 		if !m.fence.IsZero() {
