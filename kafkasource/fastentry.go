@@ -99,7 +99,65 @@ func matchName(b []byte, name string) int {
 	return 0
 }
 
+// canonicalEntry reads an entry event written as EncodeEntry writes it (the fields in
+// its order, compact): each name is compared whole where it must be, with no dispatch on
+// names. It returns ok = false for anything else, and fastDecodeEntry reads that.
+func canonicalEntry(value []byte, lineupSize int, slab *[]int32) (e EntryEvent, ok bool) {
+	s := scanner{b: value}
+	var lineup [MaxLineupSize]int32
+	if !s.literal(`{"match_id":`) {
+		return EntryEvent{}, false
+	}
+	if e.MatchID, ok = s.positive(math.MaxInt64); !ok || !s.literal(`,"contest_id":`) {
+		return EntryEvent{}, false
+	}
+	if e.ContestID, ok = s.positive(math.MaxInt64); !ok || !s.literal(`,"entry_id":`) {
+		return EntryEvent{}, false
+	}
+	if e.EntryID, ok = s.positive(math.MaxInt64); !ok {
+		return EntryEvent{}, false
+	}
+	if s.literal(`,"withdrawn":true}`) {
+		if s.i != len(value) {
+			return EntryEvent{}, false
+		}
+		e.Withdrawn = true
+		return e, true
+	}
+	if !s.literal(`,"user_id":`) {
+		return EntryEvent{}, false
+	}
+	if e.UserID, ok = s.positive(math.MaxInt64); !ok || !s.literal(`,"team_id":`) {
+		return EntryEvent{}, false
+	}
+	if e.TeamID, ok = s.positive(math.MaxInt64); !ok || !s.literal(`,"players":`) {
+		return EntryEvent{}, false
+	}
+	n, ok := s.lineup(&lineup)
+	if !ok || !s.literal(`,"captain":`) {
+		return EntryEvent{}, false
+	}
+	v, ok := s.positive(math.MaxInt32)
+	if !ok || !s.literal(`,"vice_captain":`) {
+		return EntryEvent{}, false
+	}
+	e.Captain = int32(v)
+	if v, ok = s.positive(math.MaxInt32); !ok || !s.literal(`}`) || s.i != len(value) {
+		return EntryEvent{}, false
+	}
+	e.ViceCaptain = int32(v)
+	if checkLineupSize(n, lineupSize) != nil || !lineupOK(lineup[:n], e.Captain, e.ViceCaptain) {
+		return EntryEvent{}, false
+	}
+	e.Players = carve(slab, n)
+	copy(e.Players, lineup[:n])
+	return e, true
+}
+
 func fastDecodeEntry(value []byte, lineupSize int, slab *[]int32) (e EntryEvent, ok bool) {
+	if e, ok := canonicalEntry(value, lineupSize, slab); ok {
+		return e, true
+	}
 	s := scanner{b: value}
 	var lineup [MaxLineupSize]int32
 	var n int // players in lineup
