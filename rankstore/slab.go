@@ -30,7 +30,10 @@ import (
 // is not the slab being filled) is compacted at the end of the operation (a Put batch, so
 // that a batch that rewrites a slab's records whole drops it instead of copying them
 // first): its live records are copied to the slab being filled and the slab is dropped
-// (never reused in place: readers may hold it). Two thirds: scattered rewrites (4% of
+// (never reused in place: readers may hold it). Two slabs are filled at a time, one per
+// class of records (slabClass): the contests and pages a cycle rewrites fill slabs of
+// their own, so that the slabs they leave die whole, and the entry and user records,
+// written once, are not copied again and again by compactions of slabs they share. Two thirds: scattered rewrites (4% of
 // 200k records a cycle, BenchmarkEntryRewrites) leave 25 B of garbage per 119-byte
 // record in steady state, against 45 at one half, for ~10% more CPU per Put.
 //
@@ -90,7 +93,9 @@ type table struct {
 	count int    // slots in use
 	slabs []slab // slab number i+1 is slabs[i]; a dropped slab has a nil buf
 	free  []uint32
-	cur   uint32 // the slab being filled (0: none)
+	// cur: the slabs being filled (0: none), one per class of records (slabClass): the
+	// records a cycle rewrites apart from those it writes once.
+	cur [2]uint32
 	// pending: slabs found under two thirds live, compacted by compactPending at the end of
 	// the operation (a Put batch), so that a batch rewriting a slab's records whole
 	// drops it instead of copying the records it is about to replace.
@@ -256,6 +261,9 @@ var codedSetNames = func() (b [len(codedSets)][]byte) {
 	return b
 }()
 
+// The codes of the versioned sets (their index in codedSets).
+const setCodeContest, setCodePage = 2, 3
+
 // setLiteral is the first setField of a set written by name: setLiteral + its length.
 const setLiteral = uint64(len(codedSets))
 
@@ -267,9 +275,9 @@ func setCode(set string) (uint64, bool) {
 	case records.SetUser:
 		return 1, true
 	case records.SetContest:
-		return 2, true
+		return setCodeContest, true
 	case records.SetPage:
-		return 3, true
+		return setCodePage, true
 	case records.SetMatchPart:
 		return 4, true
 	case records.SetContests:
@@ -282,23 +290,44 @@ func setCode(set string) (uint64, bool) {
 	return 0, false
 }
 
-// alloc returns a slab with room for size more bytes, and its number.
-func (t *table) alloc(size int) uint32 {
-	if t.cur != 0 {
-		if s := &t.slabs[t.cur-1]; cap(s.buf)-len(s.buf) >= size {
-			return t.cur
+// Classes of records (slabClass), each filling slabs of its own.
+const (
+	coldClass = 0 // records written once, or now and then: entries, users, matches
+	hotClass  = 1 // contest and page records: rewritten (versioned) by every cycle that moves them
+)
+
+// slabClass returns the class of the records of a set, given setCode's answer: the
+// versioned sets (records.Versioned) are hot. A cycle rewrites its contests and pages
+// over their stored versions; in slabs of their own, the slabs they leave are dead
+// whole (dropped) or nearly, instead of slabs of mostly entry and user records that
+// compaction copies (TestHotSlabs).
+func slabClass(code uint64, coded bool) int {
+	if coded && (code == setCodeContest || code == setCodePage) {
+		return hotClass
+	}
+	return coldClass
+}
+
+// isCur reports whether slab n is being filled.
+func (t *table) isCur(n uint32) bool { return n == t.cur[coldClass] || n == t.cur[hotClass] }
+
+// alloc returns a slab of class c with room for size more bytes, and its number.
+func (t *table) alloc(size, c int) uint32 {
+	if cur := t.cur[c]; cur != 0 {
+		if s := &t.slabs[cur-1]; cap(s.buf)-len(s.buf) >= size {
+			return cur
 		}
 	}
 	want := max(minSlab, min(maxSlab, 1<<bits.Len(uint(t.live/32)))) // slack: ~1/32 of the shard
 	if size > want {
 		return t.newSlab(size) // a slab of its own, never filled further
 	}
-	prev := t.cur
-	t.cur = t.newSlab(want)
+	prev := t.cur[c]
+	t.cur[c] = t.newSlab(want)
 	if prev != 0 {
 		t.check(prev) // no longer being filled: it may be under two thirds live already
 	}
-	return t.cur
+	return t.cur[c]
 }
 
 func (t *table) newSlab(size int) uint32 {
@@ -328,7 +357,8 @@ func (t *table) put(set, key string, bins []byte, expires int64, gen uint32) uin
 // slab) before it releases the shard's lock. The caller indexes it.
 func (t *table) place(set, key string, binsLen int, expires int64, gen uint32) (uint64, []byte) {
 	size := recordSize(set, key, binsLen)
-	n := t.alloc(size)
+	code, coded := setCode(set)
+	n := t.alloc(size, slabClass(code, coded))
 	s := &t.slabs[n-1]
 	off := len(s.buf)
 	b := s.buf[:off+size]
@@ -336,7 +366,6 @@ func (t *table) place(set, key string, binsLen int, expires int64, gen uint32) (
 	binary.LittleEndian.PutUint64(r, uint64(expires))
 	binary.LittleEndian.PutUint16(r[8:], uint16(gen))
 	p := recHeader
-	code, coded := setCode(set)
 	if !coded {
 		code = setLiteral + uint64(len(set))
 	}
@@ -367,7 +396,7 @@ func (t *table) release(loc uint64, size int) {
 func (t *table) check(n uint32) {
 	s := &t.slabs[n-1]
 	switch {
-	case n == t.cur || !t.underLive(s):
+	case t.isCur(n) || !t.underLive(s):
 	case s.live == 0:
 		t.drop(n)
 	case !s.pending:
@@ -400,7 +429,7 @@ func (t *table) compactPending() {
 // being filled, to the slab being filled and drops it.
 func (t *table) compact(n uint32) {
 	s := &t.slabs[n-1]
-	if n == t.cur || !t.underLive(s) {
+	if t.isCur(n) || !t.underLive(s) {
 		return
 	}
 	if s.live > 0 {
