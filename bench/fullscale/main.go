@@ -79,7 +79,7 @@ func main() {
 	fs.DurationVar(&c.timeout, "timeout", 4*time.Hour, "give up after this long")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (always kept when --work is given)")
 	fs.Int64Var(&c.maxRSS, "max-rss", 0, "stop the run when the node's resident memory exceeds this many bytes (0: no limit), e.g. on a shared machine")
-	fs.DurationVar(&c.cpuProf, "cpu-profile", 0, "take a CPU profile of the node this long from its start (the replay and first cycle) into WORK/cpu-start.pb.gz; 0: none")
+	fs.DurationVar(&c.cpuProf, "cpu-profile", 0, "take a CPU profile of the node this long from its start (the replay and first cycle) into WORK/cpu-start.pb.gz (--no-match waits for it before stopping the node); 0: none")
 	fs.IntVar(&c.probes, "probes", 10, "once the node serves exact standings, and before the match is played: this many freshness probes (a points event published -> visible in the API), then this many late entries (what one new entry adds to its cycle); 0: none, the match starts as soon as the node holds every entry")
 	fs.Int64Var(&c.probeContest, "probe-contest-entries", 1000, "the probes use the contest whose size is closest to this many entries")
 	fs.BoolVar(&c.noMatch, "no-match", false, "stop one interval after the node serves exact standings (after the probes): the match is not played, so final_standings_s and the live cycles are not measured")
@@ -302,8 +302,14 @@ func run(ctx context.Context, c config) (*report, error) {
 	defer node.stop()
 	rss := newSampler(node.cmd.Process.Pid, brokerPID, start, c.rssEvery, c.maxRSS, func() { node.cmd.Process.Kill() })
 	go rss.run(ctx)
+	profiled := make(chan struct{}) // closed once the CPU profile is saved (or none is taken)
 	if c.cpuProf > 0 {
-		go profileCPU(ctx, admin, c.cpuProf, filepath.Join(c.work, "cpu-start.pb.gz"))
+		go func() {
+			defer close(profiled)
+			profileCPU(ctx, admin, c.cpuProf, filepath.Join(c.work, "cpu-start.pb.gz"))
+		}()
+	} else {
+		close(profiled)
 	}
 	rep.RSSSamplesFile = filepath.Join(c.work, "rss.csv")
 
@@ -378,6 +384,13 @@ func run(ctx context.Context, c config) (*report, error) {
 		}
 		if c.noMatch && probed && rep.MatchAllS > 0 && rep.ReadyS > 0 {
 			if el > rep.ReadyS+c.interval.Seconds() {
+				// A faster node is ready before --cpu-profile's span ends: stopping it
+				// then would lose the profile.
+				select {
+				case <-profiled:
+				default:
+					continue
+				}
 				logf("--no-match: stopping without playing the match")
 				break
 			}
