@@ -84,6 +84,11 @@ func TestHotSlabs(t *testing.T) {
 			moved++
 		}
 	}
+	copied := 0
+	for i := range n.shards {
+		copied += n.shards[i].compacted
+	}
+	t.Logf("compactions copied %d bytes", copied)
 	if moved != 0 {
 		t.Fatalf("%d of %d entry records copied by compactions: they shared slabs with the rewritten contests and pages", moved, len(locs))
 	}

@@ -47,6 +47,13 @@ import (
 const (
 	minSlab = 4 << 10 // the first slab of a shard
 	maxSlab = 1 << 20 // slabs grow to this with the shard's bytes (offsets are 20 bits)
+	// hotSlab: the slabs of the hot class (slabClass) stay small, so that most hold the
+	// records of one Put batch and die whole when the next cycle's batch rewrites them;
+	// a large one spans many batches and is compacted as soon as the first third of its
+	// records are rewritten, copying the rest, which the next batches rewrite again
+	// (BenchmarkMovedWrites at 1M entries: 280 bytes copied per rewritten record at
+	// 1 MiB, 69 at 16 KiB, 15 at 4 KiB).
+	hotSlab = 4 << 10
 	// A slab with fewer live bytes than liveNum/liveDen of its used bytes is compacted.
 	liveNum, liveDen = 2, 3
 	recHeader        = 10 // expires, gen
@@ -101,8 +108,9 @@ type table struct {
 	// drops it instead of copying the records it is about to replace.
 	pending []uint32
 	live    int // bytes of live records in the shard
-	// compactions counts the slabs compacted (copied), for tests.
-	compactions int
+	// compactions counts the slabs compacted (copied), compacted the bytes of the
+	// records they copied, for tests and benchmarks.
+	compactions, compacted int
 }
 
 // view is a stored record, read in place.
@@ -319,6 +327,9 @@ func (t *table) alloc(size, c int) uint32 {
 		}
 	}
 	want := max(minSlab, min(maxSlab, 1<<bits.Len(uint(t.live/32)))) // slack: ~1/32 of the shard
+	if c == hotClass {
+		want = min(want, hotSlab)
+	}
 	if size > want {
 		return t.newSlab(size) // a slab of its own, never filled further
 	}
@@ -449,6 +460,7 @@ func (t *table) compact(n uint32) {
 			}
 			t.live -= v.size
 			t.slabs[n-1].live -= v.size
+			t.compacted += v.size
 			t.slots[i] = t.slots[i].withLoc(t.put(set, key, v.bins, v.expires, v.gen))
 		}
 	}
