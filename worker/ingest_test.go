@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -390,5 +391,124 @@ func TestCaughtUpFitsEntryTable(t *testing.T) {
 		if c, ok := ps.entryContest.get(1 + i); !ok || c != 10+i%7 {
 			t.Fatalf("entry %d: contest %d, %v after the fit", 1+i, c, ok)
 		}
+	}
+}
+
+// releasing is a scripted Source that takes batches back (as kafkasource.Source.Release
+// does, for reuse) and scribbles over what it takes back: the lineups, keys and values.
+// Whatever the worker kept of a batch past its release reads the scribbles.
+type releasing struct {
+	*scripted
+	rmu      sync.Mutex
+	released map[*kafkasource.EntryRecord]int // a batch's first record -> releases
+	rejected []string                         // the values Reject saw
+}
+
+const scribble = -7
+
+func (s *releasing) Release(b kafkasource.Batch) {
+	if len(b.Entries) == 0 {
+		return
+	}
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.released[&b.Entries[0]]++
+	for i := range b.Entries {
+		r := &b.Entries[i]
+		for k := range r.Event.Players {
+			r.Event.Players[k] = scribble
+		}
+		for k := range r.Value {
+			r.Value[k] = '#'
+		}
+		for k := range r.Key {
+			r.Key[k] = '#'
+		}
+	}
+}
+
+func (s *releasing) Reject(ctx context.Context, topic string, part int32, off int64, key, value []byte, err *kafkasource.RejectError) error {
+	s.rmu.Lock()
+	s.rejected = append(s.rejected, string(key)+"="+string(value))
+	s.rmu.Unlock()
+	return s.scripted.Reject(ctx, topic, part, off, key, value, err)
+}
+
+// The pipelined ingest hands each batch back to a source that takes it (Release) once,
+// after applying it, and keeps nothing of it: the change logs' lineups and an edited
+// team's lineup are the ones read, not what the source later writes over the batch, and
+// a dead letter carries the record's key and value as fetched.
+func TestIngestReleasesBatchesAfterApply(t *testing.T) {
+	src := &releasing{scripted: newScripted(), released: map[*kafkasource.EntryRecord]int{}}
+	w := newIngestWorker(t, src)
+	if err := w.AddPartition(0, 1000); err != nil {
+		t.Fatal(err)
+	}
+	const batches, per = 20, 10
+	var firsts []*kafkasource.EntryRecord
+	off := int64(0)
+	for k := range int64(batches) {
+		recs := make([]kafkasource.EntryRecord, 0, per)
+		for i := range int64(per) {
+			r := entryAt(0, off, 1+i, 100, false)
+			if k == batches-1 && i == 3 { // team 4 edits its lineup
+				r.Event.Players = slices.Clone(r.Event.Players)
+				r.Event.Players[10] = 21 + 22
+			}
+			if k == 9 && i == 5 { // entry 6 moves contest: refused, dead-lettered
+				r.Event.ContestID = 101
+				r.Key, r.Value = []byte("101"), []byte("entry-6-moved")
+			}
+			recs = append(recs, r)
+			off++
+		}
+		firsts = append(firsts, &recs[0])
+		src.results <- pollResult{b: batchOf(recs...)}
+	}
+	runIngest(t, w)
+	waitFor(t, w, "partition 0 caught up", func() bool { return w.parts[0].next == off })
+	// The last batch is released after its apply, which caught the partition up.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		src.rmu.Lock()
+		n := len(src.released)
+		src.rmu.Unlock()
+		if n == batches || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	src.rmu.Lock()
+	for k, r := range firsts {
+		if got := src.released[r]; got != 1 {
+			t.Errorf("batch %d released %d times, want once", k, got)
+		}
+	}
+	if want := []string{"101=entry-6-moved"}; !slices.Equal(src.rejected, want) {
+		t.Errorf("dead letters carried %q, want %q", src.rejected, want)
+	}
+	src.rmu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	held := 0
+	for _, sh := range w.parts[0].shards {
+		ch := &sh.pending
+		for i := range ch.len() {
+			players, _, _ := ch.lineupOf(i)
+			if slices.Contains(players, scribble) {
+				t.Fatalf("a change log's lineup %v was written over after its batch was released", players)
+			}
+			held++
+		}
+	}
+	if held != batches*per-1 {
+		t.Errorf("change logs hold %d events, want %d", held, batches*per-1)
+	}
+	ed, ok := w.matches[1].edited[4]
+	if !ok {
+		t.Fatal("team 4's edited lineup is not held")
+	}
+	if slices.Contains(ed.Players, scribble) || !slices.Contains(ed.Players, 43) {
+		t.Errorf("team 4's edited lineup is %v, want the one read (with player 43)", ed.Players)
 	}
 }
