@@ -762,23 +762,27 @@ func addStats(a *engine.Stats, b engine.Stats) {
 // whole (rebuilt or final), else the contests with a changed page plus the group's
 // refresh slice.
 func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, final bool, out *batchOut) {
-	var changed []int
-	refresh := map[int]bool{}
+	var changed, refreshC []int
 	if whole {
 		changed = allContests(p)
 	} else {
-		refreshC := w.refreshSlice(&g.refresh.contest, p.NumContests())
+		refreshC = w.refreshSlice(&g.refresh.contest, p.NumContests())
 		changed = append(changedContests(p), refreshC...)
 		slices.Sort(changed)
 		changed = slices.Compact(changed)
-		for _, c := range refreshC {
-			refresh[c] = true
-		}
 	}
 	changedPages := p.ChangedPages()
+	// Room for the records at once: a moved cycle appends ~100k pages at 5.6M entries,
+	// and growing the slice by doubling copied them again and again.
+	if whole {
+		out.pages = slices.Grow(out.pages, p.NumPages())
+	} else {
+		out.pages = slices.Grow(out.pages, int(changedPages.GetCardinality()))
+	}
+	out.contests = slices.Grow(out.contests, len(changed))
 	for _, c := range changed {
 		ct := p.Contest(c)
-		all := whole || refresh[c]
+		all := whole || inRun(refreshC, c, p.NumContests())
 		for pg := 1; pg < ct.Pages; pg++ {
 			if all || changedPages.Contains(uint32(ct.FirstPage+pg)) {
 				out.pages = append(out.pages, pageRecord(p, c, pg, m.cycle, &out.enc))
@@ -799,6 +803,12 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		}
 		out.entries = append(out.entries, entryPacked(m, g, c, i))
 	}
+}
+
+// inRun reports whether i is in run, a slice of refreshSlice over n items: k items
+// from run[0] on, wrapping at n.
+func inRun(run []int, i, n int) bool {
+	return len(run) > 0 && (i-run[0]+n)%n < len(run)
 }
 
 // contestRecords appends every record of the given contests (ids) of a group.
@@ -1039,7 +1049,22 @@ type rowEncoders struct {
 // rows PageRows returns, without building them.
 func encodeRows(p *engine.Partition, c, page int, e *records.RowsEncoder) {
 	e.Reset()
-	eachPageRow(p, c, page, e)
+	// eachPageRow's walk, with a direct call: a generic's method call through a pointer
+	// type goes through its dictionary, for every row of every page a cycle writes.
+	// TestPackedCycleRecords checks the bytes against PageRows.
+	ord, pts := p.Ordered(c), p.PointsOrdered(c)
+	lo, hi := page*p.PageSize(), min(len(ord), (page+1)*p.PageSize())
+	rank := int64(0)
+	if lo < hi {
+		rank = int64(p.Rank(int(ord[lo])))
+	}
+	for j := lo; j < hi; j++ {
+		i := int(ord[j])
+		if j > lo && pts[j] != pts[j-1] {
+			rank = int64(j + 1)
+		}
+		e.Add(records.Row{Rank: rank, EntryID: p.EntryID(i), UserID: p.UserID(i), TeamID: p.TeamID(i), Points: int64(pts[j])})
+	}
 }
 
 // pageRecord is the page record of page (>= 1) of contest c of p at cycle, packed (the
