@@ -61,12 +61,26 @@ func TestReleaseReusesBatchMemory(t *testing.T) {
 		return got
 	}
 
-	// Not released: the first round's lineups survive the second round's polls.
+	// Not released: the first round's lineups, keys and values survive the second
+	// round's polls (the fetched records' structs are recycled at the end of each Poll;
+	// what a batch keeps of them is not theirs).
 	first := round(0, 300)
 	held := poll(len(first))
+	var heldKV [][2][]byte
+	for _, b := range kept {
+		for _, r := range b.Entries {
+			heldKV = append(heldKV, [2][]byte{r.Key, r.Value})
+		}
+	}
 	second := round(300, 300)
 	check("second round", poll(len(second)), second)
 	check("first round, polled before the second", held, first)
+	for i, kv := range heldKV {
+		e, err := DecodeEntry(kv[1], 11)
+		if err != nil || !equalEntry(e, first[i]) || string(kv[0]) != "7" {
+			t.Fatalf("first round's record %d now has key %q and value %q (%v), want key 7 and event %+v", i, kv[0], kv[1], err, first[i])
+		}
+	}
 
 	// Released: the next poll takes that memory back, and its events are whole.
 	var recs []*EntryRecord
