@@ -460,10 +460,19 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 				return err
 			}
 		}
-		for _, group := range [][]records.Record{parts, out.pages, out.contests, out.entries} {
-			if err := emit(group); err != nil {
-				return err
-			}
+		if err := emit(parts); err != nil {
+			return err
+		}
+		// Every page before any contest: a reader that finds a contest of this cycle
+		// finds its pages of this cycle.
+		if err := writeRanked(out.pages, false, m.id, m.cycle, m.asOf, emit); err != nil {
+			return err
+		}
+		if err := writeRanked(out.contests, true, m.id, m.cycle, m.asOf, emit); err != nil {
+			return err
+		}
+		if err := emit(out.entries); err != nil {
+			return err
 		}
 		err := parallelEmit(len(whole), func(k int, dst []records.Record) []records.Record {
 			g := whole[k]
@@ -785,10 +794,10 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		all := whole || inRun(refreshC, c, p.NumContests())
 		for pg := 1; pg < ct.Pages; pg++ {
 			if all || changedPages.Contains(uint32(ct.FirstPage+pg)) {
-				out.pages = append(out.pages, pageRecord(p, c, pg, m.cycle, &out.enc))
+				out.pages = append(out.pages, pageRef{p, int32(c), int32(pg)})
 			}
 		}
-		out.contests = append(out.contests, contestRecord(p, c, m.id, m.cycle, m.asOf, &out.enc))
+		out.contests = append(out.contests, pageRef{p, int32(c), 0})
 	}
 	if final {
 		return // every entry's record is written by the cycle's write phase
@@ -820,9 +829,9 @@ func (w *Worker) contestRecords(m *match, p *engine.Partition, ids []int64, out 
 		}
 		ct := p.Contest(c)
 		for pg := 1; pg < ct.Pages; pg++ {
-			out.pages = append(out.pages, pageRecord(p, c, pg, m.cycle, &out.enc))
+			out.pages = append(out.pages, pageRef{p, int32(c), int32(pg)})
 		}
-		out.contests = append(out.contests, contestRecord(p, c, m.id, m.cycle, m.asOf, &out.enc))
+		out.contests = append(out.contests, pageRef{p, int32(c), 0})
 	}
 }
 
@@ -864,9 +873,41 @@ func parallelEmit(n int, task func(k int, dst []records.Record) []records.Record
 	return err
 }
 
+// batchOut is what a cycle writes: the pages and contests to encode (in parallel, as
+// they are written: writeRanked), the entry and contest list records.
 type batchOut struct {
-	pages, contests, entries, chunks []records.Record
-	enc                              rowEncoders // scratch of pageRecord and contestRecord
+	pages, contests []pageRef
+	entries, chunks []records.Record
+}
+
+// pageRef is page pg of contest c of p (pg 0: the contest record).
+type pageRef struct {
+	p     *engine.Partition
+	c, pg int32
+}
+
+// refsPerTask are the pages (or contests) one task of writeRanked encodes and writes:
+// ~0.5-1 MB of records.
+var refsPerTask = 1024 // a variable for tests, which split a small cycle into many tasks
+
+// writeRanked encodes the records of refs (contests when contest, else pages) on
+// GOMAXPROCS goroutines and hands them to emit as they are encoded: encoding and the
+// store's writes of a moved cycle (~100k pages at 5.6M entries) share the cores, and
+// the records are never all in memory.
+func writeRanked(refs []pageRef, contest bool, match, cycle, asOf int64, emit func([]records.Record) error) error {
+	encs := sync.Pool{New: func() any { return new(rowEncoders) }}
+	return parallelEmit((len(refs)+refsPerTask-1)/refsPerTask, func(k int, dst []records.Record) []records.Record {
+		enc := encs.Get().(*rowEncoders)
+		defer encs.Put(enc)
+		for _, r := range refs[k*refsPerTask : min(len(refs), (k+1)*refsPerTask)] {
+			if contest {
+				dst = append(dst, contestRecord(r.p, int(r.c), match, cycle, asOf, enc))
+			} else {
+				dst = append(dst, pageRecord(r.p, int(r.c), int(r.pg), cycle, enc))
+			}
+		}
+		return dst
+	}, emit)
 }
 
 // deletion is a record to delete: id is the contest, entry or user, no the page or
