@@ -1490,12 +1490,15 @@ func (w *Worker) put(ctx context.Context, ns string, recs []records.Record, cycl
 			return fmt.Errorf("cannot write to the %s namespace: %w", ns, err)
 		}
 	}
-	counts := map[string]int{}
-	for _, r := range recs {
-		counts[r.Set]++
-	}
-	for set, n := range counts {
-		w.m.written.WithLabelValues(ns, set).Add(float64(n))
+	// Counted by runs of one set (a write holds one set or a few), not a map
+	// increment per record.
+	for lo := 0; lo < len(recs); {
+		hi := lo + 1
+		for hi < len(recs) && recs[hi].Set == recs[lo].Set {
+			hi++
+		}
+		w.m.written.WithLabelValues(ns, recs[lo].Set).Add(float64(hi - lo))
+		lo = hi
 	}
 	return nil
 }

@@ -49,9 +49,33 @@ func TestMovedCycleWriteOrder(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
 	rs := &recordingStore{Store: embeddedStore(t)}
-	w, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+	reg := prometheus.NewRegistry()
+	w, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), reg, time.Now)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// written is leaderboard_worker_records_written_total{namespace="live",set=set}.
+	written := func(set string) float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := 0.0
+		for _, mf := range mfs {
+			if mf.GetName() != "leaderboard_worker_records_written_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["namespace"] == records.Live && labels["set"] == set {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+		return sum
 	}
 	for p := range int32(4) {
 		if err := w.AddPartition(p, 0); err != nil {
@@ -66,6 +90,7 @@ func TestMovedCycleWriteOrder(t *testing.T) {
 		}
 	}
 	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	total := map[string]int{} // pages and contests written so far
 	for cycle := int64(1); cycle <= 3; cycle++ {
 		if cycle > 1 {
 			w.Apply(ctx, kafkasource.Batch{Points: []kafkasource.PointsEvent{{MatchID: 1, PlayerID: s.players[cycle], Centi: cycle * 700, TS: cycle}}})
@@ -79,12 +104,14 @@ func TestMovedCycleWriteOrder(t *testing.T) {
 		first := map[string]int{}
 		last := map[string]int{}
 		seen := map[string]bool{}
+		n := map[string]int{}
 		for i, r := range rs.recs {
 			if _, ok := first[r.Set]; !ok {
 				first[r.Set] = i
 			}
 			last[r.Set] = i
 			if r.Set == records.SetPage || r.Set == records.SetContest {
+				n[r.Set]++
 				if seen[r.Set+"/"+r.Key] {
 					t.Fatalf("cycle %d: %s/%s written twice", cycle, r.Set, r.Key)
 				}
@@ -97,6 +124,14 @@ func TestMovedCycleWriteOrder(t *testing.T) {
 		if last[records.SetMatchPart] > first[records.SetPage] || last[records.SetPage] > first[records.SetContest] {
 			t.Fatalf("cycle %d: match parts %d-%d, pages %d-%d, contests %d-%d: not in that order", cycle,
 				first[records.SetMatchPart], last[records.SetMatchPart], first[records.SetPage], last[records.SetPage], first[records.SetContest], last[records.SetContest])
+		}
+		for set, k := range n {
+			total[set] += k
+		}
+		for _, set := range []string{records.SetPage, records.SetContest} {
+			if got := written(set); got != float64(total[set]) {
+				t.Fatalf("cycle %d: records_written_total{set=%q} %v, want %d", cycle, set, got, total[set])
+			}
 		}
 		if m := last[records.SetMatch]; m < last[records.SetContest] || m < last[records.SetPage] || m < last[records.SetEntry] {
 			t.Fatalf("cycle %d: the commit (%d) before a contest, page or entry record (%v)", cycle, m, last)
