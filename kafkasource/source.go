@@ -246,10 +246,6 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Source, e
 		kgo.DisableFetchSessions(),
 		// Dead letters are rare and Poll waits for them: send at once.
 		kgo.ProducerLinger(0),
-		// The fetched records' structs come from a pool and go back to it at the end
-		// of each Poll (the key and value bytes are the fetch response's, not the
-		// pool's: a batch's EntryRecord and Position keep them).
-		kgo.WithPools(new(recordPool)),
 	)
 	if err != nil {
 		return nil, err
@@ -355,9 +351,6 @@ func (s *Source) Poll(ctx context.Context) (Batch, error) {
 	if fetches.IsClientClosed() {
 		return Batch{}, ErrClosed
 	}
-	// Nothing keeps a fetched record past Poll: what a batch or a dead letter keeps of
-	// one is its key, value and headers, which are not the pool's.
-	defer fetches.EachRecord(func(r *kgo.Record) { r.Recycle() })
 	var ctxErr error
 	fetches.EachError(func(topic string, p int32, err error) {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -424,51 +417,6 @@ func (s *Source) Poll(ctx context.Context) (Batch, error) {
 		return Batch{}, ctxErr
 	}
 	return s.deliver(b), nil
-}
-
-// recordPool is franz-go's pool of the records it decodes a fetched record batch into
-// (kgo.PoolRecords): Poll recycles every record it fetched before it returns, and the
-// client puts a batch's slice back here once all of its records are. It holds at most
-// maxPooledRecords records: about one fetch response's.
-type recordPool struct {
-	mu   sync.Mutex
-	free [][]kgo.Record
-	held int // records in free
-}
-
-const maxPooledRecords = 256 << 10
-
-// GetRecords returns a slice of capacity n or more, the smallest pooled one that fits.
-func (p *recordPool) GetRecords(n int) []kgo.Record {
-	p.mu.Lock()
-	best := -1
-	for i, f := range p.free {
-		if cap(f) >= n && (best < 0 || cap(f) < cap(p.free[best])) {
-			best = i
-		}
-	}
-	if best < 0 {
-		p.mu.Unlock()
-		return make([]kgo.Record, 0, n)
-	}
-	f := p.free[best]
-	p.free[best] = p.free[len(p.free)-1]
-	p.free[len(p.free)-1] = nil
-	p.free = p.free[:len(p.free)-1]
-	p.held -= cap(f)
-	p.mu.Unlock()
-	return f[:0]
-}
-
-// PutRecords takes back a slice whose records were all recycled (zeroed).
-func (p *recordPool) PutRecords(recs []kgo.Record) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.held+cap(recs) > maxPooledRecords {
-		return
-	}
-	p.free = append(p.free, recs)
-	p.held += cap(recs)
 }
 
 // takeBuf returns memory for a batch of up to n entries, released or new; its records
