@@ -108,3 +108,19 @@ func unsafeFirst(b Batch) *EntryRecord {
 	}
 	return &b.Entries[:1][0]
 }
+
+// A kept buffer serves batches up to a few times smaller than itself; a much smaller
+// batch (a live match's, after a replay) gets its own, and the big one is let go.
+func TestFitsBuf(t *testing.T) {
+	for _, c := range []struct {
+		have, need int
+		fits       bool
+	}{
+		{100, 101, false}, {100, 100, true}, {100, 1, true}, {200_000, 50_000, true},
+		{200_000, 49_000, true}, {200_000, 48_000, false}, {200_000, 10_000, false}, {2_000_000, 100, false},
+	} {
+		if got := fitsBuf(c.have, c.need); got != c.fits {
+			t.Errorf("fitsBuf(%d, %d) = %v, want %v", c.have, c.need, got, c.fits)
+		}
+	}
+}

@@ -169,8 +169,14 @@ type entryBuf struct {
 }
 
 // maxFreeBufs is how many released batches' memory a Source keeps: a consumer that
-// polls one batch while it applies another holds at most three at a time.
-const maxFreeBufs = 4
+// polls one batch while it applies another (and holds one more between them) takes
+// one and gives one back per poll.
+const maxFreeBufs = 2
+
+// fitsBuf reports whether a kept buffer of capacity have serves a batch of need: large
+// enough, and not so much larger that a replay's big buffers are kept for the small
+// batches of a live match (a poll that finds one drops it, to the garbage collector).
+func fitsBuf(have, need int) bool { return have >= need && have <= 4*need+4096 }
 
 // EntryRecord is an accepted entry event and where it came from. Key and Value alias the
 // fetched record; they are kept for Source.Reject (an entry the worker refuses later).
@@ -433,10 +439,10 @@ func (s *Source) takeBuf(n int) *entryBuf {
 	if buf == nil {
 		buf = &entryBuf{}
 	}
-	if cap(buf.recs) < n {
+	if !fitsBuf(cap(buf.recs), n) {
 		buf.recs = make([]EntryRecord, 0, n)
 	}
-	if want := n * s.cfg.LineupSize; cap(buf.slab) < want {
+	if want := n * s.cfg.LineupSize; !fitsBuf(cap(buf.slab), want) {
 		buf.slab = make([]int32, 0, want)
 	}
 	return buf
