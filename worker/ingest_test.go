@@ -245,6 +245,9 @@ func TestIngestIgnoresBatchOfPartitionDroppedMeanwhile(t *testing.T) {
 	// The new assignment replays the partition from its start.
 	src.results <- pollResult{b: batchOf(entryAt(0, 0, 1, 100, false), entryAt(0, 1, 1, 200, false), entryAt(0, 2, 2, 100, false), entryAt(0, 3, 3, 100, false))}
 	waitFor(t, w, "partition 0 caught up again", func() bool { return w.parts[0].caughtUp })
+	// Apply writes a batch's dead letters after it has released the state (and marked the
+	// partition caught up): wait for the replay's too.
+	waitFor(t, w, "the replay's dead letter", func() bool { return len(src.deadLetters()) >= 2 })
 	select {
 	case <-done:
 		t.Fatalf("ingest ended: %v", *result)
