@@ -56,8 +56,7 @@ func benchEntry(i int) EntryEvent {
 }
 
 // BenchmarkPollEntries times a Source reading pre-produced entry events from an
-// in-process broker (fetch, decode, validate) until all are consumed, each batch
-// released (Source.Release) once read, as the worker does. The broker shares
+// in-process broker (fetch, decode, validate) until all are consumed. The broker shares
 // the machine's cores.
 func BenchmarkPollEntries(b *testing.B) {
 	cfg := benchCluster(b, benchEntries)
@@ -81,7 +80,6 @@ func BenchmarkPollEntries(b *testing.B) {
 				b.Fatalf("%d rejected", batch.Rejected)
 			}
 			n += len(batch.Entries)
-			s.Release(batch) // as the worker does once it applied the batch
 		}
 		cancel()
 		s.Close()

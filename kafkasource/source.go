@@ -154,29 +154,7 @@ type Batch struct {
 	Next map[string]map[int32]int64
 	// Rejected counts this batch's records sent to the DLQ.
 	Rejected int
-
-	// buf is the memory of Entries and of their lineups, which Source.Release takes
-	// back for a later Poll (nil: none of the source's).
-	buf *entryBuf
 }
-
-// entryBuf is the memory of a batch's entry records: the records and the arena their
-// lineups are carved from. A replay polls hundreds of batches of thousands of entries;
-// reusing their memory keeps it out of the garbage collector's way.
-type entryBuf struct {
-	recs []EntryRecord
-	slab []int32
-}
-
-// maxFreeBufs is how many released batches' memory a Source keeps: a consumer that
-// polls one batch while it applies another (and holds one more between them) takes
-// one and gives one back per poll.
-const maxFreeBufs = 2
-
-// fitsBuf reports whether a kept buffer of capacity have serves a batch of need: large
-// enough, and not so much larger that a replay's big buffers are kept for the small
-// batches of a live match (a poll that finds one drops it, to the garbage collector).
-func fitsBuf(have, need int) bool { return have >= need && have <= 4*need+4096 }
 
 // EntryRecord is an accepted entry event and where it came from. Key and Value alias the
 // fetched record; they are kept for Source.Reject (an entry the worker refuses later).
@@ -215,9 +193,7 @@ type Source struct {
 
 	pollMu  sync.Mutex
 	pending *pendingBatch // a batch whose dead letters were not acknowledged yet
-
-	freeMu sync.Mutex
-	free   []*entryBuf // released batches' memory, for the next polls
+	slab    []int32       // lineup arena for decodeEntry
 }
 
 type pendingBatch struct {
@@ -382,12 +358,11 @@ func (s *Source) Poll(ctx context.Context) (Batch, error) {
 			if !s.isAssigned(fp.Partition) {
 				return // revoked while fetched
 			}
-			if b.buf == nil {
-				b.buf = s.takeBuf(fetches.NumRecords())
-				b.Entries = b.buf.recs
+			if b.Entries == nil {
+				b.Entries = make([]EntryRecord, 0, fetches.NumRecords())
 			}
 			for _, r := range fp.Records {
-				e, rerr := decodeEntry(r.Value, s.cfg.LineupSize, &b.buf.slab)
+				e, rerr := decodeEntry(r.Value, s.cfg.LineupSize, &s.slab)
 				if rerr == nil {
 					rerr = checkKey(r.Key, "contest_id", e.ContestID)
 				}
@@ -423,51 +398,6 @@ func (s *Source) Poll(ctx context.Context) (Batch, error) {
 		return Batch{}, ctxErr
 	}
 	return s.deliver(b), nil
-}
-
-// takeBuf returns memory for a batch of up to n entries, released or new; its records
-// are empty.
-func (s *Source) takeBuf(n int) *entryBuf {
-	s.freeMu.Lock()
-	var buf *entryBuf
-	if k := len(s.free); k > 0 {
-		buf = s.free[k-1]
-		s.free[k-1] = nil
-		s.free = s.free[:k-1]
-	}
-	s.freeMu.Unlock()
-	if buf == nil {
-		buf = &entryBuf{}
-	}
-	if !fitsBuf(cap(buf.recs), n) {
-		buf.recs = make([]EntryRecord, 0, n)
-	}
-	if want := n * s.cfg.LineupSize; !fitsBuf(cap(buf.slab), want) {
-		buf.slab = make([]int32, 0, want)
-	}
-	return buf
-}
-
-// Release hands the memory of a batch's entries back to the source, for a later Poll
-// to reuse. It is optional: a batch never released is garbage collected. After Release,
-// nothing of b.Entries may be used any more, the lineups (Event.Players), Key and
-// Value included: the caller copies what it keeps. A batch is released at most once.
-// Release may be called concurrently with Poll.
-func (s *Source) Release(b Batch) {
-	buf := b.buf
-	if buf == nil {
-		return
-	}
-	// The records alias the fetched records (Key, Value): drop those references, so
-	// that a kept buffer does not hold a whole fetch response alive.
-	clear(b.Entries)
-	buf.recs = b.Entries[:0]
-	buf.slab = buf.slab[:0]
-	s.freeMu.Lock()
-	if len(s.free) < maxFreeBufs {
-		s.free = append(s.free, buf)
-	}
-	s.freeMu.Unlock()
 }
 
 // deliver counts a batch's accepted events.

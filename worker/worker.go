@@ -459,35 +459,20 @@ func (w *Worker) ingest(ctx context.Context) error {
 		defer close(polled)
 		pollErr = w.poll(pctx, polled)
 	})
-	release := func(kafkasource.Batch) {}
-	if r, ok := w.src.(releaser); ok {
-		release = r.Release
-	}
 	stop := func() error {
 		cancel()
-		for p := range polled { // unblock the poller, drop what it held
-			release(p.batch)
+		for range polled { // unblock the poller, drop what it held
 		}
 		wg.Wait()
 		return pollErr
 	}
 	for p := range polled {
-		err := w.apply(ctx, p.batch, p.owners)
-		// apply kept nothing of the batch: its state copies the lineups it keeps, and
-		// its dead letters were written before it returned.
-		release(p.batch)
-		if err != nil {
+		if err := w.apply(ctx, p.batch, p.owners); err != nil {
 			stop()
 			return err
 		}
 	}
 	return stop()
-}
-
-// releaser is a Source that takes back the memory of a batch once it is applied
-// (kafkasource.Source.Release), so that a replay's polls reuse it.
-type releaser interface {
-	Release(kafkasource.Batch)
 }
 
 // polled is a batch on its way from the poller to Apply: owners holds the state of each
