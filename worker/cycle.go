@@ -1061,8 +1061,8 @@ func pageBounds(p *engine.Partition, c, page int) (lo, hi int) {
 }
 
 // eachPageRow gives the rows of page (0 = the first) of contest c of p to dst, in display
-// order with their competition ranks: one walk for PageRows and for the encoder the
-// cycle writes with (encodeRows).
+// order with their competition ranks: PageRows' walk. encodeRows, on the cycle's hot path,
+// repeats it with a direct call; TestPackedCycleRecords checks that both give the same rows.
 func eachPageRow[D interface{ Add(records.Row) }](p *engine.Partition, c, page int, dst D) {
 	ord, pts := p.Ordered(c), p.PointsOrdered(c)
 	lo, hi := page*p.PageSize(), min(len(ord), (page+1)*p.PageSize())
