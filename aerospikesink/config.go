@@ -32,7 +32,7 @@ type Config struct {
 	Timeout        time.Duration // one batch or single command, all its tries on the wire included
 
 	BatchSize   int // records per BatchOperate
-	Concurrency int // batches of one Put in flight at once
+	Concurrency int // batches in flight at once, across every write of the sink
 
 	Retries      int           // extra tries of a batch (or of its failed records) on a transient result code
 	RetryBackoff time.Duration // pause before the first retry, doubled before each next
@@ -57,7 +57,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.DurationVar(&c.ConnectTimeout, prefix+"connect-timeout", 5*time.Second, "time to reach the cluster at start")
 	fs.DurationVar(&c.Timeout, prefix+"timeout", time.Second, "time limit of one batch or single read")
 	fs.IntVar(&c.BatchSize, prefix+"batch-size", 500, "records per batch write (chosen by BenchmarkSink)")
-	fs.IntVar(&c.Concurrency, prefix+"concurrency", 4, "batches of one write in flight at once (chosen by BenchmarkSink)")
+	fs.IntVar(&c.Concurrency, prefix+"concurrency", 4, "batches in flight at once, across every write of the sink (a cycle writes from several goroutines; chosen by BenchmarkSink)")
 	fs.IntVar(&c.Retries, prefix+"retries", 2, "retries of a batch on TIMEOUT, DEVICE_OVERLOAD, KEY_BUSY, SERVER_NOT_AVAILABLE or a network error")
 	fs.DurationVar(&c.RetryBackoff, prefix+"retry-backoff", 20*time.Millisecond, "pause before the first retry, doubled before each next")
 	fs.IntVar(&c.BreakerFailures, prefix+"breaker-failures", 3, "consecutive failed batches after which writes fail fast for the cool-down")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	as "github.com/aerospike/aerospike-client-go/v7"
@@ -40,6 +41,12 @@ type Sink struct {
 	deletePol  *as.BatchDeletePolicy
 	policyMu   sync.Mutex
 	policies   map[policyKey]*as.BatchWritePolicy
+
+	// slots bound the batches in flight across every Put and Delete of the sink to
+	// Config.Concurrency: a worker's cycle calls Put from several goroutines at once.
+	slots chan struct{}
+	// inflight and peak count the batches in flight (peak: the most seen; tests).
+	inflight, peak atomic.Int32
 }
 
 type nsInfo struct {
@@ -77,7 +84,8 @@ func New(cfg Config, log *slog.Logger, reg prometheus.Registerer, now func() tim
 
 func newSink(cfg Config, client *as.Client, log *slog.Logger, reg prometheus.Registerer, now func() time.Time) *Sink {
 	f := promauto.With(reg)
-	s := &Sink{cfg: cfg, client: client, log: log, now: now, policies: map[policyKey]*as.BatchWritePolicy{}}
+	s := &Sink{cfg: cfg, client: client, log: log, now: now, policies: map[policyKey]*as.BatchWritePolicy{},
+		slots: make(chan struct{}, cfg.Concurrency)}
 	s.m = metrics{
 		written: f.NewCounterVec(prometheus.CounterOpts{Name: "leaderboard_aerospike_records_written_total",
 			Help: "Records written to Aerospike, by logical namespace and set."}, []string{"namespace", "set"}),

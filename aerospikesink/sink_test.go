@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -426,5 +427,34 @@ func TestKeepPrev(t *testing.T) {
 				t.Fatalf("after a fenced-out write, the previous version is %+v", c)
 			}
 		})
+	}
+}
+
+// TestConcurrencyAcrossPuts: Puts called at once (a cycle's encoding goroutines) share
+// Config.Concurrency; each used to run that many batches of its own.
+func TestConcurrencyAcrossPuts(t *testing.T) {
+	srv := startDev(t, 1<<20)
+	srv.setDelay(5 * time.Millisecond) // batches overlap
+	sk, _ := newTestSink(t, srv, nil, func(c *Config) { c.BatchSize, c.Concurrency = 1, 2 })
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			var recs []records.Record
+			for i := range 6 {
+				r := records.Page{Contest: 900 + int64(g), No: i + 1, Cycle: 1}.Record()
+				r.Key = runID + "conc" + r.Key
+				recs = append(recs, r)
+			}
+			if err := sk.Put(ctx, records.Live, recs); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := sk.peak.Load(); got != 2 {
+		t.Errorf("at most %d batches were in flight at once across 4 concurrent Puts, want 2 (--aerospike-concurrency)", got)
+	}
+	if got := sk.inflight.Load(); got != 0 {
+		t.Errorf("%d batches still counted in flight after every Put returned", got)
 	}
 }

@@ -161,20 +161,22 @@ type outcome struct {
 	unavailable error // a transient failure that outlived the retries
 }
 
-// run splits items into batches of BatchSize and runs up to Concurrency of them at once.
+// run splits items into batches of BatchSize and runs them, up to Concurrency batches at
+// once across every call of the sink (s.slots): callers running at once share them.
 func (s *Sink) run(ctx context.Context, ns, op string, items []item) error {
 	if err := s.allow(fmt.Sprintf("aerospike %s of %d records to %s", op, len(items), ns)); err != nil {
 		return err
 	}
 	nb := (len(items) + s.cfg.BatchSize - 1) / s.cfg.BatchSize
 	outs := make([]outcome, nb)
-	sem := make(chan struct{}, s.cfg.Concurrency)
 	var wg sync.WaitGroup
 	for b := range nb {
 		lo, hi := b*s.cfg.BatchSize, min((b+1)*s.cfg.BatchSize, len(items))
-		sem <- struct{}{}
+		s.slots <- struct{}{}
 		wg.Go(func() {
-			defer func() { <-sem }()
+			defer func() { s.inflight.Add(-1); <-s.slots }()
+			for n, p := s.inflight.Add(1), s.peak.Load(); n > p && !s.peak.CompareAndSwap(p, n); p = s.peak.Load() {
+			}
 			outs[b] = s.batch(ctx, ns, op, items[lo:hi])
 		})
 	}
