@@ -382,3 +382,36 @@ func TestParallelEmit(t *testing.T) {
 		t.Fatalf("%d emits after an error at the 10th, of %d tasks", c, n)
 	}
 }
+
+// buildUserIndex is the user index by a comparison sort: the reference sortedUserIndex
+// (the cycle's) and the folds' indexes are checked against.
+func buildUserIndex(p *engine.Partition) userIndex {
+	n := p.NumEntries()
+	type pair struct {
+		user int64
+		i    uint32
+	}
+	pairs := make([]pair, n)
+	for i := range pairs {
+		pairs[i] = pair{p.UserID(i), uint32(i)}
+	}
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if a.user != b.user {
+			return cmpInt(a.user, b.user)
+		}
+		return int(a.i) - int(b.i)
+	})
+	var u userIndex
+	u.idx = make([]uint32, n)
+	for k, pr := range pairs {
+		u.idx[k] = pr.i
+		if k == 0 || pr.user != u.ids[len(u.ids)-1] {
+			u.ids = append(u.ids, pr.user)
+			u.start = append(u.start, uint32(k))
+		}
+	}
+	u.start = append(u.start, uint32(n))
+	u.ids = slices.Clip(u.ids)
+	u.start = slices.Clip(u.start)
+	return u
+}

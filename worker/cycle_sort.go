@@ -97,9 +97,10 @@ func radixSortWords(words []uint64, shift, width int) []uint64 {
 	return src
 }
 
-// sortedUserIndex is buildUserIndex(p) by one radix sort of the entries by user (each
-// user's entries in ascending position, as there): a comparison sort of (user, entry)
-// pairs took ~2 s of CPU over 5.6M entries. Its slices are sized exactly.
+// sortedUserIndex is the user index of a partition's n entries (users(i): entry i's user)
+// by one radix sort of the entries by user, each user's entries in ascending position: a
+// comparison sort of (user, entry) pairs took ~2 s of CPU over 5.6M entries. Its slices
+// are sized exactly.
 func sortedUserIndex(users func(i int) int64, n int) userIndex {
 	if n == 0 {
 		return userIndex{start: []uint32{0}, idx: []uint32{}}

@@ -299,7 +299,7 @@ func derive(sh *shard, g *group, ch *changes, last map[int64]int, add, events []
 	return true, nil
 }
 
-// deriveUserIndex is buildUserIndex(p) for p derived from old, whose index is u, by
+// deriveUserIndex is the user index of p (sortedUserIndex's) for p derived from old, whose index is u, by
 // changes in the contests cs (sorted ids): u's entries renumbered, those gone dropped,
 // the new ones merged in. Linear in the entries, no sort but of the new ones.
 func deriveUserIndex(u userIndex, old, p *engine.Partition, cs []int64) userIndex {

@@ -524,37 +524,6 @@ type userIndex struct {
 	idx   []uint32 // entry numbers of the partition
 }
 
-func buildUserIndex(p *engine.Partition) userIndex {
-	n := p.NumEntries()
-	type pair struct {
-		user int64
-		i    uint32
-	}
-	pairs := make([]pair, n)
-	for i := range pairs {
-		pairs[i] = pair{p.UserID(i), uint32(i)}
-	}
-	slices.SortFunc(pairs, func(a, b pair) int {
-		if a.user != b.user {
-			return cmpInt(a.user, b.user)
-		}
-		return int(a.i) - int(b.i)
-	})
-	var u userIndex
-	u.idx = make([]uint32, n)
-	for k, pr := range pairs {
-		u.idx[k] = pr.i
-		if k == 0 || pr.user != u.ids[len(u.ids)-1] {
-			u.ids = append(u.ids, pr.user)
-			u.start = append(u.start, uint32(k))
-		}
-	}
-	u.start = append(u.start, uint32(n))
-	u.ids = slices.Clip(u.ids)
-	u.start = slices.Clip(u.start)
-	return u
-}
-
 func (u userIndex) entries(user int64) ([]uint32, bool) {
 	k, ok := slices.BinarySearch(u.ids, user)
 	if !ok {
