@@ -53,6 +53,42 @@ func TestFastDecodeAgreesOnItsShortcuts(t *testing.T) {
 		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"user_id":7,"team_id":55,"players":[101,102,103,104,105,106,107,108,109,110,111],"captain":101,"vice_captain":101}`),
 		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"user_id":7,"team_id":55,"players":[101,102,103,104,105,106,107,108,109,110],"captain":101,"vice_captain":102}`),
 		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"user_id":7,"team_id":55,"players":[101,102,103,104,105,106,107,108,109,110,111],"captain":101,"vice_captain":102.0}`),
+		// canonicalInto's edges: ids of 7, 8, 9, 15, 16, 17 and 18 digits (one and two
+		// words), leading zeros in either word, players of 7 and 8 digits, the
+		// vice-captain's id near the value's end, withdrawals cut or padded.
+		canon("1234567", "12345678", "123456789", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "102"),
+		canon("123456789012345", "1234567890123456", "12345678901234567", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "102"),
+		canon("1", "123456789012345678", "2", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "102"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "0102"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "0101", "102"),
+		canon("012345678", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "102"),
+		canon("123456780", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "102"),
+		canon("1", "10", "100", "[1000001,1000002,1000003,1000004,1000005,1000006,1000007,1000008,1000009,1000010,9999999]", "1000001", "9999999"),
+		canon("1", "10", "100", "[10000001,10000002,10000003,10000004,10000005,10000006,10000007,10000008,10000009,10000010,99999999]", "10000001", "99999999"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "2147483647"),
+		canon("1", "10", "100", "[2147483647,102,103,104,105,106,107,108,109,110,111]", "2147483647", "102"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "21474836470"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "102x"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "101", ""),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "", "102"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111,]", "101", "102"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111,112]", "101", "102"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110]", "101", "102"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110;111]", "101", "102"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,-111]", "101", "102"),
+		canon("1", "10", "100", "[101,102,103,104,105,106,107,108,109,110,111]", "101", "1e2"),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":1e2,"withdrawn":true}`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100.0,"withdrawn":true}`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"withdrawn":tru}`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"withdrawn":true,}`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"withdrawn":true`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":123456789012345678,"withdrawn":true}`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":1234567890123456789,"withdrawn":true}`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":12345678901234567890,"withdrawn":true}`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":0,"withdrawn":true}`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"user_id":7,"team_id":55,"players":[101,102,103,104,105,106,107,108,109,110,111],"captain":101,"vice_captain":102`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"user_id":7,"team_id":55,"players":[101,102,103,104,105,106,107,108,109,110,111],"captain":101,"vice_captain":1`),
+		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"user_id":7,"team_id":55,"players":[101,102,103,104,105,106,107,108,109,110,111],"captain":101,"vice_captain":`),
 	}
 	for _, v := range values {
 		for _, size := range []int{11, 0} {
@@ -63,10 +99,32 @@ func TestFastDecodeAgreesOnItsShortcuts(t *testing.T) {
 			}
 		}
 	}
+	// Events written by EncodeEntry take the canonical path, and a lineup read into the
+	// slab stays as read when later events (accepted or not) are read into it.
 	var slab []int32
-	for _, v := range sparseEntries(200) {
-		if _, ok := canonicalEntry(v, 11, &slab); !ok {
+	var kept []EntryEvent
+	for k, v := range sparseEntries(200) {
+		e, ok := canonicalEntry(v, 11, &slab)
+		if !ok {
 			t.Fatalf("canonicalEntry left %s, written by EncodeEntry, to the other paths", v)
 		}
+		kept = append(kept, e)
+		bad := canon("1", "10", "100", "[901,902,903,904,905,906,907,908,909,910,910]", "901", "902")
+		if k%3 == 0 {
+			if _, ok := canonicalEntry(bad, 11, &slab); ok {
+				t.Fatalf("canonicalEntry accepted %s (a player twice)", bad)
+			}
+		}
 	}
+	for k, v := range sparseEntries(200) {
+		want, err := decodeEntryReference(v, 11)
+		if err != nil || !reflect.DeepEqual(kept[k], want) {
+			t.Fatalf("event %d read as %+v; the reference reads %+v, %v", k, kept[k], want, err)
+		}
+	}
+}
+
+// canon is an entry event in EncodeEntry's order with the given raw values.
+func canon(match, contest, entry, players, captain, vice string) []byte {
+	return []byte(`{"match_id":` + match + `,"contest_id":` + contest + `,"entry_id":` + entry + `,"user_id":7,"team_id":55,"players":` + players + `,"captain":` + captain + `,"vice_captain":` + vice + `}`)
 }

@@ -103,59 +103,144 @@ func matchName(b []byte, name string) int {
 // its order, compact): each name is compared whole where it must be, with no dispatch on
 // names. It returns ok = false for anything else, and fastDecodeEntry reads that.
 func canonicalEntry(value []byte, lineupSize int, slab *[]int32) (e EntryEvent, ok bool) {
-	s := scanner{b: value}
-	var lineup [MaxLineupSize]int32
-	if !s.literal(`{"match_id":`) {
-		return EntryEvent{}, false
+	ok = canonicalInto(&e, value, lineupSize, slab)
+	return e, ok
+}
+
+// canonicalInto is canonicalEntry decoding into *e, which it sets whole when it returns
+// true (and leaves in any state when it returns false). The replay decodes millions of
+// events with it, so it reads in one pass with the index in a local: ids by canonID
+// (8 digits a word); names compared whole, each a constant string of at most 16 bytes
+// written out where it is compared, which the compiler turns into one or two word
+// loads (a string passed to a helper, even inlined, calls memequal); the lineup
+// straight into the slab; and whatever it does not expect (whitespace, another order, a leading zero, an id of 16
+// digits or more, a failed rule) left to the generic path, which decides exactly as
+// before.
+func canonicalInto(e *EntryEvent, value []byte, lineupSize int, slab *[]int32) bool {
+	b := value
+	if !(len(b) >= 12 && string(b[:12]) == `{"match_id":`) {
+		return false
 	}
-	if e.MatchID, ok = s.positive(math.MaxInt64); !ok || !s.literal(`,"contest_id":`) {
-		return EntryEvent{}, false
+	match, i, ok := canonID(b, len(`{"match_id":`))
+	if !ok || !(len(b)-i >= 14 && string(b[i:i+14]) == `,"contest_id":`) {
+		return false
 	}
-	if e.ContestID, ok = s.positive(math.MaxInt64); !ok || !s.literal(`,"entry_id":`) {
-		return EntryEvent{}, false
+	contest, i, ok := canonID(b, i+len(`,"contest_id":`))
+	if !ok || !(len(b)-i >= 12 && string(b[i:i+12]) == `,"entry_id":`) {
+		return false
 	}
-	if e.EntryID, ok = s.positive(math.MaxInt64); !ok {
-		return EntryEvent{}, false
+	entry, i, ok := canonID(b, i+len(`,"entry_id":`))
+	if !ok {
+		return false
 	}
-	if s.literal(`,"withdrawn":true}`) {
-		if s.i != len(value) {
-			return EntryEvent{}, false
+	if !(len(b)-i >= 11 && string(b[i:i+11]) == `,"user_id":`) {
+		// The withdrawal's tail, the value's end: 18 bytes, compared as two names.
+		if len(b)-i != 18 || string(b[i:i+13]) != `,"withdrawn":` || string(b[i+13:i+18]) != `true}` {
+			return false
 		}
-		e.Withdrawn = true
-		return e, true
+		*e = EntryEvent{MatchID: match, ContestID: contest, EntryID: entry, Withdrawn: true}
+		return true
 	}
-	if !s.literal(`,"user_id":`) {
-		return EntryEvent{}, false
+	user, i, ok := canonID(b, i+len(`,"user_id":`))
+	if !ok || !(len(b)-i >= 11 && string(b[i:i+11]) == `,"team_id":`) {
+		return false
 	}
-	if e.UserID, ok = s.positive(math.MaxInt64); !ok || !s.literal(`,"team_id":`) {
-		return EntryEvent{}, false
+	team, i, ok := canonID(b, i+len(`,"team_id":`))
+	if !ok || !(len(b)-i >= 12 && string(b[i:i+12]) == `,"players":[`) {
+		return false
 	}
-	if e.TeamID, ok = s.positive(math.MaxInt64); !ok || !s.literal(`,"players":`) {
-		return EntryEvent{}, false
+	// The lineup is read into the slab's free room; it is kept there only if the event
+	// decodes.
+	room := MaxLineupSize
+	if lineupSize > 0 {
+		room = min(lineupSize, MaxLineupSize)
 	}
-	n, ok := s.lineup(&lineup)
-	if !ok || !s.literal(`,"captain":`) {
-		return EntryEvent{}, false
+	if cap(*slab)-len(*slab) < room {
+		*slab = make([]int32, 0, max(16<<10, room))
 	}
-	v, ok := s.positive(math.MaxInt32)
-	if !ok || !s.literal(`,"vice_captain":`) {
-		return EntryEvent{}, false
+	l := len(*slab)
+	dst := (*slab)[l : l+room]
+	n := 0
+	i += len(`,"players":[`)
+	for {
+		// Ids of 1 to 7 digits, each followed at once by ',' or ']'.
+		if n == len(dst) || len(b)-i < 9 {
+			return false
+		}
+		v, d := digitsWord(binary.LittleEndian.Uint64(b[i : i+8]))
+		if d == 0 || d == 8 || b[i] == '0' {
+			return false
+		}
+		c := b[i+d]
+		dst[n] = int32(v)
+		n++
+		i += d + 1
+		if c == ']' {
+			break
+		}
+		if c != ',' {
+			return false
+		}
 	}
-	e.Captain = int32(v)
-	if v, ok = s.positive(math.MaxInt32); !ok || !s.literal(`}`) || s.i != len(value) {
-		return EntryEvent{}, false
+	if !(len(b)-i >= 11 && string(b[i:i+11]) == `,"captain":`) {
+		return false
 	}
-	e.ViceCaptain = int32(v)
-	if checkLineupSize(n, lineupSize) != nil || !lineupOK(lineup[:n], e.Captain, e.ViceCaptain) {
-		return EntryEvent{}, false
+	capt, i, ok := canonID(b, i+len(`,"captain":`))
+	if !ok || capt > math.MaxInt32 || !(len(b)-i >= 16 && string(b[i:i+16]) == `,"vice_captain":`) {
+		return false
 	}
-	e.Players = carve(slab, n)
-	copy(e.Players, lineup[:n])
-	return e, true
+	vice, i, ok := canonID(b, i+len(`,"vice_captain":`))
+	if !ok || vice > math.MaxInt32 || i+1 != len(b) || b[i] != '}' {
+		return false
+	}
+	if lineupSize > 0 && n != lineupSize || lineupSize <= 0 && n < 2 || !lineupOK(dst[:n], int32(capt), int32(vice)) {
+		return false
+	}
+	*slab = (*slab)[:l+n]
+	*e = EntryEvent{MatchID: match, ContestID: contest, EntryID: entry, UserID: user, TeamID: team,
+		Players: dst[:n:n], Captain: int32(capt), ViceCaptain: int32(vice)}
+	return true
+}
+
+// pow10 holds 10^k for k = 0..8.
+var pow10 = [9]int64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
+
+// canonID reads a positive integer of 1 to 15 digits without a leading zero at b[i:]
+// (i <= len(b)) and returns it with the index after it. It does not look at the byte
+// after the digits: the caller compares what must follow (a name's ',' or the '}'),
+// which is never a digit, '.', 'e' or 'E'. Longer ids (up to 18 digits the generic path
+// reads, 19 the reference) are refused here.
+func canonID(b []byte, i int) (int64, int, bool) {
+	if len(b)-i < 8 {
+		// Near the value's end (the vice-captain's id): byte by byte.
+		j, v := i, int64(0)
+		for ; j < len(b) && b[j]-'0' <= 9; j++ {
+			v = v*10 + int64(b[j]-'0')
+		}
+		if j == i || b[i] == '0' {
+			return 0, i, false
+		}
+		return v, j, true
+	}
+	v, n := digitsWord(binary.LittleEndian.Uint64(b[i : i+8]))
+	if n == 0 || b[i] == '0' {
+		return 0, i, false
+	}
+	if n < 8 {
+		return v, i + n, true
+	}
+	if len(b)-i < 16 {
+		return 0, i, false
+	}
+	w, m := digitsWord(binary.LittleEndian.Uint64(b[i+8 : i+16]))
+	if m == 8 {
+		return 0, i, false
+	}
+	return v*pow10[m] + w, i + 8 + m, true
 }
 
 func fastDecodeEntry(value []byte, lineupSize int, slab *[]int32) (e EntryEvent, ok bool) {
-	if e, ok := canonicalEntry(value, lineupSize, slab); ok {
+	if canonicalInto(&e, value, lineupSize, slab) {
 		return e, true
 	}
 	s := scanner{b: value}
@@ -332,7 +417,7 @@ func (s *scanner) positive(limit int64) (int64, bool) {
 	if len(b)-start >= 8 {
 		// Up to 8 digits at once (ids have 6 to 8): most of a decode's time was here.
 		var n int
-		v, n = digits8(b[start : start+8])
+		v, n = digitsWord(binary.LittleEndian.Uint64(b[start : start+8]))
 		i += n
 		if n < 8 {
 			end = i // the next byte is not a digit
@@ -361,19 +446,20 @@ func (s *scanner) positive(limit int64) (int64, bool) {
 // digits8 reads the decimal digits at the start of b (8 bytes), as SWAR arithmetic on
 // one 64-bit word: the value of the leading digits and their count (0 to 8).
 func digits8(b []byte) (int64, int) {
-	x := binary.LittleEndian.Uint64(b) // b[0] in the low byte
+	return digitsWord(binary.LittleEndian.Uint64(b))
+}
+
+// digitsWord is digits8 of the word x (b[0] in the low byte); small enough to be inlined.
+func digitsWord(x uint64) (int64, int) {
 	const ones = 0x0101010101010101
 	// A byte is a digit iff its high nibble is 3 and its low nibble at most 9; nd has a
 	// non-zero byte for every other byte, and high marks them (no carry between bytes).
 	nd := (x&(0xF0*ones) ^ 0x30*ones) | ((x&(0x0F*ones) + 0x06*ones) & (0x10 * ones))
-	high := ((nd&(0x7F*ones) + 0x7F*ones) | nd) & (0x80 * ones)
-	n := bits.TrailingZeros64(high) / 8
-	if n == 0 {
-		return 0, 0
-	}
+	n := bits.TrailingZeros64(((nd&(0x7F*ones)+0x7F*ones)|nd)&(0x80*ones)) >> 3
 	// The n digits' values, moved to the top bytes (the bytes below are leading zeros),
-	// then combined pairwise: 8 digits -> 4 of 0..99 -> 2 of 0..9999 -> one.
-	d := (x & (0x0F * ones)) << (8 * (8 - n))
+	// then combined pairwise: 8 digits -> 4 of 0..99 -> 2 of 0..9999 -> one. With n = 0
+	// the shift is 64: d is 0.
+	d := (x & (0x0F * ones)) << uint(64-8*n)
 	d = d*10 + d>>8
 	d = ((d&0x000000FF000000FF)*(100+(1000000<<32)) + (d>>16&0x000000FF000000FF)*(1+(10000<<32))) >> 32
 	return int64(d), n
@@ -392,7 +478,7 @@ func (s *scanner) lineup(dst *[MaxLineupSize]int32) (int, bool) {
 	// zero) is left to the loop below, from the id it stopped at.
 	b, i, n := s.b, s.i, 0
 	for n < len(dst) && len(b)-i >= 9 {
-		v, d := digits8(b[i : i+8])
+		v, d := digitsWord(binary.LittleEndian.Uint64(b[i : i+8]))
 		if d == 0 || d == 8 || b[i] == '0' {
 			break
 		}
