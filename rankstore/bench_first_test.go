@@ -3,6 +3,9 @@ package rankstore
 import (
 	"context"
 	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,7 +46,18 @@ func firstWrites(n int) (entries, users []records.Record) {
 // LB_BENCH_ENTRIES sets the entries (default 100000).
 //
 //	go test -run '^$' -bench PutFirstWrites ./rankstore
-func BenchmarkPutFirstWrites(b *testing.B) {
+func BenchmarkPutFirstWrites(b *testing.B) { benchmarkPutFirstWrites(b, 1) }
+
+// BenchmarkPutFirstWritesParallel is BenchmarkPutFirstWrites with the batches written
+// from GOMAXPROCS goroutines at once, as a cycle's writes are (worker's parallelEmit):
+// the shards' locks are contended. cpu-ns/record is the process's CPU (getrusage).
+//
+//	go test -run '^$' -bench PutFirstWritesParallel ./rankstore
+func BenchmarkPutFirstWritesParallel(b *testing.B) {
+	benchmarkPutFirstWrites(b, runtime.GOMAXPROCS(0))
+}
+
+func benchmarkPutFirstWrites(b *testing.B, writers int) {
 	entries, users := firstWrites(benchEntries(100_000))
 	ctx := context.Background()
 	var cpu time.Duration
@@ -58,10 +72,27 @@ func BenchmarkPutFirstWrites(b *testing.B) {
 		b.StartTimer()
 		c0 := cpuTime()
 		for _, recs := range [][]records.Record{entries, users} {
-			for lo := 0; lo < len(recs); lo += 5000 {
-				if err := s.Put(ctx, records.Live, recs[lo:min(lo+5000, len(recs))]); err != nil {
-					b.Fatal(err)
-				}
+			var next atomic.Int64 // the next batch's first record
+			var wg sync.WaitGroup
+			errs := make(chan error, writers)
+			for range writers {
+				wg.Go(func() {
+					for {
+						lo := int(next.Add(5000)) - 5000
+						if lo >= len(recs) {
+							return
+						}
+						if err := s.Put(ctx, records.Live, recs[lo:min(lo+5000, len(recs))]); err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			if err := <-errs; err != nil {
+				b.Fatal(err)
 			}
 		}
 		cpu += cpuTime() - c0

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -85,6 +86,8 @@ type Store struct {
 	ns     map[string]*namespace
 	flushM sync.Mutex
 	digest func(set, key string) Digest // nil until IndexDigests
+	// batches: Put's scratch (putBatch), reused across Puts.
+	batches sync.Pool
 }
 
 // Open creates a store and, with a data dir, loads the persisted complete namespace.
@@ -96,6 +99,7 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 		records.Live:     newNamespace(cfg.LiveTTL),
 		records.Complete: newNamespace(cfg.CompleteTTL),
 	}}
+	s.batches.New = func() any { return new(putBatch) }
 	if cfg.DataDir != "" {
 		for _, f := range []struct{ ns, name string }{{records.Complete, FileName}, {records.Live, LiveFileName}} {
 			n, err := s.load(f.ns, f.name)
@@ -155,7 +159,16 @@ func (s *Store) Local() bool { return true }
 // records.FenceEpochBin and records.FenceCycleBin, and is refused when the stored
 // unexpired record carries a newer fence (records.Fence.Older); check and write are
 // atomic per record. The other records are still written, and Put returns a
-// *records.FencedError naming the first refused record and how many were refused.
+// *records.FencedError naming the first refused record (in the batch's order) and how
+// many were refused.
+//
+// The result is that of the records written one by one in the batch's order (a key
+// written twice keeps its last write, each fence checked against what the batch wrote
+// before it). Put writes them shard by shard, each shard's records in their order under
+// one hold of its lock, so a reader may see a later record of the batch before an earlier
+// one of another key. Another error (a malformed or too large record, ErrFull) ends the
+// Put: the failing record is not written, and others of the batch may or may not have
+// been, as with Aerospike's batch writes (a cycle that fails writes its records again).
 func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	n, err := s.namespace(ns)
 	if err != nil {
@@ -164,23 +177,99 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	nowT := s.now()
 	now := nowT.UnixNano()
 	exp := nowT.Add(n.ttl).UnixNano()
-	var fenced *records.FencedError
-	var touched uint64 // shards with slabs to compact
-	// A record is planned (read, checked and sized: records.Merge) and packed straight
-	// into its shard's slab, so it is neither allocated nor copied on the way.
-	var m records.Merge
-	for _, r := range recs {
-		if !r.KeepPrev { // a versioned record is planned once, with the stored version, under the lock
-			if err := plan(&m, r, nil); err != nil {
+	// Hash the batch and order it by shard (a stable counting sort of its indexes), so
+	// that each shard's lock is taken once for its records.
+	b := s.batches.Get().(*putBatch)
+	defer s.batches.Put(b)
+	b.sort(n, recs)
+	pw := putWrite{s: s, n: n, ns: ns, recs: recs, now: now, exp: exp, first: -1}
+	for sh := range shards {
+		lo, hi := b.start[sh], b.start[sh+1]
+		if lo == hi {
+			continue
+		}
+		if err := pw.shard(&n.shards[sh], b.hash[lo:hi], b.order[lo:hi]); err != nil {
+			n.compact(pw.touched)
+			return err
+		}
+	}
+	n.compact(pw.touched)
+	if pw.fenced != nil {
+		pw.fenced.Count = pw.refused
+		return pw.fenced
+	}
+	return nil
+}
+
+// putBatch is a Put's scratch: its records' hashes and indexes ordered by shard.
+type putBatch struct {
+	hash  []uint64 // by shard, as order
+	order []int32  // indexes into the batch, by shard and then in the batch's order
+	start [shards + 1]int
+	h     []uint64 // by index
+}
+
+// sort hashes recs and orders their indexes by shard, keeping the batch's order within
+// a shard.
+func (b *putBatch) sort(n *namespace, recs []records.Record) {
+	b.h = slices.Grow(b.h[:0], len(recs))[:len(recs)]
+	b.hash = slices.Grow(b.hash[:0], len(recs))[:len(recs)]
+	b.order = slices.Grow(b.order[:0], len(recs))[:len(recs)]
+	var count [shards]int
+	for i := range recs {
+		h := n.hash(recs[i].Set, recs[i].Key)
+		b.h[i] = h
+		count[h>>58]++
+	}
+	pos := 0
+	for sh, c := range count {
+		b.start[sh] = pos
+		pos += c
+	}
+	b.start[shards] = pos
+	next := b.start
+	for i, h := range b.h {
+		sh := h >> 58
+		b.order[next[sh]] = int32(i)
+		b.hash[next[sh]] = h
+		next[sh]++
+	}
+}
+
+// putWrite is one Put's state across its shards.
+type putWrite struct {
+	s        *Store
+	n        *namespace
+	ns       string
+	recs     []records.Record
+	now, exp int64
+	m        records.Merge
+	fenced   *records.FencedError // the first refused record in the batch's order
+	first    int32                // its index
+	refused  int
+	touched  uint64 // shards with slabs to compact
+}
+
+// shard writes the records of indexes order (hashes hash) into sh, under one hold of
+// its lock.
+func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
+	sh.mu.Lock()
+	defer func() {
+		if len(sh.pending) > 0 {
+			w.touched |= 1 << (hash[0] >> 58)
+		}
+		sh.mu.Unlock()
+	}()
+	m := &w.m
+	for k, idx := range order {
+		r := &w.recs[idx]
+		h := hash[k]
+		if !r.KeepPrev { // a versioned record is planned once, with the stored version
+			if err := plan(m, r, nil); err != nil {
 				return err
 			}
 		}
-		h := n.hash(r.Set, r.Key)
-		sh := n.shard(h)
-		sh.mu.Lock()
 		if sh.full() {
-			sh.mu.Unlock()
-			n.compact(touched)
 			return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, ErrFull)
 		}
 		sh.reserve()
@@ -189,7 +278,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 		if had {
 			ov = sh.view(sh.slots[i].loc())
 		}
-		live := had && ov.expires > now
+		live := had && ov.expires > w.now
 		if r.KeepPrev {
 			// The stored record's current version becomes the previous one, in the same
 			// write (records/versions.go).
@@ -197,9 +286,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 			if live {
 				old = ov.bins
 			}
-			if err := plan(&m, r, old); err != nil {
-				sh.mu.Unlock()
-				n.compact(touched)
+			if err := plan(m, r, old); err != nil {
 				return err
 			}
 		}
@@ -209,23 +296,15 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 				stored = records.Packed(ov.bins).Fence() // read in place
 			}
 			if r.Fence.Older(stored) {
-				sh.mu.Unlock()
-				if fenced == nil {
-					fenced = &records.FencedError{Namespace: ns, Set: r.Set, Key: r.Key, Fence: r.Fence, Stored: stored}
+				if w.fenced == nil || idx < w.first {
+					w.fenced = &records.FencedError{Namespace: w.ns, Set: r.Set, Key: r.Key, Fence: r.Fence, Stored: stored}
+					w.first = idx
 				}
-				fenced.Count++
+				w.refused++
 				continue
 			}
 		}
-		s.storeAt(n, sh, i, h, r.Set, r.Key, nil, &m, exp, nextGen(ov.gen, live), ov.size)
-		if len(sh.pending) > 0 {
-			touched |= 1 << (h >> 58)
-		}
-		sh.mu.Unlock()
-	}
-	n.compact(touched)
-	if fenced != nil {
-		return fenced
+		w.s.storeAt(w.n, sh, i, h, r.Set, r.Key, nil, m, w.exp, nextGen(ov.gen, live), ov.size)
 	}
 	return nil
 }
@@ -690,8 +769,8 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) error {
 // plan plans the write of r over old (the stored record a KeepPrev write replaces, nil
 // for none) in m: its bins with its fence and, with old, old's PrevBins under their
 // PrevName bins (records.PackWrite, which gives the same bytes).
-func plan(m *records.Merge, r records.Record, old records.Packed) error {
-	if err := m.Plan(r, old); err != nil {
+func plan(m *records.Merge, r *records.Record, old records.Packed) error {
+	if err := m.Plan(*r, old); err != nil {
 		return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
 	}
 	if m.Len() > MaxRecordBytes {

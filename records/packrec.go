@@ -420,6 +420,10 @@ func (m *Merge) Plan(r Record, old Packed) error {
 // can be one: ok is false when r must be merged (a name written literally that has a code,
 // a bin that sorts at or after the fence's in a fenced write).
 func (m *Merge) planTail(r Record) (ok bool, err error) {
+	if ok, n, body := codedTail(r.Packed, !r.Fence.IsZero()); ok {
+		m.setTail(n, body, r.Fence)
+		return true, nil
+	}
 	s, err := scanBins(r.Packed)
 	if err != nil {
 		return false, err
@@ -427,16 +431,52 @@ func (m *Merge) planTail(r Record) (ok bool, err error) {
 	if s.literalKnown {
 		return false, nil
 	}
-	n, size := s.n, len(s.body)
-	if !r.Fence.IsZero() {
-		if s.n > 0 && !nameLess(s.last, s.lastCode, FenceCycleBin, codeWCycle) {
-			return false, nil
-		}
-		n += 2
-		size += 2 + uvarintLen(zigzag(r.Fence.Cycle)) + 2 + uvarintLen(zigzag(r.Fence.Epoch))
+	if !r.Fence.IsZero() && s.n > 0 && !nameLess(s.last, s.lastCode, FenceCycleBin, codeWCycle) {
+		return false, nil
 	}
-	m.tail, m.n, m.size, m.body, m.fence = true, n, uvarintLen(uint64(n))+size, s.body, r.Fence
+	m.setTail(s.n, s.body, r.Fence)
 	return true, nil
+}
+
+// setTail plans a tail write of the n bins body and, when not zero, fence.
+func (m *Merge) setTail(n int, body []byte, fence Fence) {
+	size := len(body)
+	if !fence.IsZero() {
+		n += 2
+		size += 2 + uvarintLen(zigzag(fence.Cycle)) + 2 + uvarintLen(zigzag(fence.Epoch))
+	}
+	m.tail, m.n, m.size, m.body, m.fence = true, n, uvarintLen(uint64(n))+size, body, fence
+}
+
+// codedTail is planTail's fast path, for a record whose names are all coded (every
+// record this package packs): it reads p's bins by code (codedBin), checking their order
+// by rank, and returns ok with the bins' count and bytes when p is a tail write (fenced:
+// its bins sort before the fence's). ok is false for anything else, malformed or not:
+// scanBins then reads it, reports what is wrong or plans it.
+func codedTail(p []byte, fenced bool) (ok bool, n int, body []byte) {
+	cnt, k := binary.Uvarint(p)
+	if k <= 0 || cnt > uint64(len(p)-k) {
+		return false, 0, nil
+	}
+	body = p[k:]
+	b := body
+	var prev uint8
+	for i := range int(cnt) {
+		c, l, ok := codedBin(b)
+		if !ok {
+			return false, 0, nil
+		}
+		rank := nameRank[c-codeBase]
+		if i > 0 && rank <= prev {
+			return false, 0, nil
+		}
+		prev = rank
+		b = b[l:]
+	}
+	if len(b) != 0 || fenced && cnt > 0 && prev >= nameRank[codeWCycle-codeBase] {
+		return false, 0, nil
+	}
+	return true, int(cnt), body
 }
 
 // merge plans the write of r, packed as base, over old: Plan's merge byte for byte,

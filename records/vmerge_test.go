@@ -2,6 +2,7 @@ package records
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -160,4 +161,91 @@ func FuzzCodedMerge(f *testing.F) {
 		}
 		checkSameMerge(t, Record{Set: set, Packed: rec, Fence: Fence{Epoch: epoch, Cycle: cycle}, KeepPrev: true}, stored)
 	})
+}
+
+// scanTail is planTail without its coded fast path (codedTail): scanBins' reading.
+func scanTail(r Record) (ok bool, n int, body []byte, err error) {
+	s, err := scanBins(r.Packed)
+	if err != nil || s.literalKnown {
+		return false, 0, nil, err
+	}
+	if !r.Fence.IsZero() && s.n > 0 && !nameLess(s.last, s.lastCode, FenceCycleBin, codeWCycle) {
+		return false, 0, nil, nil
+	}
+	return true, s.n, s.body, nil
+}
+
+// TestCodedTail: planTail's fast path takes a record as a tail write exactly when
+// scanBins' reading does (the same bins), and never a record scanBins refuses: for random
+// bins of coded names (fence and p_ names among them), literal names mixed in, and
+// damaged records.
+func TestCodedTail(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	fast := 0
+	check := func(p Packed, fenced bool) {
+		t.Helper()
+		r := Record{Set: SetEntry, Packed: p}
+		if fenced {
+			r.Fence = Fence{Epoch: 1, Cycle: 2}
+		}
+		ok, n, body := codedTail(p, fenced)
+		wok, wn, wbody, err := scanTail(r)
+		if ok && (err != nil || !wok || n != wn || !bytes.Equal(body, wbody)) {
+			t.Fatalf("%x fenced %v: coded tail of %d bins %x; scanned: tail %v, %d bins %x, %v", p, fenced, n, body, wok, wn, wbody, err)
+		}
+		if !ok && wok {
+			// Only a record with a literal name may leave the fast path and be a tail.
+			if _, lit := scanLiteral(p); !lit {
+				t.Fatalf("%x fenced %v: a wholly coded tail missed by the fast path", p, fenced)
+			}
+		}
+		if ok {
+			fast++
+		}
+	}
+	for range 2000 {
+		literal := rng.IntN(3) == 0
+		p := Packed(EncodeBins(randCodedBins(rng, literal)))
+		fenced := rng.IntN(2) == 0
+		check(p, fenced)
+		for range 3 {
+			d := bytes.Clone(p)
+			if len(d) > 0 {
+				if k := rng.IntN(len(d)); rng.IntN(2) == 0 {
+					d[k] = byte(rng.IntN(256))
+				} else {
+					d = d[:k]
+				}
+			}
+			check(d, fenced)
+		}
+	}
+	for _, r := range []Record{
+		Entry{ID: 1, Contest: 2, Match: 3, User: 4, Team: 5, Lineup: Lineup{Players: []int32{1, 2, 3}, Captain: 1, Vice: 2}}.PackedRecord(),
+		User{Match: 3, User: 4, Entries: []Entry{{ID: 1, Contest: 2, Match: 3, User: 4}}}.PackedRecord(),
+	} {
+		if ok, _, _ := codedTail(r.Packed, true); !ok {
+			t.Fatalf("a %s record missed the fast path", r.Set)
+		}
+	}
+	if fast == 0 {
+		t.Fatal("no record took the fast path")
+	}
+}
+
+// scanLiteral reports whether well-formed p has a bin whose name is written literally.
+func scanLiteral(p Packed) (int, bool) {
+	n, k := binary.Uvarint(p)
+	b := []byte(p[k:])
+	for range int(n) {
+		_, code, _, rest, ok := nextBin(b)
+		if !ok {
+			return 0, false
+		}
+		if code == 0 {
+			return 0, true
+		}
+		b = rest
+	}
+	return 0, false
 }
