@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,5 +188,53 @@ func TestEmptyPartition(t *testing.T) {
 	s, _ := engine.NewSnapshot(nil, nil)
 	if st := p.Run(s); st.Entries != 0 || p.NumContests() != 0 || p.NumPages() != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestTeamTable: TeamIndex, TeamIDAt and TeamLineup give, for every entry, its TeamID
+// and Lineup (the lineup as added, in slot order); entries of one team share a row.
+func TestTeamTable(t *testing.T) {
+	es := []engine.Entry{
+		entry(12, 1, 7, []int32{103, 101, 102}, 101, 102),
+		entry(10, 2, 5, []int32{101, 102, 104}, 104, 101),
+		entry(11, 3, 7, []int32{102, 103, 101}, 101, 102),
+		entry(10, 4, 9, []int32{105, 102, 103}, 103, 105),
+		entry(11, 5, 5, []int32{104, 101, 102}, 104, 101),
+	}
+	p := build(t, es, engine.DefaultConfig())
+	if p.NumTeams() != 3 {
+		t.Fatalf("%d teams, want 3", p.NumTeams())
+	}
+	rowOf := map[int64]int{}
+	for i := range p.NumEntries() {
+		tr := p.TeamIndex(i)
+		if tr < 0 || tr >= p.NumTeams() {
+			t.Fatalf("entry %d: team row %d of %d", i, tr, p.NumTeams())
+		}
+		if got, want := p.TeamIDAt(tr), p.TeamID(i); got != want {
+			t.Fatalf("entry %d: TeamIDAt %d, TeamID %d", i, got, want)
+		}
+		if r, ok := rowOf[p.TeamID(i)]; ok && r != tr {
+			t.Fatalf("team %d in rows %d and %d", p.TeamID(i), r, tr)
+		}
+		rowOf[p.TeamID(i)] = tr
+		wp, wc, wv := p.Lineup(i, nil)
+		gp, gc, gv := p.TeamLineup(tr, []int32{-1})
+		if gc != wc || gv != wv || len(gp) != len(wp)+1 || gp[0] != -1 || !slices.Equal(gp[1:], wp) {
+			t.Fatalf("entry %d: TeamLineup %v %d %d, Lineup %v %d %d", i, gp, gc, gv, wp, wc, wv)
+		}
+	}
+	for i := range p.NumEntries() {
+		for _, e := range es {
+			if e.EntryID == p.EntryID(i) {
+				got, c, v := p.Lineup(i, nil)
+				ps := slices.Clone(e.Players)
+				slices.Sort(ps)
+				slices.Sort(got)
+				if !slices.Equal(got, ps) || c != e.Captain || v != e.ViceCaptain {
+					t.Fatalf("entry %d: lineup %v %d %d, added %v %d %d", e.EntryID, got, c, v, e.Players, e.Captain, e.ViceCaptain)
+				}
+			}
+		}
 	}
 }

@@ -384,6 +384,9 @@ func (p *Partition) Contest(c int) Contest {
 	}
 }
 
+// ContestID returns the contest_id of contest c: Contest(c).ID without the rest.
+func (p *Partition) ContestID(c int) int64 { return p.contestID[c] }
+
 // FindContest returns the index of a contest id.
 func (p *Partition) FindContest(id int64) (int, bool) {
 	return slices.BinarySearch(p.contestID, id)
@@ -417,7 +420,20 @@ func (p *Partition) FindEntry(c int, entryID int64) (int, bool) {
 // Lineup appends entry i's players to dst and returns them with its captain and
 // vice-captain (player ids).
 func (p *Partition) Lineup(i int, dst []int32) (players []int32, captain, vice int32) {
-	t := int(p.teamOf(i))
+	return p.TeamLineup(int(p.teamOf(i)), dst)
+}
+
+// TeamIndex returns the row of entry i's team in the partition's team table (0 <= t <
+// NumTeams): entries that share a team_id share it, so a writer can encode each team's
+// lineup once (TeamLineup) and look it up by this row.
+func (p *Partition) TeamIndex(i int) int { return int(p.teamOf(i)) }
+
+// TeamIDAt returns the team_id of row t of the team table.
+func (p *Partition) TeamIDAt(t int) int64 { return p.teamID[t] }
+
+// TeamLineup appends the players of row t of the team table to dst and returns them
+// with its captain and vice-captain (player ids): Lineup of its entries.
+func (p *Partition) TeamLineup(t int, dst []int32) (players []int32, captain, vice int32) {
 	for _, s := range p.teamSlot[t*p.lineupSize : (t+1)*p.lineupSize] {
 		dst = append(dst, p.players[s])
 	}

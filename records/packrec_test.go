@@ -431,3 +431,134 @@ func BenchmarkFirstWrite(b *testing.B) {
 		}
 	}
 }
+
+// TestFastPackers: the first writes' packers (packfast.go) give the bytes of Entry.Pack
+// and User.Pack for random entries and users, extreme values included; the records of
+// one Arena do not share room (each ends at its capacity), and a task's records cost one
+// allocation when the arena is sized for them.
+func TestFastPackers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	var a Arena
+	var ue UserEncoder
+	var prev Packed
+	for k := range 2000 {
+		_, recs := randRecords(rng)
+		for _, r := range recs[2:] {
+			var want, got Packed
+			switch r.Set {
+			case SetEntry:
+				e, err := EntryFrom(r.Packed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = e.Pack()
+				got = a.Entry(EntryHead{ID: e.ID, Contest: e.Contest, Match: e.Match, User: e.User, Team: e.Team, Part: e.Part},
+					AppendLineup(nil, e.Players, e.Captain, e.Vice))
+			case SetUser:
+				u, err := UserFrom(r.Packed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = u.Pack()
+				ue.Reset()
+				for _, e := range u.Entries {
+					ue.Add(e.ID, e.Contest, e.Team, AppendLineup(nil, e.Players, e.Captain, e.Vice))
+				}
+				if ue.Len() != len(u.Entries) {
+					t.Fatalf("UserEncoder.Len %d after %d entries", ue.Len(), len(u.Entries))
+				}
+				got = a.User(u.Match, u.User, u.Part, &ue)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("record %d (%s): packed\n%x\nwant\n%x", k, r.Set, got, want)
+			}
+			if cap(got) != len(got) {
+				t.Fatalf("record %d: %d bytes with room for %d: the next record's room is reachable", k, len(got), cap(got))
+			}
+			if prev != nil {
+				_ = append(prev, 0xff, 0xff) // past its capacity: a new array, never got's bytes
+			}
+			prev = got
+			if !bytes.Equal(got, want) {
+				t.Fatalf("record %d (%s) changed by an append to the record before it", k, r.Set)
+			}
+		}
+	}
+	lin := AppendLineup(nil, []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 1, 2)
+	h := EntryHead{ID: 41_234_567, Contest: 2_044_000, Match: 94_000, User: 1_400_000, Team: 3, Part: 9}
+	if n := testing.AllocsPerRun(20, func() {
+		a := NewArena(100 * EntrySize(h, len(lin)))
+		for range 100 {
+			a.Entry(h, lin)
+		}
+	}); n != 1 { // its one chunk
+		t.Fatalf("100 entry records from an arena sized for them: %v allocations, want 1", n)
+	}
+}
+
+// BenchmarkFastPackers packs an entry record and a 3-entry user record with the first
+// writes' packers (the same records as BenchmarkEntryUserRecord's, which builds maps,
+// and BenchmarkEntryUserPack's, which packs through Entry.Pack and User.Pack).
+func BenchmarkFastPackers(b *testing.B) {
+	l := Lineup{Players: []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, Captain: 1, Vice: 2}
+	e := Entry{ID: 1_234_567, Contest: 44_000, Match: 1, User: 400_000, Team: 3, Lineup: l}
+	h := EntryHead{ID: e.ID, Contest: e.Contest, Match: e.Match, User: e.User, Team: e.Team, Part: e.Part}
+	var ue UserEncoder
+	var a Arena
+	b.ReportAllocs()
+	for b.Loop() {
+		lin := AppendLineup(make([]byte, 0, 48), l.Players, l.Captain, l.Vice)
+		_ = a.Entry(h, lin)
+		ue.Reset()
+		for range 3 {
+			ue.Add(e.ID, e.Contest, e.Team, lin)
+		}
+		_ = a.User(e.Match, e.User, e.Part, &ue)
+	}
+}
+
+// BenchmarkEntryUserPack packs BenchmarkFastPackers' records with Entry.Pack and
+// User.Pack.
+func BenchmarkEntryUserPack(b *testing.B) {
+	l := Lineup{Players: []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, Captain: 1, Vice: 2}
+	e := Entry{ID: 1_234_567, Contest: 44_000, Match: 1, User: 400_000, Team: 3, Lineup: l}
+	u := User{Match: 1, User: 400_000, Entries: []Entry{e, e, e}}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = e.Pack()
+		_ = u.Pack()
+	}
+}
+
+// TestKeysBuilder: Keys gives the keys IDKey and UserKey give, in the order added, and
+// is empty after Set.
+func TestKeysBuilder(t *testing.T) {
+	var k Keys
+	for round := range 2 {
+		var want []string
+		for j := range int64(50) {
+			id := (j*7919 - 100) << uint(j%40)
+			if j%3 == 0 {
+				k.User(id, -j, int32(j+int64(round)))
+				want = append(want, UserKey(id, -j, int32(j+int64(round))))
+			} else {
+				k.ID(id)
+				want = append(want, IDKey(id))
+			}
+		}
+		recs := make([]Record, len(want))
+		k.Set(recs)
+		for j, r := range recs {
+			if r.Key != want[j] {
+				t.Fatalf("round %d, key %d: %q, want %q", round, j, r.Key, want[j])
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Set with fewer records than keys did not panic")
+		}
+	}()
+	k.ID(1)
+	k.Set(nil)
+}

@@ -475,15 +475,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			return err
 		}
 		err := parallelEmit(len(whole), func(k int, dst []records.Record) []records.Record {
-			g := whole[k]
-			p := g.part
-			for c := range p.NumContests() {
-				ct := p.Contest(c)
-				for i := ct.Start; i < ct.End; i++ {
-					dst = append(dst, entryPacked(m, g, c, i))
-				}
-			}
-			return dst
+			return wholeEntryRecords(m, whole[k], dst)
 		}, emit)
 		if err != nil {
 			return err
@@ -1277,8 +1269,47 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 	tasks := (len(want) + usersPerTask - 1) / usersPerTask
 	missing := make([][]int64, tasks)
 	var err error
+	// Many users (a first or final cycle: ~a user per three entries): each group's
+	// team lineups are encoded once and each entry's contest found once for all of them
+	// (cycle_pack.go), and the records packed from those.
+	var packs []*groupPack
+	if len(want)*bulkUsers >= total {
+		packs = groupPacks(groups)
+	}
 	if len(want)*len(groups) <= 2*total {
+		var gi map[*group]int
+		if packs != nil {
+			gi = make(map[*group]int, len(groups))
+			for k, g := range groups {
+				gi[g] = k
+			}
+		}
 		err = parallelEmit(tasks, func(k int, dst []records.Record) []records.Record {
+			if packs != nil {
+				var up userPacker
+				var part int32 // userRecord's
+				if len(shards) > 0 {
+					part = shards[0].part
+				}
+				for _, u := range want[k*usersPerTask : min(len(want), (k+1)*usersPerTask)] {
+					for _, g := range groups {
+						idx, ok := g.users.entries(u)
+						if !ok {
+							continue
+						}
+						for _, i := range idx {
+							up.add(g, packs[gi[g]], int(i))
+						}
+					}
+					if len(up.ents) == 0 {
+						missing[k] = append(missing[k], u)
+						continue
+					}
+					dst = append(dst, up.record(m.id, u, part))
+				}
+				up.done(dst)
+				return dst
+			}
 			var us userScratch
 			for _, u := range want[k*usersPerTask : min(len(want), (k+1)*usersPerTask)] {
 				if r, ok := us.userRecord(m, shards, u); ok {
@@ -1309,6 +1340,24 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 			})
 		}
 		err = parallelEmit(tasks, func(t int, dst []records.Record) []records.Record {
+			if packs != nil {
+				var up userPacker
+				for i := t * usersPerTask; i < min(len(want), (t+1)*usersPerTask); i++ {
+					if start[i] == start[i+1] {
+						missing[t] = append(missing[t], want[i])
+						continue
+					}
+					for _, h := range hits[start[i]:start[i+1]] {
+						g := groups[h.g]
+						for _, e := range g.users.idx[g.users.start[h.k]:g.users.start[h.k+1]] {
+							up.add(g, packs[h.g], int(e))
+						}
+					}
+					dst = append(dst, up.record(m.id, want[i], groups[hits[start[i]].g].pid))
+				}
+				up.done(dst)
+				return dst
+			}
 			var us userScratch
 			for i := t * usersPerTask; i < min(len(want), (t+1)*usersPerTask); i++ {
 				if start[i] == start[i+1] {
@@ -1332,6 +1381,11 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 	}
 	return gone, err
 }
+
+// bulkUsers: userRecords packs from groupPacks when it writes at least one user per
+// bulkUsers entries of the groups (a first cycle writes about one per three), where
+// building them costs less than the random reads and searches it saves.
+const bulkUsers = 8
 
 func sortEntries(es []records.Entry) {
 	slices.SortFunc(es, func(a, b records.Entry) int {

@@ -1,0 +1,160 @@
+package records
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+)
+
+// The first writes' packers. A cold start writes every entry record and every user
+// record once (8.4M records at 5.6M entries); Entry.Pack and User.Pack take a record
+// whole (an Entry with its Lineup slice, a User with a slice of them) and allocate its
+// bytes alone. These take what a writer has in its columns instead: the scalar bins,
+// and a lineup already encoded (AppendLineup), so a team's lineup shared by several
+// entries, and by the entry and user records of each, is encoded once; and they take
+// their bytes from an Arena, one allocation for many records. The bytes are those of
+// Entry.Pack and User.Pack (TestFastPackers).
+
+// AppendLineup appends the encoded lineup (the lineup bin of an entry record, and the
+// lineup of each entry of a user record) of players, captain and vice-captain.
+func AppendLineup(dst []byte, players []int32, captain, vice int32) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(players)))
+	for _, p := range players {
+		dst = binary.AppendVarint(dst, int64(p))
+	}
+	dst = binary.AppendVarint(dst, int64(captain))
+	return binary.AppendVarint(dst, int64(vice))
+}
+
+// Arena hands out the bytes of packed records from chunks it allocates, so the records
+// of one writer's task cost one allocation per chunk, not one each. Records share their
+// chunk: a store that keeps one record's bytes keeps its chunk alive (the embedded store
+// copies them into its slabs). The zero value is ready; an Arena is not safe for
+// concurrent use.
+type Arena struct {
+	buf   []byte
+	chunk int // the size of the next chunk; 0: arenaChunk
+}
+
+// arenaChunk is an Arena's default chunk: ~1000 entry records.
+const arenaChunk = 64 << 10
+
+// NewArena returns an Arena whose first chunk holds size bytes (the records a task
+// will pack, when known); later chunks are the default size.
+func NewArena(size int) *Arena { return &Arena{chunk: size} }
+
+// take returns n bytes of room: a slice of length 0 and capacity n (appending past it
+// would reallocate, never overwrite the next record).
+func (a *Arena) take(n int) []byte {
+	if cap(a.buf)-len(a.buf) < n {
+		size := a.chunk
+		if size <= 0 {
+			size = arenaChunk
+		}
+		a.chunk = 0
+		a.buf = make([]byte, 0, max(size, n))
+	}
+	at := len(a.buf)
+	a.buf = a.buf[:at+n]
+	return a.buf[at : at : at+n]
+}
+
+// EntryHead is an entry record's bins but its lineup.
+type EntryHead struct {
+	ID, Contest, Match, User, Team int64
+	Part                           int32
+}
+
+// EntrySize is the size of the packed entry record of h with an encoded lineup of
+// lineupLen bytes.
+func EntrySize(h EntryHead, lineupLen int) int {
+	return uvarintLen(7) + intSize(h.Contest) + intSize(h.ID) + bytesSize(lineupLen) + intSize(h.Match) +
+		intSize(int64(h.Part)) + intSize(h.Team) + intSize(h.User)
+}
+
+// Entry packs the entry record of h with lineup (AppendLineup's bytes) into a's memory:
+// the bytes of Entry.Pack.
+func (a *Arena) Entry(h EntryHead, lineup []byte) Packed {
+	p := packer{b: a.take(EntrySize(h, len(lineup)))}
+	p.b = append(p.b, 7) // the bin count
+	p.int(codeContest, h.Contest)
+	p.int(codeID, h.ID)
+	p.bytesHead(codeLineup, len(lineup))
+	p.b = append(p.b, lineup...)
+	p.int(codeMatch, h.Match)
+	p.int(codePart, int64(h.Part))
+	p.int(codeTeam, h.Team)
+	p.int(codeUser, h.User)
+	return p.b
+}
+
+// UserEncoder encodes a user record's entries bin one entry at a time, as User.Pack
+// does from User.Entries: the caller adds them in the record's order (contest, then
+// entry id, ascending). The zero value is ready; Reset reuses its buffer.
+type UserEncoder struct {
+	n    int
+	body []byte // the entries after the count
+}
+
+// Reset empties the encoder, keeping its buffer.
+func (e *UserEncoder) Reset() { e.n, e.body = 0, e.body[:0] }
+
+// Add appends an entry with its encoded lineup (AppendLineup's bytes).
+func (e *UserEncoder) Add(id, contest, team int64, lineup []byte) {
+	e.body = binary.AppendVarint(e.body, id)
+	e.body = binary.AppendVarint(e.body, contest)
+	e.body = binary.AppendVarint(e.body, team)
+	e.body = append(e.body, lineup...)
+	e.n++
+}
+
+// Len is the number of entries added.
+func (e *UserEncoder) Len() int { return e.n }
+
+// User packs the user record of the entries in e into a's memory: the bytes of
+// User.Pack.
+func (a *Arena) User(match, user int64, part int32, e *UserEncoder) Packed {
+	el := uvarintLen(uint64(e.n)) + len(e.body)
+	p := packer{b: a.take(uvarintLen(4) + bytesSize(el) + intSize(match) + intSize(int64(part)) + intSize(user))}
+	p.b = append(p.b, 4) // the bin count
+	p.bytesHead(codeEntries, el)
+	p.b = binary.AppendUvarint(p.b, uint64(e.n))
+	p.b = append(p.b, e.body...)
+	p.int(codeMatch, match)
+	p.int(codePart, int64(part))
+	p.int(codeUser, user)
+	return p.b
+}
+
+// Keys builds records' keys (IDKey's, UserKey's) as substrings of one string: one
+// allocation for a batch's keys, not one per key. The zero value is ready.
+type Keys struct {
+	b   []byte
+	end []int
+}
+
+// ID adds IDKey(id).
+func (k *Keys) ID(id int64) {
+	k.b = strconv.AppendInt(k.b, id, 10)
+	k.end = append(k.end, len(k.b))
+}
+
+// User adds UserKey(match, user, part).
+func (k *Keys) User(match, user int64, part int32) {
+	k.b = appendKey(k.b, match, user, int64(part))
+	k.end = append(k.end, len(k.b))
+}
+
+// Set gives recs the keys added since the last Set, in order (one each), and empties k.
+func (k *Keys) Set(recs []Record) {
+	if len(recs) != len(k.end) {
+		panic(fmt.Sprintf("BUG: records: %d keys for %d records", len(k.end), len(recs)))
+	}
+	s := string(k.b)
+	at := 0
+	for j, end := range k.end {
+		recs[j].Key = s[at:end]
+		at = end
+	}
+	k.b, k.end = k.b[:0], k.end[:0]
+}

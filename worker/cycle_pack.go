@@ -1,0 +1,137 @@
+package worker
+
+import (
+	"slices"
+
+	"github.com/fantasy/leaderboard/engine"
+	"github.com/fantasy/leaderboard/records"
+)
+
+// The first writes: a replay's first cycle (and a final one) writes every entry record
+// and every user record once, 8.4M records at 5.6M entries. They are packed here from
+// the partitions' columns (records.Arena, records.EntryHead, records.UserEncoder): each
+// team's lineup encoded once per group and copied into the records of its entries and
+// their users, no records.Entry or Lineup built per entry, the bytes of a task's
+// records and their keys taken a chunk at a time. The bytes are those of entryPacked and
+// userScratch (TestFirstWritesBytes).
+
+// teamLineups are the lineups of a partition's teams, each encoded once
+// (records.AppendLineup): team row t's are b[off[t]:off[t+1]].
+type teamLineups struct {
+	b   []byte
+	off []int
+}
+
+func encodeTeamLineups(p *engine.Partition) teamLineups {
+	nt := p.NumTeams()
+	// A lineup of 11 players with 6-digit ids takes ~40 bytes: room for them at once.
+	tl := teamLineups{b: make([]byte, 0, nt*(3*p.LineupSize()+8)), off: make([]int, nt+1)}
+	var buf [16]int32
+	for t := range nt {
+		players, capt, vice := p.TeamLineup(t, buf[:0])
+		tl.b = records.AppendLineup(tl.b, players, capt, vice)
+		tl.off[t+1] = len(tl.b)
+	}
+	return tl
+}
+
+func (tl *teamLineups) of(t int) []byte { return tl.b[tl.off[t]:tl.off[t+1]] }
+
+// wholeEntryRecords appends the entry record of every entry of group g, in the
+// partition's order (sequential reads of its columns).
+func wholeEntryRecords(m *match, g *group, dst []records.Record) []records.Record {
+	p := g.part
+	tl := encodeTeamLineups(p)
+	var arena records.Arena
+	var keys records.Keys
+	at := len(dst)
+	dst = slices.Grow(dst, p.NumEntries())
+	h := records.EntryHead{Match: m.id, Part: g.pid}
+	for c := range p.NumContests() {
+		ct := p.Contest(c)
+		h.Contest = ct.ID
+		for i := ct.Start; i < ct.End; i++ {
+			t := p.TeamIndex(i)
+			h.ID, h.User, h.Team = p.EntryID(i), p.UserID(i), p.TeamIDAt(t)
+			keys.ID(h.ID)
+			dst = append(dst, records.Record{Set: records.SetEntry, Packed: arena.Entry(h, tl.of(t))})
+		}
+	}
+	keys.Set(dst[at:])
+	return dst
+}
+
+// groupPack is what the user records of a first write read of a group, built once per
+// cycle: its teams' lineups encoded, and each entry's contest (a binary search per
+// entry otherwise).
+type groupPack struct {
+	lin     teamLineups
+	contest []uint32 // entry -> its contest's index
+}
+
+func newGroupPack(p *engine.Partition) *groupPack {
+	gp := &groupPack{lin: encodeTeamLineups(p), contest: make([]uint32, p.NumEntries())}
+	for c := range p.NumContests() {
+		ct := p.Contest(c)
+		for i := ct.Start; i < ct.End; i++ {
+			gp.contest[i] = uint32(c)
+		}
+	}
+	return gp
+}
+
+// groupPacks builds the groupPack of each of groups, in parallel.
+func groupPacks(groups []*group) []*groupPack {
+	packs := make([]*groupPack, len(groups))
+	parallelDo(len(groups), func(k int) { packs[k] = newGroupPack(groups[k].part) })
+	return packs
+}
+
+// userEnt is one entry of a user record being gathered.
+type userEnt struct {
+	contest, id, team int64
+	lineup            []byte // its team's, in a groupPack
+}
+
+// userPacker is the reusable memory in which one goroutine gathers users' entries and
+// packs their records (userScratch's records, from groupPacks).
+type userPacker struct {
+	ents  []userEnt
+	enc   records.UserEncoder
+	arena records.Arena
+	keys  records.Keys
+}
+
+// add gathers entry i of group g, whose groupPack is gp.
+func (u *userPacker) add(g *group, gp *groupPack, i int) {
+	p := g.part
+	t := p.TeamIndex(i)
+	u.ents = append(u.ents, userEnt{contest: p.ContestID(int(gp.contest[i])), id: p.EntryID(i), team: p.TeamIDAt(t), lineup: gp.lin.of(t)})
+}
+
+// record packs the user record of the entries gathered (its key is given by done) and
+// empties the gathered entries.
+func (u *userPacker) record(match, user int64, part int32) records.Record {
+	// A group's entries of a user come in its order, (contest, entry id): sorted unless
+	// they come from several groups.
+	if !slices.IsSortedFunc(u.ents, cmpUserEnt) {
+		slices.SortFunc(u.ents, cmpUserEnt)
+	}
+	u.enc.Reset()
+	for _, e := range u.ents {
+		u.enc.Add(e.id, e.contest, e.team, e.lineup)
+	}
+	u.ents = u.ents[:0]
+	u.keys.User(match, user, part)
+	return records.Record{Set: records.SetUser, Packed: u.arena.User(match, user, part, &u.enc)}
+}
+
+// done gives the records packed since the last done (recs, in order) their keys.
+func (u *userPacker) done(recs []records.Record) { u.keys.Set(recs) }
+
+func cmpUserEnt(a, b userEnt) int {
+	if a.contest != b.contest {
+		return cmpInt(a.contest, b.contest)
+	}
+	return cmpInt(a.id, b.id)
+}
