@@ -1,7 +1,10 @@
 package kafkasource
 
 import (
+	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -90,12 +93,19 @@ func TestFastDecodeAgreesOnItsShortcuts(t *testing.T) {
 		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"user_id":7,"team_id":55,"players":[101,102,103,104,105,106,107,108,109,110,111],"captain":101,"vice_captain":1`),
 		[]byte(`{"match_id":1,"contest_id":10,"entry_id":100,"user_id":7,"team_id":55,"players":[101,102,103,104,105,106,107,108,109,110,111],"captain":101,"vice_captain":`),
 	}
+	var intoSlab []int32
 	for _, v := range values {
 		for _, size := range []int{11, 0} {
 			got, err := DecodeEntry(v, size)
 			ref, rerr := decodeEntryReference(v, size)
 			if (err == nil) != (rerr == nil) || err != nil && err.Error() != rerr.Error() || err == nil && !reflect.DeepEqual(got, ref) {
 				t.Errorf("DecodeEntry(%s, %d) = %+v, %v; reference %+v, %v", v, size, got, err, ref, rerr)
+			}
+			// Poll's decodeEntryInto sets the whole event over whatever the record held.
+			into := EntryEvent{MatchID: 9, ContestID: 9, EntryID: 9, UserID: 9, TeamID: 9, Players: []int32{9}, Captain: 9, ViceCaptain: 9, Withdrawn: true}
+			ierr := decodeEntryInto(&into, v, size, &intoSlab)
+			if (ierr == nil) != (rerr == nil) || ierr != nil && ierr.Error() != rerr.Error() || ierr == nil && !reflect.DeepEqual(into, ref) {
+				t.Errorf("decodeEntryInto(%s, %d) = %+v, %v; reference %+v, %v", v, size, into, ierr, ref, rerr)
 			}
 		}
 	}
@@ -127,4 +137,34 @@ func TestFastDecodeAgreesOnItsShortcuts(t *testing.T) {
 // canon is an entry event in EncodeEntry's order with the given raw values.
 func canon(match, contest, entry, players, captain, vice string) []byte {
 	return []byte(`{"match_id":` + match + `,"contest_id":` + contest + `,"entry_id":` + entry + `,"user_id":7,"team_id":55,"players":` + players + `,"captain":` + captain + `,"vice_captain":` + vice + `}`)
+}
+
+// TestKeyIs: keyIs agrees with comparing the key to the id as strconv writes it.
+func TestKeyIs(t *testing.T) {
+	ids := []int64{1, 7, 10, 99, 100, 12345678, 123456789, 999999999999999999, 1000000000000000000, math.MaxInt64, 0, -1, -10}
+	keys := []string{"", "0", "00", "-1", "+1", "1", "7", "07", "10", "1 ", " 1", "1a", "99", "100", "12345678", "012345678", "123456789",
+		"999999999999999999", "1000000000000000000", "9223372036854775807", "9223372036854775808", "99999999999999999999", "-10", "1/", "1:"}
+	for _, id := range ids {
+		keys = append(keys, strconv.FormatInt(id, 10), strconv.FormatInt(id, 10)+"0")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 10_000 {
+		id := r.Int64N(1 << r.IntN(63))
+		ids = append(ids, id)
+		keys = append(keys, strconv.FormatInt(id, 10), strconv.FormatInt(id+1, 10))
+	}
+	for _, id := range ids[:13] {
+		for _, k := range keys {
+			if got, want := keyIs([]byte(k), id), k == strconv.FormatInt(id, 10); got != want {
+				t.Fatalf("keyIs(%q, %d) = %v, want %v", k, id, got, want)
+			}
+		}
+	}
+	for i, id := range ids[13:] {
+		for _, k := range keys[len(keys)-2*10_000+2*i : len(keys)-2*10_000+2*i+2] {
+			if got, want := keyIs([]byte(k), id), k == strconv.FormatInt(id, 10); got != want {
+				t.Fatalf("keyIs(%q, %d) = %v, want %v", k, id, got, want)
+			}
+		}
+	}
 }

@@ -103,6 +103,17 @@ func decodeEntry(value []byte, lineupSize int, slab *[]int32) (EntryEvent, *Reje
 	return decodeEntryReference(value, lineupSize)
 }
 
+// decodeEntryInto is decodeEntry decoding into *e (set whole when it returns nil), so
+// that Poll reads an event straight into its batch: the canonical path writes *e once.
+func decodeEntryInto(e *EntryEvent, value []byte, lineupSize int, slab *[]int32) *RejectError {
+	if canonicalInto(e, value, lineupSize, slab) {
+		return nil
+	}
+	var rerr *RejectError
+	*e, rerr = decodeEntry(value, lineupSize, slab)
+	return rerr
+}
+
 // decodeEntryReference is the plain decoder built on encoding/json. It is the source of
 // every rejection; the fast path only ever accepts what this accepts (fuzzed).
 func decodeEntryReference(value []byte, lineupSize int) (EntryEvent, *RejectError) {
