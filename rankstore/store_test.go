@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -381,5 +382,67 @@ func TestPutBatchOrder(t *testing.T) {
 	}
 	if got := s.Len(records.Live); got != len(ref) {
 		t.Fatalf("%d records, want %d", got, len(ref))
+	}
+}
+
+// TestPutErrorMidBatch: a malformed record ends a Put with an error naming it; it is not
+// stored, what the Put wrote reads back whole, no shard is left with slabs queued for
+// compaction, and the batch written again without it stores every other record.
+func TestPutErrorMidBatch(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, "", c)
+	batch := make([]records.Record, 2000)
+	for i := range batch {
+		batch[i] = valueRecord(strconv.Itoa(i), int64(i), 200)
+	}
+	// Rewrites leave garbage, so that the failing Put has slabs to compact.
+	for range 3 {
+		if err := s.Put(ctx, records.Live, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range batch {
+		batch[i] = valueRecord(strconv.Itoa(i), int64(10_000+i), 200)
+	}
+	bad := batch[1900]
+	batch[1900] = records.Record{Set: "s", Key: "bad", Packed: records.Packed{3, 1}}
+	err := s.Put(ctx, records.Live, batch)
+	if !errors.Is(err, records.ErrCorrupt) || !strings.Contains(err.Error(), "s/bad") {
+		t.Fatalf("malformed record in a batch: %v", err)
+	}
+	if _, ok, _ := s.Lookup(records.Live, "s", "bad"); ok {
+		t.Fatal("the malformed record was stored")
+	}
+	// Each record reads its old or its new value; those before the malformed one in its
+	// shard were written (in the batch's order) before it failed.
+	n := s.ns[records.Live]
+	badShard := n.shard(n.hash("s", "bad"))
+	for i, r := range batch {
+		if i == 1900 {
+			continue
+		}
+		b, ok, err := s.Get(ctx, records.Live, r.Set, r.Key)
+		written := i < 1900 && n.shard(n.hash(r.Set, r.Key)) == badShard
+		if err != nil || !ok || b.Int("v") != int64(10_000+i) && (written || b.Int("v") != int64(i)) {
+			t.Fatalf("%s after the failed Put: %v %v %v", r.Key, b, ok, err)
+		}
+	}
+	for i := range n.shards {
+		if len(n.shards[i].pending) != 0 {
+			t.Fatalf("shard %d left %d slabs queued for compaction", i, len(n.shards[i].pending))
+		}
+	}
+	batch[1900] = bad
+	if err := s.Put(ctx, records.Live, batch); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range batch {
+		if b, ok, err := s.Get(ctx, records.Live, r.Set, r.Key); err != nil || !ok || b.Int("v") != int64(10_000+i) {
+			t.Fatalf("%s: %v %v %v", r.Key, b, ok, err)
+		}
+	}
+	if got := s.Len(records.Live); got != len(batch) {
+		t.Fatalf("%d records, want %d", got, len(batch))
 	}
 }
