@@ -61,6 +61,14 @@ type config struct {
 	// noMatch: stop one interval after the node serves exact standings (and the probes
 	// ran): no match is played (a replay and cold-start measurement in a minute less).
 	noMatch bool
+	// order and teams: the dataset's shape (gen's --order and --teams-per-entry): "join"
+	// and 1 make a match day's stream, contests interleaved and about one distinct team
+	// per two entries.
+	order string
+	teams float64
+	// restart: after the run, stop the node cleanly and start it again on its data dir,
+	// and time that restart to ready and to its first full cycle.
+	restart bool
 }
 
 func main() {
@@ -83,6 +91,9 @@ func main() {
 	fs.IntVar(&c.probes, "probes", 10, "once the node serves exact standings, and before the match is played: this many freshness probes (a points event published -> visible in the API), then this many late entries (what one new entry adds to its cycle); 0: none, the match starts as soon as the node holds every entry")
 	fs.Int64Var(&c.probeContest, "probe-contest-entries", 1000, "the probes use the contest whose size is closest to this many entries")
 	fs.BoolVar(&c.noMatch, "no-match", false, "stop one interval after the node serves exact standings (after the probes): the match is not played, so final_standings_s and the live cycles are not measured")
+	fs.StringVar(&c.order, "order", "contest", "the dataset's row order (gen --order): contest (rows grouped by contest) or join (by entry id, contests interleaved: a match day's stream)")
+	fs.Float64Var(&c.teams, "teams-per-entry", 0.2, "teams in the pool entries draw from, per entry (gen --teams-per-entry; 1 gives about one distinct team per two entries, a match day's worst case)")
+	fs.BoolVar(&c.restart, "restart", false, "after the run, stop the node cleanly (it saves its live namespace) and start it again on the same data dir: time to ready, to answers, and to its first full cycle")
 	fs.Parse(os.Args[1:])
 	if err := c.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "fullscale:", err)
@@ -118,6 +129,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("--probes %d: want 0 or more", c.probes)
 	case c.probeContest < 1:
 		return fmt.Errorf("--probe-contest-entries %d: want at least 1", c.probeContest)
+	case c.order != "contest" && c.order != "join":
+		return fmt.Errorf("--order %q: want contest or join", c.order)
+	case !(c.teams > 0):
+		return fmt.Errorf("--teams-per-entry %v: want > 0", c.teams)
 	}
 	if c.contests == 0 {
 		c.contests = max(1, c.entries/28)
@@ -175,7 +190,11 @@ type report struct {
 	HeapProfile      string `json:"heap_profile,omitempty"`
 	// Probes: freshness and late entries, before the match is played (--probes).
 	Probes *probeReport `json:"probes,omitempty"`
-	Error  string       `json:"error,omitempty"`
+	// Restart: the node stopped cleanly and started again on its data dir (--restart).
+	Restart *restartReport `json:"restart,omitempty"`
+	Order   string         `json:"order"`
+	Teams   float64        `json:"teams_per_entry"`
+	Error   string         `json:"error,omitempty"`
 }
 
 type summary struct {
@@ -200,7 +219,8 @@ func logf(format string, args ...any) {
 }
 
 func run(ctx context.Context, c config) (*report, error) {
-	rep := &report{Entries: c.entries, Contests: c.contests, Partitions: c.partitions, CPUs: runtime.NumCPU(), Interval: c.interval.Seconds()}
+	rep := &report{Entries: c.entries, Contests: c.contests, Partitions: c.partitions, CPUs: runtime.NumCPU(), Interval: c.interval.Seconds(),
+		Order: c.order, Teams: c.teams}
 	if c.work == "" {
 		dir, err := os.MkdirTemp("", "lb-fullscale-")
 		if err != nil {
@@ -220,11 +240,15 @@ func run(ctx context.Context, c config) (*report, error) {
 	// 1. gen (reused when the same flags made it before).
 	data := filepath.Join(c.work, "data")
 	stamp := fmt.Sprintf("entries=%d contests=%d seed=%d\n", c.entries, c.contests, c.seed)
+	if c.order != "contest" || c.teams != 0.2 { // gen's defaults keep the stamps of earlier datasets
+		stamp = fmt.Sprintf("entries=%d contests=%d seed=%d order=%s teams-per-entry=%v\n", c.entries, c.contests, c.seed, c.order, c.teams)
+	}
 	if b, err := os.ReadFile(filepath.Join(data, "fullscale.stamp")); err == nil && string(b) == stamp {
 		logf("gen: reusing %s", data)
 	} else {
 		t := time.Now()
-		if err := runCmd(ctx, c, "gen", "--entries", itoa(c.entries), "--contests", itoa(c.contests), "--seed", itoa(c.seed), "--out", data); err != nil {
+		if err := runCmd(ctx, c, "gen", "--entries", itoa(c.entries), "--contests", itoa(c.contests), "--seed", itoa(c.seed),
+			"--order", c.order, "--teams-per-entry", strconv.FormatFloat(c.teams, 'f', -1, 64), "--out", data); err != nil {
 			return fail(err)
 		}
 		rep.GenS = time.Since(t).Seconds()
@@ -467,7 +491,87 @@ func run(ctx context.Context, c config) (*report, error) {
 	rep.RSSPerEntry = float64(rep.RSSSteady) / float64(c.entries)
 	logf("RSS: peak %.0f MB (%.0f B/entry), steady %.0f MB (%.0f B/entry); samples in %s",
 		float64(rep.RSSPeak)/1e6, rep.RSSPeakEntry, float64(rep.RSSSteady)/1e6, rep.RSSPerEntry, rep.RSSSamplesFile)
+	if c.restart {
+		rr, err := restartNode(ctx, c, kafka, api, admin, store, want, brokerPID)
+		rep.Restart = rr
+		if err != nil {
+			return fail(fmt.Errorf("restart: %w", err))
+		}
+	}
 	return rep, nil
+}
+
+// restartReport: a node started again on the data dir of a cleanly stopped one (its
+// live namespace saved), with the entries still in the broker; seconds from its start.
+type restartReport struct {
+	AnswersS   float64    `json:"answers_s"`          // the API's match record counts every entry (from the saved live namespace)
+	ReadyS     float64    `json:"ready_s"`            // /readyz 200: every partition replayed and caught up
+	FirstFullS float64    `json:"first_full_cycle_s"` // its first cycle over every entry has written its records
+	FirstFull  *cycleLine `json:"first_full_cycle,omitempty"`
+	NodeCPU    float64    `json:"node_cpu_at_ready_s"` // the node's CPU seconds until ready
+	RSSPeak    int64      `json:"rss_peak"`
+	Log        string     `json:"log"`
+}
+
+// restartNode starts the node again on store, the data dir a clean stop left, and
+// follows it until its first cycle over every entry (want) is logged.
+func restartNode(ctx context.Context, c config, kafka, api, admin, store string, want int64, brokerPID int) (*restartReport, error) {
+	start := time.Now()
+	node, err := startBGLog(ctx, c, "standalone-restart", "standalone", "--kafka", kafka, "--http", api[len("http://"):], "--admin-http", admin[len("http://"):],
+		"--interval", c.interval.String(), "--data-dir", store, "-v")
+	if err != nil {
+		return nil, err
+	}
+	defer node.stop()
+	rr := &restartReport{Log: node.logPath}
+	rss := newSampler(node.cmd.Process.Pid, brokerPID, start, c.rssEvery, c.maxRSS, func() { node.cmd.Process.Kill() })
+	go rss.run(ctx)
+	defer func() {
+		rss.stopAndWait()
+		rr.RSSPeak, _ = peak(rss.samples())
+	}()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return rr, fmt.Errorf("stopped waiting (node log %s): %w", node.logPath, ctx.Err())
+		case err := <-node.done:
+			return rr, fmt.Errorf("the node exited: %v (log %s)", err, node.logPath)
+		case <-rss.over:
+			return rr, fmt.Errorf("the node's resident memory passed --max-rss %d bytes (log %s)", c.maxRSS, node.logPath)
+		case <-poll.C:
+		}
+		el := time.Since(start).Seconds()
+		st, entries, ok := matchState(api + "/v1/matches/1")
+		if rr.AnswersS == 0 && ok && entries == want {
+			rr.AnswersS = el
+			logf("restart: the API answers for all %d entries after %.1fs", entries, el)
+		}
+		if rr.ReadyS > 0 && st == "completed" {
+			logf("restart: the match is completed: its final standings are served, not ranked again")
+			return rr, nil
+		}
+		if rr.ReadyS == 0 && httpStatus(admin+"/readyz") == 200 {
+			rr.ReadyS, rr.NodeCPU = el, cpuOf(node.cmd.Process.Pid)
+			logf("restart: ready after %.1fs (node %.2f CPU-s)", el, rr.NodeCPU)
+		}
+		if rr.ReadyS == 0 {
+			continue
+		}
+		cycles, err := readCycles(node.logPath)
+		if err != nil {
+			return rr, err
+		}
+		for _, cl := range cycles {
+			if cl.Entries == want {
+				first := cl
+				rr.FirstFull, rr.FirstFullS = &first, cl.At.Sub(start).Seconds()
+				logf("restart: first cycle over every entry %.1f ms, %d records written, done %.1fs after the restart", cl.TookMS, cl.Written, rr.FirstFullS)
+				return rr, nil
+			}
+		}
+	}
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -521,7 +625,12 @@ type bg struct {
 }
 
 func startBG(ctx context.Context, c config, name string, args ...string) (*bg, error) {
-	logPath := filepath.Join(c.work, name+".log")
+	return startBGLog(ctx, c, name, name, args...)
+}
+
+// startBGLog is startBG with its output in <work>/<logName>.log.
+func startBGLog(ctx context.Context, c config, logName, name string, args ...string) (*bg, error) {
+	logPath := filepath.Join(c.work, logName+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
