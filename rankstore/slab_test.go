@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -461,3 +462,81 @@ func TestSetNames(t *testing.T) {
 }
 
 var digestSeed = maphash.MakeSeed()
+
+// TestExpirySeconds: a record's expiry is kept in whole seconds after the store's
+// opening (a 6-byte header): rounded up, so a record is visible until the second after
+// its TTL and gone at it; NeverExpires and the latest expiry in range come back as they
+// were, an expiry past the range is kept as the latest; compaction, Sweep and a save and
+// load keep the expiry.
+func TestExpirySeconds(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	start := time.Unix(1_800_000_000, 300_000_000) // not a whole second
+	c := &clock{t: start}
+	s := open(t, dir, c)
+	if err := s.Put(ctx, records.Complete, []records.Record{valueRecord("a", 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	want := start.Add(7 * 24 * time.Hour).Truncate(time.Second).Add(time.Second).UnixNano()
+	if st, ok, _ := s.Lookup(records.Complete, "s", "a"); !ok || st.Expires != want {
+		t.Fatalf("expiry %d, want %d (the TTL's end rounded up to a second)", st.Expires, want)
+	}
+	if _, _, err := s.Mutate(records.Complete, "s", "never", func(Stored, bool) (Change, error) {
+		return Change{Op: Write, Bins: records.EncodeBins(records.Bins{"v": int64(2)}), TTL: -1}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := s.Mutate(records.Complete, "s", "far", func(Stored, bool) (Change, error) {
+		return Change{Op: Write, Bins: records.EncodeBins(records.Bins{"v": int64(3)}), TTL: 200 * 365 * 24 * time.Hour}, nil
+	})
+	latest := (start.Unix() + maxSecs) * int64(time.Second)
+	if err != nil || st.Expires != latest {
+		t.Fatalf("an expiry past the range: %d, want the latest %d (%v)", st.Expires, latest, err)
+	}
+	// Rewrites compact the slabs that held "a", "never" and "far".
+	for i := range 2000 {
+		if err := s.Put(ctx, records.Complete, []records.Record{valueRecord("x"+strconv.Itoa(i%50), int64(i), 100)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, live := slabBytes(s, records.Complete); live == 0 {
+		t.Fatal("nothing live")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, reopen := range []bool{false, true} {
+		if reopen {
+			s = open(t, dir, c)
+		}
+		for _, k := range []struct {
+			key string
+			exp int64
+		}{{"a", want}, {"never", NeverExpires}, {"far", latest}} {
+			if st, ok, _ := s.Lookup(records.Complete, "s", k.key); !ok || st.Expires != k.exp {
+				t.Fatalf("reopened %v: %s expires %d (%v), want %d", reopen, k.key, st.Expires, ok, k.exp)
+			}
+		}
+	}
+	c.t = time.Unix(0, want-1)
+	if _, ok, _ := s.Lookup(records.Complete, "s", "a"); !ok {
+		t.Fatal("expired before its expiry")
+	}
+	c.t = time.Unix(0, want)
+	if _, ok, _ := s.Lookup(records.Complete, "s", "a"); ok {
+		t.Fatal("visible at its expiry")
+	}
+	if n := s.Sweep(); n != 51 { // "a" and the 50 "x" records
+		t.Fatalf("swept %d, want 51", n)
+	}
+	// The stored form: every whole second of the range and the sentinel round-trip.
+	tb := table{base: start.Unix()}
+	for _, e := range []uint32{0, 1, 12345, maxSecs - 1, maxSecs, neverSecs} {
+		if got := tb.encExp(tb.decExp(e)); got != e {
+			t.Fatalf("stored expiry %d comes back %d", e, got)
+		}
+	}
+	if tb.encExp(0) != 0 || tb.encExp(math.MinInt64) != 0 || tb.encExp(math.MaxInt64-1) != maxSecs {
+		t.Fatal("an expiry out of the range is not clamped")
+	}
+}

@@ -95,9 +95,10 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	base := now().Unix() // the slabs' expiries count seconds from the store's opening
 	s := &Store{cfg: cfg, now: now, log: log, ns: map[string]*namespace{
-		records.Live:     newNamespace(cfg.LiveTTL),
-		records.Complete: newNamespace(cfg.CompleteTTL),
+		records.Live:     newNamespace(cfg.LiveTTL, base),
+		records.Complete: newNamespace(cfg.CompleteTTL, base),
 	}}
 	s.batches.New = func() any { return new(putBatch) }
 	if cfg.DataDir != "" {
@@ -114,10 +115,13 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 	return s, nil
 }
 
-func newNamespace(ttl time.Duration) *namespace {
+// newNamespace makes a namespace whose records' expiries count seconds from base (unix
+// seconds, table.encExp).
+func newNamespace(ttl time.Duration, base int64) *namespace {
 	n := &namespace{ttl: ttl, seed: maphash.MakeSeed()}
 	for i := range n.shards {
 		n.shards[i].seed = n.seed
+		n.shards[i].base = base
 		n.dig[i].m = map[Digest]uint64{}
 	}
 	return n
@@ -408,7 +412,7 @@ func nextGen(old uint32, live bool) uint32 {
 // Stored is a record as the store holds it.
 type Stored struct {
 	Bins    records.Packed // the store's own bytes: never modify them
-	Expires int64          // unix ns; NeverExpires for a record without TTL
+	Expires int64          // unix ns, a whole second (the expiry rounded up: slab.go); NeverExpires for a record without TTL
 	Gen     uint32         // writes since the record was created (0 for one loaded from disk)
 }
 
