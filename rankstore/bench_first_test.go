@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/fantasy/leaderboard/records"
 )
@@ -115,4 +116,11 @@ func benchmarkPutFirstWrites(b *testing.B, writers int) {
 		b.ReportMetric(float64(bins)/float64(len(set.recs)), set.name+"-bins-B")
 		b.ReportMetric(float64(slab)/float64(len(set.recs)), set.name+"-slab-B")
 	}
+	// The store's bytes: slabs allocated (records and the slack of the slabs being
+	// filled) and index, per entry (with its share of the user records) and per record.
+	capacity, _, _, slots := s.layout(records.Live)
+	index := slots * int(unsafe.Sizeof(slot(0)))
+	b.ReportMetric(float64(capacity+index)/float64(len(entries)), "store-B/entry")
+	b.ReportMetric(float64(index)/float64(n), "index-B/record")
+	b.ReportMetric(float64(capacity)/float64(n), "slabs-B/record")
 }

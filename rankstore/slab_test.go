@@ -179,7 +179,8 @@ func TestTableCollisions(t *testing.T) {
 	var tb table
 	tb.seed = maphash.MakeSeed()
 	const n = 200
-	hashOf := func(i int) uint64 { return uint64(i % 7) } // 7 hashes, long runs, wrapping
+	// 7 hashes, long runs; those at the tags' end wrap around the table's end.
+	hashOf := func(i int) uint64 { return uint64(maxSlots - 1 - i%7*(i%2)) }
 	for i := range n {
 		tb.reserve()
 		key := strconv.Itoa(i)
@@ -538,5 +539,40 @@ func TestExpirySeconds(t *testing.T) {
 	}
 	if tb.encExp(0) != 0 || tb.encExp(math.MinInt64) != 0 || tb.encExp(math.MaxInt64-1) != maxSecs {
 		t.Fatal("an expiry out of the range is not clamped")
+	}
+}
+
+// TestTableLoad: a table grows by a quarter when it would pass 80% full, so from a
+// hundred records on it is always 60-80% full (an index of 10-13.4 bytes a record), and
+// every record is found after each growth.
+func TestTableLoad(t *testing.T) {
+	var tb table
+	tb.seed = maphash.MakeSeed()
+	grown := 0
+	for i := range 20_000 {
+		key := strconv.Itoa(i)
+		h := hashKey(tb.seed, "s", key)
+		before := len(tb.slots)
+		tb.reserve()
+		j, ok := tb.find(h, "s", key)
+		if ok {
+			t.Fatalf("%d found before insert", i)
+		}
+		tb.slots[j] = mkSlot(h, tb.put("s", key, nil, 1, 0))
+		tb.count++
+		if load := float64(tb.count) / float64(len(tb.slots)); load > 0.8 || tb.count >= 100 && load < 0.6 {
+			t.Fatalf("%d records in %d slots", tb.count, len(tb.slots))
+		}
+		if len(tb.slots) != before {
+			grown++
+			for k := 0; k <= i; k += 97 {
+				if tb.lookup(hashKey(tb.seed, "s", strconv.Itoa(k)), "s", strconv.Itoa(k)) == 0 {
+					t.Fatalf("record %d lost growing to %d slots", k, len(tb.slots))
+				}
+			}
+		}
+	}
+	if grown < 20 {
+		t.Fatalf("grew %d times", grown)
 	}
 }

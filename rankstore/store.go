@@ -553,9 +553,9 @@ func (s *Store) KeyOfDigest(ns string, d Digest) (set, key string, ok bool) {
 	// which is then d's; else the one whose digest is d.
 	var first view
 	candidates := 0
-	mask := uint64(len(sh.slots) - 1)
-	for pass := 0; pass < 2 && len(sh.slots) > 0; pass++ {
-		for i := h & mask; sh.slots[i] != 0; i = (i + 1) & mask {
+	slots := len(sh.slots)
+	for pass := 0; pass < 2 && slots > 0; pass++ {
+		for i := home(tagOf(h), slots); sh.slots[i] != 0; i = (i + 1) % slots {
 			if sh.slots[i].tag() != tagOf(h) {
 				continue
 			}
