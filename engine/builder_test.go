@@ -238,3 +238,28 @@ func TestTeamTable(t *testing.T) {
 		}
 	}
 }
+
+// TestGatherIDs: GatherIDs gives EntryID, UserID and TeamID of the entries asked for, in
+// the order asked, across Arrow batches (batches of 4 rows).
+func TestGatherIDs(t *testing.T) {
+	var es []engine.Entry
+	for i := range int64(37) {
+		e := entry(i%5, 1000-i*3, i%7, []int32{101, 102, 103}, 101, 102)
+		e.UserID = -i * 11
+		es = append(es, e)
+	}
+	cfg := engine.DefaultConfig()
+	cfg.BatchRows = 4
+	p := build(t, es, cfg)
+	ord := []uint32{36, 0, 5, 4, 17, 17, 3, 35, 8}
+	entry, user, team := make([]int64, len(ord)+2), make([]int64, len(ord)), make([]int64, len(ord))
+	p.GatherIDs(ord, entry, user, team)
+	for k, i := range ord {
+		if entry[k] != p.EntryID(int(i)) || user[k] != p.UserID(int(i)) || team[k] != p.TeamID(int(i)) {
+			t.Fatalf("entry %d: gathered %d %d %d, want %d %d %d", i, entry[k], user[k], team[k], p.EntryID(int(i)), p.UserID(int(i)), p.TeamID(int(i)))
+		}
+	}
+	if len(p.Batches()) < 9 {
+		t.Fatalf("%d batches: want rows spread over many", len(p.Batches()))
+	}
+}

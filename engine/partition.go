@@ -403,6 +403,23 @@ func (p *Partition) TeamID(i int) int64 { return p.teamID[p.teamOf(i)] }
 
 func (p *Partition) teamOf(i int) uint32 { return p.team[i>>p.shift][i&p.mask] }
 
+// GatherIDs writes the entry_id, user_id and team_id of entries ord (entry indices, such
+// as a page of Ordered) into entry, user and team, each at least len(ord) long. In
+// display order these are random reads over a mega contest's columns: done in loops
+// of nothing else, many are in flight at once.
+func (p *Partition) GatherIDs(ord []uint32, entry, user, team []int64) {
+	entry, user, team = entry[:len(ord)], user[:len(ord)], team[:len(ord)]
+	for k, i := range ord {
+		b, o := i>>p.shift, int(i)&p.mask
+		entry[k] = p.entryID[b][o]
+		user[k] = p.userID[b][o]
+		team[k] = int64(p.team[b][o])
+	}
+	for k, t := range team {
+		team[k] = p.teamID[t]
+	}
+}
+
 // FindEntry returns the index of an entry by contest index and entry_id.
 func (p *Partition) FindEntry(c int, entryID int64) (int, bool) {
 	lo, hi := int(p.start[c]), int(p.start[c+1])

@@ -158,3 +158,38 @@ func (k *Keys) Set(recs []Record) {
 	}
 	k.b, k.end = k.b[:0], k.end[:0]
 }
+
+// AddRow is Add of Row{rank, entry, user, team, points} with the same bytes, for a
+// writer's hot loop: a moved cycle encodes every row of the pages that changed (~5.6M
+// at 5.6M entries), and Add's five binary.Append*varint calls loop over each byte.
+func (e *RowsEncoder) AddRow(rank, points, entry, user, team int64) {
+	b := e.body
+	if e.n == 0 {
+		b = appendUvarint(b, uint64(rank))
+		b = appendUvarint(b, zigzag(points))
+	} else {
+		b = appendUvarint(b, uint64(rank-e.prevRank))
+		b = appendUvarint(b, uint64(e.prevPts-points))
+	}
+	b = appendUvarint(b, zigzag(entry))
+	b = appendUvarint(b, zigzag(user))
+	e.body = appendUvarint(b, zigzag(team))
+	e.prevRank, e.prevPts = rank, points
+	e.n++
+}
+
+// appendUvarint is binary.AppendUvarint with the lengths of a page's values (ids below
+// 2^27, deltas of ranks and points) written without a loop.
+func appendUvarint(b []byte, x uint64) []byte {
+	switch {
+	case x < 1<<7:
+		return append(b, byte(x))
+	case x < 1<<14:
+		return append(b, byte(x)|0x80, byte(x>>7))
+	case x < 1<<21:
+		return append(b, byte(x)|0x80, byte(x>>7)|0x80, byte(x>>14))
+	case x < 1<<28:
+		return append(b, byte(x)|0x80, byte(x>>7)|0x80, byte(x>>14)|0x80, byte(x>>21))
+	}
+	return binary.AppendUvarint(b, x)
+}

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/kafkasource"
 	"github.com/fantasy/leaderboard/rankstore"
 	"github.com/fantasy/leaderboard/records"
@@ -406,4 +408,59 @@ func BenchmarkMovedCycle(b *testing.B) {
 	b.ReportMetric(moved.Seconds()/float64(b.N)*1000, "moved_cycle_ms")
 	b.ReportMetric(movedCPU.Seconds()/float64(b.N)*1000, "moved_cycle_cpu_ms")
 	b.ReportMetric(float64(written)/float64(b.N), "records/moved")
+}
+
+// BenchmarkEncodeRanked encodes every page and contest record of a ranked partition as
+// a moved cycle does (pageRecord, contestRecord): one mega contest of
+// LB_BENCH_ENTRIES/10 entries (its own contest group, whose rows are read in display
+// order from columns far larger than a cache) and 20-entry contests for the rest.
+// cpu-ns/row is the process's CPU time (user+system, GC included) per entry encoded.
+//
+//	LB_BENCH_ENTRIES=5600000 go test -run '^$' -bench EncodeRanked ./worker
+func BenchmarkEncodeRanked(b *testing.B) {
+	n := benchEntries(b)
+	for _, tc := range []struct {
+		name  string
+		mega  bool
+		count int
+	}{{"mega", true, n / 10}, {"small", false, min(n, 1<<16)}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := newSynth(0)
+			rng := rand.New(rand.NewPCG(1, 2))
+			bld := engine.NewBuilder(11, tc.count)
+			for i := range tc.count {
+				contest := int64(1)
+				if !tc.mega {
+					contest = int64(i/20 + 1)
+				}
+				team := rng.Int64N(int64(tc.count/2 + 1))
+				l := s.lineups[team%4096]
+				if err := bld.Add(engine.Entry{ContestID: contest, EntryID: int64(i)*7 + 1, UserID: rng.Int64N(int64(tc.count)), TeamID: team,
+					Players: l, Captain: l[0], ViceCaptain: l[1]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			p, err := bld.Build(engine.DefaultConfig())
+			if err != nil {
+				b.Fatal(err)
+			}
+			pts := map[int32]int64{}
+			for k, pl := range s.players {
+				pts[pl] = int64(k * 150)
+			}
+			p.Run(engine.SnapshotFromCenti(pts))
+			var enc rowEncoders
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				for c := range p.NumContests() {
+					for pg := 1; pg < p.Contest(c).Pages; pg++ {
+						_ = pageRecord(p, c, pg, 3, &enc)
+					}
+					_ = contestRecord(p, c, 1, 3, 4, &enc)
+				}
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/float64(tc.count), "cpu-ns/row")
+		})
+	}
 }

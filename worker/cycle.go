@@ -1054,7 +1054,8 @@ func pageBounds(p *engine.Partition, c, page int) (lo, hi int) {
 
 // eachPageRow gives the rows of page (0 = the first) of contest c of p to dst, in display
 // order with their competition ranks: PageRows' walk. encodeRows, on the cycle's hot path,
-// repeats it with a direct call; TestPackedCycleRecords checks that both give the same rows.
+// repeats it over ids gathered first; TestPackedCycleRecords checks that both give the same
+// rows.
 func eachPageRow[D interface{ Add(records.Row) }](p *engine.Partition, c, page int, dst D) {
 	ord, pts := p.Ordered(c), p.PointsOrdered(c)
 	lo, hi := page*p.PageSize(), min(len(ord), (page+1)*p.PageSize())
@@ -1072,31 +1073,39 @@ func eachPageRow[D interface{ Add(records.Row) }](p *engine.Partition, c, page i
 }
 
 // rowEncoders are the reusable buffers a page's rows and a contest's histogram are
-// encoded into, straight from a partition's columns.
+// encoded into, straight from a partition's columns, and those a page's ids are
+// gathered into.
 type rowEncoders struct {
-	rows records.RowsEncoder
-	hist records.HistEncoder
+	rows              records.RowsEncoder
+	hist              records.HistEncoder
+	entry, user, team []int64
 }
 
-// encodeRows encodes the rows of page (0 = the first) of contest c of p into e: the
-// rows PageRows returns, without building them.
-func encodeRows(p *engine.Partition, c, page int, e *records.RowsEncoder) {
+// encodeRows encodes the rows of page (0 = the first) of contest c of p into enc.rows:
+// the rows PageRows returns, without building them. A page's ids are gathered first
+// (engine.Partition.GatherIDs: a mega contest's are random reads, many in flight at
+// once), then encoded. TestPackedCycleRecords checks the bytes against PageRows.
+func encodeRows(p *engine.Partition, c, page int, enc *rowEncoders) {
+	e := &enc.rows
 	e.Reset()
-	// eachPageRow's walk, with a direct call: a generic's method call through a pointer
-	// type goes through its dictionary, for every row of every page a cycle writes.
-	// TestPackedCycleRecords checks the bytes against PageRows.
 	ord, pts := p.Ordered(c), p.PointsOrdered(c)
 	lo, hi := page*p.PageSize(), min(len(ord), (page+1)*p.PageSize())
-	rank := int64(0)
-	if lo < hi {
-		rank = int64(p.Rank(int(ord[lo])))
+	if lo >= hi {
+		return
 	}
-	for j := lo; j < hi; j++ {
-		i := int(ord[j])
-		if j > lo && pts[j] != pts[j-1] {
-			rank = int64(j + 1)
+	n := hi - lo
+	if cap(enc.entry) < n {
+		enc.entry, enc.user, enc.team = make([]int64, n), make([]int64, n), make([]int64, n)
+	}
+	ids, users, teams := enc.entry[:n], enc.user[:n], enc.team[:n]
+	p.GatherIDs(ord[lo:hi], ids, users, teams)
+	pts = pts[lo:hi]
+	rank := int64(p.Rank(int(ord[lo])))
+	for k := range ids {
+		if k > 0 && pts[k] != pts[k-1] {
+			rank = int64(lo + k + 1)
 		}
-		e.Add(records.Row{Rank: rank, EntryID: p.EntryID(i), UserID: p.UserID(i), TeamID: p.TeamID(i), Points: int64(pts[j])})
+		e.AddRow(rank, int64(pts[k]), ids[k], users[k], teams[k])
 	}
 }
 
@@ -1104,7 +1113,7 @@ func encodeRows(p *engine.Partition, c, page int, e *records.RowsEncoder) {
 // bytes of records.Page{..., Rows: PageRows(p, c, page)}.Record()).
 func pageRecord(p *engine.Partition, c, page int, cycle int64, enc *rowEncoders) records.Record {
 	id := p.Contest(c).ID
-	encodeRows(p, c, page, &enc.rows)
+	encodeRows(p, c, page, enc)
 	return records.Record{Set: records.SetPage, Key: records.PageKey(id, page), Packed: records.PackPage(id, page, cycle, &enc.rows)}
 }
 
@@ -1116,7 +1125,7 @@ func contestRecord(p *engine.Partition, c int, match, cycle, asOf int64, enc *ro
 	for _, pt := range p.PointsOrdered(c) {
 		enc.hist.Add(int64(pt))
 	}
-	encodeRows(p, c, 0, &enc.rows)
+	encodeRows(p, c, 0, enc)
 	h := records.ContestHead{ID: ct.ID, Match: match, Cycle: cycle, AsOf: asOf, Total: int64(ct.End - ct.Start), PageSize: int64(p.PageSize())}
 	return records.Record{Set: records.SetContest, Key: records.IDKey(ct.ID), Packed: records.PackContest(h, &enc.hist, &enc.rows)}
 }
