@@ -2,6 +2,7 @@ package rankstore
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -204,4 +205,15 @@ func benchEntries(def int) int {
 		return v
 	}
 	return def
+}
+
+// BenchmarkHashKey hashes an entry record's set and key, as Put does for every record
+// (and a compaction for every record it copies).
+func BenchmarkHashKey(b *testing.B) {
+	seed := maphash.MakeSeed()
+	var sink uint64
+	for b.Loop() {
+		sink += hashKey(seed, records.SetEntry, "41234567")
+	}
+	runtime.KeepAlive(sink)
 }

@@ -140,7 +140,14 @@ type view struct {
 	size     int    // the record's bytes in its slab
 }
 
+// hashKey is a record's 64-bit hash of set and key. A record of a coded set (the
+// project's own, setCode) hashes its key alone (maphash.String: one call, ~4x quicker
+// than the writer's three writes) salted by its set's code, so that one key in two sets
+// hashes apart; another set hashes set, a 0 and key.
 func hashKey(seed maphash.Seed, set, key string) uint64 {
+	if c, ok := setCode(set); ok {
+		return maphash.String(seed, key) ^ (c+1)*0x9e3779b97f4a7c15
+	}
 	var h maphash.Hash
 	h.SetSeed(seed)
 	h.WriteString(set)
