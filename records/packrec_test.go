@@ -433,8 +433,8 @@ func BenchmarkFirstWrite(b *testing.B) {
 	}
 }
 
-// TestFastPackers: the first writes' packers (packfast.go) give the bytes of Entry.Pack
-// and User.Pack for random entries and users, extreme values included; the records of
+// TestFastPackers: the packers of packfast.go give the bytes of Entry.Pack, User.Pack,
+// PackContest and PackPage for random records, extreme values included; the records of
 // one Arena do not share room (each ends at its capacity), and a task's records cost one
 // allocation when the arena is sized for them.
 func TestFastPackers(t *testing.T) {
@@ -444,9 +444,37 @@ func TestFastPackers(t *testing.T) {
 	var prev Packed
 	for k := range 2000 {
 		_, recs := randRecords(rng)
-		for _, r := range recs[2:] {
+		for _, r := range recs {
 			var want, got Packed
 			switch r.Set {
+			case SetContest:
+				c, err := ContestFrom(r.Packed)
+				if err != nil && c.PageSize > 0 { // random page sizes may be negative: decoded all the same
+					t.Fatal(err)
+				}
+				want = c.PackedRecord().Packed
+				var hist HistEncoder
+				for _, b := range c.Hist {
+					for range b.Count {
+						hist.Add(b.Points)
+					}
+				}
+				var rows RowsEncoder
+				for _, r := range c.First {
+					rows.AddRow(r.Rank, r.Points, r.EntryID, r.UserID, r.TeamID)
+				}
+				got = a.Contest(ContestHead{c.ID, c.Match, c.Cycle, c.AsOf, c.Total, c.PageSize}, &hist, &rows)
+			case SetPage:
+				pg, err := PageFrom(r.Packed)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = pg.PackedRecord().Packed
+				var rows RowsEncoder
+				for _, r := range pg.Rows {
+					rows.AddRow(r.Rank, r.Points, r.EntryID, r.UserID, r.TeamID)
+				}
+				got = a.Page(pg.Contest, pg.No, pg.Cycle, &rows)
 			case SetEntry:
 				e, err := EntryFrom(r.Packed)
 				if err != nil {
@@ -531,7 +559,7 @@ func BenchmarkEntryUserPack(b *testing.B) {
 	}
 }
 
-// TestKeysBuilder: Keys gives the keys IDKey and UserKey give, in the order added, and
+// TestKeysBuilder: Keys gives the keys IDKey, PageKey and UserKey give, in the order added, and
 // is empty after Set.
 func TestKeysBuilder(t *testing.T) {
 	var k Keys
@@ -539,10 +567,14 @@ func TestKeysBuilder(t *testing.T) {
 		var want []string
 		for j := range int64(50) {
 			id := (j*7919 - 100) << uint(j%40)
-			if j%3 == 0 {
+			switch j % 3 {
+			case 0:
 				k.User(id, -j, int32(j+int64(round)))
 				want = append(want, UserKey(id, -j, int32(j+int64(round))))
-			} else {
+			case 1:
+				k.Page(id, int(j))
+				want = append(want, PageKey(id, int(j)))
+			default:
 				k.ID(id)
 				want = append(want, IDKey(id))
 			}

@@ -411,7 +411,8 @@ func BenchmarkMovedCycle(b *testing.B) {
 }
 
 // BenchmarkEncodeRanked encodes every page and contest record of a ranked partition as
-// a moved cycle does (pageRecord, contestRecord): one mega contest of
+// a moved cycle does (writeRanked, on GOMAXPROCS goroutines, into a store that
+// discards): one mega contest of
 // LB_BENCH_ENTRIES/10 entries (its own contest group, whose rows are read in display
 // order from columns far larger than a cache) and 20-entry contests for the rest.
 // cpu-ns/row is the process's CPU time (user+system, GC included) per entry encoded.
@@ -449,15 +450,22 @@ func BenchmarkEncodeRanked(b *testing.B) {
 				pts[pl] = int64(k * 150)
 			}
 			p.Run(engine.SnapshotFromCenti(pts))
-			var enc rowEncoders
+			var pages, contests []pageRef
+			for c := range p.NumContests() {
+				for pg := 1; pg < p.Contest(c).Pages; pg++ {
+					pages = append(pages, pageRef{p, int32(c), int32(pg)})
+				}
+				contests = append(contests, pageRef{p, int32(c), 0})
+			}
+			discard := func([]records.Record) error { return nil }
 			b.ReportAllocs()
 			cpu0 := cpuTime()
 			for b.Loop() {
-				for c := range p.NumContests() {
-					for pg := 1; pg < p.Contest(c).Pages; pg++ {
-						_ = pageRecord(p, c, pg, 3, &enc)
-					}
-					_ = contestRecord(p, c, 1, 3, 4, &enc)
+				if err := writeRanked(pages, false, 1, 3, 4, discard); err != nil {
+					b.Fatal(err)
+				}
+				if err := writeRanked(contests, true, 1, 3, 4, discard); err != nil {
+					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/float64(tc.count), "cpu-ns/row")

@@ -117,3 +117,82 @@ func TestFirstWritesBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestRankedRecordsBytes: the page and contest records a cycle writes (writeRanked: bytes
+// from an arena, keys from one string per task, several tasks at once) are byte for byte
+// and key for key those pageRecord and contestRecord pack alone (which
+// TestPackedCycleRecords compares with the records' maps), in a first cycle and in cycles
+// that carry a points change.
+func TestRankedRecordsBytes(t *testing.T) {
+	defer func(n int) { refsPerTask = n }(refsPerTask)
+	refsPerTask = 7
+	cfg := DefaultConfig()
+	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
+	rs := &recordingStore{Store: embeddedStore(t)}
+	w, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(4) {
+		if err := w.AddPartition(p, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	s := newSynth(5000) // a 500-entry mega contest: 5 pages
+	for s.made < s.n {
+		if err := w.Apply(ctx, s.batch(1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	for cycle := int64(1); cycle <= 3; cycle++ {
+		if cycle > 1 {
+			w.Apply(ctx, kafkasource.Batch{Points: []kafkasource.PointsEvent{{MatchID: 1, PlayerID: s.players[cycle], Centi: cycle * 900, TS: cycle}}})
+		}
+		rs.recs = nil
+		at := time.Now()
+		if err := w.Cycle(ctx, Tick{Cycle: cycle, At: at}); err != nil {
+			t.Fatal(err)
+		}
+		m := w.matches[1]
+		want := map[string][]byte{}
+		var enc rowEncoders
+		for _, sh := range m.shards {
+			for _, g := range sh.groups {
+				p := g.part
+				if p == nil {
+					continue
+				}
+				for c := range p.NumContests() {
+					r := contestRecord(p, c, m.id, cycle, at.UnixMilli(), &enc)
+					want[r.Set+"/"+r.Key] = r.Packed
+					for pg := 1; pg < p.Contest(c).Pages; pg++ {
+						r := pageRecord(p, c, pg, cycle, &enc)
+						want[r.Set+"/"+r.Key] = r.Packed
+					}
+				}
+			}
+		}
+		n := map[string]int{}
+		for _, r := range rs.recs {
+			if r.Set != records.SetPage && r.Set != records.SetContest {
+				continue
+			}
+			n[r.Set]++
+			b, ok := want[r.Set+"/"+r.Key]
+			if !ok {
+				t.Fatalf("cycle %d: %s/%q written, not one of the partitions' records", cycle, r.Set, r.Key)
+			}
+			if !bytes.Equal(r.Packed, b) {
+				t.Fatalf("cycle %d: %s/%s written\n%x\nwant\n%x", cycle, r.Set, r.Key, r.Packed, b)
+			}
+			if cap(r.Packed) != len(r.Packed) {
+				t.Fatalf("cycle %d: %s/%s has room past its bytes", cycle, r.Set, r.Key)
+			}
+		}
+		if n[records.SetPage] < 4 || n[records.SetContest] < 5 {
+			t.Fatalf("cycle %d wrote %v", cycle, n)
+		}
+	}
+}
