@@ -577,3 +577,42 @@ func TestContestFreedByPrune(t *testing.T) {
 		t.Fatalf("match 2 holds %d entries, want 1", got)
 	}
 }
+
+// TestChangesGrowByDoubling: a change log keeps every event as added while its columns
+// grow, all to the same length, by doubling (a log of 5000 events takes 7 room sizes,
+// 64 to 8192; append's growth by a quarter took about 20, copying the log each time).
+func TestChangesGrowByDoubling(t *testing.T) {
+	var c changes
+	var want []kafkasource.EntryEvent
+	caps := map[int]bool{}
+	for i := range 5000 {
+		e := kafkasource.EntryEvent{EntryID: int64(i + 1), ContestID: int64(i%7 + 1), UserID: int64(i%13 + 1), TeamID: int64(i/2 + 1)}
+		if i%5 == 4 {
+			e.Withdrawn = true
+		} else {
+			e.Players = []int32{int32(i), int32(i + 1), int32(i + 2)}
+			e.Captain, e.ViceCaptain = int32(i), int32(i+1)
+		}
+		c.add(&e)
+		want = append(want, e)
+		caps[cap(c.entry)] = true
+		for _, n := range []int{len(c.contest), len(c.user), len(c.team), len(c.gone), len(c.lineup)} {
+			if n != len(c.entry) {
+				t.Fatalf("after %d events a column holds %d", len(c.entry), n)
+			}
+		}
+	}
+	for i, w := range want {
+		if got := c.event(i); !reflectEqualEvent(got, w) {
+			t.Fatalf("event %d reads %+v, want %+v", i, got, w)
+		}
+	}
+	if len(caps) > 7 {
+		t.Fatalf("the log's columns took %d room sizes for 5000 events, want at most 7 (doubling)", len(caps))
+	}
+}
+
+func reflectEqualEvent(a, b kafkasource.EntryEvent) bool {
+	return a.EntryID == b.EntryID && a.ContestID == b.ContestID && a.UserID == b.UserID && a.TeamID == b.TeamID &&
+		a.Withdrawn == b.Withdrawn && a.Captain == b.Captain && a.ViceCaptain == b.ViceCaptain && slices.Equal(a.Players, b.Players)
+}
