@@ -279,6 +279,15 @@ func (t *table) reserve() {
 	t.grow(min(maxSlots, max(16, (len(t.slots)*growNum/growDen+7)&^7)))
 }
 
+// reserveFor grows the table, when it is smaller, to the size that holds records
+// records at most loadNum/loadDen full (to a multiple of 8 slots, at most maxSlots).
+func (t *table) reserveFor(records int) {
+	n := min(maxSlots, ((records*loadDen+loadNum-1)/loadNum+7)&^7)
+	if n > len(t.slots) {
+		t.grow(n)
+	}
+}
+
 // grow moves the slots into a table of n slots.
 func (t *table) grow(n int) {
 	old := t.slots
