@@ -16,7 +16,11 @@ import (
 // firstWrites returns entry and user records as a first cycle writes them: packed
 // (records.Entry.PackedRecord, records.User.PackedRecord), fenced, 11-player lineups,
 // ~2.2 entries a user (the 5.6M dataset's ratio: 5.6M entries, 2.57M user records).
-func firstWrites(n int) (entries, users []records.Record) {
+func firstWrites(n int) (entries, users []records.Record) { return firstWritesAs(n, false) }
+
+// firstWritesAs is firstWrites, the records marked as the packers' own
+// (records.Entry.TrustedRecord, records.User.TrustedRecord) when trusted.
+func firstWritesAs(n int, trusted bool) (entries, users []records.Record) {
 	fence := records.Fence{Epoch: 1, Cycle: 1}
 	var user []records.Entry
 	for i := range n {
@@ -27,10 +31,17 @@ func firstWrites(n int) (entries, users []records.Record) {
 		e := records.Entry{ID: int64(40_000_000 + i*13), Contest: int64(2_000_000 + i/28), Match: 94_000, User: int64(1_000_000 + i/2*3 + i%9/8),
 			Team: int64(i % 7), Part: int32(i % 16), Lineup: records.Lineup{Players: players, Captain: players[0], Vice: players[1]}}
 		r := e.PackedRecord()
+		if trusted {
+			r = e.TrustedRecord()
+		}
 		r.Fence = fence
 		entries = append(entries, r)
 		if len(user) > 0 && user[0].User != e.User {
-			u := records.User{Match: e.Match, User: user[0].User, Part: user[0].Part, Entries: user}.PackedRecord()
+			ur := records.User{Match: e.Match, User: user[0].User, Part: user[0].Part, Entries: user}
+			u := ur.PackedRecord()
+			if trusted {
+				u = ur.TrustedRecord()
+			}
 			u.Fence = fence
 			users = append(users, u)
 			user = nil
@@ -47,14 +58,27 @@ func firstWrites(n int) (entries, users []records.Record) {
 // LB_BENCH_ENTRIES sets the entries (default 100000).
 //
 //	go test -run '^$' -bench PutFirstWrites ./rankstore
-func BenchmarkPutFirstWrites(b *testing.B) { benchmarkPutFirstWrites(b, 1, false) }
+func BenchmarkPutFirstWrites(b *testing.B) { benchmarkPutFirstWrites(b, 1, false, false) }
 
 // BenchmarkPutFirstWritesReserved is BenchmarkPutFirstWrites with the store told first
 // how many records are coming (Store.Reserve, counted in the CPU), as a cold start's
 // first cycle can: each shard's table is sized once instead of growing as they come.
 //
 //	go test -run '^$' -bench PutFirstWritesReserved ./rankstore
-func BenchmarkPutFirstWritesReserved(b *testing.B) { benchmarkPutFirstWrites(b, 1, true) }
+func BenchmarkPutFirstWritesReserved(b *testing.B) { benchmarkPutFirstWrites(b, 1, true, false) }
+
+// BenchmarkPutFirstWritesTrusted is BenchmarkPutFirstWrites with the records marked as
+// the packers' own (records.Entry.TrustedRecord, User.TrustedRecord): Put copies their
+// bins without reading them.
+//
+//	go test -run '^$' -bench PutFirstWritesTrusted ./rankstore
+func BenchmarkPutFirstWritesTrusted(b *testing.B) { benchmarkPutFirstWrites(b, 1, false, true) }
+
+// BenchmarkPutFirstWritesReservedTrusted is both: a cold start's first cycle with the
+// worker telling the store its records' count and writing trusted records.
+//
+//	go test -run '^$' -bench PutFirstWritesReservedTrusted ./rankstore
+func BenchmarkPutFirstWritesReservedTrusted(b *testing.B) { benchmarkPutFirstWrites(b, 1, true, true) }
 
 // BenchmarkPutFirstWritesParallel is BenchmarkPutFirstWrites with the batches written
 // from GOMAXPROCS goroutines at once, as a cycle's writes are (worker's parallelEmit):
@@ -62,11 +86,11 @@ func BenchmarkPutFirstWritesReserved(b *testing.B) { benchmarkPutFirstWrites(b, 
 //
 //	go test -run '^$' -bench PutFirstWritesParallel ./rankstore
 func BenchmarkPutFirstWritesParallel(b *testing.B) {
-	benchmarkPutFirstWrites(b, runtime.GOMAXPROCS(0), false)
+	benchmarkPutFirstWrites(b, runtime.GOMAXPROCS(0), false, false)
 }
 
-func benchmarkPutFirstWrites(b *testing.B, writers int, reserve bool) {
-	entries, users := firstWrites(benchEntries(100_000))
+func benchmarkPutFirstWrites(b *testing.B, writers int, reserve, trusted bool) {
+	entries, users := firstWritesAs(benchEntries(100_000), trusted)
 	ctx := context.Background()
 	var cpu time.Duration
 	var s *Store

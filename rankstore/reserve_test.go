@@ -1,6 +1,7 @@
 package rankstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -121,5 +122,50 @@ func TestReserveFor(t *testing.T) {
 		if len(tb.slots) != c.slots {
 			t.Errorf("reserveFor(%d) after reserveFor(%d) shrank to %d slots", c.records/2, c.records, len(tb.slots))
 		}
+	}
+}
+
+// TestPutTrusted: records marked as the packers' own (TrustedRecord), which Put copies
+// without reading their bins, are stored byte for byte as the same records unmarked
+// (checked), fenced, and a trusted record is fenced like any other.
+func TestPutTrusted(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	checked, trusted := open(t, "", c), open(t, "", c)
+	ce, cu := firstWritesAs(3000, false)
+	te, tu := firstWritesAs(3000, true)
+	for i, r := range append(te[:len(te):len(te)], tu...) {
+		if !r.Trusted() {
+			t.Fatalf("record %d %s/%s not trusted", i, r.Set, r.Key)
+		}
+	}
+	for _, w := range []struct {
+		s    *Store
+		recs [][]records.Record
+	}{{checked, [][]records.Record{ce, cu}}, {trusted, [][]records.Record{te, tu}}} {
+		for _, recs := range w.recs {
+			if err := w.s.Put(ctx, records.Live, recs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, r := range append(ce[:len(ce):len(ce)], cu...) {
+		want, ok1, err1 := checked.GetPacked(ctx, records.Live, r.Set, r.Key)
+		got, ok2, err2 := trusted.GetPacked(ctx, records.Live, r.Set, r.Key)
+		if !ok1 || !ok2 || err1 != nil || err2 != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s/%s: trusted %x (%v %v), checked %x (%v %v)", r.Set, r.Key, got, ok2, err2, want, ok1, err1)
+		}
+		if got.Fence() != r.Fence {
+			t.Fatalf("%s/%s: fence %+v, want %+v", r.Set, r.Key, got.Fence(), r.Fence)
+		}
+	}
+	// An older fence is refused for a trusted record as for any other.
+	old := te[0]
+	old.Fence = records.Fence{}
+	old.Fence.Epoch = te[0].Fence.Epoch - 1
+	old.Fence.Cycle = te[0].Fence.Cycle
+	var fe *records.FencedError
+	if err := trusted.Put(ctx, records.Live, []records.Record{old}); !errors.As(err, &fe) || fe.Key != old.Key {
+		t.Fatalf("a trusted record of an older fence: %v", err)
 	}
 }

@@ -418,8 +418,14 @@ func (m *Merge) Plan(r Record, old Packed) error {
 
 // planTail plans r (packed, taking nothing from a stored record) as a tail write when it
 // can be one: ok is false when r must be merged (a name written literally that has a code,
-// a bin that sorts at or after the fence's in a fenced write).
+// a bin that sorts at or after the fence's in a fenced write). A trusted record
+// (TrustedRecord) is one without reading its bins.
 func (m *Merge) planTail(r Record) (ok bool, err error) {
+	if r.Trusted() { // this package's own packing: coded, canonical, before the fence (trusted.go)
+		n, k := binary.Uvarint(r.Packed)
+		m.setTail(int(n), r.Packed[k:], r.Fence)
+		return true, nil
+	}
 	if ok, n, body := codedTail(r.Packed, !r.Fence.IsZero()); ok {
 		m.setTail(n, body, r.Fence)
 		return true, nil

@@ -41,6 +41,9 @@ type Record struct {
 	// KeepPrev asks the store to keep the stored record's PrevBins under their PrevName
 	// bins, written with the new bins in one operation (versions.go).
 	KeepPrev bool
+	// trusted marks Packed as this package's packers' own output (trusted.go): Merge
+	// writes it without reading its bins. Set only by this package.
+	trusted *byte
 }
 
 // Key helpers: every key is a string.

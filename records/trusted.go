@@ -1,0 +1,40 @@
+package records
+
+// A record packed by this package's own packers (Entry.Pack, User.Pack) is canonical:
+// its bins are sorted and distinct, every name is coded, and it has no fence bins and
+// no bin that sorts at or after them. A first write of such a record (no stored record
+// merged into it) is its bytes and then the fence's two bins, so Merge need not read it
+// bin by bin to check it: TrustedRecord marks it so, and Merge.Plan copies it without
+// scanning (planTail). Every other record, above all one that came from a client over
+// the wire (internal/devstore), is read and checked as before: a malformed record is
+// refused, never stored.
+//
+// The mark holds the address of Packed's last byte: a record whose Packed is replaced
+// or resliced after it was marked is no longer trusted. A trusted record whose bytes
+// are malformed (changed in place after packing) is a programming error; tests check
+// the packers' output with CheckPacked (TestTrustedRecords).
+
+// TrustedRecord is PackedRecord marked as this package's own, canonical packing: a
+// store writes it without reading its bins again. Its Packed must not be changed in
+// place.
+func (e Entry) TrustedRecord() Record { return trust(e.PackedRecord()) }
+
+// TrustedRecord is PackedRecord marked as this package's own, canonical packing: a
+// store writes it without reading its bins again. Its Packed must not be changed in
+// place.
+func (u User) TrustedRecord() Record { return trust(u.PackedRecord()) }
+
+// trust marks r's Packed, which this package's packers produced with every name coded
+// and every bin sorting before the fence's, as needing no check.
+func trust(r Record) Record {
+	if len(r.Packed) > 0 {
+		r.trusted = &r.Packed[len(r.Packed)-1]
+	}
+	return r
+}
+
+// Trusted reports whether r is marked as this package's own packing (TrustedRecord)
+// and still holds the bytes it was marked with.
+func (r Record) Trusted() bool {
+	return r.trusted != nil && len(r.Packed) > 0 && r.trusted == &r.Packed[len(r.Packed)-1]
+}
