@@ -229,6 +229,9 @@ func canonID(b []byte, i int) (int64, int, bool) {
 	if n < 8 {
 		return v, i + n, true
 	}
+	if len(b)-i > 8 && b[i+8]-'0' > 9 {
+		return v, i + 8, true // 8 digits (entry, user and team ids often have 8)
+	}
 	if len(b)-i < 16 {
 		return 0, i, false
 	}
