@@ -42,8 +42,9 @@ type Record struct {
 	// bins, written with the new bins in one operation (versions.go).
 	KeepPrev bool
 	// trusted marks Packed as this package's packers' own output (trusted.go): Merge
-	// writes it without reading its bins. Set only by this package.
-	trusted *byte
+	// writes it without reading its bins. Set only by this package; in KeepPrev's
+	// padding, so that a Record stays 88 bytes.
+	trusted uint32
 }
 
 // Key helpers: every key is a string.

@@ -1,5 +1,7 @@
 package records
 
+import "unsafe"
+
 // A record packed by this package's own packers (Entry.Pack, User.Pack) is canonical:
 // its bins are sorted and distinct, every name is coded, and it has no fence bins and
 // no bin that sorts at or after them. A first write of such a record (no stored record
@@ -9,8 +11,11 @@ package records
 // the wire (internal/devstore), is read and checked as before: a malformed record is
 // refused, never stored.
 //
-// The mark holds the address of Packed's last byte: a record whose Packed is replaced
-// or resliced after it was marked is no longer trusted. A trusted record whose bytes
+// The mark holds the low 31 bits of the address of Packed's last byte (and a set top
+// bit: never 0): a record whose Packed is replaced or resliced after it was marked is
+// no longer trusted (but for a 1 in 2^31 coincidence of addresses; one of Packed on a goroutine's stack
+// that moves loses the mark, and is checked). It sits in the padding after KeepPrev:
+// a Record stays 88 bytes (a pointer made it 96, and Put's batches of them slower). A trusted record whose bytes
 // are malformed (changed in place after packing) is a programming error; tests check
 // the packers' output with CheckPacked (TestTrustedRecords).
 
@@ -27,14 +32,21 @@ func (u User) TrustedRecord() Record { return trust(u.PackedRecord()) }
 // trust marks r's Packed, which this package's packers produced with every name coded
 // and every bin sorting before the fence's, as needing no check.
 func trust(r Record) Record {
-	if len(r.Packed) > 0 {
-		r.trusted = &r.Packed[len(r.Packed)-1]
-	}
+	r.trusted = r.mark()
 	return r
+}
+
+// mark is the mark of r's Packed: the low 31 bits of its last byte's address and the
+// top bit, never 0 (0 when Packed is empty: never trusted).
+func (r Record) mark() uint32 {
+	if len(r.Packed) == 0 {
+		return 0
+	}
+	return uint32(uintptr(unsafe.Pointer(&r.Packed[len(r.Packed)-1]))) | 1<<31
 }
 
 // Trusted reports whether r is marked as this package's own packing (TrustedRecord)
 // and still holds the bytes it was marked with.
 func (r Record) Trusted() bool {
-	return r.trusted != nil && len(r.Packed) > 0 && r.trusted == &r.Packed[len(r.Packed)-1]
+	return r.trusted != 0 && r.trusted == r.mark()
 }

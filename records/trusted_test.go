@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // randEntryUser returns a random entry and user, extreme values and empty lineups and
@@ -134,6 +135,14 @@ func TestTrustedMarkLost(t *testing.T) {
 	got, err := PackWrite(other, nil)
 	if err != nil || Packed(got).Fence() != other.Fence || CheckPacked(got) != nil {
 		t.Fatalf("a replaced record with fence bins: fence %+v, %v", Packed(got).Fence(), err)
+	}
+}
+
+// TestRecordSize: the trusted mark sits in KeepPrev's padding; a Record stays 88 bytes
+// on a 64-bit machine (Put's batches are slices of them).
+func TestRecordSize(t *testing.T) {
+	if n := unsafe.Sizeof(Record{}); unsafe.Sizeof(uintptr(0)) == 8 && n > 88 {
+		t.Fatalf("a Record is %d bytes, want at most 88", n)
 	}
 }
 
