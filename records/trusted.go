@@ -2,11 +2,12 @@ package records
 
 import "unsafe"
 
-// A record packed by this package's own packers (Entry.Pack, User.Pack) is canonical:
+// A record packed by this package's own packers (Entry.Pack, User.Pack, Arena.Entry,
+// Arena.User) is canonical:
 // its bins are sorted and distinct, every name is coded, and it has no fence bins and
 // no bin that sorts at or after them. A first write of such a record (no stored record
 // merged into it) is its bytes and then the fence's two bins, so Merge need not read it
-// bin by bin to check it: TrustedRecord marks it so, and Merge.Plan copies it without
+// bin by bin to check it: TrustedRecord (Arena.EntryRecord, Arena.UserRecord) marks it so, and Merge.Plan copies it without
 // scanning (planTail). Every other record, above all one that came from a client over
 // the wire (internal/devstore), is read and checked as before: a malformed record is
 // refused, never stored.
@@ -28,6 +29,21 @@ func (e Entry) TrustedRecord() Record { return trust(e.PackedRecord()) }
 // store writes it without reading its bins again. Its Packed must not be changed in
 // place.
 func (u User) TrustedRecord() Record { return trust(u.PackedRecord()) }
+
+// EntryRecord is the SetEntry record of h with lineup (AppendLineup's bytes) packed
+// into a's memory (Arena.Entry), marked as this package's own packing like
+// TrustedRecord: a store writes it without reading its bins again. Its Key is left to
+// the caller (Keys.Set).
+func (a *Arena) EntryRecord(h EntryHead, lineup []byte) Record {
+	return trust(Record{Set: SetEntry, Packed: a.Entry(h, lineup)})
+}
+
+// UserRecord is the SetUser record of e's entries packed into a's memory (Arena.User),
+// marked as this package's own packing like TrustedRecord. Its Key is left to the
+// caller (Keys.Set).
+func (a *Arena) UserRecord(match, user int64, part int32, e *UserEncoder) Record {
+	return trust(Record{Set: SetUser, Packed: a.User(match, user, part, e)})
+}
 
 // trust marks r's Packed, which this package's packers produced with every name coded
 // and every bin sorting before the fence's, as needing no check.

@@ -84,6 +84,37 @@ func TestTrustedRecords(t *testing.T) {
 	}
 }
 
+// TestArenaTrustedRecords: Arena.EntryRecord and Arena.UserRecord are trusted and hold
+// the bytes of Entry.Pack and User.Pack (which TestTrustedRecords checks), in the
+// arena's memory, each its own (a later record does not change an earlier one's mark).
+func TestArenaTrustedRecords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 2))
+	var a Arena
+	var recs []Record
+	var want []Packed
+	for range 2000 {
+		e, u := randEntryUser(rng)
+		l := AppendLineup(nil, e.Players, e.Captain, e.Vice)
+		recs = append(recs, a.EntryRecord(EntryHead{ID: e.ID, Contest: e.Contest, Match: e.Match, User: e.User, Team: e.Team, Part: e.Part}, l))
+		want = append(want, e.Pack())
+		var enc UserEncoder
+		for _, ue := range u.Entries {
+			enc.Add(ue.ID, ue.Contest, ue.Team, AppendLineup(nil, ue.Players, ue.Captain, ue.Vice))
+		}
+		recs = append(recs, a.UserRecord(u.Match, u.User, u.Part, &enc))
+		want = append(want, u.Pack())
+	}
+	for i, r := range recs {
+		set := SetEntry
+		if i%2 == 1 {
+			set = SetUser
+		}
+		if r.Set != set || !r.Trusted() || !bytes.Equal(r.Packed, want[i]) {
+			t.Fatalf("record %d: set %s trusted %v, bytes %x, want %s %x", i, r.Set, r.Trusted(), r.Packed, set, want[i])
+		}
+	}
+}
+
 func val64(rng *rand.Rand) int64 { return rng.Int64() - rng.Int64() }
 
 // TestTrustedMarkLost: a record whose Packed is replaced, truncated or extended after it
