@@ -521,6 +521,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	}
 	err := errStoreUnavailable
 	if !skip {
+		w.reserve(final, whole)
 		err = writeAll()
 	}
 	if err != nil {
@@ -918,6 +919,33 @@ type deletion struct {
 	part     int32
 }
 
+// reserver is a store that sizes its index ahead of many new records (the embedded
+// store: rankstore.Store.Reserve); Aerospike sizes its own.
+type reserver interface {
+	Reserve(ns string, more int) error
+}
+
+// reserve tells a store that sizes its index ahead (reserver) about the records a cycle
+// writing groups whole is about to write: an entry record per entry and a user record
+// per user of each (a user whose entries span groups counted in each: a few more
+// slots), so that the store grows its index once, not again and again as a first cycle
+// after a replay writes millions of records.
+func (w *Worker) reserve(final bool, whole []*group) {
+	r, ok := w.store.(reserver)
+	if !ok || len(whole) == 0 {
+		return
+	}
+	more := 0
+	for _, g := range whole {
+		more += g.n + len(g.users.ids)
+	}
+	for _, ns := range w.namespaces(final) {
+		if err := r.Reserve(ns, more); err != nil {
+			w.log.Warn("store cannot reserve room for a cycle's records; writing without", "namespace", ns, "records", more, "err", err)
+		}
+	}
+}
+
 func (w *Worker) namespaces(final bool) []string {
 	if final {
 		return []string{records.Live, records.Complete}
@@ -1181,7 +1209,7 @@ func entryPacked(m *match, g *group, c, i int) records.Record {
 	var buf [16]int32 // a lineup: 11 players
 	players, capt, vice := p.Lineup(i, buf[:0])
 	return records.Entry{ID: p.EntryID(i), Contest: p.Contest(c).ID, Match: m.id, Part: g.pid, User: p.UserID(i), Team: p.TeamID(i),
-		Lineup: records.Lineup{Players: players, Captain: capt, Vice: vice}}.PackedRecord()
+		Lineup: records.Lineup{Players: players, Captain: capt, Vice: vice}}.TrustedRecord()
 }
 
 // findEntry finds an entry by id and contest in a match's shards.
@@ -1446,7 +1474,7 @@ func (s *userScratch) add(m *match, g *group, i int) {
 // record packs the user record of the entries gathered and empties the scratch.
 func (s *userScratch) record(match, user int64, part int32) records.Record {
 	sortEntries(s.entries)
-	r := records.User{Match: match, User: user, Part: part, Entries: s.entries}.PackedRecord()
+	r := records.User{Match: match, User: user, Part: part, Entries: s.entries}.TrustedRecord()
 	s.entries, s.players = s.entries[:0], s.players[:0]
 	return r
 }

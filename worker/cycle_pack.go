@@ -54,7 +54,7 @@ func wholeEntryRecords(m *match, g *group, dst []records.Record) []records.Recor
 			t := p.TeamIndex(i)
 			h.ID, h.User, h.Team = p.EntryID(i), p.UserID(i), p.TeamIDAt(t)
 			keys.ID(h.ID)
-			dst = append(dst, records.Record{Set: records.SetEntry, Packed: arena.Entry(h, tl.of(t))})
+			dst = append(dst, arena.EntryRecord(h, tl.of(t)))
 		}
 	}
 	keys.Set(dst[at:])
@@ -123,7 +123,7 @@ func (u *userPacker) record(match, user int64, part int32) records.Record {
 	}
 	u.ents = u.ents[:0]
 	u.keys.User(match, user, part)
-	return records.Record{Set: records.SetUser, Packed: u.arena.User(match, user, part, &u.enc)}
+	return u.arena.UserRecord(match, user, part, &u.enc)
 }
 
 // done gives the records packed since the last done (recs, in order) their keys.

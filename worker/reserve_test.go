@@ -1,0 +1,83 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/fantasy/leaderboard/kafkasource"
+	"github.com/fantasy/leaderboard/records"
+)
+
+// reservingStore is the embedded store, noting what it is asked to reserve.
+type reservingStore struct {
+	*recordingStore
+	mu       sync.Mutex
+	reserved map[string][]int
+}
+
+func (s *reservingStore) Reserve(ns string, more int) error {
+	s.mu.Lock()
+	s.reserved[ns] = append(s.reserved[ns], more)
+	s.mu.Unlock()
+	return s.Store.Reserve(ns, more)
+}
+
+// TestFirstCycleReserves: the first cycle after a replay, which writes a record per
+// entry and per user, asks the store to size its index for them once (Reserve) before
+// it writes, with at least as many records as it then writes of those; an idle cycle
+// asks for nothing.
+func TestFirstCycleReserves(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
+	cfg.GroupEntries = 64
+	rs := &reservingStore{recordingStore: &recordingStore{Store: embeddedStore(t)}, reserved: map[string][]int{}}
+	w, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(4) {
+		if err := w.AddPartition(p, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	s := newSynth(3000)
+	for s.made < s.n {
+		b := s.batch(1000)
+		for k := range b.Entries {
+			b.Entries[k].Partition %= 4
+		}
+		if err := w.Apply(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{} // distinct: a first cycle writes its refresh slice's entries twice
+	for _, r := range rs.recs {
+		if r.Set == records.SetEntry || r.Set == records.SetUser {
+			keys[r.Set+"/"+r.Key] = true
+		}
+	}
+	written := len(keys)
+	got := rs.reserved[records.Live]
+	if len(got) != 1 || got[0] < written || written < 3000 {
+		t.Fatalf("first cycle: reserved %v in live (complete: %v) for %d entry and user records written, want one reservation of at least that", got, rs.reserved[records.Complete], written)
+	}
+	if c := rs.reserved[records.Complete]; len(c) != 0 {
+		t.Fatalf("a live cycle reserved %v in the complete namespace", c)
+	}
+	if err := w.Cycle(ctx, Tick{Cycle: 2, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rs.reserved[records.Live]; len(got) != 1 {
+		t.Fatalf("an idle cycle reserved again: %v", got)
+	}
+}
