@@ -363,7 +363,18 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		}
 	}
 	dels = append(dels, gone...)
+	// A final cycle writes every entry and user record to the complete namespace, but to
+	// the live one only those that changed since the last cycle: live holds the others
+	// already, the same bins (a reader falls back from live to complete record by
+	// record, and reads the rest of its answer where it found the entry or user: either
+	// way the same final standings), and rewriting them all there doubled the final
+	// cycle's writes and its memory.
+	var liveUsers map[int32][]int64
 	if final {
+		liveUsers = map[int32][]int64{}
+		for part, ids := range users {
+			liveUsers[part] = sortedIDs(slices.Clone(ids))
+		}
 		for _, sh := range wk.shards {
 			for _, g := range sh.groups {
 				users[sh.part] = append(users[sh.part], g.users.ids...)
@@ -445,14 +456,24 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		dels = now
 	}
 	var written atomic.Int64 // emit runs on parallelEmit's goroutines
-	emit := func(recs []records.Record) error {
-		for _, ns := range w.namespaces(final) {
-			if err := w.put(ctx, ns, recs, m.cycle); err != nil {
-				return err
+	emitTo := func(nss ...string) func([]records.Record) error {
+		return func(recs []records.Record) error {
+			for _, ns := range nss {
+				if err := w.put(ctx, ns, recs, m.cycle); err != nil {
+					return err
+				}
+				written.Add(int64(len(recs)))
 			}
-			written.Add(int64(len(recs)))
+			return nil
 		}
-		return nil
+	}
+	emit := emitTo(w.namespaces(final)...)
+	// emitWhole writes the entry and user records of whole groups: to the complete
+	// namespace alone in a final cycle (liveUsers, out.entries: the changed ones go to
+	// both).
+	emitWhole := emit
+	if final {
+		emitWhole = emitTo(records.Complete)
 	}
 	writeAll := func() error {
 		for _, ns := range w.namespaces(final) {
@@ -476,17 +497,22 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		}
 		err := parallelEmit(len(whole), func(k int, dst []records.Record) []records.Record {
 			return wholeEntryRecords(m, whole[k], dst)
-		}, emit)
+		}, emitWhole)
 		if err != nil {
 			return err
 		}
 		for _, sh := range wk.shards {
 			one := []*shard{sh}
-			missing, err := userRecords(m, one, userIDs[sh.part], emit)
+			if final {
+				if _, err := userRecords(m, one, liveUsers[sh.part], emitTo(records.Live)); err != nil {
+					return err
+				}
+			}
+			missing, err := userRecords(m, one, userIDs[sh.part], emitWhole)
 			if err != nil {
 				return err
 			}
-			if err := rangeUserRecords(m, one, lo, hi, emit); err != nil {
+			if err := rangeUserRecords(m, one, lo, hi, emitWhole); err != nil {
 				return err
 			}
 			for _, u := range missing {
@@ -939,7 +965,11 @@ func (w *Worker) reserve(final bool, whole []*group) {
 	for _, g := range whole {
 		more += g.n + len(g.users.ids)
 	}
-	for _, ns := range w.namespaces(final) {
+	nss := w.namespaces(false)
+	if final {
+		nss = []string{records.Complete} // live holds them already (emitWhole)
+	}
+	for _, ns := range nss {
 		if err := r.Reserve(ns, more); err != nil {
 			w.log.Warn("store cannot reserve room for a cycle's records; writing without", "namespace", ns, "records", more, "err", err)
 		}
