@@ -3,8 +3,8 @@ package worker
 import (
 	"testing"
 
-	"github.com/fantasy/leaderboard/records"
 	"github.com/fantasy/leaderboard/internal/reference"
+	"github.com/fantasy/leaderboard/records"
 )
 
 // writtenTo is leaderboard_worker_records_written_total{namespace=ns,set=set} of f's
