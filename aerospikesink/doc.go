@@ -9,7 +9,11 @@
 // the write, SendKey); its bins are Aerospike bins (int64, string, []byte). A write is a
 // BatchWrite in BatchOperate with REPLACE semantics, so the stored bins are exactly the
 // new ones; a fenced write also carries the fence bins and a filter expression
-// (FenceExpression) that refuses it when the stored fence is newer.
+// (FenceExpression) that refuses it when the stored fence is newer. records.Record's
+// IfChanged (keep a stored record of the same bins, refreshing its expiry) is ignored:
+// such a record is written as any other, the same stored result without the embedded
+// store's saving (a server-side comparison of every bin would cost the server more than
+// the write).
 //
 // Failure handling: records that failed on a transient result code (retry.go) are tried
 // again with exponential backoff; a record the server refuses for good (RECORD_TOO_BIG,

@@ -30,7 +30,10 @@ import (
 // is its index there and its name is not written (5 bytes less per entry record), any
 // other is setLiteral + len(set) followed by its name.
 //
-// and its bytes are never written again once stored: a reader is lent a slice of a slab
+// and its bytes are never written again once stored, but for its expiry: a write of the
+// same bins (records.Record.IfChanged) refreshes it in place (table.refresh), under the
+// shard's write lock, while readers read a header only under its read lock and are
+// lent no header bytes, so the bins a reader holds never change. A reader is lent a slice of a slab
 // (GetPacked, Lookup, Mutate's cur) and may keep it as long as it likes, which keeps the
 // slab alive. A replaced or deleted record is garbage in its slab; each slab counts its
 // live bytes. One with none left is dropped; one that falls under two thirds live (and
@@ -195,6 +198,14 @@ func (t *table) view(loc uint64) view {
 func (t *table) expires(loc uint64) int64 {
 	n, off := splitLoc(loc)
 	return t.decExp(binary.LittleEndian.Uint32(t.slabs[n-1].buf[off:]))
+}
+
+// refresh sets the expiry of the record at loc to expires (unix ns, or NeverExpires) in
+// its header, in place: its bins, which readers may hold, are not touched. The caller
+// holds the shard's write lock.
+func (t *table) refresh(loc uint64, expires int64) {
+	n, off := splitLoc(loc)
+	binary.LittleEndian.PutUint32(t.slabs[n-1].buf[off:], t.encExp(expires))
 }
 
 // encExp is the stored form of expiry expires (unix ns, or NeverExpires): the whole

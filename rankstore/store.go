@@ -11,6 +11,7 @@ import (
 	"math/bits"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -88,7 +89,14 @@ type Store struct {
 	digest func(set, key string) Digest // nil until IndexDigests
 	// batches: Put's scratch (putBatch), reused across Puts.
 	batches sync.Pool
+	// kept counts the records Put left in place, their expiry refreshed (IfChanged).
+	kept atomic.Int64
 }
+
+// Kept reports how many records Put has kept in place since the store opened: written
+// with Record.IfChanged over a live record of the same bins and fence epoch, so only
+// their expiry was refreshed (for tests, benchmarks and metrics).
+func (s *Store) Kept() int64 { return s.kept.Load() }
 
 // Open creates a store and, with a data dir, loads the persisted complete namespace.
 func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
@@ -170,7 +178,16 @@ func (s *Store) Local() bool { return true }
 // written twice keeps its last write, each fence checked against what the batch wrote
 // before it). Put writes them shard by shard, each shard's records in their order under
 // one hold of its lock, so a reader may see a later record of the batch before an earlier
-// one of another key. Another error (a malformed or too large record, ErrFull) ends the
+// one of another key.
+//
+// A record marked IfChanged (not KeepPrev) whose stored record is live, carries a fence
+// of the same epoch and not newer (an equal or older cycle), and holds the same bins but
+// for the fence bins' values (records.Merge.Same) is not written again: its expiry is
+// refreshed in place (slab.go: the bins a reader holds never change) and its fence and
+// generation stay as stored; it counts as written. A record fenced by another epoch, or
+// whose stored record is absent, expired or different, is written as any other.
+//
+// Another error (a malformed or too large record, ErrFull) ends the
 // Put: the failing record is not written, and others of the batch may or may not have
 // been, as with Aerospike's batch writes (a cycle that fails writes its records again).
 func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
@@ -194,10 +211,14 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 		}
 		if err := pw.shard(&n.shards[sh], b.hash[lo:hi], b.order[lo:hi]); err != nil {
 			n.compact(pw.touched)
+			s.kept.Add(pw.kept)
 			return err
 		}
 	}
 	n.compact(pw.touched)
+	if pw.kept > 0 {
+		s.kept.Add(pw.kept)
+	}
 	if pw.fenced != nil {
 		pw.fenced.Count = pw.refused
 		return pw.fenced
@@ -248,6 +269,8 @@ type putWrite struct {
 	recs     []records.Record
 	now, exp int64
 	m        records.Merge
+	same     []byte               // Merge.Same's scratch
+	kept     int64                // records kept in place (IfChanged)
 	fenced   *records.FencedError // the first refused record in the batch's order
 	first    int32                // its index
 	refused  int
@@ -294,12 +317,22 @@ func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
 				return err
 			}
 		}
-		if live && !r.Fence.IsZero() {
+		if live && (!r.Fence.IsZero() || r.IfChanged && !r.KeepPrev) {
 			stored, read := m.OldFence() // read while planning a versioned write
 			if !r.KeepPrev || !read {
 				stored = records.Packed(ov.bins).Fence() // read in place
 			}
-			if r.Fence.Older(stored) {
+			if r.IfChanged && !r.KeepPrev && stored.Epoch == r.Fence.Epoch && !r.Fence.Older(stored) {
+				var same bool
+				if same, w.same = m.Same(ov.bins, w.same); same {
+					// The same bins: refresh the expiry in place (slab.go), keep the
+					// rest (fence, generation) as stored.
+					sh.refresh(sh.slots[i].loc(), w.exp)
+					w.kept++
+					continue
+				}
+			}
+			if !r.Fence.IsZero() && r.Fence.Older(stored) {
 				if w.fenced == nil || idx < w.first {
 					w.fenced = &records.FencedError{Namespace: w.ns, Set: r.Set, Key: r.Key, Fence: r.Fence, Stored: stored}
 					w.first = idx

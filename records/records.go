@@ -41,6 +41,16 @@ type Record struct {
 	// KeepPrev asks the store to keep the stored record's PrevBins under their PrevName
 	// bins, written with the new bins in one operation (versions.go).
 	KeepPrev bool
+	// IfChanged asks the store not to rewrite a stored record that already holds these
+	// bins: when the stored record is live, carries a fence of this write's epoch and not
+	// newer, and its bins equal this record's but for the fence bins' values
+	// (Merge.Same), the store only refreshes its expiry, and the write counts as done.
+	// Otherwise it is written as any other (every fence rule unchanged). For the records
+	// a cycle rebuilds identical (a replay's first cycle, the TTL refresh); ignored on a
+	// KeepPrev write, and by a store that does not keep packed records (Aerospike's sink
+	// writes it as usual: the same result, no saving). In KeepPrev's padding: a Record
+	// stays 88 bytes.
+	IfChanged bool
 	// trusted marks Packed as this package's packers' own output (trusted.go): Merge
 	// writes it without reading its bins. Set only by this package; in KeepPrev's
 	// padding, so that a Record stays 88 bytes.
