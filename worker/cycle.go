@@ -497,7 +497,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		}
 		err := parallelEmit(len(whole), func(k int, dst []records.Record) []records.Record {
 			return wholeEntryRecords(m, whole[k], dst)
-		}, emitWhole)
+		}, keepSame(emitWhole))
 		if err != nil {
 			return err
 		}
@@ -508,11 +508,11 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 					return err
 				}
 			}
-			missing, err := userRecords(m, one, userIDs[sh.part], emitWhole)
+			missing, err := userRecords(m, one, userIDs[sh.part], keepSame(emitWhole))
 			if err != nil {
 				return err
 			}
-			if err := rangeUserRecords(m, one, lo, hi, emitWhole); err != nil {
+			if err := rangeUserRecords(m, one, lo, hi, keepSame(emitWhole)); err != nil {
 				return err
 			}
 			for _, u := range missing {
@@ -829,7 +829,9 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		if c >= p.NumContests() || p.Contest(c).Start > i {
 			c = contestOf(p, i)
 		}
-		out.entries = append(out.entries, entryPacked(m, g, c, i))
+		r := entryPacked(m, g, c, i)
+		r.IfChanged = true // the TTL refresh: most are stored already, the same (keepSame)
+		out.entries = append(out.entries, r)
 	}
 }
 

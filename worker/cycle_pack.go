@@ -37,6 +37,21 @@ func encodeTeamLineups(p *engine.Partition) teamLineups {
 
 func (tl *teamLineups) of(t int) []byte { return tl.b[tl.off[t]:tl.off[t+1]] }
 
+// keepSame is emit with its records marked IfChanged: an embedded store keeps (refreshes
+// the expiry of) those it holds already with the same bins and this epoch's fence,
+// instead of writing them again (rankstore.Store.Put). For the entry and user records a
+// cycle writes whole or for the TTL refresh: a replay's first cycle (after a restart,
+// the store holds them all, unchanged) and the refresh slices rebuild most of them
+// identical. Versioned records (KeepPrev) are never so marked: the store ignores it.
+func keepSame(emit func([]records.Record) error) func([]records.Record) error {
+	return func(recs []records.Record) error {
+		for i := range recs {
+			recs[i].IfChanged = true
+		}
+		return emit(recs)
+	}
+}
+
 // wholeEntryRecords appends the entry record of every entry of group g, in the
 // partition's order (sequential reads of its columns).
 func wholeEntryRecords(m *match, g *group, dst []records.Record) []records.Record {

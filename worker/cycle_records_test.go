@@ -138,3 +138,101 @@ func TestMovedCycleWriteOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartKeepsUnchangedRecords: a restarted worker over the same store (its live
+// namespace kept, as a node's saved one loaded back) rebuilds every entry and user record
+// in its first cycle, and the store keeps those it holds already unchanged (their
+// generation stays 1) instead of writing them again; the entry whose team changed
+// while the worker was down, and its user's record, are written.
+func TestRestartKeepsUnchangedRecords(t *testing.T) {
+	const n = 3000
+	cfg := DefaultConfig()
+	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
+	st := embeddedStore(t)
+	ctx := context.Background()
+	start := func(change bool) *Worker {
+		w, err := New(cfg, &rejects{}, st, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := range int32(16) {
+			if err := w.AddPartition(p, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := newSynth(n)
+		for s.made < s.n {
+			b := s.batch(1000)
+			for i := range b.Entries {
+				if e := &b.Entries[i].Event; change && e.EntryID == 100 {
+					e.TeamID += 10_000 // a team edit while the worker was down
+				}
+			}
+			if err := w.Apply(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+		return w
+	}
+	w := start(false)
+	if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	// (A first cycle writes its groups' refresh slices of entries twice: the second
+	// write is kept.)
+	kept0 := st.Kept()
+	gen := func(set, key string) uint32 {
+		t.Helper()
+		r, ok, err := st.Lookup(records.Live, set, key)
+		if !ok || err != nil {
+			t.Fatalf("%s/%s: ok %v err %v", set, key, ok, err)
+		}
+		return r.Gen
+	}
+	// The user of entry 100 (synth: user id/3+1) and its partition, from its record.
+	e100, _, err := st.Get(ctx, records.Live, records.SetEntry, records.IDKey(100))
+	if err != nil || e100 == nil {
+		t.Fatalf("entry 100: %v", err)
+	}
+	userKey := records.UserKey(1, 100/3+1, int32(e100.Int("part")))
+
+	w2 := start(true)
+	if err := w2.Cycle(ctx, Tick{Cycle: 2, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	rewritten := 0
+	for id := int64(1); id <= n; id++ {
+		if gen(records.SetEntry, records.IDKey(id)) != 1 {
+			rewritten++
+		}
+	}
+	if g := gen(records.SetEntry, records.IDKey(100)); g != 2 || rewritten != 1 {
+		t.Fatalf("restart: entry 100 generation %d (want 2: its team changed), %d entry records rewritten (want 1)", g, rewritten)
+	}
+	if g := gen(records.SetUser, userKey); g != 2 {
+		t.Fatalf("restart: user record %s generation %d, want 2 (its entry changed)", userKey, g)
+	}
+	if g := gen(records.SetUser, records.UserKey(1, 1000/3+1, int32(mustPart(t, st, 1000)))); g != 1 {
+		t.Fatalf("restart: an unchanged user record rewritten (generation %d)", g)
+	}
+	// Every unchanged entry and (at least most) user records were kept.
+	if k := st.Kept() - kept0; k < n-1 {
+		t.Fatalf("restart: the store kept %d records, want at least the %d unchanged entries", k, n-1)
+	}
+	if got, _, _ := st.Get(ctx, records.Live, records.SetEntry, records.IDKey(100)); got.Int("team") != e100.Int("team")+10_000 {
+		t.Fatalf("entry 100's team %d, want %d", got.Int("team"), e100.Int("team")+10_000)
+	}
+}
+
+// mustPart is the partition of entry id's stored record.
+func mustPart(t *testing.T, st interface {
+	Get(context.Context, string, string, string) (records.Bins, bool, error)
+}, id int64) int64 {
+	t.Helper()
+	b, ok, err := st.Get(context.Background(), records.Live, records.SetEntry, records.IDKey(id))
+	if !ok || err != nil {
+		t.Fatalf("entry %d: ok %v err %v", id, ok, err)
+	}
+	return b.Int("part")
+}
