@@ -63,6 +63,11 @@ type Builder struct {
 	first  []uint32 // per row of a new team: the batch row that creates its team
 	list   []uint32 // rows of new teams, grouped by shard
 
+	// The team of the last entry AddKnownTeam or AddTrusted appended (trusted.go).
+	lastTeamID int64
+	lastTeam   uint32
+	lastOK     bool
+
 	// Tests set these to run Append's parallel paths on small batches: goroutines
 	// (0 = GOMAXPROCS) and the fewest rows worth one (0 = appendRowsPerWorker).
 	workers, minRows int
@@ -199,8 +204,19 @@ func grow[T any](buf *[]T, n int) []T {
 // add validates an entry whose lineup is not its team's known one (fp is its lineup
 // fingerprint) and appends it.
 func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt, vice int32, fp uint64) error {
-	fail := func(format string, args ...any) error {
-		return &EntryError{EntryID: entry, ContestID: contest, Reason: fmt.Sprintf(format, args...)}
+	c, err := b.checkLineup(contest, entry, players, capt, vice)
+	if err != nil {
+		return err
+	}
+	return b.addChecked(contest, entry, user, teamID, c, fp)
+}
+
+// checkLineup makes add's checks of a lineup (its size, the first one's setting the
+// builder's, distinct players, captain and vice-captain distinct and in it), giving its
+// players dictionary slots in lineup order.
+func (b *Builder) checkLineup(contest, entry int64, players []int32, capt, vice int32) (lineupCheck, error) {
+	fail := func(format string, args ...any) (lineupCheck, error) {
+		return lineupCheck{}, &EntryError{EntryID: entry, ContestID: contest, Reason: fmt.Sprintf(format, args...)}
 	}
 	if b.lineupSize == 0 {
 		if len(players) == 0 || len(players) > MaxLineupSize {
@@ -234,7 +250,7 @@ func (b *Builder) add(contest, entry, user, teamID int64, players []int32, capt,
 	if !ok || mask[vs>>6]&(1<<(vs&63)) == 0 {
 		return fail("vice-captain %d is not in the lineup", vice)
 	}
-	return b.addChecked(contest, entry, user, teamID, lineupCheck{mask: mask, cs: cs, vs: vs}, fp)
+	return lineupCheck{mask: mask, cs: cs, vs: vs}, nil
 }
 
 // lineupCheck is a lineup found valid: its set of slots, captain and vice-captain.
@@ -275,7 +291,6 @@ func (b *Builder) addChecked(contest, entry, user, teamID int64, c lineupCheck, 
 	fail := func(format string, args ...any) error {
 		return &EntryError{EntryID: entry, ContestID: contest, Reason: fmt.Sprintf(format, args...)}
 	}
-	mask, cs, vs := c.mask, c.cs, c.vs
 	t, ok := b.teamIdx.get(teamID)
 	if ok {
 		if !b.sameLineup(t, &c) {
@@ -285,29 +300,37 @@ func (b *Builder) addChecked(contest, entry, user, teamID int64, c lineupCheck, 
 		if len(b.teamID) >= 1<<32-1 {
 			return fail("more than 2^32-1 teams in one partition")
 		}
-		t = uint32(len(b.teamID))
-		b.teamIdx.put(teamID, t)
-		if len(b.teamID) == cap(b.teamID) {
-			b.growTeams()
-		}
-		b.teamID = append(b.teamID, teamID)
-		b.teamMask = append(b.teamMask, mask[0])
-		if mask[1]|mask[2]|mask[3] != 0 {
-			b.wide = true
-		}
-		// Store slots in ascending order: the mask already is the sorted set.
-		for w, m := range mask {
-			for m != 0 {
-				b.teamSlot = append(b.teamSlot, uint8(w*64+bits.TrailingZeros64(m)))
-				m &= m - 1
-			}
-		}
-		b.captain = append(b.captain, cs)
-		b.vice = append(b.vice, vs)
-		b.teamPrint = append(b.teamPrint, fp)
+		t = b.newTeam(teamID, &c, fp)
 	}
 	b.appendEntry(contest, entry, user, t)
 	return nil
+}
+
+// newTeam adds team teamID, not yet known, with the checked lineup c (fp: its
+// fingerprint, 0 for none known) and returns its number.
+func (b *Builder) newTeam(teamID int64, c *lineupCheck, fp uint64) uint32 {
+	mask := c.mask
+	t := uint32(len(b.teamID))
+	b.teamIdx.put(teamID, t)
+	if len(b.teamID) == cap(b.teamID) {
+		b.growTeams()
+	}
+	b.teamID = append(b.teamID, teamID)
+	b.teamMask = append(b.teamMask, mask[0])
+	if mask[1]|mask[2]|mask[3] != 0 {
+		b.wide = true
+	}
+	// Store slots in ascending order: the mask already is the sorted set.
+	for w, m := range mask {
+		for m != 0 {
+			b.teamSlot = append(b.teamSlot, uint8(w*64+bits.TrailingZeros64(m)))
+			m &= m - 1
+		}
+	}
+	b.captain = append(b.captain, c.cs)
+	b.vice = append(b.vice, c.vs)
+	b.teamPrint = append(b.teamPrint, fp)
+	return t
 }
 
 // sameLineup reports whether team t has c's lineup (as a set), captain and vice-captain:

@@ -111,12 +111,21 @@ func foldFresh(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNo
 		sh.groups = append(sh.groups, grpp)
 		add := events[at[g]:at[g+1]]
 		b := engine.NewBuilder(lineupSize, fill[g])
+		// The log's entries were validated at ingest, and every entry of a team carries
+		// the team's one lineup (edited's, for a team edited): the builder's trusted
+		// adds compare no entry's lineup with its team's, and read a lineup only for a
+		// team new to the group.
 		for _, k := range add {
 			if ch.gone[k] {
 				res.gone = append(res.gone, ch.entry[k])
 				continue
 			}
-			if err := b.Add(changeEntry(ch, edited, int(k))); err != nil {
+			contest, entry, user, team := ch.contest[k], ch.entry[k], ch.user[k], ch.team[k]
+			if b.AddKnownTeam(contest, entry, user, team) {
+				continue
+			}
+			players, capt, vice := teamLineup(ch, edited, int(k))
+			if err := b.AddTrusted(contest, entry, user, team, players, capt, vice); err != nil {
 				return res, fmt.Errorf("BUG: a validated entry was refused in contest group %d of partition %d, match %d: %w", gi, sh.part, sh.match, err)
 			}
 		}
@@ -153,4 +162,15 @@ func parallelDo(n int, task func(k int)) {
 		})
 	}
 	wg.Wait()
+}
+
+// teamLineup is the lineup of change k's team: edited's, if the team was edited, else
+// the one change k read (changeEntry's).
+func teamLineup(ch *changes, edited map[int64]records.Lineup, k int) (players []int32, capt, vice int32) {
+	if len(edited) > 0 {
+		if l, ok := edited[ch.team[k]]; ok {
+			return l.Players, l.Captain, l.Vice
+		}
+	}
+	return ch.lineupOf(k)
 }

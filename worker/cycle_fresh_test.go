@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/kafkasource"
@@ -414,4 +415,39 @@ func buildUserIndex(p *engine.Partition) userIndex {
 	u.ids = slices.Clip(u.ids)
 	u.start = slices.Clip(u.start)
 	return u
+}
+
+// BenchmarkFoldFresh measures a shard's first fold alone (foldFresh: the groups' engine
+// partitions built from a replayed change log, and their user indexes): one shard of
+// LB_BENCH_ENTRIES entries (default 200k) from BenchmarkColdStart's generator, every
+// event an upsert, folded afresh each iteration. cpu-ns/entry is the process's CPU
+// (getrusage: the builds' parallel sorts and the GC included) per entry folded.
+//
+//	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench FoldFresh -benchtime 5x ./worker
+func BenchmarkFoldFresh(b *testing.B) {
+	n := benchEntries(b)
+	s := newSynth(n)
+	ch := &changes{}
+	for s.made < s.n {
+		batch := s.batch(10_000)
+		for k := range batch.Entries {
+			ch.add(&batch.Entries[k].Event)
+		}
+	}
+	cfg := DefaultConfig()
+	b.ResetTimer()
+	var cpu time.Duration
+	for range b.N {
+		sh := &shard{part: 0, match: 1, groupOf: map[int64]int32{}}
+		c0 := cpuTime()
+		res, err := foldFresh(sh, ch, nil, nil, 11, cfg.GroupEntries, cfg.Engine)
+		cpu += cpuTime() - c0
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got := len(res.fresh); got == 0 {
+			b.Fatal("the fold built no group")
+		}
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/entry")
 }
