@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"testing"
 	"time"
 
@@ -235,4 +236,56 @@ func mustPart(t *testing.T, st interface {
 		t.Fatalf("entry %d: ok %v err %v", id, ok, err)
 	}
 	return b.Int("part")
+}
+
+// BenchmarkRestartFirstCycle is BenchmarkColdStartStore over a store that holds the
+// match's records already, as after a restart whose live namespace was saved and loaded
+// back: a worker writes its first cycle into the store (untimed), and a new worker
+// replays the same entries and runs its first cycle into it (timed: CPU and wall), which
+// rebuilds every entry and user record unchanged. It reports that cycle's CPU and wall
+// time, the records it wrote (kept ones counted) and the bytes it allocated.
+//
+//	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench RestartFirstCycle -benchtime 3x ./worker
+func BenchmarkRestartFirstCycle(b *testing.B) {
+	n := benchEntries(b)
+	var first, firstCPU time.Duration
+	var alloc uint64
+	written := 0
+	for range b.N {
+		b.StopTimer()
+		st := embeddedStore(b)
+		ctx := context.Background()
+		w := benchWorker(b)
+		w.store = st
+		replayLive(b, w, newSynth(n))
+		if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		w = benchWorker(b)
+		w.store = st
+		replayLive(b, w, newSynth(n))
+		runtime.GC()
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		b.StartTimer()
+		t0, c0 := time.Now(), cpuTime()
+		if err := w.Cycle(ctx, Tick{Cycle: 2, At: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
+		first += time.Since(t0)
+		firstCPU += cpuTime() - c0
+		b.StopTimer()
+		runtime.ReadMemStats(&ms1)
+		alloc += ms1.TotalAlloc - ms0.TotalAlloc
+		rep := w.LastCycle()
+		if rep == nil || rep.Stats.Entries != n {
+			b.Fatalf("first cycle ranked %+v, want %d entries", rep, n)
+		}
+		written += rep.Written
+		runtime.KeepAlive(st)
+	}
+	b.ReportMetric(first.Seconds()/float64(b.N), "first_cycle_s")
+	b.ReportMetric(firstCPU.Seconds()/float64(b.N), "first_cycle_cpu_s")
+	b.ReportMetric(float64(written)/float64(b.N), "records/first")
+	b.ReportMetric(float64(alloc)/float64(b.N)/(1<<20), "alloc-MiB/first")
 }
