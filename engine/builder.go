@@ -67,6 +67,9 @@ type Builder struct {
 	lastTeamID int64
 	lastTeam   uint32
 	lastOK     bool
+	// The team AddKnownTeam last found new, while missTeams-1 teams are held.
+	missTeamID int64
+	missTeams  int
 
 	// Tests set these to run Append's parallel paths on small batches: goroutines
 	// (0 = GOMAXPROCS) and the fewest rows worth one (0 = appendRowsPerWorker).

@@ -23,6 +23,7 @@ func (b *Builder) AddKnownTeam(contest, entry, user, teamID int64) bool {
 	}
 	t, ok := b.teamIdx.get(teamID)
 	if !ok {
+		b.missTeamID, b.missTeams = teamID, len(b.teamID)+1
 		return false
 	}
 	b.lastTeamID, b.lastTeam, b.lastOK = teamID, t, true
@@ -36,7 +37,9 @@ func (b *Builder) AddKnownTeam(contest, entry, user, teamID int64) bool {
 // wrong with it (the builder is unchanged then but for players added to its dictionary,
 // as with Add).
 func (b *Builder) AddTrusted(contest, entry, user, teamID int64, players []int32, capt, vice int32) error {
-	if b.AddKnownTeam(contest, entry, user, teamID) {
+	// A team AddKnownTeam has just found new (no team added since) is not looked up
+	// again.
+	if (b.missTeams != len(b.teamID)+1 || teamID != b.missTeamID) && b.AddKnownTeam(contest, entry, user, teamID) {
 		return nil
 	}
 	if len(b.teamID) >= 1<<32-1 {

@@ -179,6 +179,27 @@ func TestAddTrustedChecksNewTeams(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a miss gone stale", func(t *testing.T) {
+		// AddKnownTeam finds team 5 new; Add then creates it: AddTrusted must find it
+		// (one team, not two).
+		b := engine.NewBuilder(0, 0)
+		if b.AddKnownTeam(10, 1, 1, 5) {
+			t.Fatal("an empty builder knows team 5")
+		}
+		if err := b.Add(entry(10, 1, 5, []int32{101, 102, 103}, 101, 102)); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.AddTrusted(10, 2, 1, 5, []int32{101, 102, 103}, 101, 102); err != nil {
+			t.Fatal(err)
+		}
+		p, err := b.Build(engine.DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.NumTeams() != 1 || p.NumEntries() != 2 {
+			t.Fatalf("%d teams, %d entries; want 1, 2", p.NumTeams(), p.NumEntries())
+		}
+	})
 	t.Run("Add after AddTrusted", func(t *testing.T) {
 		b := engine.NewBuilder(0, 0)
 		if err := b.AddTrusted(10, 1, 1, 5, []int32{101, 102, 103}, 101, 102); err != nil {

@@ -30,6 +30,17 @@ func TestStableOrder(t *testing.T) {
 		"extremes": func() int64 { return []int64{math.MinInt64, math.MaxInt64, 0, -1}[rng.IntN(4)] },
 		"equal":    func() int64 { return 42 },
 	}
+	var up int64 // ascending, with repeats: the already-sorted path
+	shapes["ascending"] = func() int64 { up += rng.Int64N(3); return up }
+	var down int64 = 1 << 30 // ascending but for one step down now and then
+	shapes["nearly"] = func() int64 {
+		if rng.IntN(500) == 0 {
+			down -= 5
+		} else {
+			down += rng.Int64N(3)
+		}
+		return down
+	}
 	for name, gen := range shapes {
 		for _, n := range []int{0, 1, 2, 63, 64, 65, 1000, 5000} {
 			keys := make([]int64, n)
@@ -420,34 +431,56 @@ func buildUserIndex(p *engine.Partition) userIndex {
 // BenchmarkFoldFresh measures a shard's first fold alone (foldFresh: the groups' engine
 // partitions built from a replayed change log, and their user indexes): one shard of
 // LB_BENCH_ENTRIES entries (default 200k) from BenchmarkColdStart's generator, every
-// event an upsert, folded afresh each iteration. cpu-ns/entry is the process's CPU
-// (getrusage: the builds' parallel sorts and the GC included) per entry folded.
+// event an upsert, folded afresh each iteration. "arrival" logs them as the generator
+// makes them (in entry id and contest order, so the fold's sorts find them sorted);
+// "shuffled" in a random order (as a partition's log of many contests arrives: no sort
+// skipped, a team's entries apart). cpu-ns/entry is the process's CPU (getrusage: the
+// builds' parallel sorts and the GC included) per entry folded.
 //
 //	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench FoldFresh -benchtime 5x ./worker
 func BenchmarkFoldFresh(b *testing.B) {
 	n := benchEntries(b)
 	s := newSynth(n)
-	ch := &changes{}
+	var events []kafkasource.EntryEvent
 	for s.made < s.n {
 		batch := s.batch(10_000)
 		for k := range batch.Entries {
-			ch.add(&batch.Entries[k].Event)
+			events = append(events, batch.Entries[k].Event)
 		}
 	}
-	cfg := DefaultConfig()
-	b.ResetTimer()
-	var cpu time.Duration
-	for range b.N {
-		sh := &shard{part: 0, match: 1, groupOf: map[int64]int32{}}
-		c0 := cpuTime()
-		res, err := foldFresh(sh, ch, nil, nil, 11, cfg.GroupEntries, cfg.Engine)
-		cpu += cpuTime() - c0
-		if err != nil {
-			b.Fatal(err)
+	orders := []string{"arrival", "shuffled"}
+	logs := make([]*changes, len(orders))
+	for o, order := range orders {
+		if order == "shuffled" {
+			rng := rand.New(rand.NewPCG(1, 2))
+			rng.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
 		}
-		if got := len(res.fresh); got == 0 {
-			b.Fatal("the fold built no group")
+		logs[o] = &changes{}
+		for k := range events {
+			logs[o].add(&events[k])
 		}
 	}
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/entry")
+	events = nil // not scanned by the GC during the folds
+	runtime.GC()
+	for o, order := range orders {
+		b.Run(order, func(b *testing.B) {
+			ch := logs[o]
+			cfg := DefaultConfig()
+			b.ResetTimer()
+			var cpu time.Duration
+			for range b.N {
+				sh := &shard{part: 0, match: 1, groupOf: map[int64]int32{}}
+				c0 := cpuTime()
+				res, err := foldFresh(sh, ch, nil, nil, 11, cfg.GroupEntries, cfg.Engine)
+				cpu += cpuTime() - c0
+				if err != nil {
+					b.Fatal(err)
+				}
+				if got := len(res.fresh); got == 0 {
+					b.Fatal("the fold built no group")
+				}
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/entry")
+		})
+	}
 }

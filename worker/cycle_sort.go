@@ -10,16 +10,26 @@ import (
 // key's span and the position fit one word together (ids of one match: always, short of
 // ids spread over the whole int64 range), it is an LSD radix sort of (key - min, j)
 // words over the bits in which the keys differ, in passes of at most 11 bits; else a
-// comparison sort. The cycle sorts a replay's change log, a group's users and the users
+// comparison sort; keys already ascending (a log replayed in entry id order) are not
+// sorted at all. The cycle sorts a replay's change log, a group's users and the users
 // it writes with it, where maps cost several times more.
 func stableOrder(n int, key func(j int) int64) (order []uint32, keys []int64) {
 	if n == 0 {
 		return nil, nil
 	}
 	lo, hi := key(0), key(0)
+	sorted := true // the keys already ascending: the order is the positions'
 	for j := 1; j < n; j++ {
 		k := key(j)
+		sorted = sorted && k >= hi
 		lo, hi = min(lo, k), max(hi, k)
+	}
+	if sorted {
+		order, keys = make([]uint32, n), make([]int64, n)
+		for j := range order {
+			order[j], keys[j] = uint32(j), key(j)
+		}
+		return order, keys
 	}
 	kb := bits.Len64(uint64(hi) - uint64(lo))
 	ib := bits.Len64(uint64(n - 1))
