@@ -1,5 +1,10 @@
 package engine
 
+import (
+	"fmt"
+	"slices"
+)
+
 // Entries already validated: the worker's first fold after a replay builds its contest
 // groups from a change log whose entries were checked at ingest (lineup size, distinct
 // players, captain and vice-captain distinct and in the lineup, the match's 256-player
@@ -55,4 +60,45 @@ func (b *Builder) AddTrusted(contest, entry, user, teamID int64, players []int32
 	b.lastTeamID, b.lastTeam, b.lastOK = teamID, t, true
 	b.appendEntry(contest, entry, user, t)
 	return nil
+}
+
+// NewTrustedBuilder returns a Builder holding the entries given as columns (row i:
+// contest[i], entry[i], user[i], team[i]), trusted as AddTrusted's are: lineup(i) is
+// asked for row i's lineup only where row i is the first of its team, and checked as Add
+// checks it; every other row joins its team's without a lookup of its lineup. The
+// builder keeps contest, entry and user as its own columns (the caller must not change
+// them afterwards; Build may reorder them), which saves copying them entry by entry. An
+// *EntryError reports a team's lineup that fails the checks. More entries may be added
+// to the builder (Add, AddTrusted) before Build.
+func NewTrustedBuilder(lineupSize int, contest, entry, user, team []int64, lineup func(i int) (players []int32, capt, vice int32)) (*Builder, error) {
+	n := len(entry)
+	if len(contest) != n || len(user) != n || len(team) != n {
+		return nil, fmt.Errorf("trusted columns of %d contests, %d entries, %d users and %d teams: want one length", len(contest), n, len(user), len(team))
+	}
+	b := NewBuilder(lineupSize, 0)
+	b.teamIdx = newIDIndex(n)
+	b.contestID, b.entryID, b.userID = slices.Clip(contest), slices.Clip(entry), slices.Clip(user)
+	b.team = make([]uint32, n)
+	last, lastT := int64(0), noTeam
+	for i, id := range team {
+		if id == last && lastT != noTeam {
+			b.team[i] = lastT
+			continue
+		}
+		t, ok := b.teamIdx.get(id)
+		if !ok {
+			if len(b.teamID) >= 1<<32-1 {
+				return nil, &EntryError{EntryID: entry[i], ContestID: contest[i], Reason: "more than 2^32-1 teams in one partition"}
+			}
+			players, capt, vice := lineup(i)
+			c, err := b.checkLineup(contest[i], entry[i], players, capt, vice)
+			if err != nil {
+				return nil, err
+			}
+			t = b.newTeam(id, &c, 0)
+		}
+		b.team[i] = t
+		last, lastT = id, t
+	}
+	return b, nil
 }

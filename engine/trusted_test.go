@@ -67,6 +67,21 @@ func TestAddTrustedSameAsAdd(t *testing.T) {
 		if known == 0 || known == len(entries) {
 			t.Fatalf("round %d: %d of %d entries joined a known team: want some of each", round, known, len(entries))
 		}
+		var contests, ids, users, teamIDs []int64
+		asked := 0
+		for _, e := range entries {
+			contests, ids, users, teamIDs = append(contests, e.ContestID), append(ids, e.EntryID), append(users, e.UserID), append(teamIDs, e.TeamID)
+		}
+		cols, err := engine.NewTrustedBuilder(0, contests, ids, users, teamIDs, func(i int) ([]int32, int32, int32) {
+			asked++
+			return entries[i].Players, entries[i].Captain, entries[i].ViceCaptain
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if asked != len(entries)-known {
+			t.Fatalf("round %d: %d lineups asked for, want one per team (%d)", round, asked, len(entries)-known)
+		}
 		cfg := engine.DefaultConfig()
 		a, err := checked.Build(cfg)
 		if err != nil {
@@ -76,7 +91,12 @@ func TestAddTrustedSameAsAdd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		c, err := cols.Build(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
 		sameBuilt(t, a, b)
+		sameBuilt(t, a, c)
 		pts := map[int32]int64{}
 		for k := range nPlayers {
 			pts[int32(1000+7*k)] = int64(rng.IntN(20000)) - 2000
@@ -145,6 +165,15 @@ func TestAddTrustedChecksNewTeams(t *testing.T) {
 			if b.Len() != 1 || b.AddKnownTeam(10, 9, 1, 6) {
 				t.Fatalf("a refused entry was added: %d entries, team 6 known", b.Len())
 			}
+			// The same through NewTrustedBuilder.
+			lineups := []engine.Entry{entry(10, 1, 5, []int32{101, 102, 103}, 101, 102), e}
+			_, err = engine.NewTrustedBuilder(0, []int64{10, e.ContestID}, []int64{1, e.EntryID}, []int64{1, 1}, []int64{5, e.TeamID},
+				func(i int) ([]int32, int32, int32) {
+					return lineups[i].Players, lineups[i].Captain, lineups[i].ViceCaptain
+				})
+			if err == nil || !errors.As(err, &ee) || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("NewTrustedBuilder: got error %v, want one starting %q", err, tc.want)
+			}
 		})
 	}
 	t.Run("too many players", func(t *testing.T) {
@@ -177,6 +206,12 @@ func TestAddTrustedChecksNewTeams(t *testing.T) {
 			if l, c, v := p.Lineup(i, nil); !slices.Equal(l, []int32{101, 102, 103}) || c != 101 || v != 102 {
 				t.Fatalf("entry %d: lineup %v %d %d, want the team's first", i, l, c, v)
 			}
+		}
+	})
+	t.Run("columns of different lengths", func(t *testing.T) {
+		_, err := engine.NewTrustedBuilder(0, []int64{1, 2}, []int64{1, 2}, []int64{1}, []int64{1, 2}, nil)
+		if err == nil || !strings.Contains(err.Error(), "1 users") {
+			t.Fatalf("got %v, want the lengths named", err)
 		}
 	})
 	t.Run("a miss gone stale", func(t *testing.T) {

@@ -85,23 +85,30 @@ func foldFresh(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNo
 	if len(groupContests) == 0 {
 		return res, nil
 	}
-	// Each group's events in arrival order: a counting sort by group.
-	at := make([]int, len(groupContests)+1)
-	for _, g := range grp {
-		if g >= 0 {
-			at[g+1]++
-		}
+	// Each group's entries as columns, in arrival order, gathered in one pass over the
+	// last events in arrival order: the log's columns are read in order once, not at
+	// scattered places once per group. The builder keeps the contest, entry and user
+	// columns as its own.
+	type columns struct {
+		contest, entry, user, team []int64
+		k                          []int32 // the change of each row (its lineup)
+		gone                       []int64 // entries withdrawn, in arrival order
 	}
-	for g := range groupContests {
-		at[g+1] += at[g]
+	cols := make([]columns, len(groupContests))
+	for g, f := range fill {
+		cols[g] = columns{contest: make([]int64, 0, f), entry: make([]int64, 0, f), user: make([]int64, 0, f), team: make([]int64, 0, f), k: make([]int32, 0, f)}
 	}
-	events := make([]int32, at[len(groupContests)])
-	next := append([]int(nil), at[:len(groupContests)]...)
 	for t, g := range grp {
-		if g >= 0 {
-			events[next[g]] = last[t]
-			next[g]++
+		if g < 0 {
+			continue
 		}
+		k, c := last[t], &cols[g]
+		if ch.gone[k] {
+			c.gone = append(c.gone, ch.entry[k])
+			continue
+		}
+		c.contest, c.entry, c.user = append(c.contest, ch.contest[k]), append(c.entry, ch.entry[k]), append(c.user, ch.user[k])
+		c.team, c.k = append(c.team, ch.team[k]), append(c.k, k)
 	}
 	grp, last = nil, nil
 
@@ -109,25 +116,18 @@ func foldFresh(sh *shard, ch *changes, edited map[int64]records.Lineup, editedNo
 		gi := len(sh.groups)
 		grpp := &group{pid: sh.part}
 		sh.groups = append(sh.groups, grpp)
-		add := events[at[g]:at[g+1]]
-		b := engine.NewBuilder(lineupSize, fill[g])
+		c := cols[g]
+		cols[g] = columns{}
+		res.gone = append(res.gone, c.gone...)
 		// The log's entries were validated at ingest, and every entry of a team carries
-		// the team's one lineup (edited's, for a team edited): the builder's trusted
-		// adds compare no entry's lineup with its team's, and read a lineup only for a
-		// team new to the group.
-		for _, k := range add {
-			if ch.gone[k] {
-				res.gone = append(res.gone, ch.entry[k])
-				continue
-			}
-			contest, entry, user, team := ch.contest[k], ch.entry[k], ch.user[k], ch.team[k]
-			if b.AddKnownTeam(contest, entry, user, team) {
-				continue
-			}
-			players, capt, vice := teamLineup(ch, edited, int(k))
-			if err := b.AddTrusted(contest, entry, user, team, players, capt, vice); err != nil {
-				return res, fmt.Errorf("BUG: a validated entry was refused in contest group %d of partition %d, match %d: %w", gi, sh.part, sh.match, err)
-			}
+		// the team's one lineup (edited's, for a team edited): the trusted builder
+		// compares no entry's lineup with its team's, and reads a lineup only for the
+		// first entry of each team.
+		b, err := engine.NewTrustedBuilder(lineupSize, c.contest, c.entry, c.user, c.team, func(i int) ([]int32, int32, int32) {
+			return teamLineup(ch, edited, int(c.k[i]))
+		})
+		if err != nil {
+			return res, fmt.Errorf("BUG: a validated entry was refused in contest group %d of partition %d, match %d: %w", gi, sh.part, sh.match, err)
 		}
 		p, err := b.Build(cfg)
 		if err != nil {
