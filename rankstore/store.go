@@ -317,22 +317,23 @@ func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
 				return err
 			}
 		}
-		if live && (!r.Fence.IsZero() || r.IfChanged && !r.KeepPrev) {
+		if live && r.IfChanged && !r.KeepPrev {
+			same, stored, scratch := m.Same(ov.bins, w.same)
+			w.same = scratch
+			if same && stored.Epoch == r.Fence.Epoch && !r.Fence.Older(stored) {
+				// The same bins: refresh the expiry in place (slab.go), keep the rest
+				// (fence, generation) as stored.
+				sh.refresh(sh.slots[i].loc(), w.exp)
+				w.kept++
+				continue
+			}
+		}
+		if live && !r.Fence.IsZero() {
 			stored, read := m.OldFence() // read while planning a versioned write
 			if !r.KeepPrev || !read {
 				stored = records.Packed(ov.bins).Fence() // read in place
 			}
-			if r.IfChanged && !r.KeepPrev && stored.Epoch == r.Fence.Epoch && !r.Fence.Older(stored) {
-				var same bool
-				if same, w.same = m.Same(ov.bins, w.same); same {
-					// The same bins: refresh the expiry in place (slab.go), keep the
-					// rest (fence, generation) as stored.
-					sh.refresh(sh.slots[i].loc(), w.exp)
-					w.kept++
-					continue
-				}
-			}
-			if !r.Fence.IsZero() && r.Fence.Older(stored) {
+			if r.Fence.Older(stored) {
 				if w.fenced == nil || idx < w.first {
 					w.fenced = &records.FencedError{Namespace: w.ns, Set: r.Set, Key: r.Key, Fence: r.Fence, Stored: stored}
 					w.first = idx

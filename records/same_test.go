@@ -41,8 +41,12 @@ func TestMergeSame(t *testing.T) {
 		if err := m.Plan(c.write, nil); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		if got, _ := m.Same(c.stored, nil); got != c.want {
+		got, f, _ := m.Same(c.stored, nil)
+		if got != c.want {
 			t.Errorf("%s: Same %v, want %v", c.name, got, c.want)
+		}
+		if got && f != c.stored.Fence() {
+			t.Errorf("%s: Same's stored fence %+v, want %+v", c.name, f, c.stored.Fence())
 		}
 		planned := m.AppendTo(nil)
 		if got := SameBins(planned, c.stored); got != c.want {
@@ -56,7 +60,7 @@ func TestMergeSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := append(stored(fenced(e.TrustedRecord(), f1)), 0)
-	if got, _ := m.Same(bad, nil); got {
+	if got, _, _ := m.Same(bad, nil); got {
 		t.Error("a stored record with a trailing byte is the same")
 	}
 }
