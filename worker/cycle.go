@@ -519,7 +519,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 				dels = append(dels, deletion{set: records.SetUser, key: records.UserKey(m.id, u, sh.part), id: u, part: sh.part})
 			}
 		}
-		if err := emit(out.chunks); err != nil {
+		// The contest lists: rewritten every half refresh period, unchanged but for a
+		// rebuild (keepSame).
+		if err := keepSame(emit)(out.chunks); err != nil {
 			return err
 		}
 		if !w.cfg.Cluster {

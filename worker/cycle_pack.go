@@ -40,9 +40,10 @@ func (tl *teamLineups) of(t int) []byte { return tl.b[tl.off[t]:tl.off[t+1]] }
 // keepSame is emit with its records marked IfChanged: an embedded store keeps (refreshes
 // the expiry of) those it holds already with the same bins and this epoch's fence,
 // instead of writing them again (rankstore.Store.Put). For the entry and user records a
-// cycle writes whole or for the TTL refresh: a replay's first cycle (after a restart,
-// the store holds them all, unchanged) and the refresh slices rebuild most of them
-// identical. Versioned records (KeepPrev) are never so marked: the store ignores it.
+// cycle writes whole or for the TTL refresh, and for the contest lists (SetContests,
+// rewritten every half refresh period, changed only by a rebuild): a replay's first
+// cycle (after a restart, the store holds them all, unchanged) and the refresh rebuild
+// most of them identical. Versioned records (KeepPrev) are never so marked: the store ignores it.
 func keepSame(emit func([]records.Record) error) func([]records.Record) error {
 	return func(recs []records.Record) error {
 		for i := range recs {

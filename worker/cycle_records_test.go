@@ -289,3 +289,66 @@ func BenchmarkRestartFirstCycle(b *testing.B) {
 	b.ReportMetric(float64(written)/float64(b.N), "records/first")
 	b.ReportMetric(float64(alloc)/float64(b.N)/(1<<20), "alloc-MiB/first")
 }
+
+// TestIdleCycleKeepsRefreshedRecords: the TTL refresh of an idle cycle (no points, no
+// entries) rebuilds a slice of entry and user records and the contest lists identical:
+// the store keeps them, rewriting none.
+func TestIdleCycleKeepsRefreshedRecords(t *testing.T) {
+	const n = 3000
+	cfg := DefaultConfig()
+	cfg.Interval, cfg.Refresh = 10*time.Second, time.Minute // a large slice each cycle
+	st := embeddedStore(t)
+	ctx := context.Background()
+	// The worker's clock moves half a refresh period a cycle: every idle cycle rewrites
+	// the contest lists too. (The store's TTL is an hour: nothing expires.)
+	at := time.Now()
+	w, err := New(cfg, &rejects{}, st, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), func() time.Time { return at })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(16) {
+		if err := w.AddPartition(p, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newSynth(n)
+	for s.made < s.n {
+		if err := w.Apply(ctx, s.batch(1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	if err := w.Cycle(ctx, Tick{Cycle: 1, At: at}); err != nil {
+		t.Fatal(err)
+	}
+	for cycle := int64(2); cycle <= 4; cycle++ {
+		at = at.Add(cfg.Refresh / 2)
+		k0 := st.Kept()
+		if err := w.Cycle(ctx, Tick{Cycle: cycle, At: at}); err != nil {
+			t.Fatal(err)
+		}
+		if k := st.Kept() - k0; k < n*int64(cfg.Interval)/int64(cfg.Refresh) {
+			t.Fatalf("idle cycle %d kept %d records, want at least its entry refresh slice (%d)", cycle, k, n*int64(cfg.Interval)/int64(cfg.Refresh))
+		}
+	}
+	for id := int64(1); id <= n; id++ {
+		if r, ok, _ := st.Lookup(records.Live, records.SetEntry, records.IDKey(id)); !ok || r.Gen != 1 {
+			t.Fatalf("entry %d: ok %v generation %d after idle cycles, want 1 (kept, never rewritten)", id, ok, r.Gen)
+		}
+	}
+	lists := 0
+	for part := range int32(16) {
+		key := records.ChunkKey(1, part, 0)
+		r, ok, _ := st.Lookup(records.Live, records.SetContests, key)
+		if !ok {
+			continue
+		}
+		lists++
+		if r.Gen != 1 {
+			t.Fatalf("contest list %s: generation %d after idle cycles, want 1", key, r.Gen)
+		}
+	}
+	if lists == 0 {
+		t.Fatal("no contest list found")
+	}
+}
