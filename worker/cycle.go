@@ -549,7 +549,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	}
 	err := errStoreUnavailable
 	if !skip {
-		w.reserve(final, whole)
+		w.reserve(m, final, whole)
 		err = writeAll()
 	}
 	if err != nil {
@@ -959,10 +959,13 @@ type reserver interface {
 // writing groups whole is about to write: an entry record per entry and a user record
 // per user of each (a user whose entries span groups counted in each: a few more
 // slots), so that the store grows its index once, not again and again as a first cycle
-// after a replay writes millions of records.
-func (w *Worker) reserve(final bool, whole []*group) {
+// after a replay writes millions of records. A live cycle of a match whose records the
+// store held when the node started (a restart on its data dir) reserves nothing: its
+// records are there already (kept, IfChanged), and reserving for them again would grow
+// every table to twice what it holds.
+func (w *Worker) reserve(m *match, final bool, whole []*group) {
 	r, ok := w.store.(reserver)
-	if !ok || len(whole) == 0 {
+	if !ok || len(whole) == 0 || m.stored && !final {
 		return
 	}
 	more := 0
@@ -1009,6 +1012,7 @@ func (w *Worker) resume(ctx context.Context, m *match) error {
 		if rec, err := records.MatchFrom(b); err == nil {
 			m.cycle, m.asOf = rec.Cycle, rec.AsOf
 		}
+		m.stored = true
 	}
 	m.resumed = true
 	return nil

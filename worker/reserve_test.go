@@ -80,4 +80,36 @@ func TestFirstCycleReserves(t *testing.T) {
 	if got := rs.reserved[records.Live]; len(got) != 1 {
 		t.Fatalf("an idle cycle reserved again: %v", got)
 	}
+	// A worker restarted on the same store (its data dir) finds the match's records
+	// there: its first cycle keeps them and reserves nothing (reserving would grow every
+	// table to twice what it holds).
+	w2, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(4) {
+		if err := w2.AddPartition(p, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = newSynth(3000)
+	for s.made < s.n {
+		b := s.batch(1000)
+		for k := range b.Entries {
+			b.Entries[k].Partition %= 4
+		}
+		if err := w2.Apply(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w2.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	if err := w2.Cycle(ctx, Tick{Cycle: 3, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := w2.LastCycle(); rep == nil || rep.Stats.Entries != 3000 {
+		t.Fatalf("the restarted worker's first cycle ranked %+v, want 3000 entries", rep)
+	}
+	if got := rs.reserved[records.Live]; len(got) != 1 {
+		t.Fatalf("a restarted worker's first cycle over records the store holds reserved again: %v", got)
+	}
 }

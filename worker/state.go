@@ -238,6 +238,7 @@ type match struct {
 
 	// ---- cycle side
 	resumed  bool
+	stored   bool // resume found the match's live commit: the store holds its records (a restart on its data dir)
 	pruned   bool
 	cycle    int64
 	asOf     int64
