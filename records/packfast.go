@@ -197,33 +197,13 @@ func appendUvarint(b []byte, x uint64) []byte {
 // Page is PackPage into a's memory: the same bytes.
 func (a *Arena) Page(contest int64, page int, cycle int64, rows *RowsEncoder) Packed {
 	rl := rows.Len()
-	p := packer{b: a.take(uvarintLen(4) + intSize(contest) + intSize(cycle) + intSize(int64(page)) + bytesSize(rl))}
-	p.b = append(p.b, 4) // the bin count
-	p.int(codeContest, contest)
-	p.int(codeCycle, cycle)
-	p.int(codePage, int64(page))
-	p.bytesHead(codeRows, rl)
-	p.b = rows.appendTo(p.b)
-	return p.b
+	return appendPage(a.take(pageSize(contest, page, cycle, rl)), contest, page, cycle, rows, rl)
 }
 
 // Contest is PackContest into a's memory: the same bytes.
 func (a *Arena) Contest(h ContestHead, hist *HistEncoder, rows *RowsEncoder) Packed {
 	hl, rl := hist.Len(), rows.Len()
-	p := packer{b: a.take(uvarintLen(8) + intSize(h.AsOf) + intSize(h.Cycle) + bytesSize(hl) + intSize(h.ID) +
-		intSize(h.Match) + intSize(h.PageSize) + bytesSize(rl) + intSize(h.Total))}
-	p.b = append(p.b, 8) // the bin count
-	p.int(codeAsOf, h.AsOf)
-	p.int(codeCycle, h.Cycle)
-	p.bytesHead(codeHist, hl)
-	p.b = hist.appendTo(p.b)
-	p.int(codeID, h.ID)
-	p.int(codeMatch, h.Match)
-	p.int(codePageSize, h.PageSize)
-	p.bytesHead(codeRows, rl)
-	p.b = rows.appendTo(p.b)
-	p.int(codeTotal, h.Total)
-	return p.b
+	return appendContest(a.take(contestSize(h, hl, rl)), h, hist, hl, rows, rl)
 }
 
 // Page adds PageKey(contest, page).

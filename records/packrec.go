@@ -156,8 +156,20 @@ type ContestHead struct {
 // the histogram and first page encoded by hist and rows.
 func PackContest(h ContestHead, hist *HistEncoder, rows *RowsEncoder) Packed {
 	hl, rl := hist.Len(), rows.Len()
-	p := newPacker(8, intSize(h.AsOf)+intSize(h.Cycle)+bytesSize(hl)+intSize(h.ID)+
-		intSize(h.Match)+intSize(h.PageSize)+bytesSize(rl)+intSize(h.Total))
+	return appendContest(make([]byte, 0, contestSize(h, hl, rl)), h, hist, hl, rows, rl)
+}
+
+// contestSize is the length of a packed SetContest record whose histogram and rows
+// encode to hl and rl bytes.
+func contestSize(h ContestHead, hl, rl int) int {
+	return uvarintLen(8) + intSize(h.AsOf) + intSize(h.Cycle) + bytesSize(hl) + intSize(h.ID) +
+		intSize(h.Match) + intSize(h.PageSize) + bytesSize(rl) + intSize(h.Total)
+}
+
+// appendContest appends the packed SetContest record (PackContest, Arena.Contest) to b,
+// which has room for it; hl and rl are hist's and rows' lengths.
+func appendContest(b []byte, h ContestHead, hist *HistEncoder, hl int, rows *RowsEncoder, rl int) []byte {
+	p := packer{b: append(b, 8)} // the bin count
 	p.int(codeAsOf, h.AsOf)
 	p.int(codeCycle, h.Cycle)
 	p.bytesHead(codeHist, hl)
@@ -190,7 +202,18 @@ func (c Contest) PackedRecord() Record {
 // encoded by rows.
 func PackPage(contest int64, page int, cycle int64, rows *RowsEncoder) Packed {
 	rl := rows.Len()
-	p := newPacker(4, intSize(contest)+intSize(cycle)+intSize(int64(page))+bytesSize(rl))
+	return appendPage(make([]byte, 0, pageSize(contest, page, cycle, rl)), contest, page, cycle, rows, rl)
+}
+
+// pageSize is the length of a packed SetPage record whose rows encode to rl bytes.
+func pageSize(contest int64, page int, cycle int64, rl int) int {
+	return uvarintLen(4) + intSize(contest) + intSize(cycle) + intSize(int64(page)) + bytesSize(rl)
+}
+
+// appendPage appends the packed SetPage record (PackPage, Arena.Page) to b, which has
+// room for it; rl is rows' length.
+func appendPage(b []byte, contest int64, page int, cycle int64, rows *RowsEncoder, rl int) []byte {
+	p := packer{b: append(b, 4)} // the bin count
 	p.int(codeContest, contest)
 	p.int(codeCycle, cycle)
 	p.int(codePage, int64(page))
