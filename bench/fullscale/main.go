@@ -162,10 +162,14 @@ type report struct {
 	// steadier than its wall time on a shared machine.
 	ReplayNodeCPU   float64 `json:"replay_node_cpu_s,omitempty"`
 	ReplayBrokerCPU float64 `json:"replay_broker_cpu_s,omitempty"`
-	ReadyS          float64 `json:"ready_s"`                 // node start → /readyz 200
-	MatchAllS       float64 `json:"api_match_all_entries_s"` // node start → the API's match record counts every entry (not yet ranked)
-	StandingS       float64 `json:"first_standings_s"`       // node start → the first cycle over every entry has written its records
-	FinalS          float64 `json:"final_standings_s"`       // match completed → API shows it completed
+	ReadyS          float64 `json:"ready_s"` // node start → /readyz 200
+	// ReadyNodeCPU: the node's CPU seconds from its start to /readyz 200 (the replay and
+	// the first cycles): the cold start's cost, steadier than its wall time on a shared
+	// machine.
+	ReadyNodeCPU float64 `json:"ready_node_cpu_s,omitempty"`
+	MatchAllS    float64 `json:"api_match_all_entries_s"` // node start → the API's match record counts every entry (not yet ranked)
+	StandingS    float64 `json:"first_standings_s"`       // node start → the first cycle over every entry has written its records
+	FinalS       float64 `json:"final_standings_s"`       // match completed → API shows it completed
 
 	Cycles        int                `json:"cycles"`
 	PartialCycles int                `json:"cycles_before_first_full"` // cycle lines over fewer entries (replaying)
@@ -388,8 +392,8 @@ func run(ctx context.Context, c config) (*report, error) {
 			}
 		}
 		if rep.ReadyS == 0 && httpStatus(admin+"/readyz") == 200 {
-			rep.ReadyS = el
-			logf("ready after %.1fs", el)
+			rep.ReadyS, rep.ReadyNodeCPU = el, cpuOf(node.cmd.Process.Pid)
+			logf("ready after %.1fs (node %.2f CPU-s)", el, rep.ReadyNodeCPU)
 			snapshotHeap(admin, c.work, rep)
 		}
 		st, entries, ok := matchState(api + "/v1/matches/1")
