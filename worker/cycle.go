@@ -1433,26 +1433,10 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 				fill[i]++
 			})
 		}
-		err = parallelEmit(tasks, func(t int, dst []records.Record) []records.Record {
-			if packs != nil {
-				var up userPacker
-				for i := t * usersPerTask; i < min(len(want), (t+1)*usersPerTask); i++ {
-					if start[i] == start[i+1] {
-						missing[t] = append(missing[t], want[i])
-						continue
-					}
-					for _, h := range hits[start[i]:start[i+1]] {
-						g := groups[h.g]
-						for _, e := range g.users.idx[g.users.start[h.k]:g.users.start[h.k+1]] {
-							up.add(g, packs[h.g], int(e))
-						}
-					}
-					dst = append(dst, up.record(m.id, want[i], groups[hits[start[i]].g].pid))
-				}
-				up.done(dst)
-				return dst
-			}
-			var us userScratch
+		// walk hands add each entry of task t's users (its group's index and the entry's
+		// row) and then record the user and its partition; a user with none left is
+		// missing.
+		walk := func(t int, add func(gi, e int), record func(user int64, part int32)) {
 			for i := t * usersPerTask; i < min(len(want), (t+1)*usersPerTask); i++ {
 				if start[i] == start[i+1] {
 					missing[t] = append(missing[t], want[i])
@@ -1461,11 +1445,23 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 				for _, h := range hits[start[i]:start[i+1]] {
 					g := groups[h.g]
 					for _, e := range g.users.idx[g.users.start[h.k]:g.users.start[h.k+1]] {
-						us.add(m, g, int(e))
+						add(int(h.g), int(e))
 					}
 				}
-				dst = append(dst, us.record(m.id, want[i], groups[hits[start[i]].g].pid))
+				record(want[i], groups[hits[start[i]].g].pid)
 			}
+		}
+		err = parallelEmit(tasks, func(t int, dst []records.Record) []records.Record {
+			if packs != nil {
+				var up userPacker
+				walk(t, func(gi, e int) { up.add(groups[gi], packs[gi], e) },
+					func(user int64, part int32) { dst = append(dst, up.record(m.id, user, part)) })
+				up.done(dst)
+				return dst
+			}
+			var us userScratch
+			walk(t, func(gi, e int) { us.add(m, groups[gi], e) },
+				func(user int64, part int32) { dst = append(dst, us.record(m.id, user, part)) })
 			return dst
 		}, emit)
 	}

@@ -27,16 +27,11 @@ func (s *reservingStore) Reserve(ns string, more int) error {
 	return s.Store.Reserve(ns, more)
 }
 
-// TestFirstCycleReserves: the first cycle after a replay, which writes a record per
-// entry and per user, asks the store to size its index for them once (Reserve) before
-// it writes, with at least as many records as it then writes of those; an idle cycle
-// asks for nothing.
-func TestFirstCycleReserves(t *testing.T) {
-	cfg := DefaultConfig()
-	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
-	cfg.GroupEntries = 64
-	rs := &reservingStore{recordingStore: &recordingStore{Store: embeddedStore(t)}, reserved: map[string][]int{}}
-	w, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+// replayed is a worker over store with 3000 synthetic entries of match 1 replayed into
+// 4 partitions, the match live.
+func replayed(t *testing.T, cfg Config, store Store) *Worker {
+	t.Helper()
+	w, err := New(cfg, &rejects{}, store, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +52,20 @@ func TestFirstCycleReserves(t *testing.T) {
 		}
 	}
 	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	return w
+}
+
+// TestFirstCycleReserves: the first cycle after a replay, which writes a record per
+// entry and per user, asks the store to size its index for them once (Reserve) before
+// it writes, with at least as many records as it then writes of those; an idle cycle
+// asks for nothing.
+func TestFirstCycleReserves(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
+	cfg.GroupEntries = 64
+	rs := &reservingStore{recordingStore: &recordingStore{Store: embeddedStore(t)}, reserved: map[string][]int{}}
+	w := replayed(t, cfg, rs)
+	ctx := context.Background()
 	if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -83,26 +92,7 @@ func TestFirstCycleReserves(t *testing.T) {
 	// A worker restarted on the same store (its data dir) finds the match's records
 	// there: its first cycle keeps them and reserves nothing (reserving would grow every
 	// table to twice what it holds).
-	w2, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range int32(4) {
-		if err := w2.AddPartition(p, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s = newSynth(3000)
-	for s.made < s.n {
-		b := s.batch(1000)
-		for k := range b.Entries {
-			b.Entries[k].Partition %= 4
-		}
-		if err := w2.Apply(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w2.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	w2 := replayed(t, cfg, rs)
 	if err := w2.Cycle(ctx, Tick{Cycle: 3, At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
