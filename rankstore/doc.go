@@ -6,11 +6,9 @@
 // `live`, so a restarted single-node system serves at once and continues its cycles.
 //
 // Records are held as packed bins (records.EncodeBins) appended to large byte slabs, with
-// a pointer-free open-addressing index per shard (slab.go), so the garbage collector
-// scans nothing per record. A read lends a slice of a slab, which is never modified
-// (Put appends a new record; a compaction copies live records to another slab and drops
-// the old one, which stays alive while a reader holds it): callers may keep what they
-// read but must not change its bytes. What is kept keeps its whole slab (up to 1 MiB) in
-// memory after the record is replaced: a reader that keeps records long (a cache) should
-// keep copies. Expired records are invisible at once and dropped by Sweep.
+// a pointer-free open-addressing index per shard (slab.go). The slabs are memory outside
+// the Go heap (offheap.go): the collector neither scans nor counts them, so its headroom
+// follows the rest of the process, and the blocks a cycle's rewrites free are reused by
+// the next. A read returns a copy, made under its shard's lock; callers own what they
+// read. Expired records are invisible at once and dropped by Sweep.
 package rankstore

@@ -32,15 +32,15 @@ import (
 //
 // and its bytes are never written again once stored, but for its expiry: a write of the
 // same bins (records.Record.IfChanged) refreshes it in place (table.refresh), under the
-// shard's write lock, while readers read a header only under its read lock and are
-// lent no header bytes, so the bins a reader holds never change. A reader is lent a slice of a slab
-// (GetPacked, Lookup, Mutate's cur) and may keep it as long as it likes, which keeps the
-// slab alive. A replaced or deleted record is garbage in its slab; each slab counts its
+// shard's write lock. Slabs are memory outside the Go heap (offheap.go), reused once
+// dropped: a reader is lent no slab bytes, it gets a copy made under the shard's read
+// lock (GetPacked, Lookup; a Mutate function sees the stored bytes for its call only).
+// A replaced or deleted record is garbage in its slab; each slab counts its
 // live bytes. One with none left is dropped; one that falls under two thirds live (and
 // is not the slab being filled) is compacted at the end of the operation (a Put batch, so
 // that a batch that rewrites a slab's records whole drops it instead of copying them
-// first): its live records are copied to the slab being filled and the slab is dropped
-// (never reused in place: readers may hold it). Two slabs are filled at a time, one per
+// first): its live records are copied to the slab being filled and the slab is dropped,
+// its block back to the namespace's heap for the next slab. Two slabs are filled at a time, one per
 // class of records (slabClass): the contests and pages a cycle rewrites fill slabs of
 // their own, so that the slabs they leave die whole, and the entry and user records,
 // written once, are not copied again and again by compactions of slabs they share. Two thirds: scattered rewrites (4% of
@@ -118,6 +118,7 @@ type slab struct {
 // table is one shard's records: the index and the slabs. Its methods need the shard's
 // lock (read for the readers, write for the others).
 type table struct {
+	heap  *offheap // the namespace's slab memory (offheap.go); nil: Go slices
 	seed  maphash.Seed
 	base  int64  // unix seconds: a record's stored expiry counts seconds from it (encExp)
 	slots []slot // len is 0, or 16 and more
@@ -438,7 +439,12 @@ func (t *table) alloc(size, c int) uint32 {
 }
 
 func (t *table) newSlab(size int) uint32 {
-	s := slab{buf: make([]byte, 0, size)}
+	var s slab
+	if t.heap != nil {
+		s.buf = t.heap.alloc(size)
+	} else {
+		s.buf = make([]byte, 0, size)
+	}
 	if k := len(t.free); k > 0 {
 		n := t.free[k-1]
 		t.free = t.free[:k-1]
@@ -513,6 +519,9 @@ func (t *table) check(n uint32) {
 }
 
 func (t *table) drop(n uint32) {
+	if t.heap != nil {
+		t.heap.release(t.slabs[n-1].buf)
+	}
 	t.slabs[n-1] = slab{}
 	t.free = append(t.free, n)
 }

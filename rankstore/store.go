@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,7 @@ type digestShard struct {
 }
 
 type namespace struct {
+	heap   *offheap // its shards' slabs (offheap.go)
 	ttl    time.Duration
 	seed   maphash.Seed
 	shards [shards]shard
@@ -126,8 +128,13 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 // newNamespace makes a namespace whose records' expiries count seconds from base (unix
 // seconds, table.encExp).
 func newNamespace(ttl time.Duration, base int64) *namespace {
-	n := &namespace{ttl: ttl, seed: maphash.MakeSeed()}
+	n := &namespace{ttl: ttl, seed: maphash.MakeSeed(), heap: newOffheap()}
+	// The slabs' mappings go back to the OS when the namespace is collected: nothing
+	// outside the store holds their bytes (every read copies), and no method can run on
+	// a namespace nothing refers to.
+	runtime.AddCleanup(n, (*offheap).unmap, n.heap)
 	for i := range n.shards {
+		n.shards[i].heap = n.heap
 		n.shards[i].seed = n.seed
 		n.shards[i].base = base
 		n.dig[i].m = map[Digest]uint64{}
@@ -426,8 +433,12 @@ func (s *Store) Lookup(ns, set, key string) (Stored, bool, error) {
 	if v.expires <= s.now().UnixNano() {
 		return Stored{}, false, nil
 	}
-	return Stored{Bins: v.bins, Expires: v.expires, Gen: v.gen}, true, nil
+	return Stored{Bins: clone(v.bins), Expires: v.expires, Gen: v.gen}, true, nil
 }
+
+// clone copies a record's bins out of its slab, under its shard's lock: a slab's memory
+// is reused once it is dropped (offheap.go), so no reader is lent it.
+func clone(b []byte) records.Packed { return append(records.Packed(make([]byte, 0, len(b))), b...) }
 
 // nextGen is the generation of a record written over one of generation old (live: the
 // old one exists and is unexpired). Like Aerospike's, it counts writes in 16 bits and
@@ -445,9 +456,17 @@ func nextGen(old uint32, live bool) uint32 {
 
 // Stored is a record as the store holds it.
 type Stored struct {
-	Bins    records.Packed // the store's own bytes: never modify them
+	Bins    records.Packed // a copy (Lookup, Mutate's result), or the store's own bytes in a Mutate function (see Mutate)
 	Expires int64          // unix ns, a whole second (the expiry rounded up: slab.go); NeverExpires for a record without TTL
 	Gen     uint32         // writes since the record was created (0 for one loaded from disk)
+}
+
+// clone is s with its bins copied out of the store (see clone).
+func (s Stored) clone() Stored {
+	if s.Bins != nil {
+		s.Bins = clone(s.Bins)
+	}
+	return s
 }
 
 // ChangeOp is what a Mutate function does with a record.
@@ -476,7 +495,9 @@ type Change struct {
 // It returns the record as stored afterwards (zero after a Remove, or when it does not
 // exist), or fn's error, in which case nothing changed. This is the primitive of a
 // conditional write: the Aerospike protocol server (internal/devstore) evaluates a
-// write's filter expression, existence and generation checks in fn.
+// write's filter expression, existence and generation checks in fn. The cur fn sees
+// lends the store's own bytes for the call only: fn must neither change nor keep them
+// (the returned Stored is a copy).
 func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Change, error)) (Stored, bool, error) {
 	n, err := s.namespace(ns)
 	if err != nil {
@@ -503,11 +524,11 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 	}
 	c, err := fn(cur, live)
 	if err != nil {
-		return cur, live, err
+		return cur.clone(), live, err
 	}
 	switch c.Op {
 	case Keep:
-		return cur, live, nil
+		return cur.clone(), live, nil
 	case Remove:
 		if old != 0 {
 			i, _ := sh.find(h, set, key)
@@ -516,10 +537,10 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 		return Stored{}, false, nil
 	case Write:
 		if err := records.CheckPacked(c.Bins); err != nil {
-			return cur, live, fmt.Errorf("record %s/%s: %w", set, key, err)
+			return cur.clone(), live, fmt.Errorf("record %s/%s: %w", set, key, err)
 		}
 		if len(c.Bins) > MaxRecordBytes {
-			return cur, live, errTooLarge(set, key, len(c.Bins))
+			return cur.clone(), live, errTooLarge(set, key, len(c.Bins))
 		}
 		var expires int64
 		switch {
@@ -534,10 +555,11 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 		}
 		loc, err := s.store(n, sh, h, set, key, c.Bins, expires, nextGen(ov.gen, live))
 		if err != nil {
-			return cur, live, err
+			// cur's record is still stored: store refuses before it writes.
+			return cur.clone(), live, err
 		}
 		v := sh.view(loc)
-		return Stored{Bins: v.bins, Expires: v.expires, Gen: v.gen}, true, nil
+		return Stored{Bins: clone(v.bins), Expires: v.expires, Gen: v.gen}, true, nil
 	default:
 		panic(fmt.Sprintf("BUG: Mutate: ChangeOp %d", c.Op))
 	}
@@ -688,17 +710,15 @@ func (s *Store) GetMany(ctx context.Context, ns, set string, keys []string) ([]r
 }
 
 func (s *Store) unpack(set, key string, p records.Packed) (records.Bins, bool, error) {
-	b, err := records.DecodeBinsShared(p) // p is never modified: Put replaces a record whole
+	b, err := records.DecodeBinsShared(p) // p is the caller's copy
 	if err != nil {
 		return nil, false, fmt.Errorf("record %s/%s: %w", set, key, err)
 	}
 	return b, true, nil
 }
 
-// GetPacked reads one record in place, as packed by records.EncodeBins: no map, no copy.
-// The bytes are the store's own and never change (Put replaces a record whole); the
-// caller must not modify them, and should copy what it keeps long (the slice keeps its
-// whole slab alive). ok is false for an absent or expired record.
+// GetPacked reads one record, as packed by records.EncodeBins: no map, one copy (the
+// caller's to keep). ok is false for an absent or expired record.
 func (s *Store) GetPacked(_ context.Context, ns, set, key string) (records.Packed, bool, error) {
 	n, err := s.namespace(ns)
 	if err != nil {
@@ -708,8 +728,8 @@ func (s *Store) GetPacked(_ context.Context, ns, set, key string) (records.Packe
 	return p, p != nil, nil
 }
 
-// GetManyPacked reads records of one set in place (see GetPacked); an absent record is a
-// nil element.
+// GetManyPacked reads records of one set (see GetPacked); an absent record is a nil
+// element.
 func (s *Store) GetManyPacked(_ context.Context, ns, set string, keys []string) ([]records.Packed, error) {
 	n, err := s.namespace(ns)
 	if err != nil {
@@ -723,8 +743,9 @@ func (s *Store) GetManyPacked(_ context.Context, ns, set string, keys []string) 
 	return out, nil
 }
 
-// get returns a record's packed bins, nil when absent or expired at now. Every record
-// in a namespace is well formed: Put packs it, and load checks what it reads from disk.
+// get returns a copy of a record's packed bins, nil when absent or expired at now. Every
+// record in a namespace is well formed: Put packs it, and load checks what it reads from
+// disk.
 func (n *namespace) get(set, key string, now int64) records.Packed {
 	h := n.hash(set, key)
 	sh := n.shard(h)
@@ -738,7 +759,7 @@ func (n *namespace) get(set, key string, now int64) records.Packed {
 	if v.expires <= now {
 		return nil
 	}
-	return v.bins
+	return clone(v.bins)
 }
 
 // Reserve sizes the index of namespace ns for more records (spread over its

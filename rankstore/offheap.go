@@ -1,0 +1,129 @@
+package rankstore
+
+import (
+	"fmt"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+)
+
+// Slab memory outside the Go heap.
+//
+// The store's slabs are most of a node's memory (~200 B an entry at 5.6M entries, two
+// thirds of its live heap), and Go's collector sets its next target in proportion to the
+// live heap (GOGC): on the Go heap the slabs bought half their size again of headroom
+// (`--gc-percent` 50), and the slabs a cycle's rewrites leave behind were garbage the
+// collector had to find. Held here, they are memory the collector neither counts nor
+// scans: the heap's target follows the rest of the node, and a cycle's rewrites reuse
+// the blocks the last one freed.
+//
+// A namespace has one heap. Blocks are powers of two from minSlab to maxSlab (the slab
+// sizes table.alloc asks for; a record larger than maxSlab gets a Go slice, as before),
+// carved from maxSlab chunks mapped from the OS (mmap: untouched pages cost no memory)
+// and kept on a free list per size when dropped. A freed block of blockAdvise bytes or
+// more is given back to the OS (madvise DONTNEED: it stays mapped and reads as zeros
+// until written again), so a namespace that shrinks (a sweep of expired records, a
+// completed match's deletions) returns its memory; smaller ones (the hot class's 4 KiB
+// slabs, which the next cycle reuses) stay resident.
+//
+// Nothing outside the store holds a slab's bytes: every read copies what it returns
+// under its shard's lock (Store.GetPacked, Lookup, Mutate), so a block is free to be
+// reused the moment its slab is dropped. The mappings are unmapped when the namespace
+// is collected (runtime.AddCleanup in newNamespace): no shard of it can then be locked,
+// so nothing can read them.
+type offheap struct {
+	mu     sync.Mutex
+	free   [classes][][]byte // free blocks by class (their length is 0, their capacity the class's size)
+	chunks [][]byte          // every mapping, for release
+	// mapped counts the bytes mapped, inUse those in blocks handed out (both for
+	// tests, benchmarks and metrics).
+	mapped, inUse atomic.Int64
+	// advise gives a freed block's pages back to the OS: nil where there is no mmap (the
+	// blocks are then Go memory, and a dropped one is the collector's).
+	advise func([]byte)
+}
+
+const (
+	minClassShift = 12 // minSlab
+	maxClassShift = 20 // maxSlab
+	classes       = maxClassShift - minClassShift + 1
+	// blockAdvise: a freed block this large goes back to the OS at once (one system
+	// call per 64 KiB or more freed: a compaction's or a sweep's, never a cycle's hot
+	// slabs).
+	blockAdvise = 64 << 10
+)
+
+func init() {
+	if minSlab != 1<<minClassShift || maxSlab != 1<<maxClassShift || hotSlab < minSlab {
+		panic("BUG: rankstore: the off-heap classes do not match the slab sizes")
+	}
+}
+
+// class is the block class of a slab of size bytes (1 <= size <= maxSlab).
+func class(size int) int {
+	c := bits.Len(uint(size-1)) - minClassShift
+	return max(c, 0)
+}
+
+// alloc returns a block of at least size bytes (length 0), or a Go slice for a size
+// over maxSlab.
+func (h *offheap) alloc(size int) []byte {
+	if size > maxSlab {
+		return make([]byte, 0, size)
+	}
+	c := class(size)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.free[c]) == 0 {
+		h.carve(c)
+	}
+	k := len(h.free[c]) - 1
+	b := h.free[c][k]
+	h.free[c][k] = nil
+	h.free[c] = h.free[c][:k]
+	h.inUse.Add(int64(cap(b)))
+	return b
+}
+
+// carve maps a chunk and cuts it into blocks of class c.
+func (h *offheap) carve(c int) {
+	chunk := mapChunk(maxSlab)
+	h.chunks = append(h.chunks, chunk)
+	h.mapped.Add(maxSlab)
+	size := 1 << (c + minClassShift)
+	for off := maxSlab - size; off >= 0; off -= size {
+		h.free[c] = append(h.free[c], chunk[off:off:off+size])
+	}
+}
+
+// release takes back a block alloc returned; b's bytes must not be used again.
+func (h *offheap) release(b []byte) {
+	if cap(b) > maxSlab {
+		return // a Go slice: the collector's
+	}
+	b = b[:0:cap(b)]
+	c := class(cap(b))
+	if 1<<(c+minClassShift) != cap(b) {
+		panic(fmt.Sprintf("BUG: rankstore: a block of %d bytes is not one of the heap's", cap(b)))
+	}
+	if cap(b) >= blockAdvise && h.advise != nil {
+		h.advise(b[:cap(b)])
+	}
+	h.inUse.Add(-int64(cap(b)))
+	h.mu.Lock()
+	h.free[c] = append(h.free[c], b)
+	h.mu.Unlock()
+}
+
+// unmap releases every mapping: called when nothing can read them any more.
+func (h *offheap) unmap() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.chunks {
+		unmapChunk(c)
+	}
+	h.chunks = nil
+	h.free = [classes][][]byte{}
+	h.mapped.Store(0)
+	h.inUse.Store(0)
+}
