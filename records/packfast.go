@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"unsafe"
 )
 
 // The first writes' packers. A cold start writes every entry record and every user
@@ -29,11 +30,19 @@ func AppendLineup(dst []byte, players []int32, captain, vice int32) []byte {
 // Arena hands out the bytes of packed records from chunks it allocates, so the records
 // of one writer's task cost one allocation per chunk, not one each. Records share their
 // chunk: a store that keeps one record's bytes keeps its chunk alive (the embedded store
-// copies them into its slabs). The zero value is ready; an Arena is not safe for
-// concurrent use.
+// copies them into its slabs). Reset hands the same chunks out again, so a writer that
+// reuses an Arena allocates nothing once its chunks hold a task's records: it may do so
+// only once nothing holds the records packed before (a worker's store contract: Put
+// keeps nothing of them after it returns). The zero value is ready; an Arena is not safe
+// for concurrent use.
 type Arena struct {
 	buf   []byte
 	chunk int // the size of the next chunk; 0: arenaChunk
+	// The chunks allocated, in the order they are used: first, then more (a task whose
+	// records fit one chunk costs one allocation); buf is chunk cur.
+	first []byte
+	more  [][]byte
+	cur   int
 }
 
 // arenaChunk is an Arena's default chunk: ~1000 entry records.
@@ -43,20 +52,66 @@ const arenaChunk = 64 << 10
 // will pack, when known); later chunks are the default size.
 func NewArena(size int) *Arena { return &Arena{chunk: size} }
 
+// Reset makes the chunks' bytes free to hand out again, keeping them: every record packed
+// into a before is overwritten by the next ones.
+func (a *Arena) Reset() {
+	a.cur = 0
+	a.buf = a.first[:0]
+}
+
+// Size is the bytes of a's chunks.
+func (a *Arena) Size() int {
+	n := cap(a.first)
+	for _, c := range a.more {
+		n += cap(c)
+	}
+	return n
+}
+
+// chunks is the number of chunks allocated.
+func (a *Arena) chunks() int {
+	if a.first == nil {
+		return 0
+	}
+	return 1 + len(a.more)
+}
+
 // take returns n bytes of room: a slice of length 0 and capacity n (appending past it
 // would reallocate, never overwrite the next record).
 func (a *Arena) take(n int) []byte {
 	if cap(a.buf)-len(a.buf) < n {
-		size := a.chunk
-		if size <= 0 {
-			size = arenaChunk
-		}
-		a.chunk = 0
-		a.buf = make([]byte, 0, max(size, n))
+		a.next(n)
 	}
 	at := len(a.buf)
 	a.buf = a.buf[:at+n]
 	return a.buf[at : at : at+n]
+}
+
+// next moves buf to the next chunk with room for n bytes: the next one kept, or a new
+// one in its place when it is too small (a record larger than the chunks: a mega
+// contest's histogram).
+func (a *Arena) next(n int) {
+	if a.chunks() > 0 {
+		a.cur++ // buf is chunk cur, without room for n: the next
+	}
+	if a.cur < a.chunks() && cap(a.more[a.cur-1]) >= n {
+		a.buf = a.more[a.cur-1][:0]
+		return
+	}
+	size := a.chunk
+	if size <= 0 {
+		size = arenaChunk
+	}
+	a.chunk = 0
+	a.buf = make([]byte, 0, max(size, n))
+	switch {
+	case a.cur == 0:
+		a.first = a.buf
+	case a.cur < a.chunks():
+		a.more[a.cur-1] = a.buf
+	default:
+		a.more = append(a.more, a.buf)
+	}
 }
 
 // EntryHead is an entry record's bins but its lineup.
@@ -146,11 +201,23 @@ func (k *Keys) User(match, user int64, part int32) {
 }
 
 // Set gives recs the keys added since the last Set, in order (one each), and empties k.
-func (k *Keys) Set(recs []Record) {
+func (k *Keys) Set(recs []Record) { k.set(recs, string(k.b)) }
+
+// SetShared is Set without a copy: the keys are substrings of k's own buffer, which
+// the keys added after the next Set or SetShared overwrite. For records that nothing
+// holds by then (a worker's records, once the store's Put of them returned: it keeps
+// no key); a key that must outlive them is cloned (strings.Clone).
+func (k *Keys) SetShared(recs []Record) {
+	k.set(recs, unsafe.String(unsafe.SliceData(k.b), len(k.b)))
+}
+
+// Reset drops the keys added since the last Set, keeping k's memory.
+func (k *Keys) Reset() { k.b, k.end = k.b[:0], k.end[:0] }
+
+func (k *Keys) set(recs []Record, s string) {
 	if len(recs) != len(k.end) {
 		panic(fmt.Sprintf("BUG: records: %d keys for %d records", len(k.end), len(recs)))
 	}
-	s := string(k.b)
 	at := 0
 	for j, end := range k.end {
 		recs[j].Key = s[at:end]

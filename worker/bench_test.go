@@ -165,6 +165,13 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// totalAlloc is the Go heap's bytes allocated since the process started.
+func totalAlloc() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.TotalAlloc
+}
+
 func heapInUse() uint64 {
 	runtime.GC()
 	runtime.GC()
@@ -199,11 +206,13 @@ func BenchmarkColdStart(b *testing.B) {
 			replay += time.Since(t0)
 		}
 		w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+		alloc1 := totalAlloc()
 		t1, cpu1 := time.Now(), cpuTime()
 		if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 		first, firstCPU := time.Since(t1), cpuTime()-cpu1
+		firstAlloc := totalAlloc() - alloc1
 		cold, coldCPU := time.Since(start), cpuTime()-cpu0
 		b.StopTimer()
 		after := heapInUse()
@@ -213,6 +222,7 @@ func BenchmarkColdStart(b *testing.B) {
 		b.ReportMetric(firstCPU.Seconds(), "first_cycle_cpu_s")
 		b.ReportMetric(coldCPU.Seconds(), "cold_start_cpu_s")
 		b.ReportMetric(float64(after-before)/float64(n), "heap_B/entry")
+		b.ReportMetric(float64(firstAlloc)/float64(n), "first_cycle_alloc_B/entry")
 		if rep := w.LastCycle(); rep == nil || rep.Stats.Entries != n {
 			b.Fatalf("first cycle ranked %+v, want %d entries", rep, n)
 		}
@@ -376,6 +386,7 @@ func BenchmarkMovedCycle(b *testing.B) {
 	run()
 	run()
 	var idle, moved, movedCPU time.Duration
+	var movedAlloc uint64
 	written := 0
 	ts := int64(1)
 	// LB_BENCH_MOVED_PROFILE=FILE: a CPU profile of the moved cycles alone (the last).
@@ -396,7 +407,9 @@ func BenchmarkMovedCycle(b *testing.B) {
 		if prof != nil {
 			pprof.StartCPUProfile(prof)
 		}
+		a0 := totalAlloc()
 		d, c := run()
+		movedAlloc += totalAlloc() - a0
 		if prof != nil {
 			pprof.StopCPUProfile()
 		}
@@ -408,6 +421,7 @@ func BenchmarkMovedCycle(b *testing.B) {
 	b.ReportMetric(moved.Seconds()/float64(b.N)*1000, "moved_cycle_ms")
 	b.ReportMetric(movedCPU.Seconds()/float64(b.N)*1000, "moved_cycle_cpu_ms")
 	b.ReportMetric(float64(written)/float64(b.N), "records/moved")
+	b.ReportMetric(float64(movedAlloc)/float64(b.N)/1e6, "moved_cycle_alloc_MB")
 }
 
 // BenchmarkEncodeRanked encodes every page and contest record of a ranked partition as
@@ -458,13 +472,14 @@ func BenchmarkEncodeRanked(b *testing.B) {
 				contests = append(contests, pageRef{p, int32(c), 0})
 			}
 			discard := func([]records.Record) error { return nil }
+			var pool scratchPool // a worker's: the tasks' memory reused from one cycle to the next
 			b.ReportAllocs()
 			cpu0 := cpuTime()
 			for b.Loop() {
-				if err := writeRanked(pages, false, 1, 3, 4, discard); err != nil {
+				if err := writeRanked(&pool, pages, false, 1, 3, 4, discard); err != nil {
 					b.Fatal(err)
 				}
-				if err := writeRanked(contests, true, 1, 3, 4, discard); err != nil {
+				if err := writeRanked(&pool, contests, true, 1, 3, 4, discard); err != nil {
 					b.Fatal(err)
 				}
 			}

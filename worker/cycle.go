@@ -286,7 +286,8 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 	m.lastPoints = wk.points
 	m.log = m.log.Append(m.cycle, m.asOf, w.lineupPoints(m, wk.points))
 
-	out := &batchOut{}
+	out := &w.mem.out // reused: this match's records are written before the next's are packed
+	out.reset()
 	var dels []deletion
 	var stats engine.Stats
 	groups := 0
@@ -359,7 +360,7 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 			break
 		}
 		if g, c, i, ok := findEntry(wk.shards, e); ok {
-			out.entries = append(out.entries, entryPacked(m, g, c, i))
+			out.entry(m, g, c, i, false)
 		}
 	}
 	dels = append(dels, gone...)
@@ -486,17 +487,18 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		}
 		// Every page before any contest: a reader that finds a contest of this cycle
 		// finds its pages of this cycle.
-		if err := writeRanked(out.pages, false, m.id, m.cycle, m.asOf, emit); err != nil {
+		if err := writeRanked(&w.mem.tasks, out.pages, false, m.id, m.cycle, m.asOf, emit); err != nil {
 			return err
 		}
-		if err := writeRanked(out.contests, true, m.id, m.cycle, m.asOf, emit); err != nil {
+		if err := writeRanked(&w.mem.tasks, out.contests, true, m.id, m.cycle, m.asOf, emit); err != nil {
 			return err
 		}
+		out.keys.SetShared(out.entries)
 		if err := emit(out.entries); err != nil {
 			return err
 		}
-		err := parallelEmit(len(whole), func(k int, dst []records.Record) []records.Record {
-			return wholeEntryRecords(m, whole[k], dst)
+		err := parallelEmit(&w.mem.tasks, len(whole), func(k int, s *taskScratch) []records.Record {
+			return wholeEntryRecords(m, whole[k], s)
 		}, keepSame(emitWhole))
 		if err != nil {
 			return err
@@ -504,15 +506,15 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		for _, sh := range wk.shards {
 			one := []*shard{sh}
 			if final {
-				if _, err := userRecords(m, one, liveUsers[sh.part], emitTo(records.Live)); err != nil {
+				if _, err := userRecords(&w.mem.tasks, m, one, liveUsers[sh.part], emitTo(records.Live)); err != nil {
 					return err
 				}
 			}
-			missing, err := userRecords(m, one, userIDs[sh.part], keepSame(emitWhole))
+			missing, err := userRecords(&w.mem.tasks, m, one, userIDs[sh.part], keepSame(emitWhole))
 			if err != nil {
 				return err
 			}
-			if err := rangeUserRecords(m, one, lo, hi, keepSame(emitWhole)); err != nil {
+			if err := rangeUserRecords(&w.mem.tasks, m, one, lo, hi, keepSame(emitWhole)); err != nil {
 				return err
 			}
 			for _, u := range missing {
@@ -831,9 +833,7 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		if c >= p.NumContests() || p.Contest(c).Start > i {
 			c = contestOf(p, i)
 		}
-		r := entryPacked(m, g, c, i)
-		r.IfChanged = true // the TTL refresh: most are stored already, the same (keepSame)
-		out.entries = append(out.entries, r)
+		out.entry(m, g, c, i, true) // the TTL refresh: most are stored already, the same (keepSame)
 	}
 }
 
@@ -864,7 +864,12 @@ func (w *Worker) contestRecords(m *match, p *engine.Partition, ids []int64, out 
 // fixed order: the stores take concurrent writes, and a first cycle's writes (half of
 // its CPU) no longer wait in line for one core. Tasks only read the cycle's state. The
 // first error of emit stops the remaining tasks and is returned.
-func parallelEmit(n int, task func(k int, dst []records.Record) []records.Record, emit func([]records.Record) error) error {
+//
+// Each goroutine packs its tasks into one taskScratch from pool (nil: fresh ones),
+// reset before each task: a task's records, their bytes and keys in the scratch's
+// memory, are overwritten only after emit returned, and nothing may hold them after
+// (the Store contract).
+func parallelEmit(pool *scratchPool, n int, task func(k int, s *taskScratch) []records.Record, emit func([]records.Record) error) error {
 	if n == 0 {
 		return nil
 	}
@@ -877,9 +882,12 @@ func parallelEmit(n int, task func(k int, dst []records.Record) []records.Record
 	)
 	for range min(n, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
-			var buf []records.Record
+			s := pool.get()
+			defer pool.put(s)
 			for k := int(next.Add(1) - 1); k < n && !failed.Load(); k = int(next.Add(1) - 1) {
-				buf = task(k, buf[:0])
+				s.reset()
+				buf := task(k, s)
+				s.recs = buf
 				if e := emit(buf); e != nil {
 					mu.Lock()
 					if err == nil {
@@ -901,6 +909,39 @@ func parallelEmit(n int, task func(k int, dst []records.Record) []records.Record
 type batchOut struct {
 	pages, contests []pageRef
 	entries, chunks []records.Record
+	// The entry records' bytes and keys (entry), their keys given when they are
+	// written (SetShared), and a lineup's encoding.
+	arena  records.Arena
+	keys   records.Keys
+	lineup []byte
+}
+
+// reset empties o for a match's cycle, keeping its memory: the records of the last one
+// are written (or failed: the worker keeps what to rebuild, not them).
+func (o *batchOut) reset() {
+	clear(o.entries)
+	clear(o.chunks)
+	o.pages, o.contests, o.entries, o.chunks = o.pages[:0], o.contests[:0], o.entries[:0], o.chunks[:0]
+	o.arena.Reset()
+	if o.arena.Size() > scratchKeepBytes {
+		o.arena = records.Arena{}
+	}
+	o.keys.Reset() // the keys of a cycle that failed before writing its entries
+}
+
+// entry appends the record of entry i (in contest c) of group g to o.entries: the
+// bytes of entryPacked's in o's arena, its key given by o.keys.SetShared when written.
+// ifChanged marks it records.Record.IfChanged.
+func (o *batchOut) entry(m *match, g *group, c, i int, ifChanged bool) {
+	p := g.part
+	var buf [16]int32 // a lineup: 11 players
+	players, capt, vice := p.Lineup(i, buf[:0])
+	o.lineup = records.AppendLineup(o.lineup[:0], players, capt, vice)
+	h := records.EntryHead{ID: p.EntryID(i), Contest: p.Contest(c).ID, Match: m.id, Part: g.pid, User: p.UserID(i), Team: p.TeamID(i)}
+	o.keys.ID(h.ID)
+	r := o.arena.EntryRecord(h, o.lineup)
+	r.IfChanged = ifChanged
+	o.entries = append(o.entries, r)
 }
 
 // pageRef is page pg of contest c of p (pg 0: the contest record).
@@ -917,16 +958,13 @@ var refsPerTask = 1024 // a variable for tests, which split a small cycle into m
 // GOMAXPROCS goroutines and hands them to emit as they are encoded: encoding and the
 // store's writes of a moved cycle (~100k pages at 5.6M entries) share the cores, and
 // the records are never all in memory.
-func writeRanked(refs []pageRef, contest bool, match, cycle, asOf int64, emit func([]records.Record) error) error {
-	encs := sync.Pool{New: func() any { return new(rowEncoders) }}
-	return parallelEmit((len(refs)+refsPerTask-1)/refsPerTask, func(k int, dst []records.Record) []records.Record {
-		enc := encs.Get().(*rowEncoders)
-		defer encs.Put(enc)
-		// The task's records' bytes from one arena, their keys from one string: two
-		// allocations for ~1024 records, not two each. A fresh arena per task: a store
-		// may keep what it was given.
-		enc.arena = new(records.Arena)
-		at := len(dst)
+func writeRanked(pool *scratchPool, refs []pageRef, contest bool, match, cycle, asOf int64, emit func([]records.Record) error) error {
+	return parallelEmit(pool, (len(refs)+refsPerTask-1)/refsPerTask, func(k int, s *taskScratch) []records.Record {
+		// The task's records' bytes from the scratch's arena, their keys from its key
+		// buffer: no allocation once they have grown to a task's records.
+		enc := &s.enc
+		enc.arena = &s.arena
+		dst := s.recs
 		for _, r := range refs[k*refsPerTask : min(len(refs), (k+1)*refsPerTask)] {
 			if contest {
 				dst = append(dst, contestRecord(r.p, int(r.c), match, cycle, asOf, enc))
@@ -934,7 +972,7 @@ func writeRanked(refs []pageRef, contest bool, match, cycle, asOf int64, emit fu
 				dst = append(dst, pageRecord(r.p, int(r.c), int(r.pg), cycle, enc))
 			}
 		}
-		enc.keys.Set(dst[at:])
+		enc.keys.SetShared(dst)
 		enc.arena = nil
 		return dst
 	}, emit)
@@ -1299,16 +1337,18 @@ func (w *Worker) userRefreshRange(m *match, shards []*shard) (lo, hi int64) {
 
 // rangeUserRecords writes the records of every user with an id in [lo, hi), from one
 // walk over each group's user index.
-func rangeUserRecords(m *match, shards []*shard, lo, hi int64, emit func([]records.Record) error) error {
+func rangeUserRecords(pool *scratchPool, m *match, shards []*shard, lo, hi int64, emit func([]records.Record) error) error {
 	if hi <= lo {
 		return nil
 	}
-	type hit struct {
-		u    int64
-		g, k int32
-	}
-	var groups []*group
-	var hits []hit
+	s := pool.get()
+	defer pool.put(s)
+	s.reset()
+	groups, hits := s.groups[:0], s.hits[:0]
+	defer func() {
+		clear(groups)
+		s.groups, s.hits = groups[:0], hits[:0]
+	}()
 	for _, sh := range shards {
 		for _, g := range sh.groups {
 			if g.part == nil {
@@ -1317,19 +1357,18 @@ func rangeUserRecords(m *match, shards []*shard, lo, hi int64, emit func([]recor
 			ids := g.users.ids
 			k0, _ := slices.BinarySearch(ids, lo)
 			for k := k0; k < len(ids) && ids[k] < hi; k++ {
-				hits = append(hits, hit{ids[k], int32(len(groups)), int32(k)})
+				hits = append(hits, userHit{ids[k], int32(len(groups)), int32(k)})
 			}
 			groups = append(groups, g)
 		}
 	}
-	slices.SortFunc(hits, func(a, b hit) int {
+	slices.SortFunc(hits, func(a, b userHit) int {
 		if a.u != b.u {
 			return cmpInt(a.u, b.u)
 		}
 		return int(a.g) - int(b.g)
 	})
-	var out []records.Record
-	var us userScratch
+	out, us := s.recs, &s.us
 	for i := 0; i < len(hits); {
 		user, part := hits[i].u, groups[hits[i].g].pid
 		for ; i < len(hits) && hits[i].u == user; i++ {
@@ -1339,16 +1378,25 @@ func rangeUserRecords(m *match, shards []*shard, lo, hi int64, emit func([]recor
 				us.add(m, g, int(e))
 			}
 		}
-		out = append(out, us.record(m.id, user, part))
+		out = append(out, us.record(m.id, user, part, &s.arena, &s.keys))
 	}
+	s.keys.SetShared(out)
+	s.recs = out
 	return emit(out)
+}
+
+// userHit is a user of a group: its id, the group's index and its position in the
+// group's user index.
+type userHit struct {
+	u    int64
+	g, k int32
 }
 
 // userRecords builds the user records of want (sorted user ids) and lists the users
 // with no entry left. Few users: each is searched in every group. Many (a first or final
 // cycle): one pass over every group's user index finds them all, so the cost is the
 // match's entries, not users x groups. Records are encoded in parallel.
-func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Record) error) ([]int64, error) {
+func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, emit func([]records.Record) error) ([]int64, error) {
 	var groups []*group
 	total := 0
 	for _, sh := range shards {
@@ -1378,9 +1426,10 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 				gi[g] = k
 			}
 		}
-		err = parallelEmit(tasks, func(k int, dst []records.Record) []records.Record {
+		err = parallelEmit(pool, tasks, func(k int, s *taskScratch) []records.Record {
+			dst := s.recs
 			if packs != nil {
-				var up userPacker
+				up := s.userPacker()
 				var part int32 // userRecord's
 				if len(shards) > 0 {
 					part = shards[0].part
@@ -1404,14 +1453,15 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 				up.done(dst)
 				return dst
 			}
-			var us userScratch
+			us := &s.us
 			for _, u := range want[k*usersPerTask : min(len(want), (k+1)*usersPerTask)] {
-				if r, ok := us.userRecord(m, shards, u); ok {
+				if r, ok := us.userRecord(m, shards, u, &s.arena, &s.keys); ok {
 					dst = append(dst, r)
 				} else {
 					missing[k] = append(missing[k], u)
 				}
 			}
+			s.keys.SetShared(dst)
 			return dst
 		}, emit)
 	} else {
@@ -1451,17 +1501,19 @@ func userRecords(m *match, shards []*shard, want []int64, emit func([]records.Re
 				record(want[i], groups[hits[start[i]].g].pid)
 			}
 		}
-		err = parallelEmit(tasks, func(t int, dst []records.Record) []records.Record {
+		err = parallelEmit(pool, tasks, func(t int, s *taskScratch) []records.Record {
+			dst := s.recs
 			if packs != nil {
-				var up userPacker
+				up := s.userPacker()
 				walk(t, func(gi, e int) { up.add(groups[gi], packs[gi], e) },
 					func(user int64, part int32) { dst = append(dst, up.record(m.id, user, part)) })
 				up.done(dst)
 				return dst
 			}
-			var us userScratch
+			us := &s.us
 			walk(t, func(gi, e int) { us.add(m, groups[gi], e) },
-				func(user int64, part int32) { dst = append(dst, us.record(m.id, user, part)) })
+				func(user int64, part int32) { dst = append(dst, us.record(m.id, user, part, &s.arena, &s.keys)) })
+			s.keys.SetShared(dst)
 			return dst
 		}, emit)
 	}
@@ -1491,6 +1543,8 @@ func sortEntries(es []records.Entry) {
 type userScratch struct {
 	entries []records.Entry
 	players []int32 // the entries' lineups, one after the other
+	lineup  []byte  // one entry's, encoded
+	enc     records.UserEncoder
 }
 
 // add gathers entry i of group g.
@@ -1505,17 +1559,25 @@ func (s *userScratch) add(m *match, g *group, i int) {
 		User: p.UserID(i), Team: p.TeamID(i), Lineup: records.Lineup{Players: s.players[at:len(s.players):len(s.players)], Captain: capt, Vice: vice}})
 }
 
-// record packs the user record of the entries gathered and empties the scratch.
-func (s *userScratch) record(match, user int64, part int32) records.Record {
+// record packs the user record of the entries gathered into arena (the bytes of
+// records.User{...}.TrustedRecord(), without its Key: its key is added to keys), and
+// empties the scratch.
+func (s *userScratch) record(match, user int64, part int32, arena *records.Arena, keys *records.Keys) records.Record {
 	sortEntries(s.entries)
-	r := records.User{Match: match, User: user, Part: part, Entries: s.entries}.TrustedRecord()
+	s.enc.Reset()
+	for _, e := range s.entries {
+		s.lineup = records.AppendLineup(s.lineup[:0], e.Lineup.Players, e.Lineup.Captain, e.Lineup.Vice)
+		s.enc.Add(e.ID, e.Contest, e.Team, s.lineup)
+	}
+	clear(s.entries) // their lineups point into players
 	s.entries, s.players = s.entries[:0], s.players[:0]
-	return r
+	keys.User(match, user, part)
+	return arena.UserRecord(match, user, part, &s.enc)
 }
 
 // userRecord packs the record of a user's entries of a match in every contest group of
 // shards (one partition's: the record is keyed by it); ok is false when it has none.
-func (s *userScratch) userRecord(m *match, shards []*shard, user int64) (records.Record, bool) {
+func (s *userScratch) userRecord(m *match, shards []*shard, user int64, arena *records.Arena, keys *records.Keys) (records.Record, bool) {
 	var part int32
 	if len(shards) > 0 {
 		part = shards[0].part
@@ -1537,7 +1599,7 @@ func (s *userScratch) userRecord(m *match, shards []*shard, user int64) (records
 	if len(s.entries) == 0 {
 		return records.Record{}, false
 	}
-	return s.record(m.id, user, part), true
+	return s.record(m.id, user, part, arena, keys), true
 }
 
 func cmpInt(a, b int64) int {
@@ -1631,6 +1693,7 @@ func (w *Worker) put(ctx context.Context, ns string, recs []records.Record, cycl
 	for lo := 0; lo < len(recs); lo += w.cfg.WriteBatch {
 		hi := min(len(recs), lo+w.cfg.WriteBatch)
 		if err := w.store.Put(ctx, ns, recs[lo:hi]); err != nil {
+			detachKeys(err) // a key it names may be in memory the next task reuses
 			return fmt.Errorf("cannot write to the %s namespace: %w", ns, err)
 		}
 	}

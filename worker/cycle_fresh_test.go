@@ -360,10 +360,11 @@ func TestParallelEmit(t *testing.T) {
 	const n = 200
 	var mu sync.Mutex
 	seen := map[string]int{}
-	task := func(k int, dst []records.Record) []records.Record {
-		return append(dst, records.Record{Key: fmt.Sprint(k)}, records.Record{Key: fmt.Sprint(k, "b")})
+	task := func(k int, s *taskScratch) []records.Record {
+		return append(s.recs, records.Record{Key: fmt.Sprint(k)}, records.Record{Key: fmt.Sprint(k, "b")})
 	}
-	err := parallelEmit(n, task, func(recs []records.Record) error {
+	var pool scratchPool
+	err := parallelEmit(&pool, n, task, func(recs []records.Record) error {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, r := range recs {
@@ -381,7 +382,7 @@ func TestParallelEmit(t *testing.T) {
 	}
 	var calls atomic.Int64
 	boom := errors.New("boom")
-	err = parallelEmit(n, task, func([]records.Record) error {
+	err = parallelEmit(nil, n, task, func([]records.Record) error {
 		if calls.Add(1) == 10 {
 			return boom
 		}

@@ -22,10 +22,13 @@ type teamLineups struct {
 	off []int
 }
 
-func encodeTeamLineups(p *engine.Partition) teamLineups {
+// encodeTeamLineups encodes p's teams' lineups into tl's memory (zero: new memory).
+func encodeTeamLineups(p *engine.Partition, tl teamLineups) teamLineups {
 	nt := p.NumTeams()
 	// A lineup of 11 players with 6-digit ids takes ~40 bytes: room for them at once.
-	tl := teamLineups{b: make([]byte, 0, nt*(3*p.LineupSize()+8)), off: make([]int, nt+1)}
+	tl.b = slices.Grow(tl.b[:0], nt*(3*p.LineupSize()+8))
+	tl.off = slices.Grow(tl.off[:0], nt+1)[:nt+1]
+	tl.off[0] = 0
 	var buf [16]int32
 	for t := range nt {
 		players, capt, vice := p.TeamLineup(t, buf[:0])
@@ -55,11 +58,11 @@ func keepSame(emit func([]records.Record) error) func([]records.Record) error {
 
 // wholeEntryRecords appends the entry record of every entry of group g, in the
 // partition's order (sequential reads of its columns).
-func wholeEntryRecords(m *match, g *group, dst []records.Record) []records.Record {
+func wholeEntryRecords(m *match, g *group, s *taskScratch) []records.Record {
 	p := g.part
-	tl := encodeTeamLineups(p)
-	var arena records.Arena
-	var keys records.Keys
+	s.lin = encodeTeamLineups(p, s.lin)
+	tl, arena, keys := &s.lin, &s.arena, &s.keys
+	dst := s.recs
 	at := len(dst)
 	dst = slices.Grow(dst, p.NumEntries())
 	h := records.EntryHead{Match: m.id, Part: g.pid}
@@ -73,7 +76,7 @@ func wholeEntryRecords(m *match, g *group, dst []records.Record) []records.Recor
 			dst = append(dst, arena.EntryRecord(h, tl.of(t)))
 		}
 	}
-	keys.Set(dst[at:])
+	keys.SetShared(dst[at:])
 	return dst
 }
 
@@ -86,7 +89,7 @@ type groupPack struct {
 }
 
 func newGroupPack(p *engine.Partition) *groupPack {
-	gp := &groupPack{lin: encodeTeamLineups(p), contest: make([]uint32, p.NumEntries())}
+	gp := &groupPack{lin: encodeTeamLineups(p, teamLineups{}), contest: make([]uint32, p.NumEntries())}
 	for c := range p.NumContests() {
 		ct := p.Contest(c)
 		for i := ct.Start; i < ct.End; i++ {
@@ -114,8 +117,14 @@ type userEnt struct {
 type userPacker struct {
 	ents  []userEnt
 	enc   records.UserEncoder
-	arena records.Arena
-	keys  records.Keys
+	arena *records.Arena // a taskScratch's (taskScratch.userPacker)
+	keys  *records.Keys
+}
+
+// userPacker is s's userPacker, packing into s's arena and keys.
+func (s *taskScratch) userPacker() *userPacker {
+	s.users.arena, s.users.keys = &s.arena, &s.keys
+	return &s.users
 }
 
 // add gathers entry i of group g, whose groupPack is gp.
@@ -143,7 +152,7 @@ func (u *userPacker) record(match, user int64, part int32) records.Record {
 }
 
 // done gives the records packed since the last done (recs, in order) their keys.
-func (u *userPacker) done(recs []records.Record) { u.keys.Set(recs) }
+func (u *userPacker) done(recs []records.Record) { u.keys.SetShared(recs) }
 
 func cmpUserEnt(a, b userEnt) int {
 	if a.contest != b.contest {

@@ -28,6 +28,12 @@ type Source interface {
 
 // Store is where results go; *rankstore.Store (and the Aerospike sink) satisfy it. A
 // cycle calls Put from several goroutines at once (parallelEmit).
+//
+// Put must not keep a record's Packed bytes or its Key, nor anything that points into
+// them, after it returns (the embedded store copies them into its slabs; the Aerospike
+// sink encodes them to the wire before it returns, retries included): the worker packs
+// the next records into the same memory (cycle_scratch.go). An error it returns may
+// name a record by its Key (*records.FencedError); the worker copies that key.
 type Store interface {
 	Put(ctx context.Context, ns string, recs []records.Record) error
 	Delete(ctx context.Context, ns, set string, keys []string) error
@@ -164,6 +170,7 @@ type Worker struct {
 
 	cycleMu   sync.Mutex // one cycle at a time
 	epoch     int64      // the epoch of the cycle running (its writes' fence), under cycleMu
+	mem       cycleMem   // the cycles' reusable memory (cycle_scratch.go), under cycleMu
 	reporter  func(ctx context.Context, r CycleResult)
 	published atomic.Bool
 	dlqFail   atomic.Bool

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -62,9 +63,19 @@ type recordingStore struct {
 	recs []records.Record
 }
 
+// Put keeps a copy of each record: the worker reuses their bytes and keys once Put
+// returned (the Store contract).
 func (s *recordingStore) Put(ctx context.Context, ns string, recs []records.Record) error {
 	s.mu.Lock()
-	s.recs = append(s.recs, recs...)
+	for _, r := range recs {
+		if r.Packed != nil {
+			p := make(records.Packed, len(r.Packed), cap(r.Packed)) // its room too: TestRankedRecordsBytes checks it
+			copy(p, r.Packed)
+			r.Packed = p
+		}
+		r.Key = strings.Clone(r.Key)
+		s.recs = append(s.recs, r)
+	}
 	s.mu.Unlock()
 	return s.Store.Put(ctx, ns, recs)
 }
