@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Slab memory outside the Go heap.
@@ -16,6 +17,9 @@ import (
 // collector had to find. Held here, they are memory the collector neither counts nor
 // scans: the heap's target follows the rest of the node, and a cycle's rewrites reuse
 // the blocks the last one freed.
+//
+// A shard's index table of minMappedSlots slots or more is mapped on its own too, and
+// unmapped when the table grows (its slots are only read under the shard's lock).
 //
 // A namespace has one heap. Blocks are powers of two from minSlab to maxSlab (the slab
 // sizes table.alloc asks for; a record larger than maxSlab gets a Go slice, as before),
@@ -34,10 +38,12 @@ import (
 type offheap struct {
 	mu     sync.Mutex
 	free   [classes][][]byte // free blocks by class (their length is 0, their capacity the class's size)
-	chunks [][]byte          // every mapping, for release
-	// mapped counts the bytes mapped, inUse those in blocks handed out (both for
-	// tests, benchmarks and metrics).
-	mapped, inUse atomic.Int64
+	chunks [][]byte          // every mapping of blocks, for release
+	// tables: the shards' index tables mapped whole (allocSlots), by their first slot.
+	tables map[*slot][]byte
+	// mapped counts the bytes mapped, inUse those in blocks handed out, tabled those of
+	// the mapped index tables (for tests, benchmarks and metrics).
+	mapped, inUse, tabled atomic.Int64
 	// advise gives a freed block's pages back to the OS: nil where there is no mmap (the
 	// blocks are then Go memory, and a dropped one is the collector's).
 	advise func([]byte)
@@ -85,6 +91,10 @@ func (h *offheap) alloc(size int) []byte {
 	return b
 }
 
+// held is the bytes of the heap in use: blocks handed out and mapped index tables (free
+// blocks are mapped too; the large ones are given back to the OS).
+func (h *offheap) held() int64 { return h.inUse.Load() + h.tabled.Load() }
+
 // carve maps a chunk and cuts it into blocks of class c.
 func (h *offheap) carve(c int) {
 	chunk := mapChunk(maxSlab)
@@ -115,6 +125,45 @@ func (h *offheap) release(b []byte) {
 	h.mu.Unlock()
 }
 
+// minMappedSlots: an index table this large (64 KiB) or larger is mapped on its own;
+// a smaller one is a Go slice.
+const minMappedSlots = 8 << 10
+
+// allocSlots returns an index table of n empty slots. The shards' tables are ~15 bytes a
+// record (the rest of the store's memory), and each growth leaves the old one behind.
+func (h *offheap) allocSlots(n int) []slot {
+	if n < minMappedSlots || h.advise == nil {
+		return make([]slot, n)
+	}
+	b := mapChunk(n * int(unsafe.Sizeof(slot(0)))) // zeroed: every slot empty
+	t := unsafe.Slice((*slot)(unsafe.Pointer(unsafe.SliceData(b))), n)
+	h.mu.Lock()
+	if h.tables == nil {
+		h.tables = map[*slot][]byte{}
+	}
+	h.tables[&t[0]] = b
+	h.mu.Unlock()
+	h.mapped.Add(int64(len(b)))
+	h.tabled.Add(int64(len(b)))
+	return t
+}
+
+// releaseSlots unmaps a table allocSlots returned; its slots must not be used again.
+func (h *offheap) releaseSlots(t []slot) {
+	if len(t) == 0 {
+		return
+	}
+	h.mu.Lock()
+	b, ok := h.tables[&t[0]]
+	delete(h.tables, &t[0])
+	h.mu.Unlock()
+	if ok { // else a Go slice: the collector's
+		h.mapped.Add(-int64(len(b)))
+		h.tabled.Add(-int64(len(b)))
+		unmapChunk(b)
+	}
+}
+
 // unmap releases every mapping: called when nothing can read them any more.
 func (h *offheap) unmap() {
 	h.mu.Lock()
@@ -122,8 +171,13 @@ func (h *offheap) unmap() {
 	for _, c := range h.chunks {
 		unmapChunk(c)
 	}
+	for _, b := range h.tables {
+		unmapChunk(b)
+	}
+	h.tables = nil
 	h.chunks = nil
 	h.free = [classes][][]byte{}
 	h.mapped.Store(0)
 	h.inUse.Store(0)
+	h.tabled.Store(0)
 }

@@ -17,6 +17,12 @@ func entryRecord(id int64) records.Record {
 		Lineup: records.Lineup{Players: []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, Captain: 1, Vice: 2}}.PackedRecord()
 }
 
+// entryKeyed is entry 1's record under entry id's key: many records, packed once.
+func entryKeyed(one records.Record, id int64) records.Record {
+	one.Key = records.IDKey(id)
+	return one
+}
+
 // pageRecord is page 1 of contest id at cycle, one row.
 func pageRecord(id, cycle int64) records.Record {
 	return records.Page{Contest: id, No: 1, Cycle: cycle, Rows: []records.Row{{Rank: 1, EntryID: id, Points: cycle}}}.PackedRecord()
@@ -87,6 +93,7 @@ func TestSlabsOffGoHeap(t *testing.T) {
 	s := open(t, "", c)
 	const n = 150_000
 	batch := make([]records.Record, 0, 10_000)
+	one := entryRecord(1)
 	recBytes := 0
 	live := func() uint64 {
 		runtime.GC()
@@ -96,7 +103,7 @@ func TestSlabsOffGoHeap(t *testing.T) {
 	}
 	before := live()
 	for id := range int64(n) {
-		batch = append(batch, entryRecord(id))
+		batch = append(batch, entryKeyed(one, id))
 		recBytes += len(batch[len(batch)-1].Packed) + len(batch[len(batch)-1].Key)
 		if len(batch) == cap(batch) {
 			if err := s.Put(ctx, records.Live, batch); err != nil {
@@ -172,5 +179,49 @@ func TestOffheapBlocks(t *testing.T) {
 		}
 		runtime.GC()
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestIndexOffGoHeap: a shard's large index table is mapped, and a growth unmaps the one
+// it replaces, every record still found.
+func TestIndexOffGoHeap(t *testing.T) {
+	if newOffheap().advise == nil {
+		t.Skip("no mmap on " + runtime.GOOS + ": the index is Go memory here")
+	}
+	ctx := context.Background()
+	s := open(t, "", &clock{t: time.Unix(1_800_000_000, 0)})
+	const n = 64 * 10_000 // ~10k records a shard: tables past minMappedSlots, grown several times
+	batch := make([]records.Record, 0, 8000)
+	one := entryRecord(1)
+	for id := range int64(n) {
+		batch = append(batch, entryKeyed(one, id))
+		if len(batch) == cap(batch) { // n is a multiple of it
+			if err := s.Put(ctx, records.Live, batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	ns := s.ns[records.Live]
+	ns.heap.mu.Lock()
+	mappedTables := len(ns.heap.tables)
+	tableBytes := 0
+	for _, b := range ns.heap.tables {
+		tableBytes += len(b)
+	}
+	ns.heap.mu.Unlock()
+	slots := 0
+	for i := range ns.shards {
+		if len(ns.shards[i].slots) >= minMappedSlots {
+			slots += len(ns.shards[i].slots)
+		}
+	}
+	if mappedTables == 0 || mappedTables > shards || tableBytes != slots*8 {
+		t.Errorf("%d tables mapped, %d bytes; want one per shard (<= %d), the %d bytes of their %d slots", mappedTables, tableBytes, shards, slots*8, slots)
+	}
+	for _, id := range []int64{0, 1, n / 2, n - 1} {
+		if _, ok, err := s.GetPacked(ctx, records.Live, records.SetEntry, records.IDKey(id)); !ok || err != nil {
+			t.Errorf("entry %d not found after the tables grew: %v", id, err)
+		}
 	}
 }

@@ -303,7 +303,12 @@ func (t *table) reserveFor(records int) {
 // grow moves the slots into a table of n slots.
 func (t *table) grow(n int) {
 	old := t.slots
-	t.slots = make([]slot, n)
+	if t.heap != nil {
+		t.slots = t.heap.allocSlots(n)
+		defer t.heap.releaseSlots(old)
+	} else {
+		t.slots = make([]slot, n)
+	}
 	for _, s := range old {
 		if s == 0 {
 			continue
