@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -392,6 +394,98 @@ func TestCaughtUpFitsEntryTable(t *testing.T) {
 	for i := range int64(n) {
 		if c, ok := ps.entryContest.get(1 + i); !ok || c != 10+i%7 {
 			t.Fatalf("entry %d: contest %d, %v after the fit", 1+i, c, ok)
+		}
+	}
+}
+
+// TestReplayGrowsLogAndTeamsOnce: a partition replaying one match's events (a team per
+// entry) grows its shard's change log once to the events left at the end offset, no
+// room left over, and the match's team table to its teams in a few steps, about half
+// full, where doubling and growing by half took many sizes and moved every key.
+func TestReplayGrowsLogAndTeamsOnce(t *testing.T) {
+	w := newIngestWorker(t, newScripted())
+	const n = 4000
+	if err := w.AddPartition(0, n); err != nil {
+		t.Fatal(err)
+	}
+	logCaps, teamSlots := map[int]bool{}, map[int]bool{}
+	for at := int64(0); at < n; at += 500 {
+		var recs []kafkasource.EntryRecord
+		for i := at; i < at+500; i++ {
+			recs = append(recs, entryAt(0, i, 1+i, 10+i%7, false))
+		}
+		for k := range recs {
+			if err := w.Apply(context.Background(), batchOf(recs[k:k+1]...)); err != nil {
+				t.Fatal(err)
+			}
+			sh := w.parts[0].shards[1]
+			logCaps[cap(sh.pending.entry)] = true
+			teamSlots[len(w.matches[1].teamPrint.slots)] = true
+		}
+	}
+	if !w.parts[0].caughtUp {
+		t.Fatal("the partition is not caught up at its end offset")
+	}
+	sh := w.parts[0].shards[1]
+	// (append rounds the room up to its allocation's size class)
+	if got := cap(sh.pending.entry); got < n || got > n+n/8 || len(logCaps) > 2 {
+		t.Errorf("the change log's room took sizes %v, ending at %d; want 64, then %d (or its size class)", slices.Sorted(maps.Keys(logCaps)), got, n)
+	}
+	m := w.matches[1]
+	slots := len(m.teamPrint.slots)
+	if m.teamPrint.len() != n || slots < n*4/3 || slots > 5*n/2 || len(teamSlots) > 6 {
+		t.Errorf("team table: %d teams in %d slots, after %d sizes %v; want %d teams, 40-75%% full, at most 6 sizes",
+			m.teamPrint.len(), slots, len(teamSlots), slices.Sorted(maps.Keys(teamSlots)), n)
+	}
+	for i := range int64(n) {
+		if _, ok := m.teamPrint.get(1 + i); !ok {
+			t.Fatalf("team %d not held after the replay", 1+i)
+		}
+	}
+}
+
+// TestReplayGuessesBounded: a partition replaying four matches one after another (each
+// match's events first look like the whole rest of the log) holds change logs of at most
+// twice its events in all, and once caught up every team table is at least a third full,
+// and every entry is logged in its own match's shard.
+func TestReplayGuessesBounded(t *testing.T) {
+	w := newIngestWorker(t, newScripted())
+	const perMatch, matches = 1000, 4
+	if err := w.AddPartition(0, perMatch*matches); err != nil {
+		t.Fatal(err)
+	}
+	var recs []kafkasource.EntryRecord
+	for mi := range int64(matches) {
+		for i := range int64(perMatch) {
+			r := entryAt(0, mi*perMatch+i, 1+mi*perMatch+i, 10*(mi+1)+i%7, false)
+			r.Event.MatchID = 1 + mi
+			recs = append(recs, r)
+		}
+	}
+	maxRoom := 0
+	for k := 0; k < len(recs); k += 100 {
+		if err := w.Apply(context.Background(), batchOf(recs[k:k+100]...)); err != nil {
+			t.Fatal(err)
+		}
+		room := 0
+		for _, sh := range w.parts[0].shards {
+			room += cap(sh.pending.entry)
+		}
+		maxRoom = max(maxRoom, room)
+	}
+	if !w.parts[0].caughtUp {
+		t.Fatal("the partition is not caught up at its end offset")
+	}
+	if maxRoom > 2*len(recs) {
+		t.Errorf("the change logs held room for %d events in all, for %d events", maxRoom, len(recs))
+	}
+	for mi := range int64(matches) {
+		m := w.matches[1+mi]
+		if got := m.teamPrint.len(); got != perMatch || 3*got < len(m.teamPrint.slots) {
+			t.Errorf("match %d: %d teams in %d slots after the replay; want %d, at least a third full", m.id, got, len(m.teamPrint.slots), perMatch)
+		}
+		if got := w.parts[0].shards[m.id].pending.len(); got != perMatch {
+			t.Errorf("match %d: %d events logged, want %d", m.id, got, perMatch)
 		}
 	}
 }

@@ -19,6 +19,10 @@ type partState struct {
 	end      int64 // the partition's end offset found when it was assigned
 	next     int64 // the next offset to read
 	caughtUp bool  // next reached end: it may publish and join cycles
+	// from and last: the offsets of the first and the last entry event applied in the
+	// partition's replay (from -1: none yet), for guessing what is left of it (logWant,
+	// teamWant).
+	from, last int64
 	// writing: this worker writes the partition (standalone: always; in a cluster, once
 	// the coordinator made it the writer). A partition loading for a hand-over is kept
 	// up to date but takes no part in cycles until then.
@@ -58,7 +62,7 @@ func (ps *partState) contestOf(c int64) (int64, bool) {
 }
 
 func newPartState(id int32, end int64) *partState {
-	return &partState{id: id, end: end, caughtUp: end <= 0, shards: map[int64]*shard{}, contestMatch: map[int64]int64{}}
+	return &partState{id: id, end: end, from: -1, caughtUp: end <= 0, shards: map[int64]*shard{}, contestMatch: map[int64]int64{}}
 }
 
 // maxReserve caps the entries a partition's table is sized for before they come (at
@@ -71,8 +75,81 @@ const maxReserve = 1 << 22
 // matches completed): the table is fitted to what it holds when the partition catches up
 // (caughtUpNow).
 func (ps *partState) reserveFor(at int64) {
-	if ps.entryContest.len() == 0 && !ps.caughtUp && ps.end > at {
+	if ps.caughtUp {
+		return
+	}
+	if ps.from < 0 {
+		ps.from = at
+	}
+	if ps.entryContest.len() == 0 && ps.end > at {
 		ps.entryContest.reserve(int(min(ps.end-at, maxReserve)))
+	}
+}
+
+// logWant is the room a replaying partition's shard log is grown to when it is full,
+// at the event of offset at (0: grow as usual): its events so far and its share of the
+// events read since the replay began, that share of the events left to the end offset
+// and 1/16 more. A partition of one match's events thus grows each log once to what it
+// will hold, where doubling copied it about once over and left up to half of it unused
+// (changes.grow). The room the partition's other logs hold unused counts against the
+// events left, so that matches logged one after another never each hold room for all
+// the rest; a guess short of what comes is grown again by doubling.
+func (ps *partState) logWant(sh *shard, at int64) int {
+	n := sh.pending.len()
+	seen, left := at-ps.from, ps.end-at
+	if ps.caughtUp || ps.from < 0 || n == 0 || seen <= 0 || left <= 0 {
+		return 0
+	}
+	room := left
+	for _, o := range ps.shards {
+		if o != sh {
+			room -= int64(cap(o.pending.entry) - o.pending.len())
+		}
+	}
+	guess := float64(left) * float64(n) / float64(seen)
+	want := min(int64(guess+guess/16)+1, room, maxReserve)
+	if want <= 0 {
+		return 0
+	}
+	return n + int(want)
+}
+
+// teamWant is the number of keys a replaying match's team table is reserved for when
+// it is full (0: grow as usual): its teams per entry so far times the match's events
+// left in its replaying partitions (each partition's share of events that went to the
+// match so far, times its events left), and 1/16 more; at most 4 times the teams it
+// holds, so a guess thrown off (a match whose events come after another's) costs at
+// most that until the replay ends and the table is fitted (fitTeams). A replay of one
+// match grows the table to its size in a few steps where growing by half each time moved
+// every key about three times over.
+func (w *Worker) teamWant(m *match) int {
+	n := m.teamPrint.len()
+	if n == 0 || m.count <= 0 {
+		return 0
+	}
+	var left float64
+	for p, sh := range m.shards {
+		ps := w.parts[p]
+		if ps == nil || ps.caughtUp || ps.from < 0 || ps.last < ps.from {
+			continue
+		}
+		seen := float64(ps.last + 1 - ps.from)
+		left += float64(ps.end-ps.last-1) * float64(sh.pending.len()) / seen
+	}
+	if left <= 0 {
+		return 0
+	}
+	guess := left * float64(n) / float64(m.count)
+	return n + int(min(guess+guess/16+1, float64(3*n), maxReserve))
+}
+
+// fitTeams fits the team tables of every match once no partition replays: teamWant's
+// guesses cost memory only while the replay runs.
+func (w *Worker) fitTeams() {
+	for _, m := range w.matches {
+		if m.teamPrint != nil {
+			m.teamPrint.fit()
+		}
 	}
 }
 
@@ -135,8 +212,8 @@ const lineupChunk = 1 << 12
 func (c *changes) len() int { return len(c.entry) }
 
 func (c *changes) add(e *kafkasource.EntryEvent) {
-	if len(c.entry) == cap(c.entry) {
-		c.grow()
+	if c.full() {
+		c.grow(0)
 	}
 	c.entry = append(c.entry, e.EntryID)
 	c.contest = append(c.contest, e.ContestID)
@@ -170,13 +247,17 @@ func (c *changes) add(e *kafkasource.EntryEvent) {
 	c.lineup = append(c.lineup, k)
 }
 
-// grow doubles the room of the log's columns (at least 64 events). append alone grows
-// a large slice by a quarter, so a replay's log of hundreds of thousands of events was
-// copied about four times over, column by column (a quarter of BenchmarkReplay's Apply
-// CPU was growslice's copying); doubling copies it about once. The room left over is
-// freed with the log when a cycle folds it.
-func (c *changes) grow() {
-	n := max(64, 2*cap(c.entry))
+// full reports whether the log's columns have no room for one more event.
+func (c *changes) full() bool { return len(c.entry) == cap(c.entry) }
+
+// grow makes room in the log's columns for want events in all, at least doubling it
+// (and 64 events). append alone grows a large slice by a quarter, so a replay's log of
+// hundreds of thousands of events was copied about four times over, column by column
+// (a quarter of BenchmarkReplay's Apply CPU was growslice's copying); doubling copies
+// it about once, and a replay's guess of its size (partState.logWant) not at all. The
+// room left over is freed with the log when a cycle folds it.
+func (c *changes) grow(want int) {
+	n := max(64, 2*cap(c.entry), want)
 	c.entry = slices.Grow(c.entry, n-len(c.entry))
 	c.contest = slices.Grow(c.contest, n-len(c.contest))
 	c.user = slices.Grow(c.user, n-len(c.user))
@@ -331,6 +412,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	// A replay applies millions of these: each map is read once and written only when
 	// its value changes (the lookups were ~2/3 of the replay's Apply).
 	e := &r.Event
+	ps.last = r.Offset
 	mid, contestKnown := ps.contestOf(e.ContestID)
 	if contestKnown && mid != e.MatchID {
 		return rejectf(ReasonMatchMove, "contest %d belongs to match %d, not %d", e.ContestID, mid, e.MatchID)
@@ -342,7 +424,12 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 		}
 		return rejectf(kafkasource.ReasonContestMove, "entry %d belongs to contest %d, not %d", e.EntryID, c, e.ContestID)
 	}
-	m := w.matches[e.MatchID]
+	// The match of the partition's last event is usually this one's: no map probe. A
+	// match id names one match for the worker's life (pruned, it stays in matches).
+	m := ps.lastContestM
+	if m == nil || m.id != e.MatchID {
+		m = w.matches[e.MatchID]
+	}
 	if m != nil && m.final {
 		// The final standings are written: what comes later is refused, once. A
 		// partition replaying reads again what was judged before: ignored.
@@ -415,6 +502,9 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 		ps.contestMatch[e.ContestID] = e.MatchID
 	}
 	ps.lastContest, ps.lastContestM = e.ContestID, m
+	if !ps.caughtUp && sh.pending.full() {
+		sh.pending.grow(ps.logWant(sh, r.Offset))
+	}
 	sh.pending.add(e)
 	if e.Withdrawn {
 		ps.entryContest.del(e.EntryID)
@@ -441,6 +531,13 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 		m.editedNow[e.TeamID] = struct{}{}
 	}
 	if (!teamSeen || oldFP != fp) && m.teamPrint != nil {
+		if !ps.caughtUp && m.teamPrint.full() {
+			if want := w.teamWant(m); want > 0 {
+				// Half full when the guess is right: a new team probes a table
+				// three quarters full for ~8 slots.
+				m.teamPrint.reserve(want + want/2)
+			}
+		}
 		m.teamPrint.put(e.TeamID, int64(fp))
 	}
 	return nil

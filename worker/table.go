@@ -79,7 +79,7 @@ func (t *table) put(k, v int64) {
 		t.zero, t.zeroSet = v, true
 		return
 	}
-	if (t.n+1)*4 > len(t.slots)*3 { // at most 3/4 full
+	if t.full() {
 		t.grow(t.n + 1)
 	}
 	for i := t.home(k); ; i = t.after(i) {
@@ -95,6 +95,9 @@ func (t *table) put(k, v int64) {
 		}
 	}
 }
+
+// full reports whether put of a new key grows the table: it is kept at most 3/4 full.
+func (t *table) full() bool { return (t.n+1)*4 > len(t.slots)*3 }
 
 // del removes k, if held.
 func (t *table) del(k int64) {

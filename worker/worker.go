@@ -353,7 +353,8 @@ func (w *Worker) SetTopicEnds(topic string, end map[int32]int64) {
 	w.topicEnd[topic] = maps.Clone(end)
 }
 
-func (w *Worker) countReplaying() {
+// countReplaying sets the replaying partitions' gauge and returns their number.
+func (w *Worker) countReplaying() int {
 	n := 0
 	for _, ps := range w.parts {
 		if !ps.caughtUp {
@@ -361,6 +362,7 @@ func (w *Worker) countReplaying() {
 		}
 	}
 	w.m.replaying.Set(float64(n))
+	return n
 }
 
 // topicsCaughtUp reports whether the points and matches topics reached their ends
@@ -622,7 +624,9 @@ func (w *Worker) apply(ctx context.Context, b kafkasource.Batch, owners map[int3
 					if !ps.caughtUp && ps.next >= ps.end {
 						ps.caughtUpNow()
 						w.log.Info("entries partition caught up", "partition", p, "end", ps.end)
-						w.countReplaying()
+						if w.countReplaying() == 0 {
+							w.fitTeams()
+						}
 					}
 				}
 			}
