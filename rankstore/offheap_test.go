@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/fantasy/leaderboard/records"
 )
 
@@ -223,5 +225,46 @@ func TestIndexOffGoHeap(t *testing.T) {
 		if _, ok, err := s.GetPacked(ctx, records.Live, records.SetEntry, records.IDKey(id)); !ok || err != nil {
 			t.Errorf("entry %d not found after the tables grew: %v", id, err)
 		}
+	}
+}
+
+// TestStoreMetrics: the store's gauges say how many records each namespace holds and
+// the bytes they take outside the Go heap.
+func TestStoreMetrics(t *testing.T) {
+	s := open(t, "", &clock{t: time.Unix(1_800_000_000, 0)})
+	reg := prometheus.NewPedanticRegistry()
+	if err := s.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	one := entryRecord(1)
+	batch := make([]records.Record, 1000)
+	for i := range batch {
+		batch[i] = entryKeyed(one, int64(i))
+	}
+	if err := s.Put(context.Background(), records.Live, batch); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			name := mf.GetName()
+			for _, l := range m.GetLabel() {
+				name += "/" + l.GetValue()
+			}
+			got[name] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	if got["leaderboard_store_records/live"] != 1000 || got["leaderboard_store_records/complete"] != 0 {
+		t.Errorf("records: %v", got)
+	}
+	if held := got["leaderboard_store_offheap_bytes/live"]; held < 1000*float64(len(one.Packed)) || held > got["leaderboard_store_mapped_bytes/live"] {
+		t.Errorf("off-heap bytes held %v for 1000 records of %d bytes (mapped %v)", held, len(one.Packed), got["leaderboard_store_mapped_bytes/live"])
+	}
+	if _, ok := got["leaderboard_store_kept_records_total"]; !ok {
+		t.Errorf("no kept counter: %v", got)
 	}
 }

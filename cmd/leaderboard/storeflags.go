@@ -85,6 +85,9 @@ func openStore(c storeSelect, emb rankstore.Config, log *slog.Logger, reg promet
 	if err != nil {
 		return nil, err
 	}
+	if err := s.RegisterMetrics(reg); err != nil {
+		return nil, fmt.Errorf("embedded store metrics: %w", err)
+	}
 	return &openedStore{rw: s, embedded: s}, nil
 }
 
