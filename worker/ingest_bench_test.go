@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/fantasy/leaderboard/kafkasource"
 )
@@ -75,4 +76,92 @@ func replayWorker(b *testing.B, end map[int32]int64) *Worker {
 		}
 	}
 	return w
+}
+
+// BenchmarkReplayKafka replays a match's entry events through the whole ingest path: an
+// in-process broker (kfake) holding them over 16 partitions, a kafkasource.Source (the
+// fetch, franz-go's record parsing, the entry decoder), and the worker's ingest pipeline
+// (Poll and Apply on two goroutines) until every partition is caught up. CPU is the
+// process's user+system time, the broker's share included (it serves the fetches on the
+// same cores, as the development broker does beside a node); the events are produced
+// before the clock starts. A CPU profile (-cpuprofile) shows the node's share apart.
+//
+//	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench ReplayKafka -benchtime 3x ./worker
+func BenchmarkReplayKafka(b *testing.B) {
+	n := benchEntries(b)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(16, "lb.entries"), kfake.SeedTopics(1, "lb.points", "lb.matches", "lb.dlq"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	kcfg := kafkasource.DefaultConfig()
+	kcfg.Brokers = c.ListenAddrs()
+	ctx := context.Background()
+	pub, err := kafkasource.NewPublisher(kcfg, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := newSynth(n)
+	for s.made < s.n {
+		batch := s.batch(10_000)
+		evs := make([]kafkasource.EntryEvent, len(batch.Entries))
+		for i := range batch.Entries {
+			evs[i] = batch.Entries[i].Event
+		}
+		if err := pub.PublishEntries(ctx, evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := pub.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	pub.Close()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		src, err := kafkasource.New(kcfg, nil, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		end, err := src.EndOffsets(ctx, kcfg.EntriesTopic)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := New(DefaultConfig(), src, nullStore{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := map[int32]int64{}
+		for p := range int32(16) {
+			if err := w.AddPartition(p, end[p]); err != nil {
+				b.Fatal(err)
+			}
+			start[p] = kafkasource.OffsetStart
+		}
+		runtime.GC()
+		b.StartTimer()
+		t0, c0 := time.Now(), cpuTime()
+		if err := src.AssignEntries(start); err != nil {
+			b.Fatal(err)
+		}
+		ictx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- w.ingest(ictx) }()
+		for !w.CaughtUp() {
+			time.Sleep(time.Millisecond)
+		}
+		wall, cpu := time.Since(t0), cpuTime()-c0
+		b.StopTimer()
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		src.Close()
+		b.ReportMetric(float64(n)/wall.Seconds(), "replay_entries/s")
+		b.ReportMetric(float64(n)/cpu.Seconds(), "replay_entries/cpu_s")
+		b.ReportMetric(cpu.Seconds()*1e6/float64(n), "cpu_us/entry")
+		if got := w.matches[1].count; got != n {
+			b.Fatalf("the worker holds %d entries, want %d", got, n)
+		}
+	}
 }
