@@ -60,6 +60,7 @@ func keepSame(emit func([]records.Record) error) func([]records.Record) error {
 // partition's order (sequential reads of its columns).
 func wholeEntryRecords(m *match, g *group, s *taskScratch) []records.Record {
 	p := g.part
+	s.oneOff = true
 	s.lin = encodeTeamLineups(p, s.lin)
 	tl, arena, keys := &s.lin, &s.arena, &s.keys
 	dst := s.recs

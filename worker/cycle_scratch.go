@@ -35,6 +35,10 @@ type taskScratch struct {
 	users userPacker    // userRecords'
 	us    userScratch   // userRecords' and rangeUserRecords'
 	lin   teamLineups   // wholeEntryRecords'
+	// oneOff: the scratch packed a first (or final) cycle's whole groups, ~6 MB of
+	// records, lineups and keys a group that no later cycle needs: not kept in the pool
+	// after its parallelEmit (its tasks reused it).
+	oneOff bool
 	// rangeUserRecords'
 	groups []*group
 	hits   []userHit
@@ -47,11 +51,12 @@ func (s *taskScratch) reset() {
 	s.arena.Reset()
 }
 
-// Above these, a scratch's arena or record slice (a first cycle's: a whole group's entry
-// records, 65536 by default) is dropped when its parallelEmit ends, not kept for cycles
-// that need far less (a moved cycle's tasks: ~1 MB of page records each).
+// Above these, a scratch's arena, team lineups or record slice (a first cycle's: a whole
+// group's entry records, 65536 by default, ~3.6 MB) is dropped when its parallelEmit
+// ends, not kept for cycles that need far less (a moved cycle's tasks: 1024 page or
+// contest records, ~2.3 MB): a worker keeps at most ~GOMAXPROCS x 4 MB of arenas.
 const (
-	scratchKeepBytes   = 8 << 20
+	scratchKeepBytes   = 4 << 20
 	scratchKeepRecords = 8192
 )
 
@@ -77,7 +82,7 @@ func (p *scratchPool) get() *taskScratch {
 }
 
 func (p *scratchPool) put(s *taskScratch) {
-	if p == nil {
+	if p == nil || s.oneOff {
 		return
 	}
 	s.reset()
