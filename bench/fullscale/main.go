@@ -69,6 +69,8 @@ type config struct {
 	// restart: after the run, stop the node cleanly and start it again on its data dir,
 	// and time that restart to ready and to its first full cycle.
 	restart bool
+	// nodeFlags: --node-flag's, passed to the node as they are.
+	nodeFlags []string
 }
 
 func main() {
@@ -93,6 +95,13 @@ func main() {
 	fs.BoolVar(&c.noMatch, "no-match", false, "stop one interval after the node serves exact standings (after the probes): the match is not played, so final_standings_s and the live cycles are not measured")
 	fs.StringVar(&c.order, "order", "contest", "the dataset's row order (gen --order): contest (rows grouped by contest) or join (by entry id, contests interleaved: a match day's stream)")
 	fs.Float64Var(&c.teams, "teams-per-entry", 0.2, "teams in the pool entries draw from, per entry (gen --teams-per-entry; 1 gives about one distinct team per two entries, a match day's worst case)")
+	fs.Func("node-flag", "a flag passed to the node (standalone) as is, e.g. --node-flag=--gc-percent=25; repeat it for several", func(v string) error {
+		if !strings.HasPrefix(v, "-") {
+			return fmt.Errorf("%q is not a flag: give it with its dashes, e.g. --node-flag=--gc-percent=25", v)
+		}
+		c.nodeFlags = append(c.nodeFlags, v)
+		return nil
+	})
 	fs.BoolVar(&c.restart, "restart", false, "after the run, stop the node cleanly (it saves its live namespace) and start it again on the same data dir: time to ready, to answers, and to its first full cycle")
 	fs.Parse(os.Args[1:])
 	if err := c.validate(); err != nil {
@@ -322,8 +331,8 @@ func run(ctx context.Context, c config) (*report, error) {
 	}
 	brokerCPU0 := cpuOf(brokerPID)
 	start := time.Now()
-	node, err := startBG(ctx, c, "standalone", "--kafka", kafka, "--http", api[len("http://"):], "--admin-http", admin[len("http://"):],
-		"--interval", c.interval.String(), "--data-dir", store, "-v")
+	node, err := startBG(ctx, c, "standalone", append([]string{"--kafka", kafka, "--http", api[len("http://"):], "--admin-http", admin[len("http://"):],
+		"--interval", c.interval.String(), "--data-dir", store, "-v"}, c.nodeFlags...)...)
 	if err != nil {
 		return fail(err)
 	}
@@ -521,8 +530,8 @@ type restartReport struct {
 // follows it until its first cycle over every entry (want) is logged.
 func restartNode(ctx context.Context, c config, kafka, api, admin, store string, want int64, brokerPID int) (*restartReport, error) {
 	start := time.Now()
-	node, err := startBGLog(ctx, c, "standalone-restart", "standalone", "--kafka", kafka, "--http", api[len("http://"):], "--admin-http", admin[len("http://"):],
-		"--interval", c.interval.String(), "--data-dir", store, "-v")
+	node, err := startBGLog(ctx, c, "standalone-restart", "standalone", append([]string{"--kafka", kafka, "--http", api[len("http://"):], "--admin-http", admin[len("http://"):],
+		"--interval", c.interval.String(), "--data-dir", store, "-v"}, c.nodeFlags...)...)
 	if err != nil {
 		return nil, err
 	}
