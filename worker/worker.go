@@ -323,7 +323,9 @@ func (w *Worker) DropPartition(p int32) {
 		}
 	}
 	delete(w.parts, p)
-	w.countReplaying()
+	if w.countReplaying() == 0 {
+		w.fitTeams() // a replay dropped before it caught up leaves no guess behind
+	}
 }
 
 // Partitions returns the owned entries partitions and whether each is caught up.
