@@ -794,12 +794,13 @@ func addStats(a *engine.Stats, b engine.Stats) {
 // whole (rebuilt or final), else the contests with a changed page plus the group's
 // refresh slice.
 func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, final bool, out *batchOut) {
-	var changed, refreshC []int
+	changed, refreshC := out.changed[:0], out.refresh[:0] // reused, group after group
+	defer func() { out.changed, out.refresh = changed, refreshC }()
 	if whole {
-		changed = allContests(p)
+		changed = allContests(changed, p)
 	} else {
-		refreshC = w.refreshSlice(&g.refresh.contest, p.NumContests())
-		changed = append(changedContests(p), refreshC...)
+		refreshC = w.refreshSlice(refreshC, &g.refresh.contest, p.NumContests())
+		changed = append(changedContests(changed, p), refreshC...)
 		slices.Sort(changed)
 		changed = slices.Compact(changed)
 	}
@@ -826,7 +827,8 @@ func (w *Worker) groupRecords(m *match, g *group, p *engine.Partition, whole, fi
 		return // every entry's record is written by the cycle's write phase
 	}
 	c := 0
-	for _, i := range w.refreshSlice(&g.refresh.entry, p.NumEntries()) {
+	refreshC = w.refreshSlice(refreshC[:0], &g.refresh.entry, p.NumEntries())
+	for _, i := range refreshC {
 		for c < p.NumContests() && p.Contest(c).End <= i {
 			c++
 		}
@@ -914,6 +916,8 @@ type batchOut struct {
 	arena  records.Arena
 	keys   records.Keys
 	lineup []byte
+	// groupRecords' contests of a group and refresh slice
+	changed, refresh []int
 }
 
 // reset empties o for a match's cycle, keeping its memory: the records of the last one
@@ -1091,8 +1095,8 @@ func (w *Worker) commitRecord(m *match, state string, cycle, asOf int64, contest
 
 // changedContests lists the contests with a changed page, walking the sorted changed
 // pages and contests together.
-func changedContests(p *engine.Partition) []int {
-	var out []int
+func changedContests(out []int, p *engine.Partition) []int {
+	at := len(out)
 	c := 0
 	it := p.ChangedPages().Iterator()
 	for it.HasNext() {
@@ -1100,29 +1104,29 @@ func changedContests(p *engine.Partition) []int {
 		for c < p.NumContests() && p.Contest(c).FirstPage+p.Contest(c).Pages <= pg {
 			c++
 		}
-		if c < p.NumContests() && (len(out) == 0 || out[len(out)-1] != c) {
+		if c < p.NumContests() && (len(out) == at || out[len(out)-1] != c) {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-func allContests(p *engine.Partition) []int {
-	out := make([]int, p.NumContests())
-	for c := range out {
-		out[c] = c
+// allContests appends every contest of p to out.
+func allContests(out []int, p *engine.Partition) []int {
+	for c := range p.NumContests() {
+		out = append(out, c)
 	}
 	return out
 }
 
 // refreshSlice advances a round-robin cursor over n items by the share that makes every
-// item come round once per Refresh period.
-func (w *Worker) refreshSlice(cursor *int, n int) []int {
+// item come round once per Refresh period, and appends the items it passed to out.
+func (w *Worker) refreshSlice(out []int, cursor *int, n int) []int {
 	if n == 0 {
-		return nil
+		return out
 	}
 	k := min(n, int((int64(n)*int64(w.cfg.Interval)+int64(w.cfg.Refresh)-1)/int64(w.cfg.Refresh)))
-	out := make([]int, 0, k)
+	out = slices.Grow(out, k)
 	for range k {
 		*cursor %= n
 		out = append(out, *cursor)

@@ -22,7 +22,7 @@ func TestInRun(t *testing.T) {
 		for _, n := range []int{1, 2, 5, 13, 64} {
 			cursor := 0
 			for round := range 3 * n {
-				run := w.refreshSlice(&cursor, n)
+				run := w.refreshSlice(nil, &cursor, n)
 				in := map[int]bool{}
 				for _, i := range run {
 					in[i] = true
