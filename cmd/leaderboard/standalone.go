@@ -50,17 +50,23 @@ func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
 	fs.IntVar(&c.gcPct, "gc-percent", defaultGCPercent, "the Go garbage collector's target: heap growth, in percent of the live heap, before a collection (Go's default is 100; lower holds less memory for more GC work; docs/PERFORMANCE.md, \"Full-scale run\"); standalone applies it once first ready, so the replay runs at Go's setting; 0 leaves Go's setting; the GOGC environment variable, when set, wins")
 }
 
-// defaultGCPercent is --gc-percent's default: the node's live heap is mostly the embedded
-// store's records, which a collection cannot free, so Go's 100 (a heap goal of twice the
-// live heap) holds about as much idle memory again; 50 was measured to cut the resident
-// bytes per entry by ~15% at 500k and 5.6M entries (docs/PERFORMANCE.md, "Full-scale
-// run"). standalone applies it once the node is first ready (gcPercentOnceReady); demo at
-// once.
+// defaultGCPercent is --gc-percent's default: Go's 100 (a heap goal of twice the live
+// heap) holds about as much idle memory again as the worker's state; 50 was measured to
+// cut the resident bytes per entry by ~15% at 500k and 5.6M entries when the embedded
+// store's records were on the Go heap (docs/PERFORMANCE.md, "Full-scale run"). They are
+// not any more (rankstore/offheap.go) and the cycles reuse their memory, so the heap
+// rarely reaches its goal: 25 and 50 held the same resident bytes at 5.6M ("The store off
+// the Go heap"). standalone applies it once the node is first ready (gcPercentOnceReady);
+// demo at once.
 const defaultGCPercent = 50
 
 // gcPercentOnceReady applies --gc-percent once the node is first ready: the replay and
 // the first cycle, which allocate the most and must be quick (the cold-start budget),
-// run at Go's own setting; the node then holds its steady state at the lower target.
+// run at Go's own setting; the node then holds its steady state at the lower target. It
+// then returns the replay's and first cycle's garbage to the OS at once
+// (debug.FreeOSMemory: one collection), which the runtime's scavenger would otherwise
+// return over minutes, so the node's resident memory falls to its steady state when it
+// becomes ready.
 func gcPercentOnceReady(ctx context.Context, pct int, ready func() bool, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -71,7 +77,10 @@ func gcPercentOnceReady(ctx context.Context, pct int, ready func() bool, every t
 		case <-t.C:
 		}
 	}
-	log.Debug("garbage collector", "gc_percent", setGCPercent(pct))
+	pct = setGCPercent(pct)
+	start := time.Now()
+	debug.FreeOSMemory()
+	log.Debug("garbage collector", "gc_percent", pct, "returned_in", time.Since(start))
 }
 
 // setGCPercent applies --gc-percent unless it is 0 or the GOGC environment variable is set
