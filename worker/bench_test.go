@@ -399,16 +399,18 @@ func BenchmarkMovedCycle(b *testing.B) {
 		defer prof.Close()
 	}
 	b.ResetTimer()
+	var idleCPU time.Duration
 	for i := range b.N {
-		d, _ := run()
+		d, c := run()
 		idle += d
+		idleCPU += c
 		ts++
 		w.Apply(ctx, kafkasource.Batch{Points: []kafkasource.PointsEvent{{MatchID: 1, PlayerID: s.players[i%22], Centi: ts * 100, TS: ts}}})
 		if prof != nil {
 			pprof.StartCPUProfile(prof)
 		}
 		a0 := totalAlloc()
-		d, c := run()
+		d, c = run()
 		movedAlloc += totalAlloc() - a0
 		if prof != nil {
 			pprof.StopCPUProfile()
@@ -418,6 +420,7 @@ func BenchmarkMovedCycle(b *testing.B) {
 		written += w.LastCycle().Written
 	}
 	b.ReportMetric(idle.Seconds()/float64(b.N)*1000, "idle_cycle_ms")
+	b.ReportMetric(idleCPU.Seconds()/float64(b.N)*1000, "idle_cycle_cpu_ms")
 	b.ReportMetric(moved.Seconds()/float64(b.N)*1000, "moved_cycle_ms")
 	b.ReportMetric(movedCPU.Seconds()/float64(b.N)*1000, "moved_cycle_cpu_ms")
 	b.ReportMetric(float64(written)/float64(b.N), "records/moved")

@@ -110,6 +110,8 @@ func cycleAllocs(t testing.TB, n, cycles int) (idle, moved float64) {
 		movedB += run()
 		if rep := w.LastCycle(); rep == nil || rep.Written < n/100 {
 			t.Fatalf("moved cycle %d wrote %+v; want at least every page of the match", i, rep)
+		} else if i == 0 {
+			t.Logf("a moved cycle writes %d records", rep.Written)
 		}
 	}
 	return float64(idleB) / float64(cycles), float64(movedB) / float64(cycles)
