@@ -152,7 +152,10 @@ func (s *Sink) allow(what string) error {
 // whole (REPLACE: its bins are exactly the new ones). A fenced record is refused when the
 // stored record carries a newer fence (see fence.go); the others are written, and the
 // error wraps a *records.FencedError. A record the server rejects (too big, bad
-// parameter) fails with an error naming it, after the rest were written.
+// parameter) fails with an error naming it, after the rest were written. Put keeps
+// neither a record's Packed bytes nor its Key once it returns, retries included, so a
+// writer may reuse their memory (worker.Store's contract); a FencedError it returns
+// names the refused record's Key as given.
 func (s *Sink) Put(ctx context.Context, ns string, recs []records.Record) error {
 	n, err := s.namespace(ns)
 	if err != nil {

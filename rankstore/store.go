@@ -197,6 +197,10 @@ func (s *Store) Local() bool { return true }
 // Another error (a malformed or too large record, ErrFull) ends the
 // Put: the failing record is not written, and others of the batch may or may not have
 // been, as with Aerospike's batch writes (a cycle that fails writes its records again).
+//
+// Put keeps neither a record's Packed bytes nor its Key once it returns (it copies them
+// into its slabs), so a writer may reuse their memory (worker.Store's contract); a
+// FencedError it returns names the refused record's Key as given.
 func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	n, err := s.namespace(ns)
 	if err != nil {
