@@ -117,7 +117,6 @@ func cycleAllocs(t testing.TB, n, cycles int) (idle, moved float64) {
 	return float64(idleB) / float64(cycles), float64(movedB) / float64(cycles)
 }
 
-
 // TestMovedCycleAllocs pins the cycles' reuse of their memory (cycle_scratch.go): once
 // warm, an idle cycle and a moved one (every page and contest record of the match
 // rewritten) allocate a few bytes per entry on the Go heap, not their records' bytes.
