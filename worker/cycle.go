@@ -741,7 +741,7 @@ func (w *Worker) prune(m *match) {
 				for i := ct.Start; i < ct.End; i++ {
 					ps.entryContest.del(g.part.EntryID(i))
 				}
-				delete(ps.contestMatch, ct.ID)
+				ps.contestMatch.del(ct.ID)
 			}
 		}
 		if ps != nil {

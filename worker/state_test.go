@@ -569,7 +569,7 @@ func TestContestFreedByPrune(t *testing.T) {
 		t.Fatalf("an entry of match 2 in a contest of pruned match 1 was refused: %v", got)
 	}
 	for _, ps := range f.w.parts {
-		if m, ok := ps.contestMatch[again.ContestID]; ok && m != 2 {
+		if m, ok := ps.contestMatch.get(again.ContestID); ok && m != 2 {
 			t.Fatalf("contest %d belongs to match %d, want 2", again.ContestID, m)
 		}
 	}
