@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -18,26 +20,16 @@ import (
 // replay rate by wall and by CPU time (user+system of the process, steadier on a shared
 // machine), and the Go heap the worker holds after the replay, per entry.
 //
+// LB_BENCH_ORDER=join replays a match day's stream (replayBatches).
+//
 //	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench Replay -benchtime 1x ./worker
+//	LB_BENCH_ENTRIES=1000000 LB_BENCH_ORDER=join go test -run '^$' -bench 'Replay$' -benchtime 3x ./worker
 func BenchmarkReplay(b *testing.B) {
 	n := benchEntries(b)
 	for range b.N {
 		b.StopTimer()
 		before := heapInUse()
-		s := newSynth(n)
-		// Offsets dense per partition, as Kafka's: each partition is assigned with its
-		// end offset, so its entry table is sized at its first record.
-		var batches []kafkasource.Batch
-		end := map[int32]int64{}
-		for s.made < s.n {
-			batch := s.batch(10_000)
-			for i := range batch.Entries {
-				r := &batch.Entries[i]
-				r.Offset = end[r.Partition]
-				end[r.Partition]++
-			}
-			batches = append(batches, batch)
-		}
+		batches, end := replayBatches(b, n)
 		w := replayWorker(b, end)
 		ctx := context.Background()
 		b.StartTimer()
@@ -60,6 +52,46 @@ func BenchmarkReplay(b *testing.B) {
 		}
 		runtime.KeepAlive(w)
 	}
+}
+
+// replayBatches makes a match's n entry events (synth's) as Poll returns them, in
+// batches of 10k, with offsets dense per partition as Kafka's (each partition is assigned
+// with its end offset, so its entry table is sized at its first record), and returns the
+// end offsets. LB_BENCH_ORDER picks the log's order:
+//   - "contest" (the default): each contest's entries together, as a bulk load writes them;
+//   - "join": a match day's stream, as `gen --order join` writes it: the events in a
+//     seeded random order (contests interleaved over the whole log), entry ids renumbered
+//     so that they ascend in it.
+func replayBatches(b *testing.B, n int) ([]kafkasource.Batch, map[int32]int64) {
+	s := newSynth(n)
+	var recs []kafkasource.EntryRecord
+	for s.made < s.n {
+		recs = append(recs, s.batch(10_000).Entries...)
+	}
+	switch order := os.Getenv("LB_BENCH_ORDER"); order {
+	case "", "contest":
+	case "join":
+		rng := rand.New(rand.NewPCG(7, 11))
+		rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+		for i := range recs {
+			recs[i].Event.EntryID = int64(i + 1)
+		}
+	default:
+		b.Fatalf("LB_BENCH_ORDER=%q: want contest or join", order)
+	}
+	var batches []kafkasource.Batch
+	end := map[int32]int64{}
+	for i := range recs {
+		r := &recs[i]
+		r.Offset = end[r.Partition]
+		end[r.Partition]++
+	}
+	for len(recs) > 0 {
+		k := min(len(recs), 10_000)
+		batches = append(batches, kafkasource.Batch{Entries: recs[:k:k]})
+		recs = recs[k:]
+	}
+	return batches, end
 }
 
 // replayWorker is benchWorker with its partitions assigned at their end offsets: they
