@@ -497,20 +497,41 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		if err := emit(out.entries); err != nil {
 			return err
 		}
-		err := parallelEmit(&w.mem.tasks, len(whole), func(k int, s *taskScratch) []records.Record {
-			return wholeEntryRecords(m, whole[k], s)
+		// The entry records of whole groups. Where a shard's users are packed from its
+		// groups' lineups (a first or final cycle: bulkPacked), its whole groups' entry
+		// records are packed from the same encoding with them, a shard at a time
+		// (cycle_pack.go): each group's lineups encoded once, one shard's held at once.
+		// The others' first, as they come.
+		bulk := make([]bool, len(wk.shards))
+		for k, sh := range wk.shards {
+			bulk[k] = bulkPacked([]*shard{sh}, userIDs[sh.part])
+		}
+		shared, rest := splitWhole(whole, wk.shards, bulk)
+		err := parallelEmit(&w.mem.tasks, len(rest), func(k int, s *taskScratch) []records.Record {
+			return wholeEntryRecords(m, rest[k], s)
 		}, keepSame(emitWhole))
 		if err != nil {
 			return err
 		}
-		for _, sh := range wk.shards {
+		for k, sh := range wk.shards {
 			one := []*shard{sh}
-			if final {
-				if _, err := userRecords(&w.mem.tasks, m, one, liveUsers[sh.part], emitTo(records.Live)); err != nil {
+			var packs map[*group]*groupPack
+			if bulk[k] {
+				packs = shardPacks(one)
+				tasks := entryTasks(nil, shared[k], packs)
+				err := parallelEmit(&w.mem.tasks, len(tasks), func(i int, s *taskScratch) []records.Record {
+					return entryRecords(m, tasks[i], s)
+				}, keepSame(emitWhole))
+				if err != nil {
 					return err
 				}
 			}
-			missing, err := userRecords(&w.mem.tasks, m, one, userIDs[sh.part], keepSame(emitWhole))
+			if final {
+				if _, err := userRecords(&w.mem.tasks, m, one, liveUsers[sh.part], packs, emitTo(records.Live)); err != nil {
+					return err
+				}
+			}
+			missing, err := userRecords(&w.mem.tasks, m, one, userIDs[sh.part], packs, keepSame(emitWhole))
 			if err != nil {
 				return err
 			}
@@ -1400,17 +1421,11 @@ type userHit struct {
 // with no entry left. Few users: each is searched in every group. Many (a first or final
 // cycle): one pass over every group's user index finds them all, so the cost is the
 // match's entries, not users x groups. Records are encoded in parallel.
-func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, emit func([]records.Record) error) ([]int64, error) {
-	var groups []*group
-	total := 0
-	for _, sh := range shards {
-		for _, g := range sh.groups {
-			if g.part != nil {
-				groups = append(groups, g)
-				total += len(g.users.ids)
-			}
-		}
-	}
+//
+// have, when not nil, holds the groupPack of each of shards' groups (shardPacks): the
+// records are packed from those, whatever the number of users.
+func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, have map[*group]*groupPack, emit func([]records.Record) error) ([]int64, error) {
+	groups, total := liveGroups(shards)
 	const usersPerTask = 4096
 	tasks := (len(want) + usersPerTask - 1) / usersPerTask
 	missing := make([][]int64, tasks)
@@ -1419,7 +1434,14 @@ func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, emi
 	// team lineups are encoded once and each entry's contest found once for all of them
 	// (cycle_pack.go), and the records packed from those.
 	var packs []*groupPack
-	if len(want)*bulkUsers >= total {
+	if have != nil {
+		packs = make([]*groupPack, len(groups))
+		for k, g := range groups {
+			if packs[k] = have[g]; packs[k] == nil {
+				packs[k] = newGroupPack(g.part)
+			}
+		}
+	} else if len(want)*bulkUsers >= total {
 		packs = groupPacks(groups)
 	}
 	if len(want)*len(groups) <= 2*total {

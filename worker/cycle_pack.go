@@ -57,17 +57,71 @@ func keepSame(emit func([]records.Record) error) func([]records.Record) error {
 }
 
 // wholeEntryRecords appends the entry record of every entry of group g, in the
-// partition's order (sequential reads of its columns).
+// partition's order (sequential reads of its columns), its lineups encoded here.
 func wholeEntryRecords(m *match, g *group, s *taskScratch) []records.Record {
+	return entryRecords(m, entryTask{g: g, c1: g.part.NumContests()}, s)
+}
+
+// entryTask is a run of contests [c0, c1) of a whole group g whose entry records one
+// task packs: from lin, g's lineups already encoded for its users' records (a
+// groupPack's), or, where lin is nil, from an encoding of its own in the task's scratch.
+type entryTask struct {
+	g      *group
+	lin    *teamLineups
+	c0, c1 int
+}
+
+// entriesPerTask: a group whose lineups are shared (entryTasks) is packed in tasks of
+// about as many entries, so that one shard's groups (often a single one) are packed in
+// parallel. A variable for tests.
+var entriesPerTask = 16384
+
+// entryTasks appends to dst the tasks that pack the entry records of groups: runs of
+// about entriesPerTask entries from the lineups of their groupPack in packs, and a
+// whole group per task, encoding its own, where packs has none.
+func entryTasks(dst []entryTask, groups []*group, packs map[*group]*groupPack) []entryTask {
+	for _, g := range groups {
+		p := g.part
+		gp := packs[g]
+		if gp == nil {
+			dst = append(dst, entryTask{g: g, c1: p.NumContests()})
+			continue
+		}
+		c0, n := 0, 0
+		for c := range p.NumContests() {
+			ct := p.Contest(c)
+			n += ct.End - ct.Start
+			if n >= entriesPerTask {
+				dst = append(dst, entryTask{g: g, lin: &gp.lin, c0: c0, c1: c + 1})
+				c0, n = c+1, 0
+			}
+		}
+		if c0 < p.NumContests() {
+			dst = append(dst, entryTask{g: g, lin: &gp.lin, c0: c0, c1: p.NumContests()})
+		}
+	}
+	return dst
+}
+
+// entryRecords appends the entry record of every entry of t's contests, in the
+// partition's order.
+func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
+	g := t.g
 	p := g.part
 	s.oneOff = true
-	s.lin = encodeTeamLineups(p, s.lin)
-	tl, arena, keys := &s.lin, &s.arena, &s.keys
+	tl := t.lin
+	if tl == nil {
+		s.lin = encodeTeamLineups(p, s.lin)
+		tl = &s.lin
+	}
+	arena, keys := &s.arena, &s.keys
 	dst := s.recs
 	at := len(dst)
-	dst = slices.Grow(dst, p.NumEntries())
+	if t.c1 > t.c0 {
+		dst = slices.Grow(dst, p.Contest(t.c1-1).End-p.Contest(t.c0).Start)
+	}
 	h := records.EntryHead{Match: m.id, Part: g.pid}
-	for c := range p.NumContests() {
+	for c := t.c0; c < t.c1; c++ {
 		ct := p.Contest(c)
 		h.Contest = ct.ID
 		for i := ct.Start; i < ct.End; i++ {
@@ -105,6 +159,62 @@ func groupPacks(groups []*group) []*groupPack {
 	packs := make([]*groupPack, len(groups))
 	parallelDo(len(groups), func(k int) { packs[k] = newGroupPack(groups[k].part) })
 	return packs
+}
+
+// liveGroups are the groups of shards that hold entries, and the users of their indexes.
+func liveGroups(shards []*shard) (groups []*group, users int) {
+	for _, sh := range shards {
+		for _, g := range sh.groups {
+			if g.part != nil {
+				groups = append(groups, g)
+				users += len(g.users.ids)
+			}
+		}
+	}
+	return groups, users
+}
+
+// bulkPacked: userRecords packs the records of want from groupPacks of shards' groups
+// (many users: a first or final cycle).
+func bulkPacked(shards []*shard, want []int64) bool {
+	_, total := liveGroups(shards)
+	return len(want)*bulkUsers >= total
+}
+
+// shardPacks builds the groupPack of each group of shards holding entries, in
+// parallel: one encoding of each group's lineups for both its entry records
+// (entryTasks) and its users' (userRecords), held while the shards' records are
+// packed, a shard at a time.
+func shardPacks(shards []*shard) map[*group]*groupPack {
+	groups, _ := liveGroups(shards)
+	packs := groupPacks(groups)
+	byGroup := make(map[*group]*groupPack, len(groups))
+	for k, g := range groups {
+		byGroup[g] = packs[k]
+	}
+	return byGroup
+}
+
+// splitWhole splits whole into shared[k], the groups of shards[k] where bulk[k] (their
+// entry records packed from the shard's groupPacks), and rest.
+func splitWhole(whole []*group, shards []*shard, bulk []bool) (shared [][]*group, rest []*group) {
+	of := make(map[*group]int)
+	for k, sh := range shards {
+		if bulk[k] {
+			for _, g := range sh.groups {
+				of[g] = k
+			}
+		}
+	}
+	shared = make([][]*group, len(shards))
+	for _, g := range whole {
+		if k, ok := of[g]; ok && g.part != nil {
+			shared[k] = append(shared[k], g)
+		} else {
+			rest = append(rest, g)
+		}
+	}
+	return shared, rest
 }
 
 // userEnt is one entry of a user record being gathered.

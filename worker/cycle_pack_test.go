@@ -26,11 +26,19 @@ func TestFirstWritesBytes(t *testing.T) {
 		groupEntries  int
 		users         int64
 		wantManyGroup bool
+		perTask       int // entriesPerTask, 0: as it is
 	}{
-		{"one group per partition", 1 << 16, 700, false},
-		{"many groups per partition", 64, 300, true},
+		{"one group per partition", 1 << 16, 700, false, 0},
+		{"many groups per partition", 64, 300, true, 0},
+		// A group's entry records packed in many tasks from its users' groupPack.
+		{"one group per partition, runs of contests", 1 << 16, 700, false, 50},
+		{"many groups per partition, runs of contests", 64, 300, true, 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.perTask > 0 {
+				defer func(n int) { entriesPerTask = n }(entriesPerTask)
+				entriesPerTask = tc.perTask
+			}
 			cfg := DefaultConfig()
 			cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
 			cfg.GroupEntries = tc.groupEntries
@@ -193,6 +201,90 @@ func TestRankedRecordsBytes(t *testing.T) {
 		}
 		if n[records.SetPage] < 4 || n[records.SetContest] < 5 {
 			t.Fatalf("cycle %d wrote %v", cycle, n)
+		}
+	}
+}
+
+// TestEntryTasks: entryTasks covers every contest of each group once, in order: runs of
+// about entriesPerTask entries (a contest never split) from the group's groupPack
+// lineups where packs has it, the whole group with no lineups (encoded by its task)
+// where not.
+func TestEntryTasks(t *testing.T) {
+	defer func(n int) { entriesPerTask = n }(entriesPerTask)
+	entriesPerTask = 30
+	cfg := DefaultConfig()
+	cfg.GroupEntries = 1 << 16
+	w, err := New(cfg, &rejects{}, nullStore{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(2) {
+		if err := w.AddPartition(p, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	s := newSynth(3000)
+	for s.made < s.n {
+		b := s.batch(1000)
+		for k := range b.Entries {
+			b.Entries[k].Partition %= 2
+		}
+		if err := w.Apply(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+	if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	m := w.matches[1]
+	if len(m.shards) != 2 {
+		t.Fatalf("%d shards, want 2", len(m.shards))
+	}
+	shared, plain := m.shards[0], m.shards[1]
+	packs := shardPacks([]*shard{shared})
+	var groups []*group
+	for _, sh := range m.shards {
+		groups = append(groups, sh.groups...)
+	}
+	tasks := entryTasks(nil, groups, packs)
+	at := map[*group]int{} // next contest expected
+	runs := 0
+	for _, tk := range tasks {
+		p := tk.g.part
+		if tk.c0 != at[tk.g] || tk.c1 <= tk.c0 || tk.c1 > p.NumContests() {
+			t.Fatalf("task [%d,%d) of a group of %d contests, want it to start at %d", tk.c0, tk.c1, p.NumContests(), at[tk.g])
+		}
+		at[tk.g] = tk.c1
+		gp := packs[tk.g]
+		if gp == nil {
+			if tk.lin != nil || tk.c0 != 0 || tk.c1 != p.NumContests() {
+				t.Fatalf("a group with no pack: task [%d,%d) lin %v, want the whole group, lineups its own", tk.c0, tk.c1, tk.lin != nil)
+			}
+			continue
+		}
+		if tk.lin != &gp.lin {
+			t.Fatalf("a group with a pack: its task does not read the pack's lineups")
+		}
+		runs++
+		n := p.Contest(tk.c1-1).End - p.Contest(tk.c0).Start
+		last := p.Contest(tk.c1 - 1)
+		if tk.c1 < p.NumContests() && (n < entriesPerTask || n-(last.End-last.Start) >= entriesPerTask) {
+			t.Fatalf("task [%d,%d) holds %d entries, want the first run of contests reaching %d", tk.c0, tk.c1, n, entriesPerTask)
+		}
+	}
+	for _, g := range groups {
+		if at[g] != g.part.NumContests() {
+			t.Fatalf("a group's tasks end at contest %d of %d", at[g], g.part.NumContests())
+		}
+	}
+	if runs < 2 {
+		t.Fatalf("%d tasks from a pack, want the shared shard's group split into several", runs)
+	}
+	for _, g := range plain.groups {
+		if packs[g] != nil {
+			t.Fatal("a group of the other shard got a pack")
 		}
 	}
 }
