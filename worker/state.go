@@ -32,8 +32,9 @@ type partState struct {
 	// (or matches) is refused: a flat table (one probe per event of a replay, on a
 	// table of hundreds of thousands), sized for the partition's events at its first
 	// record. contestMatch finds a contest's match: a flat table too (a log in join
-	// order, contests interleaved, probes it on every event; a Go map's probe was a
-	// tenth of such a replay's Apply).
+	// order, contests interleaved, misses lastContest and probes it on almost every
+	// event; at 1M events the Go map's probes took 5% of the replay's Apply, the
+	// table's half that).
 	entryContest table
 	contestMatch table
 	// lastContest and lastContestM: the contest of the partition's last entry event

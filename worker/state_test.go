@@ -562,6 +562,11 @@ func TestContestFreedByPrune(t *testing.T) {
 	if !f.w.matches[1].pruned {
 		t.Fatal("match 1 not pruned after its final cycle")
 	}
+	for _, ps := range f.w.parts {
+		if n := ps.contestMatch.len(); n != 0 {
+			t.Errorf("partition %d still maps %d contests to a match after the only match was pruned", ps.id, n)
+		}
+	}
 	again := entries[len(entries)-1]
 	again.EntryID = 88_888_888
 	f.apply(entryEvents(2, []engine.Entry{again}))
