@@ -72,12 +72,14 @@ type entryTask struct {
 }
 
 // entriesPerTask: a group whose lineups are shared (entryTasks) is packed in tasks of
-// about as many entries, so that one shard's groups (often a single one) are packed in
-// parallel. A variable for tests.
-var entriesPerTask = 16384
+// at most as many entries (a larger contest: a task of its own), so that one shard's
+// groups (often a single one) are packed in parallel, each task's records fitting a
+// scratch the pool keeps (scratchKeepRecords, with room for a slice's rounding up),
+// reused by the tasks after it (the users'). A variable for tests.
+var entriesPerTask = scratchKeepRecords / 2
 
-// entryTasks appends to dst the tasks that pack the entry records of groups: runs of
-// about entriesPerTask entries from the lineups of their groupPack in packs, and a
+// entryTasks appends to dst the tasks that pack the entry records of groups: the longest
+// runs of contests of at most entriesPerTask entries (or one larger contest) from the lineups of their groupPack in packs, and a
 // whole group per task, encoding its own, where packs has none.
 func entryTasks(dst []entryTask, groups []*group, packs map[*group]*groupPack) []entryTask {
 	for _, g := range groups {
@@ -90,10 +92,11 @@ func entryTasks(dst []entryTask, groups []*group, packs map[*group]*groupPack) [
 		c0, n := 0, 0
 		for c := range p.NumContests() {
 			ct := p.Contest(c)
-			n += ct.End - ct.Start
-			if n >= entriesPerTask {
-				dst = append(dst, entryTask{g: g, lin: &gp.lin, c0: c0, c1: c + 1})
-				c0, n = c+1, 0
+			if k := ct.End - ct.Start; n > 0 && n+k > entriesPerTask {
+				dst = append(dst, entryTask{g: g, lin: &gp.lin, c0: c0, c1: c})
+				c0, n = c, k
+			} else {
+				n += k
 			}
 		}
 		if c0 < p.NumContests() {
@@ -108,9 +111,12 @@ func entryTasks(dst []entryTask, groups []*group, packs map[*group]*groupPack) [
 func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 	g := t.g
 	p := g.part
-	s.oneOff = true
 	tl := t.lin
 	if tl == nil {
+		// A whole group's records and lineups: more than later cycles need
+		// (taskScratch.oneOff). A run's fit the pool's scratch (entriesPerTask) and
+		// are kept for the tasks after it, a large contest's dropped by its put.
+		s.oneOff = true
 		s.lin = encodeTeamLineups(p, s.lin)
 		tl = &s.lin
 	}

@@ -205,8 +205,8 @@ func TestRankedRecordsBytes(t *testing.T) {
 	}
 }
 
-// TestEntryTasks: entryTasks covers every contest of each group once, in order: runs of
-// about entriesPerTask entries (a contest never split) from the group's groupPack
+// TestEntryTasks: entryTasks covers every contest of each group once, in order: the
+// longest runs of at most entriesPerTask entries (a larger contest alone, never split) from the group's groupPack
 // lineups where packs has it, the whole group with no lineups (encoded by its task)
 // where not.
 func TestEntryTasks(t *testing.T) {
@@ -269,9 +269,11 @@ func TestEntryTasks(t *testing.T) {
 		}
 		runs++
 		n := p.Contest(tk.c1-1).End - p.Contest(tk.c0).Start
-		last := p.Contest(tk.c1 - 1)
-		if tk.c1 < p.NumContests() && (n < entriesPerTask || n-(last.End-last.Start) >= entriesPerTask) {
-			t.Fatalf("task [%d,%d) holds %d entries, want the first run of contests reaching %d", tk.c0, tk.c1, n, entriesPerTask)
+		if n > entriesPerTask && tk.c1 != tk.c0+1 {
+			t.Fatalf("task [%d,%d) holds %d entries, over %d in more than one contest", tk.c0, tk.c1, n, entriesPerTask)
+		}
+		if next := tk.c1; next < p.NumContests() && n+p.Contest(next).End-p.Contest(next).Start <= entriesPerTask {
+			t.Fatalf("task [%d,%d) holds %d entries, want the longest run of at most %d", tk.c0, tk.c1, n, entriesPerTask)
 		}
 	}
 	for _, g := range groups {
