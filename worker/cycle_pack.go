@@ -115,7 +115,7 @@ func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 	if tl == nil {
 		// A whole group's records and lineups: more than later cycles need
 		// (taskScratch.oneOff). A run's fit the pool's scratch (entriesPerTask) and
-		// are kept for the tasks after it, a large contest's dropped by its put.
+		// are kept for the tasks after it; a larger contest's are not.
 		s.oneOff = true
 		s.lin = encodeTeamLineups(p, s.lin)
 		tl = &s.lin
@@ -124,7 +124,11 @@ func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 	dst := s.recs
 	at := len(dst)
 	if t.c1 > t.c0 {
-		dst = slices.Grow(dst, p.Contest(t.c1-1).End-p.Contest(t.c0).Start)
+		n := p.Contest(t.c1-1).End - p.Contest(t.c0).Start
+		if n > entriesPerTask {
+			s.oneOff = true // a large contest's records and keys: not kept either
+		}
+		dst = slices.Grow(dst, n)
 	}
 	h := records.EntryHead{Match: m.id, Part: g.pid}
 	for c := t.c0; c < t.c1; c++ {
