@@ -214,27 +214,8 @@ func TestEntryTasks(t *testing.T) {
 	entriesPerTask = 30
 	cfg := DefaultConfig()
 	cfg.GroupEntries = 1 << 16
-	w, err := New(cfg, &rejects{}, nullStore{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range int32(2) {
-		if err := w.AddPartition(p, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := replayedInto(t, cfg, nullStore{}, 2)
 	ctx := context.Background()
-	s := newSynth(3000)
-	for s.made < s.n {
-		b := s.batch(1000)
-		for k := range b.Entries {
-			b.Entries[k].Partition %= 2
-		}
-		if err := w.Apply(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
 	if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}

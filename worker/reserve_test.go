@@ -31,11 +31,17 @@ func (s *reservingStore) Reserve(ns string, more int) error {
 // 4 partitions, the match live.
 func replayed(t *testing.T, cfg Config, store Store) *Worker {
 	t.Helper()
+	return replayedInto(t, cfg, store, 4)
+}
+
+// replayedInto is replayed with the entries in parts partitions.
+func replayedInto(t *testing.T, cfg Config, store Store, parts int32) *Worker {
+	t.Helper()
 	w, err := New(cfg, &rejects{}, store, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for p := range int32(4) {
+	for p := range parts {
 		if err := w.AddPartition(p, 0); err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +51,7 @@ func replayed(t *testing.T, cfg Config, store Store) *Worker {
 	for s.made < s.n {
 		b := s.batch(1000)
 		for k := range b.Entries {
-			b.Entries[k].Partition %= 4
+			b.Entries[k].Partition %= parts
 		}
 		if err := w.Apply(ctx, b); err != nil {
 			t.Fatal(err)
