@@ -214,6 +214,9 @@ func (k *Keys) SetShared(recs []Record) {
 // Reset drops the keys added since the last Set, keeping k's memory.
 func (k *Keys) Reset() { k.b, k.end = k.b[:0], k.end[:0] }
 
+// Size is the bytes k holds for keys: its buffer's and their ends' capacity.
+func (k *Keys) Size() int { return cap(k.b) + 8*cap(k.end) }
+
 func (k *Keys) set(recs []Record, s string) {
 	if len(recs) != len(k.end) {
 		panic(fmt.Sprintf("BUG: records: %d keys for %d records", len(k.end), len(recs)))

@@ -207,3 +207,27 @@ func TestFencedKeyOutlivesReuse(t *testing.T) {
 		t.Fatalf("the error names key %q after the worker's next cycles; the store refused %q", fe.Key, st.key)
 	}
 }
+
+// TestScratchPoolTrims: a scratch whose keys or user entries grew past what the pool
+// keeps (a task of a first cycle's big contest) goes back to the pool without them, so
+// the pool holds at most ~scratchKeepBytes of keys a scratch; smaller ones are kept for
+// reuse.
+func TestScratchPoolTrims(t *testing.T) {
+	var p scratchPool
+	s := p.get()
+	for id := range int64(scratchKeepBytes/8 + 1) {
+		s.keys.ID(1_000_000_000 + id) // 10 bytes and an end each
+	}
+	s.users.ents = make([]userEnt, scratchKeepRecords+1)
+	p.put(s)
+	if got := p.get(); got != s || got.keys.Size() != 0 || cap(got.users.ents) != 0 {
+		t.Fatalf("the pool kept a scratch with %d bytes of keys and room for %d user entries; want them dropped", got.keys.Size(), cap(got.users.ents))
+	}
+	s.keys.ID(7)
+	s.users.ents = make([]userEnt, 0, 16)
+	kept := s.keys.Size()
+	p.put(s)
+	if got := p.get(); got.keys.Size() != kept || cap(got.users.ents) != 16 {
+		t.Errorf("a small scratch's keys (%d bytes) or user entries (16) were not kept: %d, %d", kept, got.keys.Size(), cap(got.users.ents))
+	}
+}

@@ -96,6 +96,12 @@ func (p *scratchPool) put(s *taskScratch) {
 	if s.arena.Size() > scratchKeepBytes {
 		s.arena = records.Arena{}
 	}
+	if s.keys.Size() > scratchKeepBytes {
+		s.keys = records.Keys{} // s.users.keys points at the field: it follows
+	}
+	if cap(s.users.ents) > scratchKeepRecords {
+		s.users.ents = nil
+	}
 	if cap(s.recs) > scratchKeepRecords {
 		s.recs = nil
 	}
