@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/kafkasource"
 	"github.com/fantasy/leaderboard/rankstore"
@@ -111,15 +109,7 @@ func benchWorker(b *testing.B) *Worker {
 	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_GROUP_ENTRIES")); err == nil && v > 0 {
 		cfg.GroupEntries = v // LB_BENCH_GROUP_ENTRIES: the contest group size (default 65536)
 	}
-	w, err := New(cfg, &rejects{}, nullStore{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for p := range int32(16) {
-		if err := w.AddPartition(p, 0); err != nil {
-			b.Fatal(err)
-		}
-	}
+	w := partitioned(b, cfg, nullStore{}, time.Now, 16)
 	return w
 }
 

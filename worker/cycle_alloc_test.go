@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -13,8 +12,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fantasy/leaderboard/kafkasource"
 	"github.com/fantasy/leaderboard/records"
@@ -50,15 +47,7 @@ func cycleAllocs(t testing.TB, n, cycles int) (idle, moved float64) {
 	}
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
-	w, err := New(cfg, &rejects{}, &touchStore{}, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range int32(16) {
-		if err := w.AddPartition(p, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := partitioned(t, cfg, &touchStore{}, time.Now, 16)
 	s := newSynth(n)
 	replayLive(t, w, s)
 	ctx := context.Background()
@@ -174,15 +163,7 @@ func TestFencedKeyOutlivesReuse(t *testing.T) {
 	st := &fencingStore{}
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
-	w, err := New(cfg, &rejects{}, st, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range int32(16) {
-		if err := w.AddPartition(p, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := partitioned(t, cfg, st, time.Now, 16)
 	s := newSynth(20_000)
 	replayLive(t, w, s)
 	ctx := context.Background()
@@ -191,7 +172,7 @@ func TestFencedKeyOutlivesReuse(t *testing.T) {
 	}
 	w.Apply(ctx, kafkasource.Batch{Points: []kafkasource.PointsEvent{{MatchID: 1, PlayerID: s.players[0], Centi: 500, TS: 2}}})
 	st.armed = true
-	err = w.Cycle(ctx, Tick{Cycle: 3, At: time.Now()})
+	err := w.Cycle(ctx, Tick{Cycle: 3, At: time.Now()})
 	var fe *records.FencedError
 	if !errors.As(err, &fe) {
 		t.Fatalf("got %v, want the store's *records.FencedError", err)

@@ -3,11 +3,8 @@ package worker
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fantasy/leaderboard/kafkasource"
 	"github.com/fantasy/leaderboard/records"
@@ -43,15 +40,7 @@ func TestFirstWritesBytes(t *testing.T) {
 			cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
 			cfg.GroupEntries = tc.groupEntries
 			rs := &recordingStore{Store: embeddedStore(t)}
-			w, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for p := range int32(4) {
-				if err := w.AddPartition(p, 0); err != nil {
-					t.Fatal(err)
-				}
-			}
+			w := partitioned(t, cfg, rs, time.Now, 4)
 			ctx := context.Background()
 			s := newSynth(6000)
 			for s.made < s.n {
@@ -137,15 +126,7 @@ func TestRankedRecordsBytes(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
 	rs := &recordingStore{Store: embeddedStore(t)}
-	w, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range int32(4) {
-		if err := w.AddPartition(p, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := partitioned(t, cfg, rs, time.Now, 4)
 	ctx := context.Background()
 	s := newSynth(5000) // a 500-entry mega contest: 5 pages
 	for s.made < s.n {

@@ -152,15 +152,7 @@ func TestRestartKeepsUnchangedRecords(t *testing.T) {
 	st := embeddedStore(t)
 	ctx := context.Background()
 	start := func(change bool) *Worker {
-		w, err := New(cfg, &rejects{}, st, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for p := range int32(16) {
-			if err := w.AddPartition(p, 0); err != nil {
-				t.Fatal(err)
-			}
-		}
+		w := partitioned(t, cfg, st, time.Now, 16)
 		s := newSynth(n)
 		for s.made < s.n {
 			b := s.batch(1000)
@@ -302,15 +294,7 @@ func TestIdleCycleKeepsRefreshedRecords(t *testing.T) {
 	// The worker's clock moves half a refresh period a cycle: every idle cycle rewrites
 	// the contest lists too. (The store's TTL is an hour: nothing expires.)
 	at := time.Now()
-	w, err := New(cfg, &rejects{}, st, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), func() time.Time { return at })
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range int32(16) {
-		if err := w.AddPartition(p, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := partitioned(t, cfg, st, func() time.Time { return at }, 16)
 	s := newSynth(n)
 	for s.made < s.n {
 		if err := w.Apply(ctx, s.batch(1000)); err != nil {

@@ -37,15 +37,7 @@ func replayed(t *testing.T, cfg Config, store Store) *Worker {
 // replayedInto is replayed with the entries in parts partitions.
 func replayedInto(t *testing.T, cfg Config, store Store, parts int32) *Worker {
 	t.Helper()
-	w, err := New(cfg, &rejects{}, store, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range parts {
-		if err := w.AddPartition(p, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := partitioned(t, cfg, store, time.Now, parts)
 	ctx := context.Background()
 	s := newSynth(3000)
 	for s.made < s.n {
@@ -108,4 +100,21 @@ func TestFirstCycleReserves(t *testing.T) {
 	if got := rs.reserved[records.Live]; len(got) != 1 {
 		t.Fatalf("a restarted worker's first cycle over records the store holds reserved again: %v", got)
 	}
+}
+
+// partitioned is a worker over store (clock now, rejects to a fresh rejects) owning
+// partitions 0..parts-1 from offset 0: the set-up of the tests and benchmarks that
+// replay synthetic entries into a worker.
+func partitioned(tb testing.TB, cfg Config, store Store, now func() time.Time, parts int32) *Worker {
+	tb.Helper()
+	w, err := New(cfg, &rejects{}, store, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for p := range parts {
+		if err := w.AddPartition(p, 0); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return w
 }

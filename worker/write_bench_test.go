@@ -3,14 +3,11 @@ package worker
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fantasy/leaderboard/kafkasource"
 	"github.com/fantasy/leaderboard/rankstore"
@@ -88,15 +85,7 @@ func TestPackedCycleRecords(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
 	rs := &recordingStore{Store: embeddedStore(t)}
-	w, err := New(cfg, &rejects{}, rs, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for p := range int32(16) {
-		if err := w.AddPartition(p, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	w := partitioned(t, cfg, rs, time.Now, 16)
 	ctx := context.Background()
 	s := newSynth(6000) // a 600-entry mega contest: 6 pages
 	for s.made < s.n {
