@@ -113,10 +113,9 @@ func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 	p := g.part
 	tl := t.lin
 	if tl == nil {
-		// A whole group's records and lineups: more than later cycles need
-		// (taskScratch.oneOff). A run's fit the pool's scratch (entriesPerTask) and
-		// are kept for the tasks after it; a larger contest's are not.
-		s.oneOff = true
+		// A whole group's records and lineups: more than later cycles need, so the
+		// pool drops what outgrew its limits (scratchPool.put). A run's fit the pool's
+		// scratch (entriesPerTask) and are kept for the tasks after it.
 		s.lin = encodeTeamLineups(p, s.lin)
 		tl = &s.lin
 	}
@@ -124,11 +123,7 @@ func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 	dst := s.recs
 	at := len(dst)
 	if t.c1 > t.c0 {
-		n := p.Contest(t.c1-1).End - p.Contest(t.c0).Start
-		if n > entriesPerTask {
-			s.oneOff = true // a large contest's records and keys: not kept either
-		}
-		dst = slices.Grow(dst, n)
+		dst = slices.Grow(dst, p.Contest(t.c1-1).End-p.Contest(t.c0).Start)
 	}
 	h := records.EntryHead{Match: m.id, Part: g.pid}
 	for c := t.c0; c < t.c1; c++ {

@@ -35,10 +35,6 @@ type taskScratch struct {
 	users userPacker    // userRecords'
 	us    userScratch   // userRecords' and rangeUserRecords'
 	lin   teamLineups   // wholeEntryRecords'
-	// oneOff: the scratch packed a first (or final) cycle's whole groups, ~6 MB of
-	// records, lineups and keys a group that no later cycle needs: not kept in the pool
-	// after its parallelEmit (its tasks reused it).
-	oneOff bool
 	// rangeUserRecords'
 	groups []*group
 	hits   []userHit
@@ -82,7 +78,7 @@ func (p *scratchPool) get() *taskScratch {
 }
 
 func (p *scratchPool) put(s *taskScratch) {
-	if p == nil || s.oneOff {
+	if p == nil {
 		return
 	}
 	s.reset()
