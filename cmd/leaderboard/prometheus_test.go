@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -316,6 +317,9 @@ func TestPrometheusScrapesNode(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if text, err := os.ReadFile(rules); err != nil || !strings.Contains(string(text), fmt.Sprintf(") > %g\n        for: 5m", apiP99Budget)) {
+		t.Fatalf("%s: LeaderboardAPIP99High's threshold is no longer %g s; update apiP99Budget (%v)", rules, apiP99Budget, err)
+	}
 	p := startPrometheus(t, promBin, map[string]string{"leaderboard-node": e.node.admin, "leaderboard-coordinator": coord}, rules)
 	eventually(t, "Prometheus scraping the node and the coordinator (up == 1, leaderboard_node_ready == 1)", 30*time.Second, func() bool {
 		up, err1 := p.query(`sum(up{job=~"leaderboard-node|leaderboard-coordinator"})`)
@@ -355,9 +359,19 @@ func TestPrometheusScrapesNode(t *testing.T) {
 		return len(notOK) == 0 && n >= 10
 	})
 	// The unowned partitions make LeaderboardPartitionsUnowned pending (its for: is 1 m);
-	// the healthy node raises nothing.
+	// the healthy node raises nothing else. The one exception is the API's latency alert:
+	// under -race on two shared cores a request can take more than its 5 ms budget, and
+	// the alert is then right to be pending. It is accepted only with the value that
+	// raised it over the budget, so a rule that fires without cause still fails here.
 	eventually(t, "LeaderboardPartitionsUnowned pending, and no other alert", 10*time.Second, func() bool {
-		got := alerts(p)
+		var got []string
+		for _, a := range alerts(p) {
+			if a.name == "LeaderboardAPIP99High" && a.value > apiP99Budget {
+				t.Logf("alert %s %s: API p99 %.1f ms in this test process (the race detector, shared cores)", a.name, a.state, a.value*1e3)
+				continue
+			}
+			got = append(got, a.name+" "+a.state)
+		}
 		if len(got) > 1 || (len(got) == 1 && got[0] != "LeaderboardPartitionsUnowned pending") {
 			t.Fatalf("alerts %v, want only LeaderboardPartitionsUnowned pending", got)
 		}
@@ -428,7 +442,16 @@ func ruleHealth(p *promServer) (notOK, failing []string, n int) {
 }
 
 // alerts lists Prometheus' active alerts as "name state".
-func alerts(p *promServer) []string {
+// apiP99Budget is LeaderboardAPIP99High's threshold in deploy/prometheus/alerts.yml.
+const apiP99Budget = 0.005
+
+type alert struct {
+	name, state string
+	value       float64 // the rule's expression when the alert was last evaluated
+}
+
+// alerts lists Prometheus's active alerts, sorted by name and state.
+func alerts(p *promServer) []alert {
 	resp, err := http.Get(p.base + "/api/v1/alerts")
 	if err != nil {
 		return nil
@@ -439,17 +462,24 @@ func alerts(p *promServer) []string {
 			Alerts []struct {
 				Labels map[string]string `json:"labels"`
 				State  string            `json:"state"`
+				Value  string            `json:"value"`
 			} `json:"alerts"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
 		return nil
 	}
-	var out []string
+	var out []alert
 	for _, a := range r.Data.Alerts {
-		out = append(out, a.Labels["alertname"]+" "+a.State)
+		v, err := strconv.ParseFloat(a.Value, 64)
+		if err != nil {
+			v = math.NaN()
+		}
+		out = append(out, alert{name: a.Labels["alertname"], state: a.State, value: v})
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b alert) int {
+		return cmp.Or(cmp.Compare(a.name, b.name), cmp.Compare(a.state, b.state))
+	})
 	return out
 }
 
