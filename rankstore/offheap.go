@@ -47,6 +47,12 @@ type offheap struct {
 	// advise gives a freed block's pages back to the OS: nil where there is no mmap (the
 	// blocks are then Go memory, and a dropped one is the collector's).
 	advise func([]byte)
+	// spill, for a namespace on disk, is the file its chunks are carved from
+	// (spill_linux.go); nil: anonymous memory. spillErr is the first failure to grow it
+	// (the chunks are then anonymous), reported once by spillFailed.
+	spill            *spill
+	spillErr         error
+	spillErrReported bool
 }
 
 const (
@@ -97,8 +103,14 @@ func (h *offheap) held() int64 { return h.inUse.Load() + h.tabled.Load() }
 
 // carve maps a chunk and cuts it into blocks of class c.
 func (h *offheap) carve(c int) {
-	chunk := mapChunk(maxSlab)
-	h.chunks = append(h.chunks, chunk)
+	var chunk []byte
+	if h.spill != nil && h.spillErr == nil {
+		chunk, h.spillErr = h.spill.chunk()
+	}
+	if chunk == nil {
+		chunk = mapChunk(maxSlab)
+		h.chunks = append(h.chunks, chunk)
+	}
 	h.mapped.Add(maxSlab)
 	size := 1 << (c + minClassShift)
 	for off := maxSlab - size; off >= 0; off -= size {
@@ -164,10 +176,37 @@ func (h *offheap) releaseSlots(t []slot) {
 	}
 }
 
+// faultAround is what one read of a record in a heap on disk is counted as (touch): a
+// read fault maps up to 16 pages around it (the kernel's fault-around).
+const faultAround = 64 << 10
+
+// touch counts n bytes written or read in the heap's blocks: a heap on disk drops its
+// pages from the process every spillEvict bytes (spill.touch).
+func (h *offheap) touch(n int) {
+	if h.spill != nil {
+		h.spill.touch(n)
+	}
+}
+
+// spillFailed returns, once, why the heap's file could not grow (nil: it could, or
+// there is none).
+func (h *offheap) spillFailed() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.spillErr == nil || h.spillErrReported {
+		return nil
+	}
+	h.spillErrReported = true
+	return h.spillErr
+}
+
 // unmap releases every mapping: called when nothing can read them any more.
 func (h *offheap) unmap() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.spill != nil {
+		h.spill.close()
+	}
 	for _, c := range h.chunks {
 		unmapChunk(c)
 	}

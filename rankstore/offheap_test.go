@@ -244,6 +244,25 @@ func TestStoreMetrics(t *testing.T) {
 	if err := s.Put(context.Background(), records.Live, batch); err != nil {
 		t.Fatal(err)
 	}
+	got := gathered(t, reg)
+	if got["leaderboard_store_records/live"] != 1000 || got["leaderboard_store_records/complete"] != 0 {
+		t.Errorf("records: %v", got)
+	}
+	if held := got["leaderboard_store_offheap_bytes/live"]; held < 1000*float64(len(one.Packed)) || held > got["leaderboard_store_mapped_bytes/live"] {
+		t.Errorf("off-heap bytes held %v for 1000 records of %d bytes (mapped %v)", held, len(one.Packed), got["leaderboard_store_mapped_bytes/live"])
+	}
+	if got["leaderboard_store_file_bytes/live"] != 0 || got["leaderboard_store_file_bytes/complete"] != 0 {
+		t.Errorf("file bytes without a data dir: %v", got)
+	}
+	if _, ok := got["leaderboard_store_kept_records_total"]; !ok {
+		t.Errorf("no kept counter: %v", got)
+	}
+}
+
+// gathered is reg's series by name and label values ("name/value..."): a gauge's or a
+// counter's value.
+func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
 	got := map[string]float64{}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -258,13 +277,5 @@ func TestStoreMetrics(t *testing.T) {
 			got[name] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
 		}
 	}
-	if got["leaderboard_store_records/live"] != 1000 || got["leaderboard_store_records/complete"] != 0 {
-		t.Errorf("records: %v", got)
-	}
-	if held := got["leaderboard_store_offheap_bytes/live"]; held < 1000*float64(len(one.Packed)) || held > got["leaderboard_store_mapped_bytes/live"] {
-		t.Errorf("off-heap bytes held %v for 1000 records of %d bytes (mapped %v)", held, len(one.Packed), got["leaderboard_store_mapped_bytes/live"])
-	}
-	if _, ok := got["leaderboard_store_kept_records_total"]; !ok {
-		t.Errorf("no kept counter: %v", got)
-	}
+	return got
 }

@@ -94,7 +94,9 @@ func (s *Store) save(ns, name string) error {
 				rows++
 			}
 		}
+		live := sh.live
 		sh.mu.RUnlock()
+		n.heap.touch(live) // a namespace on disk: read whole
 		rec := b.NewRecordBatch()
 		b.Release()
 		err := w.Write(rec)
@@ -240,7 +242,8 @@ func (s *Store) readBatch(n *namespace, path string, rec arrow.RecordBatch, now 
 	keys := rec.Column(0).(*array.String)
 	bins := rec.Column(1).(*array.Binary)
 	exp := rec.Column(2).(*array.Int64).Int64Values()
-	loaded := 0
+	loaded, size := 0, 0
+	defer func() { n.heap.touch(size) }() // a namespace on disk (spill_linux.go)
 	for j := range int(rec.NumRows()) {
 		if exp[j] <= now {
 			continue
@@ -258,6 +261,7 @@ func (s *Store) readBatch(n *namespace, path string, rec arrow.RecordBatch, now 
 		sh.mu.Lock()
 		_, err = s.store(n, sh, h, set, key, b, exp[j], 0) // copied into the store's slabs
 		sh.mu.Unlock()
+		size += len(set) + len(key) + len(b) + recHeader
 		if err != nil {
 			return loaded, fmt.Errorf("%s: %w", path, err)
 		}

@@ -133,6 +133,11 @@ type table struct {
 	// drops it instead of copying the records it is about to replace.
 	pending []uint32
 	live    int // bytes of live records in the shard
+	// soonest is at most the stored expiry (encExp) of every record in the table: a
+	// sweep (Store.Sweep) before it has nothing to drop and reads no record. 0 (a new
+	// table) makes the first sweep read them all; each write lowers it to its record's
+	// expiry, each sweep sets it to the soonest it kept (a refresh only delays one).
+	soonest uint32
 	// compactions counts the slabs compacted (copied), compacted the bytes of the
 	// records they copied, for tests and benchmarks.
 	compactions, compacted int
@@ -196,9 +201,12 @@ func (t *table) view(loc uint64) view {
 }
 
 // expires reads the expiry of the record at loc.
-func (t *table) expires(loc uint64) int64 {
+func (t *table) expires(loc uint64) int64 { return t.decExp(t.expiresEnc(loc)) }
+
+// expiresEnc reads the stored expiry (encExp) of the record at loc.
+func (t *table) expiresEnc(loc uint64) uint32 {
 	n, off := splitLoc(loc)
-	return t.decExp(binary.LittleEndian.Uint32(t.slabs[n-1].buf[off:]))
+	return binary.LittleEndian.Uint32(t.slabs[n-1].buf[off:])
 }
 
 // refresh sets the expiry of the record at loc to expires (unix ns, or NeverExpires) in
@@ -481,7 +489,9 @@ func (t *table) place(set, key string, binsLen int, expires int64, gen uint32) (
 	off := len(s.buf)
 	b := s.buf[:off+size]
 	r := b[off:]
-	binary.LittleEndian.PutUint32(r, t.encExp(expires))
+	e := t.encExp(expires)
+	t.soonest = min(t.soonest, e)
+	binary.LittleEndian.PutUint32(r, e)
 	binary.LittleEndian.PutUint16(r[4:], uint16(gen))
 	p := recHeader
 	if !coded {

@@ -112,6 +112,12 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 	}}
 	s.batches.New = func() any { return new(putBatch) }
 	if cfg.DataDir != "" {
+		// complete is on disk (DESIGN): its records' bytes are a file's (spill_linux.go).
+		sp, err := newSpill(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		s.ns[records.Complete].heap.spill = sp
 		for _, f := range []struct{ ns, name string }{{records.Complete, FileName}, {records.Live, LiveFileName}} {
 			n, err := s.load(f.ns, f.name)
 			if err != nil {
@@ -230,11 +236,27 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	if pw.kept > 0 {
 		s.kept.Add(pw.kept)
 	}
+	if n.heap.spill != nil {
+		s.spilled(n, recs)
+	}
 	if pw.fenced != nil {
 		pw.fenced.Count = pw.refused
 		return pw.fenced
 	}
 	return nil
+}
+
+// spilled counts a Put's bytes into a namespace on disk (offheap.touch), and logs once
+// that its file could not grow.
+func (s *Store) spilled(n *namespace, recs []records.Record) {
+	size := 0
+	for i := range recs {
+		size += len(recs[i].Key) + len(recs[i].Packed) + recHeader
+	}
+	n.heap.touch(size)
+	if err := n.heap.spillFailed(); err != nil {
+		s.log.Warn("the complete namespace's records are held in memory from now on: its file in the data dir cannot grow", "err", err, "dir", s.cfg.DataDir)
+	}
 }
 
 // putBatch is a Put's scratch: its records' hashes and indexes ordered by shard.
@@ -434,6 +456,7 @@ func (s *Store) Lookup(ns, set, key string) (Stored, bool, error) {
 		return Stored{}, false, nil
 	}
 	v := sh.view(loc)
+	n.heap.touch(faultAround)
 	if v.expires <= s.now().UnixNano() {
 		return Stored{}, false, nil
 	}
@@ -521,6 +544,7 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 	if old != 0 {
 		ov = sh.view(old)
 	}
+	n.heap.touch(faultAround)
 	live := old != 0 && ov.expires > now
 	var cur Stored
 	if live {
@@ -586,6 +610,7 @@ func (s *Store) IndexDigests(digest func(set, key string) Digest) {
 					s.indexLocked(n, n.hash(set, key), set, key)
 				}
 			}
+			n.heap.touch(sh.live) // a namespace on disk: read whole
 			sh.mu.Unlock()
 		}
 	}
@@ -609,6 +634,7 @@ func (s *Store) KeyOfDigest(ns string, d Digest) (set, key string, ok bool) {
 	sh := n.shard(h)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
+	n.heap.touch(faultAround)
 	// The records of h's tag lie in the probe run from its home slot: nearly always one,
 	// which is then d's; else the one whose digest is d.
 	var first view
@@ -760,6 +786,7 @@ func (n *namespace) get(set, key string, now int64) records.Packed {
 		return nil
 	}
 	v := sh.view(loc)
+	n.heap.touch(faultAround)
 	if v.expires <= now {
 		return nil
 	}
@@ -827,17 +854,30 @@ func (s *Store) Sweep() int {
 		for i := range n.shards {
 			sh := &n.shards[i]
 			sh.mu.Lock()
+			if now < sh.decExp(sh.soonest) {
+				// Nothing in the shard expires yet: its records are not read (a namespace
+				// on disk would fault every page of them in).
+				sh.mu.Unlock()
+				continue
+			}
+			soonest := uint32(neverSecs)
 			for j := 0; j < len(sh.slots); {
 				// A deletion shifts a later slot into j (never one not yet seen into a slot
 				// before j), so j is looked at again.
-				if sl := sh.slots[j]; sl != 0 && sh.expires(sl.loc()) <= now {
-					s.remove(n, sh, j)
-					dropped++
-					continue
+				if sl := sh.slots[j]; sl != 0 {
+					e := sh.expiresEnc(sl.loc())
+					if sh.decExp(e) <= now {
+						s.remove(n, sh, j)
+						dropped++
+						continue
+					}
+					soonest = min(soonest, e)
 				}
 				j++
 			}
+			sh.soonest = soonest
 			sh.compactPending()
+			n.heap.touch(sh.live) // a namespace on disk: read whole
 			sh.mu.Unlock()
 		}
 	}

@@ -1,0 +1,135 @@
+//go:build linux
+
+package rankstore
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// spill is the file a disk namespace's slabs are carved from (DESIGN: complete is on
+// disk): the heap's chunks are pages of one file in the data dir, mapped shared, rather
+// than anonymous memory. The node holds the namespace's index (its tables stay
+// anonymous, ~15 bytes a record); the records' bytes are the file's, which the OS caches
+// in its page cache as it would any file's and writes back in its own time.
+//
+// A shared mapping keeps what is written in the page cache when its pages are dropped
+// from the process (madvise DONTNEED zaps the page table entries; the dirty pages go back
+// to the file), so the store drops them every spillEvict bytes written or read (touch):
+// a final cycle that writes a match's standings holds ~spillEvict of them at a time, not
+// the match's whole standings beside its live copy. A later read faults its page back in
+// from the page cache, or from the disk once the OS has reclaimed it.
+//
+// The file is not the namespace's persistence (complete.arrow is: persist.go): it is
+// unlinked as soon as it is created, so a crash leaves nothing behind, and its space goes
+// back to the file system when the namespace is collected. Its segments are reserved
+// with fallocate, so that a full disk is an error when the file grows (the heap then
+// maps anonymous memory, and the store logs it once) rather than a SIGBUS when a page is
+// first written.
+type spill struct {
+	f       *os.File
+	fd      int
+	touched atomic.Int64
+	every   int64 // spillEvict; smaller in tests
+	mu      sync.Mutex
+	segs    [][]byte // the file's mappings, spillSegment bytes each
+	used    int      // bytes of the last segment handed out as chunks
+}
+
+const (
+	// spillSegment: the file grows, and is mapped, 64 MiB at a time (~25 mappings for a
+	// 5.6M-entry match's standings).
+	spillSegment = 64 << 20
+	// spillEvict: the pages written or read since the last drop that a namespace may
+	// hold before it drops them all.
+	spillEvict = 64 << 20
+)
+
+// newSpill creates dir's slab file (unlinked at once: nothing to clean after a crash).
+func newSpill(dir string) (*spill, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create store directory: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "complete.slabs-*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the complete namespace's slab file: %w", err)
+	}
+	if err := os.Remove(f.Name()); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cannot unlink the complete namespace's slab file: %w", err)
+	}
+	return &spill{f: f, fd: int(f.Fd()), every: spillEvict}, nil
+}
+
+// chunk returns maxSlab bytes of the file, mapped shared, growing the file by a segment
+// when the last one is used up.
+func (s *spill) chunk() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.segs) == 0 || s.used+maxSlab > spillSegment {
+		off := int64(len(s.segs)) * spillSegment
+		if err := unix.Fallocate(s.fd, 0, off, spillSegment); err != nil {
+			if !errors.Is(err, unix.EOPNOTSUPP) {
+				return nil, fmt.Errorf("cannot grow the complete namespace's slab file to %d bytes: %w", off+spillSegment, err)
+			}
+			// A file system without fallocate: a sparse file, whose blocks are allocated
+			// as pages are written back.
+			if err := s.f.Truncate(off + spillSegment); err != nil {
+				return nil, fmt.Errorf("cannot grow the complete namespace's slab file to %d bytes: %w", off+spillSegment, err)
+			}
+		}
+		b, err := unix.Mmap(s.fd, off, spillSegment, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return nil, fmt.Errorf("cannot map the complete namespace's slab file: %w", err)
+		}
+		s.segs = append(s.segs, b)
+		s.used = 0
+	}
+	c := s.segs[len(s.segs)-1][s.used : s.used+maxSlab : s.used+maxSlab]
+	s.used += maxSlab
+	return c, nil
+}
+
+// touch counts n bytes written or read through the mappings, and drops every page of
+// them from the process once spillEvict have been. Safe under any shard's lock: a page
+// dropped while another goroutine writes it keeps what was written (a shared mapping).
+func (s *spill) touch(n int) {
+	if s.touched.Add(int64(n)) < s.every {
+		return
+	}
+	s.touched.Store(0)
+	s.evict()
+}
+
+// evict drops the file's pages from the process (they stay in the page cache).
+func (s *spill) evict() {
+	s.mu.Lock()
+	segs := s.segs // only appended to: the mappings it holds stay
+	s.mu.Unlock()
+	for _, b := range segs {
+		_ = unix.Madvise(b, unix.MADV_DONTNEED) // an error leaves them resident: nothing is lost
+	}
+}
+
+// size is the file's size in bytes.
+func (s *spill) size() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.segs)) * spillSegment
+}
+
+// close unmaps the file and closes it (its space goes back to the file system).
+func (s *spill) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.segs {
+		_ = unix.Munmap(b)
+	}
+	s.segs = nil
+	s.f.Close()
+}
