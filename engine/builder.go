@@ -70,6 +70,9 @@ type Builder struct {
 	// The team AddKnownTeam last found new, while missTeams-1 teams are held.
 	missTeamID int64
 	missTeams  int
+	// The teams are not in teamIdx yet (NewTrustedBuilder's trustedRuns): indexTeams
+	// puts them there before an entry is added.
+	unindexed bool
 
 	// Tests set these to run Append's parallel paths on small batches: goroutines
 	// (0 = GOMAXPROCS) and the fewest rows worth one (0 = appendRowsPerWorker).
@@ -97,6 +100,7 @@ func (b *Builder) Len() int { return len(b.entryID) }
 
 // Add validates and appends one entry.
 func (b *Builder) Add(e Entry) error {
+	b.indexTeams()
 	fp := lineupPrint(e.Players, e.Captain, e.ViceCaptain)
 	if t, ok := b.teamIdx.get(e.TeamID); ok && b.teamPrint[t] == fp {
 		b.appendEntry(e.ContestID, e.EntryID, e.UserID, t)
@@ -108,6 +112,7 @@ func (b *Builder) Add(e Entry) error {
 // Append validates and appends every row of a record batch with the columns of
 // EntriesSchema (found by name; extra columns are ignored).
 func (b *Builder) Append(rec arrow.RecordBatch) error {
+	b.indexTeams()
 	cols, err := entryColumns(rec)
 	if err != nil {
 		return err
@@ -312,9 +317,14 @@ func (b *Builder) addChecked(contest, entry, user, teamID int64, c lineupCheck, 
 // newTeam adds team teamID, not yet known, with the checked lineup c (fp: its
 // fingerprint, 0 for none known) and returns its number.
 func (b *Builder) newTeam(teamID int64, c *lineupCheck, fp uint64) uint32 {
+	b.teamIdx.put(teamID, uint32(len(b.teamID)))
+	return b.addTeam(teamID, c, fp)
+}
+
+// addTeam is newTeam without the id index (trustedRuns builds it later, if at all).
+func (b *Builder) addTeam(teamID int64, c *lineupCheck, fp uint64) uint32 {
 	mask := c.mask
 	t := uint32(len(b.teamID))
-	b.teamIdx.put(teamID, t)
 	if len(b.teamID) == cap(b.teamID) {
 		b.growTeams()
 	}

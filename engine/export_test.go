@@ -46,3 +46,12 @@ func canonical(t idTable) idTable {
 	}
 	return c
 }
+
+// NewTrustedBuilderSortMin is NewTrustedBuilder finding teams by a sort of their ids
+// from sortMin rows on (0: always, where the ids allow; a huge value: never).
+func NewTrustedBuilderSortMin(lineupSize int, contest, entry, user, team []int64, lineup func(i int) ([]int32, int32, int32), sortMin int) (*Builder, error) {
+	return newTrustedBuilder(lineupSize, contest, entry, user, team, lineup, sortMin)
+}
+
+// TeamRuns exposes teamRuns.
+func TeamRuns(team []int64) ([]uint32, int, bool) { return teamRuns(team) }

@@ -249,3 +249,133 @@ func TestAddTrustedChecksNewTeams(t *testing.T) {
 		}
 	})
 }
+
+// TestTrustedTeamsSortedSameAsIndexed: NewTrustedBuilder finding teams by a sort of their
+// ids (teamRuns) builds what finding them through the id index row by row builds: the
+// same lineups asked for, of the same rows in the same order (so players get the same
+// dictionary slots), the same partition; and entries added afterwards find the teams
+// (the index built then), a known team's other lineup refused by Add.
+func TestTrustedTeamsSortedSameAsIndexed(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	players := []int32{11, 12, 13, 14, 15, 16, 17}
+	for _, tc := range []struct {
+		name string
+		id   func(team int) int64
+		run  bool // a team's rows together
+	}{
+		{"scattered", func(k int) int64 { return int64(k)*7919 + 100_000_000 }, false},
+		{"ascending", func(k int) int64 { return int64(k) * 3 }, true},
+		{"runs out of order", func(k int) int64 { return int64((k*37)%1000) - 500 }, true},
+		{"negative and sparse", func(k int) int64 { return int64(k)*0x9E3779B97 - 1<<40 }, false},
+		{"over the word", func(k int) int64 { return int64(k) * 0x1E3779B97F4A7C1 }, false}, // the index's path
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 3000
+			var contest, entry, user, team []int64
+			var lineups [][]int32
+			k := 0
+			for i := range n {
+				switch {
+				case tc.run && i > 0 && rng.IntN(3) > 0:
+				case tc.run:
+					k++
+				default:
+					k = rng.IntN(n / 3)
+				}
+				contest = append(contest, int64(rng.IntN(30)))
+				entry = append(entry, int64(i)*5+1)
+				user = append(user, int64(rng.IntN(500)))
+				team = append(team, tc.id(k))
+				perm := rng.Perm(len(players))[:4]
+				l := []int32{players[perm[0]], players[perm[1]], players[perm[2]], players[perm[3]]}
+				lineups = append(lineups, l)
+			}
+			build := func(sortMin int) (*engine.Builder, []int) {
+				var asked []int
+				b, err := engine.NewTrustedBuilderSortMin(0, slices.Clone(contest), slices.Clone(entry), slices.Clone(user), team, func(i int) ([]int32, int32, int32) {
+					asked = append(asked, i)
+					return lineups[i], lineups[i][0], lineups[i][1]
+				}, sortMin)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b, asked
+			}
+			bi, askedI := build(1 << 62)
+			bs, askedS := build(0)
+			if !slices.Equal(askedI, askedS) {
+				t.Fatalf("lineups asked of rows %v sorted, %v indexed", askedS[:min(10, len(askedS))], askedI[:min(10, len(askedI))])
+			}
+			// Later entries: a known team (the first row's), a new one, a known team's
+			// other lineup.
+			first := lineups[0]
+			for _, b := range []*engine.Builder{bi, bs} {
+				if !b.AddKnownTeam(1, 1_000_001, 1, team[0]) {
+					t.Fatalf("team %d not found after the columns", team[0])
+				}
+				if err := b.AddTrusted(1, 1_000_002, 1, 42, []int32{11, 12, 13, 14}, 11, 12); err != nil {
+					t.Fatal(err)
+				}
+				other := []int32{first[0], first[1], first[2], 99}
+				err := b.Add(engine.Entry{ContestID: 1, EntryID: 1_000_003, UserID: 1, TeamID: team[0], Players: other, Captain: first[0], ViceCaptain: first[1]})
+				if err == nil || !strings.Contains(err.Error(), "already has a different lineup") {
+					t.Fatalf("got %v, want the team's other lineup refused", err)
+				}
+			}
+			pi, err := bi.Build(engine.DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps, err := bs.Build(engine.DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameBuilt(t, pi, ps)
+		})
+	}
+}
+
+// TestTeamRuns: each row's number is its id's rank among the distinct ids.
+func TestTeamRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, ids := range [][]int64{
+		{7},
+		{3, 3, 3},
+		{1, 2, 2, 9},
+		{9, 2, 2, 1, 9, -4},
+		{-1 << 40, 1 << 40, 0, -1 << 40},
+	} {
+		checkRuns(t, ids, true)
+	}
+	big := make([]int64, 5000)
+	for i := range big {
+		big[i] = rng.Int64N(1<<40) - 1<<39
+	}
+	checkRuns(t, big, true)
+	for i := range big {
+		big[i] = rng.Int64N(800)
+	}
+	checkRuns(t, big, true)
+	checkRuns(t, []int64{-1 << 63, 1<<63 - 1, 5}, false)
+	checkRuns(t, []int64{1 << 62, -1 << 62, 5}, false) // a span of 2^63 and 2 bits of row
+}
+
+func checkRuns(t *testing.T, ids []int64, wantOK bool) {
+	t.Helper()
+	run, runs, ok := engine.TeamRuns(ids)
+	if ok != wantOK {
+		t.Fatalf("teamRuns of %d ids: ok %v, want %v", len(ids), ok, wantOK)
+	}
+	if !ok {
+		return
+	}
+	distinct := slices.Compact(slices.Sorted(slices.Values(ids)))
+	if runs != len(distinct) {
+		t.Fatalf("%d runs, want %d", runs, len(distinct))
+	}
+	for i, id := range ids {
+		if want, _ := slices.BinarySearch(distinct, id); int(run[i]) != want {
+			t.Fatalf("row %d (id %d) numbered %d, want %d", i, id, run[i], want)
+		}
+	}
+}
