@@ -170,25 +170,105 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
+// benchSource hands out a benchmark's entry events as Poll would, in batches of 10k, in
+// the order LB_BENCH_ORDER names:
+//   - "contest" (the default): synth's, each contest's entries together, as a bulk load
+//     writes them (generated as they are taken);
+//   - "join": a match day's stream, as `gen --order join` writes it: synth's events in a
+//     seeded random order (contests interleaved over the whole log, a team's entries
+//     apart), entry ids renumbered so that they ascend in it (made before the timer
+//     starts, and dropped once taken).
+type benchSource struct {
+	s       *synth
+	batches []kafkasource.Batch
+}
+
+func newBenchSource(b testing.TB, n int) *benchSource {
+	src := &benchSource{s: newSynth(n)}
+	switch order := os.Getenv("LB_BENCH_ORDER"); order {
+	case "", "contest":
+	case "join":
+		recs := make([]kafkasource.EntryRecord, 0, n)
+		for src.s.made < src.s.n {
+			recs = append(recs, src.s.batch(10_000).Entries...)
+		}
+		rng := rand.New(rand.NewPCG(7, 11))
+		rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
+		offset := map[int32]int64{}
+		for i := range recs {
+			r := &recs[i]
+			r.Event.EntryID = int64(i + 1)
+			r.Offset = offset[r.Partition]
+			offset[r.Partition]++
+		}
+		for len(recs) > 0 {
+			k := min(len(recs), 10_000)
+			src.batches = append(src.batches, kafkasource.Batch{Entries: recs[:k:k]})
+			recs = recs[k:]
+		}
+	default:
+		b.Fatalf("LB_BENCH_ORDER=%q: want contest or join", order)
+	}
+	return src
+}
+
+// next is the next batch; ok is false once every event was taken.
+func (src *benchSource) next() (kafkasource.Batch, bool) {
+	if src.batches != nil {
+		if len(src.batches) == 0 {
+			return kafkasource.Batch{}, false
+		}
+		bt := src.batches[0]
+		src.batches[0] = kafkasource.Batch{}
+		src.batches = src.batches[1:]
+		return bt, true
+	}
+	if src.s.made >= src.s.n {
+		return kafkasource.Batch{}, false
+	}
+	return src.s.batch(10_000), true
+}
+
+// replayAll applies every event of src to w and makes match 1 live.
+func replayAll(b testing.TB, w *Worker, src *benchSource) {
+	ctx := context.Background()
+	for bt, ok := src.next(); ok; bt, ok = src.next() {
+		if err := w.Apply(ctx, bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
+}
+
 // BenchmarkColdStart replays a match's entries into a worker and runs the first cycle
 // (folding every contest group, ranking, writing to a store that discards): the
 // replay rate, the first cycle, cold start to standings, and the worker state's heap
-// bytes per entry.
+// bytes per entry. LB_BENCH_ORDER=join replays a match day's stream (benchSource).
 //
 //	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench ColdStart -benchtime 1x ./worker
+//	LB_BENCH_ENTRIES=1000000 LB_BENCH_ORDER=join go test -run '^$' -bench 'ColdStart$' -benchtime 3x ./worker
 func BenchmarkColdStart(b *testing.B) {
 	n := benchEntries(b)
+	// LB_BENCH_FIRST_PROFILE=FILE: a CPU profile of the first cycles alone (the last
+	// iteration's).
+	var prof *os.File
+	if f := os.Getenv("LB_BENCH_FIRST_PROFILE"); f != "" {
+		var err error
+		if prof, err = os.Create(f); err != nil {
+			b.Fatal(err)
+		}
+		defer prof.Close()
+	}
 	for range b.N {
 		b.StopTimer()
 		before := heapInUse()
 		w := benchWorker(b)
-		s := newSynth(n)
+		src := newBenchSource(b, n)
 		ctx := context.Background()
 		var replay time.Duration
 		b.StartTimer()
 		start, cpu0 := time.Now(), cpuTime()
-		for s.made < s.n {
-			batch := s.batch(10_000)
+		for batch, ok := src.next(); ok; batch, ok = src.next() {
 			t0 := time.Now()
 			if err := w.Apply(ctx, batch); err != nil {
 				b.Fatal(err)
@@ -197,11 +277,19 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
 		alloc1 := totalAlloc()
+		if prof != nil {
+			prof.Truncate(0)
+			prof.Seek(0, 0)
+			pprof.StartCPUProfile(prof)
+		}
 		t1, cpu1 := time.Now(), cpuTime()
 		if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 		first, firstCPU := time.Since(t1), cpuTime()-cpu1
+		if prof != nil {
+			pprof.StopCPUProfile()
+		}
 		firstAlloc := totalAlloc() - alloc1
 		cold, coldCPU := time.Since(start), cpuTime()-cpu0
 		b.StopTimer()

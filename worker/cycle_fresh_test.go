@@ -435,7 +435,9 @@ func buildUserIndex(p *engine.Partition) userIndex {
 // event an upsert, folded afresh each iteration. "arrival" logs them as the generator
 // makes them (in entry id and contest order, so the fold's sorts find them sorted);
 // "shuffled" in a random order (as a partition's log of many contests arrives: no sort
-// skipped, a team's entries apart). cpu-ns/entry is the process's CPU (getrusage: the
+// skipped, a team's entries apart); "join" as a match day's stream arrives (shuffled,
+// entry ids renumbered to ascend in it: the sort by entry skipped, the one by contest
+// not, a team's entries apart). cpu-ns/entry is the process's CPU (getrusage: the
 // builds' parallel sorts and the GC included) per entry folded.
 //
 //	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench FoldFresh -benchtime 5x ./worker
@@ -449,12 +451,17 @@ func BenchmarkFoldFresh(b *testing.B) {
 			events = append(events, batch.Entries[k].Event)
 		}
 	}
-	orders := []string{"arrival", "shuffled"}
+	orders := []string{"arrival", "shuffled", "join"}
 	logs := make([]*changes, len(orders))
 	for o, order := range orders {
-		if order == "shuffled" {
+		switch order {
+		case "shuffled":
 			rng := rand.New(rand.NewPCG(1, 2))
 			rng.Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
+		case "join": // after "shuffled"
+			for k := range events {
+				events[k].EntryID = int64(k + 1)
+			}
 		}
 		logs[o] = &changes{}
 		for k := range events {

@@ -17,7 +17,8 @@ import (
 // BenchmarkColdStartStore replays a match's entries into a worker and runs the first
 // cycle writing into the embedded store, as `standalone` does after a restart: every
 // entry and user record, every contest and page. It reports the first cycle's CPU and
-// wall time and the records it wrote.
+// wall time and the records it wrote. LB_BENCH_ORDER=join replays a match day's stream
+// (benchSource).
 //
 //	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench ColdStartStore -benchtime 3x ./worker
 func BenchmarkColdStartStore(b *testing.B) {
@@ -30,7 +31,7 @@ func BenchmarkColdStartStore(b *testing.B) {
 		st := embeddedStore(b)
 		w.store = st
 		ctx := context.Background()
-		replayLive(b, w, newSynth(n))
+		replayAll(b, w, newBenchSource(b, n))
 		runtime.GC()
 		b.StartTimer()
 		t0, c0 := time.Now(), cpuTime()
