@@ -2,8 +2,12 @@ package worker
 
 import "github.com/fantasy/leaderboard/kafkasource"
 
-// touchSpan is how many events touchAhead loads the table slots of at once.
-const touchSpan = 32
+// touchSpan is how many events touchAhead loads the table slots of at once; apply
+// loads the next span's when it is touchLead events before it.
+const (
+	touchSpan = 32
+	touchLead = 16
+)
 
 // touchAhead loads the table slots that applying recs[i:] will probe first (the
 // partition's entry table, the match's team table), up to touchSpan events of recs[i]'s

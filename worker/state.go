@@ -419,7 +419,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	if contestKnown && mid != e.MatchID {
 		return rejectf(ReasonMatchMove, "contest %d belongs to match %d, not %d", e.ContestID, mid, e.MatchID)
 	}
-	c, known := ps.entryContest.get(e.EntryID)
+	c, known, entryAt := ps.entryContest.find(e.EntryID) // entryAt: for its put below
 	if known && c != e.ContestID {
 		if cm, _ := ps.contestMatch.get(c); cm != e.MatchID {
 			return rejectf(ReasonMatchMove, "entry %d belongs to match %d, not %d", e.EntryID, cm, e.MatchID)
@@ -444,6 +444,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 		fp       uint64
 		oldFP    uint64
 		teamSeen bool
+		teamAt   = -1 // the team's slot in teamPrint (find), while the table is unchanged
 		// newPlayers counts the lineup's players the match has not seen (all of them
 		// for a new match); zero when the team's known lineup came again.
 		newPlayers int
@@ -467,7 +468,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 		} else {
 			var v int64
 			if m.teamPrint != nil {
-				v, teamSeen = m.teamPrint.get(e.TeamID)
+				v, teamSeen, teamAt = m.teamPrint.find(e.TeamID)
 			}
 			oldFP = uint64(v)
 			if !teamSeen || oldFP != fp {
@@ -515,7 +516,7 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 	}
 	if !known {
 		m.count++
-		ps.entryContest.put(e.EntryID, e.ContestID)
+		ps.entryContest.putAt(entryAt, e.EntryID, e.ContestID)
 	}
 	if m.lineupSize == 0 {
 		m.lineupSize = len(e.Players)
@@ -538,9 +539,10 @@ func (w *Worker) applyEntry(ps *partState, r *kafkasource.EntryRecord) *kafkasou
 				// Half full when the guess is right: a new team probes a table
 				// three quarters full for ~8 slots.
 				m.teamPrint.reserve(want + want/2)
+				teamAt = -1 // moved
 			}
 		}
-		m.teamPrint.put(e.TeamID, int64(fp))
+		m.teamPrint.putAt(teamAt, e.TeamID, int64(fp))
 	}
 	return nil
 }

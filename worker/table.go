@@ -1,6 +1,9 @@
 package worker
 
-import "math/bits"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // table is a flat open-addressing hash table from int64 keys to int64 values: linear
 // probing, each key beside its value in one slice, so a probe costs one cache line
@@ -62,6 +65,44 @@ func (t *table) get(k int64) (int64, bool) {
 			return 0, false
 		}
 	}
+}
+
+// find is get, and also returns the slot a put of k goes to (its own, or the empty slot
+// its probe ended at; -1 for the key 0 or an empty table), for putAt.
+func (t *table) find(k int64) (v int64, ok bool, at int) {
+	if k == 0 {
+		return t.zero, t.zeroSet, -1
+	}
+	if t.n == 0 {
+		return 0, false, -1
+	}
+	for i := t.home(k); ; i = t.after(i) {
+		s := &t.slots[i]
+		if s.key == k {
+			return s.val, true, i
+		}
+		if s.key == 0 {
+			return 0, false, i
+		}
+	}
+}
+
+// putAt is put(k, v) where find(k) returned at and nothing has changed the table since:
+// no second hash and probe (a replay puts most keys it looked up).
+func (t *table) putAt(at int, k, v int64) {
+	if at < 0 || t.full() {
+		t.put(k, v)
+		return
+	}
+	s := &t.slots[at]
+	if s.key != k {
+		if s.key != 0 {
+			panic(fmt.Sprintf("BUG: putAt(%d, %d): the slot holds key %d; the table changed since find", at, k, s.key))
+		}
+		s.key = k
+		t.n++
+	}
+	s.val = v
 }
 
 // touch reads k's home slot and returns a word of it, so that a caller probing many
@@ -192,12 +233,13 @@ func (t *table) each(f func(k, v int64)) {
 }
 
 // playerSet is a small set of player ids (a match's, at most a few hundred): open
-// addressing in one slice of int32, which stays in cache where a Go map's probes of the
+// addressing in one slice of int32 (a power of two long, at most half full), which stays in cache where a Go map's probes of the
 // same set cost several times more (a replay checks every new team's players). The id
 // 0 is held apart.
 type playerSet struct {
 	slots   []int32
 	n       int
+	shift   uint8 // 32 - log2(len(slots))
 	hasZero bool
 }
 
@@ -216,7 +258,7 @@ func (s *playerSet) has(p int32) bool {
 		return false
 	}
 	mask := uint32(len(s.slots) - 1)
-	for i := uint32(mix64(uint64(uint32(p)))) & mask; ; i = (i + 1) & mask {
+	for i := s.home(p); ; i = (i + 1) & mask {
 		switch s.slots[i] {
 		case p:
 			return true
@@ -226,6 +268,13 @@ func (s *playerSet) has(p int32) bool {
 	}
 }
 
+// home is p's first slot: Fibonacci hashing, the top bits of p times 2^32/phi (one
+// multiply; a replay checks the 11 players of every new team, and mix64's two multiplies
+// and three shifts were most of it). The slots are a power of two, 2^(32-shift).
+func (s *playerSet) home(p int32) uint32 {
+	return uint32(p) * 0x9E3779B1 >> s.shift
+}
+
 func (s *playerSet) add(p int32) {
 	if p == 0 {
 		s.hasZero = true
@@ -233,7 +282,8 @@ func (s *playerSet) add(p int32) {
 	}
 	if (s.n+1)*2 > len(s.slots) { // at most half full
 		old := s.slots
-		s.slots, s.n = make([]int32, max(64, 2*len(old))), 0
+		size := max(64, 2*len(old))
+		s.slots, s.n, s.shift = make([]int32, size), 0, uint8(32-bits.TrailingZeros(uint(size)))
 		for _, q := range old {
 			if q != 0 {
 				s.add(q)
@@ -241,7 +291,7 @@ func (s *playerSet) add(p int32) {
 		}
 	}
 	mask := uint32(len(s.slots) - 1)
-	for i := uint32(mix64(uint64(uint32(p)))) & mask; ; i = (i + 1) & mask {
+	for i := s.home(p); ; i = (i + 1) & mask {
 		switch s.slots[i] {
 		case p:
 			return

@@ -16,9 +16,17 @@ func TestTableAgainstMap(t *testing.T) {
 		for step := range 40_000 {
 			k := rng.Int64N(keys) - keys/4
 			switch rng.IntN(4) {
-			case 0, 1:
+			case 0:
 				v := rng.Int64()
 				tb.put(k, v)
+				ref[k] = v
+			case 1: // as applyEntry puts: find, then putAt the slot found
+				v := rng.Int64()
+				old, ok, at := tb.find(k)
+				if want, wantOK := ref[k]; ok != wantOK || old != want {
+					t.Fatalf("keys %d, step %d: find(%d) = %d, %v; want %d, %v", keys, step, k, old, ok, want, wantOK)
+				}
+				tb.putAt(at, k, v)
 				ref[k] = v
 			case 2:
 				tb.del(k)
@@ -98,12 +106,25 @@ func TestTableReserveHolds(t *testing.T) {
 	}
 }
 
+// TestPlayerSetAgainstMap adds and looks up ids from a small range (0 and negative ids
+// too, runs that collide), then the sparse ids of real matches: 6-digit ids, and ids
+// that are multiples of a power of two (the multiplicative hash's weak case).
 func TestPlayerSetAgainstMap(t *testing.T) {
+	for _, ids := range []func(*rand.Rand) int32{
+		func(rng *rand.Rand) int32 { return rng.Int32N(2000) - 10 },
+		func(rng *rand.Rand) int32 { return 100_000 + rng.Int32N(900_000) },
+		func(rng *rand.Rand) int32 { return rng.Int32N(300) << 20 },
+	} {
+		testPlayerSet(t, ids)
+	}
+}
+
+func testPlayerSet(t *testing.T, id func(*rand.Rand) int32) {
 	rng := rand.New(rand.NewPCG(3, 9))
 	var s playerSet
 	ref := map[int32]bool{}
 	for step := range 5000 {
-		p := rng.Int32N(2000) - 10 // 0 and negative ids too
+		p := id(rng)
 		if rng.IntN(2) == 0 {
 			s.add(p)
 			ref[p] = true
@@ -115,9 +136,14 @@ func TestPlayerSetAgainstMap(t *testing.T) {
 			t.Fatalf("step %d: len %d, want %d", step, s.len(), len(ref))
 		}
 	}
-	for p := range int32(2000) {
-		if s.has(p-10) != ref[p-10] {
-			t.Fatalf("has(%d) = %v, want %v", p-10, s.has(p-10), ref[p-10])
+	for p := range ref {
+		if !s.has(p) {
+			t.Fatalf("has(%d) = false after add", p)
+		}
+	}
+	for range 5000 {
+		if p := id(rng); s.has(p) != ref[p] {
+			t.Fatalf("has(%d) = %v, want %v", p, s.has(p), ref[p])
 		}
 	}
 }

@@ -600,7 +600,12 @@ func (w *Worker) apply(ctx context.Context, b kafkasource.Batch, owners map[int3
 			continue // not owned (dropped while fetched)
 		}
 		if i >= touched {
-			touched = w.touchAhead(ps, b.Entries, i)
+			touched = w.touchAhead(ps, b.Entries, i) // a run's first events
+		}
+		if i+touchLead >= touched && touched < len(b.Entries) && b.Entries[touched].Partition == last {
+			// The next span's slots are loaded touchLead events before the first of
+			// them is applied, so their misses overlap the work on those before.
+			touched = w.touchAhead(ps, b.Entries, touched)
 		}
 		if err := w.applyEntry(ps, r); err != nil {
 			rejected = append(rejected, rejection{w.cfg.EntriesTopic, r.Partition, r.Offset, r.Key, r.Value, fmt.Sprintf("entry %d", r.Event.EntryID), err})
