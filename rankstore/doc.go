@@ -1,9 +1,11 @@
 // Package rankstore is the embedded rank store: the `live` and `complete` namespaces of
 // docs/STORAGE.md with Aerospike's semantics (records of bins under a set and key, a TTL
 // per namespace, batch reads), in one process. `live` is memory only; `complete` is also
-// kept on disk as an Arrow IPC file compressed with zstd, rewritten on Flush and loaded
-// by Open, so final standings survive a restart. A clean shutdown (Close) also saves
-// `live`, so a restarted single-node system serves at once and continues its cycles.
+// kept on disk as an Arrow IPC file compressed with LZ4, rewritten on Flush (unless
+// nothing was written since the last) and loaded by Open, so final standings survive a
+// restart; with a data dir its records' bytes are a file's, not the process's memory
+// (spill_linux.go). A clean shutdown (Close) also saves `live`, so a restarted
+// single-node system serves at once and continues its cycles.
 //
 // Records are held as packed bins (records.EncodeBins) appended to large byte slabs, with
 // a pointer-free open-addressing index per shard (slab.go). The slabs are memory outside

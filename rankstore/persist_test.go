@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -181,5 +182,99 @@ func TestLoadsOldForm(t *testing.T) {
 	p, _, _ := s.GetPacked(ctx, records.Live, records.SetContest, "55")
 	if got, ok, err := records.ContestAt(p, 14); err != nil || !ok || !reflect.DeepEqual(got, c14) {
 		t.Fatalf("previous version after a write over a loaded contest: %+v %v %v; want %+v", got, ok, err, c14)
+	}
+}
+
+// TestSaveOnlyWhatChanged: a save of a namespace with nothing written since its last
+// save (a node stopping after a final cycle's Flush, or after a restart that loaded
+// complete.arrow) leaves the file as it is; any write, deletion, Mutate or sweep's drop
+// makes the next save write it again.
+func TestSaveOnlyWhatChanged(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName)
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, dir, c)
+	stat := func() os.FileInfo {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	// saved reports whether a Flush wrote the file anew (a save renames a new file in).
+	saved := func(s *Store) bool {
+		t.Helper()
+		before := stat()
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return !os.SameFile(before, stat())
+	}
+	if err := s.Put(ctx, records.Complete, []records.Record{entryRecord(1), entryRecord(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if saved(s) {
+		t.Fatal("a Flush with nothing written since the last one wrote the file again")
+	}
+	for _, step := range []struct {
+		name string
+		do   func() error
+	}{
+		{"Put", func() error { return s.Put(ctx, records.Complete, []records.Record{entryRecord(3)}) }},
+		{"Delete", func() error { return s.Delete(ctx, records.Complete, records.SetEntry, []string{records.IDKey(3)}) }},
+		{"Mutate", func() error {
+			_, _, err := s.Mutate(records.Complete, records.SetEntry, records.IDKey(2), func(Stored, bool) (Change, error) {
+				return Change{Op: Write, Bins: entryRecord(2).Packed, TTL: time.Minute}, nil
+			})
+			return err
+		}},
+		{"Sweep", func() error {
+			c.add(2 * time.Minute)
+			if n := s.Sweep(); n != 1 {
+				return fmt.Errorf("swept %d, want 1", n)
+			}
+			return nil
+		}},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatal(step.name, err)
+		}
+		if !saved(s) {
+			t.Fatalf("after a %s, a Flush left the file as it was", step.name)
+		}
+		if saved(s) {
+			t.Fatalf("a second Flush after a %s wrote the file again", step.name)
+		}
+	}
+	// A write to live does not make complete's save write again.
+	if err := s.Put(ctx, records.Live, []records.Record{entryRecord(9)}); err != nil {
+		t.Fatal(err)
+	}
+	if saved(s) {
+		t.Fatal("a write to live made complete's Flush write again")
+	}
+	// Stopped and opened again: complete.arrow is the namespace; Close leaves it.
+	before := stat()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2 := open(t, dir, c)
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, stat()) {
+		t.Fatal("Close after a restart with nothing written saved complete again")
+	}
+	s3 := open(t, dir, c)
+	if _, ok, err := s3.GetPacked(ctx, records.Complete, records.SetEntry, records.IDKey(1)); err != nil || !ok {
+		t.Fatalf("entry 1 after two restarts: %v %v", ok, err)
+	}
+	if _, ok, _ := s3.GetPacked(ctx, records.Live, records.SetEntry, records.IDKey(9)); !ok {
+		t.Fatal("live's record was not saved by Close")
 	}
 }

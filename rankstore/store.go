@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"math"
 	"math/bits"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -79,6 +81,13 @@ type namespace struct {
 	seed   maphash.Seed
 	shards [shards]shard
 	dig    [shards]digestShard // filled once IndexDigests is called
+	// changes counts the operations that may have changed the namespace (Put, Delete,
+	// Mutate's writes and removals, a sweep's drops); savedAt is its value when the
+	// namespace was last saved whole (saved: it was), so that a save with nothing new
+	// to write is skipped (persist.go; under Store.flushM).
+	changes atomic.Uint64
+	savedAt uint64
+	saved   bool
 }
 
 // Store is the embedded store. It is safe for concurrent use.
@@ -122,6 +131,10 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 			n, err := s.load(f.ns, f.name)
 			if err != nil {
 				return nil, err
+			}
+			if _, err := os.Stat(filepath.Join(cfg.DataDir, FileName)); err == nil && f.ns == records.Complete {
+				c := s.ns[records.Complete]
+				c.saved, c.savedAt = true, c.changes.Load() // the file is the namespace
 			}
 			if n > 0 {
 				log.Info("loaded namespace", "namespace", f.ns, "records", n, "dir", cfg.DataDir)
@@ -212,6 +225,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	if err != nil {
 		return err
 	}
+	n.changes.Add(1)
 	nowT := s.now()
 	now := nowT.UnixNano()
 	exp := nowT.Add(n.ttl).UnixNano()
@@ -559,6 +573,7 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 		return cur.clone(), live, nil
 	case Remove:
 		if old != 0 {
+			n.changes.Add(1)
 			i, _ := sh.find(h, set, key)
 			s.remove(n, sh, i)
 		}
@@ -581,6 +596,7 @@ func (s *Store) Mutate(ns, set, key string, fn func(cur Stored, exists bool) (Ch
 		default:
 			expires = nowT.Add(c.TTL).UnixNano()
 		}
+		n.changes.Add(1)
 		loc, err := s.store(n, sh, h, set, key, c.Bins, expires, nextGen(ov.gen, live))
 		if err != nil {
 			// cur's record is still stored: store refuses before it writes.
@@ -694,6 +710,7 @@ func (s *Store) Delete(_ context.Context, ns, set string, keys []string) error {
 	if err != nil {
 		return err
 	}
+	n.changes.Add(1)
 	var touched uint64
 	for _, key := range keys {
 		h := n.hash(set, key)
@@ -867,6 +884,7 @@ func (s *Store) Sweep() int {
 				if sl := sh.slots[j]; sl != 0 {
 					e := sh.expiresEnc(sl.loc())
 					if sh.decExp(e) <= now {
+						n.changes.Add(1)
 						s.remove(n, sh, j)
 						dropped++
 						continue

@@ -28,11 +28,11 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func open(t *testing.T, dir string, c *clock) *Store {
-	t.Helper()
+func open(tb testing.TB, dir string, c *clock) *Store {
+	tb.Helper()
 	s, err := Open(Config{LiveTTL: time.Hour, CompleteTTL: 7 * 24 * time.Hour, DataDir: dir}, c.now, slog.New(slog.DiscardHandler))
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return s
 }
