@@ -223,6 +223,15 @@ func TestTeamTable(t *testing.T) {
 		if gc != wc || gv != wv || len(gp) != len(wp)+1 || gp[0] != -1 || !slices.Equal(gp[1:], wp) {
 			t.Fatalf("entry %d: TeamLineup %v %d %d, Lineup %v %d %d", i, gp, gc, gv, wp, wc, wv)
 		}
+		slots, cs, vs := p.TeamSlots(tr)
+		players := p.Players()
+		var sp []int32
+		for _, s := range slots {
+			sp = append(sp, players[s])
+		}
+		if !slices.Equal(sp, wp) || players[cs] != wc || players[vs] != wv || cap(slots) != len(slots) {
+			t.Fatalf("entry %d: TeamSlots %v %d %d (players %v), Lineup %v %d %d", i, slots, cs, vs, players, wp, wc, wv)
+		}
 	}
 	for i := range p.NumEntries() {
 		for _, e := range es {

@@ -448,6 +448,12 @@ func (p *Partition) TeamIndex(i int) int { return int(p.teamOf(i)) }
 // TeamIDAt returns the team_id of row t of the team table.
 func (p *Partition) TeamIDAt(t int) int64 { return p.teamID[t] }
 
+// TeamSlots returns team row t's lineup as slots of Players (ascending: TeamLineup's
+// order), its captain's and its vice-captain's: the partition's own memory, read only.
+func (p *Partition) TeamSlots(t int) (slots []uint8, captain, vice uint8) {
+	return p.teamSlot[t*p.lineupSize : (t+1)*p.lineupSize : (t+1)*p.lineupSize], p.captain[t], p.vice[t]
+}
+
 // TeamLineup appends the players of row t of the team table to dst and returns them
 // with its captain and vice-captain (player ids): Lineup of its entries.
 func (p *Partition) TeamLineup(t int, dst []int32) (players []int32, captain, vice int32) {

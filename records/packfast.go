@@ -3,6 +3,7 @@ package records
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"unsafe"
 )
@@ -25,6 +26,48 @@ func AppendLineup(dst []byte, players []int32, captain, vice int32) []byte {
 	}
 	dst = binary.AppendVarint(dst, int64(captain))
 	return binary.AppendVarint(dst, int64(vice))
+}
+
+// LineupCodes encodes the lineups of one dictionary of players (a partition's, by
+// slot) as AppendLineup does, each player's varint computed once (Reset): a lineup is
+// then a few bytes copied per player. A first cycle encodes every team's lineup of the
+// match (~0.1 µs a team byte by byte). The zero value holds no player.
+type LineupCodes struct {
+	code []uint64 // slot -> its player's varint bytes, little-endian, in the low n[slot]
+	n    []uint8
+}
+
+// Reset takes players (slot -> player id) as the dictionary.
+func (c *LineupCodes) Reset(players []int32) {
+	c.code, c.n = c.code[:0], c.n[:0]
+	var buf [binary.MaxVarintLen64]byte
+	for _, p := range players {
+		b := binary.AppendVarint(buf[:0], int64(p)) // at most 5 bytes: an int32
+		var w [8]byte
+		copy(w[:], b)
+		c.code, c.n = append(c.code, binary.LittleEndian.Uint64(w[:])), append(c.n, uint8(len(b)))
+	}
+}
+
+// Append appends AppendLineup's bytes of the lineup of the players in slots, captain
+// and vice (slots of the dictionary Reset took). Like append, it may write anywhere in
+// dst's spare capacity.
+func (c *LineupCodes) Append(dst []byte, slots []uint8, captain, vice uint8) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(slots)))
+	// Each code is stored as 8 bytes and the position moved by its length (at most 5):
+	// room for 8 per player, captain and vice-captain covers the last store.
+	pos := len(dst)
+	dst = slices.Grow(dst, 8*(len(slots)+2))
+	buf := dst[:cap(dst)]
+	for _, s := range slots {
+		binary.LittleEndian.PutUint64(buf[pos:], c.code[s])
+		pos += int(c.n[s])
+	}
+	binary.LittleEndian.PutUint64(buf[pos:], c.code[captain])
+	pos += int(c.n[captain])
+	binary.LittleEndian.PutUint64(buf[pos:], c.code[vice])
+	pos += int(c.n[vice])
+	return buf[:pos]
 }
 
 // Arena hands out the bytes of packed records from chunks it allocates, so the records

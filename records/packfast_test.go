@@ -2,6 +2,9 @@ package records
 
 import (
 	"bytes"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,4 +87,42 @@ func TestKeysSetShared(t *testing.T) {
 	add(&shared, 1)
 	shared.Reset()
 	shared.SetShared(recs[:0]) // Reset dropped the keys added
+}
+
+// TestLineupCodes: LineupCodes.Append writes AppendLineup's bytes, for ids of every
+// varint length (negative, zero, the int32 extremes), lineups of any size, onto a dst
+// with room to spare, without, and after other bytes.
+func TestLineupCodes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	players := []int32{0, -1, 1, 63, -64, 64, 8191, -8192, 1 << 20, -1 << 20, 123456, 999_999, math.MaxInt32, math.MinInt32}
+	for len(players) < 256 {
+		players = append(players, int32(rng.Uint32()))
+	}
+	var c LineupCodes
+	c.Reset(players)
+	var dst []byte
+	for round := range 2000 {
+		size := 1 + rng.IntN(15)
+		slots := make([]uint8, size)
+		ids := make([]int32, size)
+		for k := range slots {
+			slots[k] = uint8(rng.IntN(len(players)))
+			ids[k] = players[slots[k]]
+		}
+		cs, vs := uint8(rng.IntN(len(players))), uint8(rng.IntN(len(players)))
+		if round%3 == 0 {
+			dst = dst[:0:0] // no room
+		}
+		prefix := slices.Clone(dst)
+		dst = c.Append(dst, slots, cs, vs)
+		want := AppendLineup(prefix, ids, players[cs], players[vs])
+		if !bytes.Equal(dst, want) {
+			t.Fatalf("round %d: %x, want %x", round, dst, want)
+		}
+	}
+	// A smaller dictionary after Reset.
+	c.Reset([]int32{5, -5})
+	if got, want := c.Append(nil, []uint8{1, 0}, 0, 1), AppendLineup(nil, []int32{-5, 5}, 5, -5); !bytes.Equal(got, want) {
+		t.Fatalf("%x, want %x", got, want)
+	}
 }

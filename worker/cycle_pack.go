@@ -29,10 +29,12 @@ func encodeTeamLineups(p *engine.Partition, tl teamLineups) teamLineups {
 	tl.b = slices.Grow(tl.b[:0], nt*(3*p.LineupSize()+8))
 	tl.off = slices.Grow(tl.off[:0], nt+1)[:nt+1]
 	tl.off[0] = 0
-	var buf [16]int32
+	// Each player's varint once, then each lineup a copy per player (records.LineupCodes).
+	var codes records.LineupCodes
+	codes.Reset(p.Players())
 	for t := range nt {
-		players, capt, vice := p.TeamLineup(t, buf[:0])
-		tl.b = records.AppendLineup(tl.b, players, capt, vice)
+		slots, capt, vice := p.TeamSlots(t)
+		tl.b = codes.Append(tl.b, slots, capt, vice)
 		tl.off[t+1] = len(tl.b)
 	}
 	return tl
