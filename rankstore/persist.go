@@ -89,7 +89,9 @@ func (s *Store) save(ns, name string) error {
 	}
 	now := s.now().UnixNano()
 	// The shards' batches are built by GOMAXPROCS goroutines while this one compresses
-	// and writes those built (in any order: load does not care), two at most waiting.
+	// and writes those built (in any order: load does not care), two at most waiting:
+	// ~saveBatchRows records each, so a save holds a few MB of them, not a namespace's
+	// shards of ~30 MB each at 5.6M entries (the collector's goal grew by half of them).
 	var (
 		rows    atomic.Int64
 		next    atomic.Int32
@@ -105,9 +107,7 @@ func (s *Store) save(ns, name string) error {
 				if i >= shards {
 					return
 				}
-				rec, k := s.saveShard(n, &n.shards[i], now, &key)
-				rows.Add(int64(k))
-				built <- rec
+				rows.Add(int64(s.saveShard(n, &n.shards[i], now, &key, built)))
 			}
 		})
 	}
@@ -148,20 +148,33 @@ func (s *Store) save(ns, name string) error {
 	return nil
 }
 
-// saveShard is sh's unexpired records at now as a batch of the store file, and their
-// count; key is the caller's scratch.
-func (s *Store) saveShard(n *namespace, sh *shard, now int64, key *[]byte) (arrow.RecordBatch, int) {
+// saveBatchRows is the most records in a batch of a store file (~2 MB of entry records).
+const saveBatchRows = 8192
+
+// saveShard sends sh's unexpired records at now to out, in batches of saveBatchRows
+// at most, and returns how many it sent; key is the caller's scratch. It holds sh's read
+// lock while it waits for room in out (the writer drains out to the end, error or not),
+// so each shard is saved as of one moment.
+func (s *Store) saveShard(n *namespace, sh *shard, now int64, key *[]byte, out chan<- arrow.RecordBatch) int {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, fileSchema)
 	defer b.Release()
 	keys := b.Field(0).(*array.StringBuilder)
 	bins := b.Field(1).(*array.BinaryBuilder)
 	exps := b.Field(2).(*array.Int64Builder)
-	rows := 0
+	rows, inBatch := 0, 0
 	sh.mu.RLock()
-	keys.Reserve(sh.count)
-	bins.Reserve(sh.count)
-	bins.ReserveData(sh.live) // the records' bytes, a little more than their bins
-	exps.Reserve(sh.count)
+	avg := 0
+	if sh.count > 0 {
+		avg = sh.live / sh.count // a record's bytes in its slab: a little more than its bins
+	}
+	reserve := func() {
+		k := min(saveBatchRows, sh.count-rows)
+		keys.Reserve(k)
+		bins.Reserve(k)
+		bins.ReserveData(k * avg)
+		exps.Reserve(k)
+	}
+	reserve()
 	for _, sl := range sh.slots {
 		if sl == 0 {
 			continue
@@ -172,12 +185,20 @@ func (s *Store) saveShard(n *namespace, sh *shard, now int64, key *[]byte) (arro
 			bins.Append(v.bins)
 			exps.Append(v.expires)
 			rows++
+			if inBatch++; inBatch == saveBatchRows {
+				out <- b.NewRecordBatch() // resets b
+				inBatch = 0
+				reserve()
+			}
 		}
 	}
 	live := sh.live
 	sh.mu.RUnlock()
 	n.heap.touch(live) // a namespace on disk: read whole
-	return b.NewRecordBatch(), rows
+	if inBatch > 0 {
+		out <- b.NewRecordBatch()
+	}
+	return rows
 }
 
 // load reads DataDir/<name> into a namespace, skipping expired records. It first removes
