@@ -3,6 +3,7 @@ package worker
 import (
 	"fmt"
 	"math/bits"
+	"unsafe"
 )
 
 // table is a flat open-addressing hash table from int64 keys to int64 values: linear
@@ -105,13 +106,13 @@ func (t *table) putAt(at int, k, v int64) {
 	s.val = v
 }
 
-// touch reads k's home slot and returns a word of it, so that a caller probing many
-// keys can load their slots first, the loads overlapping, then probe them in order.
-func (t *table) touch(k int64) int64 {
+// touch prefetches k's home slot, so that a caller probing many keys can have their
+// slots loaded first, the loads overlapping, then probe them in order.
+func (t *table) touch(k int64) {
 	if t.n == 0 {
-		return 0
+		return
 	}
-	return t.slots[t.home(k)].key
+	prefetch(unsafe.Pointer(&t.slots[t.home(k)]))
 }
 
 // put sets k's value.

@@ -166,7 +166,6 @@ type Worker struct {
 	topicEnd  map[string]map[int32]int64
 	topicNext map[string]map[int32]int64
 	progress  chan struct{} // closed and replaced when ingest moves
-	touchSink int64         // what touchAhead read, kept so that its loads are not dropped
 
 	cycleMu   sync.Mutex // one cycle at a time
 	epoch     int64      // the epoch of the cycle running (its writes' fence), under cycleMu
