@@ -188,6 +188,14 @@ func (h *offheap) touch(n int) {
 	}
 }
 
+// dropRead drops the pages of block b, just read whole, from the process, where they
+// are a file's (a heap on disk: spill.drop); elsewhere it does nothing.
+func (h *offheap) dropRead(b []byte) {
+	if h.spill != nil {
+		h.spill.drop(b)
+	}
+}
+
 // spillFailed returns, once, why the heap's file could not grow (nil: it could, or
 // there is none).
 func (h *offheap) spillFailed() error {

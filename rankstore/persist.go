@@ -175,11 +175,24 @@ func (s *Store) saveShard(n *namespace, sh *shard, now int64, key *[]byte, out c
 		exps.Reserve(k)
 	}
 	reserve()
-	for _, sl := range sh.slots {
-		if sl == 0 {
-			continue
-		}
-		if v := sh.view(sl.loc()); v.expires > now {
+	// The slabs are read in order, each record kept if its key's slot points at it (as a
+	// compaction does), rather than the records in the index's order: each page is read
+	// once, and a namespace on disk drops each slab's pages once read (in the index's
+	// order a shard's reads hop across all its slabs, and the kernel maps the pages
+	// around each read: a save at 5.6M held 100-350 MB of the file's pages).
+	for num := range sh.slabs {
+		buf := sh.slabs[num].buf
+		for off := 0; off < len(buf); {
+			loc := makeLoc(uint32(num+1), off)
+			v := sh.view(loc)
+			off += v.size
+			if v.expires <= now {
+				continue
+			}
+			set, k := unsafeString(v.set), unsafeString(v.key)
+			if i, ok := sh.find(hashKey(sh.seed, set, k), set, k); !ok || sh.slots[i].loc() != loc {
+				continue // replaced or deleted: garbage
+			}
 			*key = append(append(append((*key)[:0], v.set...), 0), v.key...)
 			keys.BinaryBuilder.Append(*key)
 			bins.Append(v.bins)
@@ -191,6 +204,7 @@ func (s *Store) saveShard(n *namespace, sh *shard, now int64, key *[]byte, out c
 				reserve()
 			}
 		}
+		n.heap.dropRead(buf)
 	}
 	live := sh.live
 	sh.mu.RUnlock()

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+
 	"github.com/fantasy/leaderboard/records"
 )
 
@@ -215,8 +217,17 @@ func TestSaveOnlyWhatChanged(t *testing.T) {
 	if err := s.Put(ctx, records.Complete, []records.Record{entryRecord(1), entryRecord(2)}); err != nil {
 		t.Fatal(err)
 	}
+	// Entry 1 rewritten: its first version is garbage in its slab, which no save writes.
+	newer := records.Entry{ID: 1, Contest: 1, Match: 1, User: 1, Team: 7,
+		Lineup: records.Lineup{Players: []int32{7, 8, 9}, Captain: 7, Vice: 8}}.PackedRecord()
+	if err := s.Put(ctx, records.Complete, []records.Record{newer}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Flush(); err != nil {
 		t.Fatal(err)
+	}
+	if got := fileRows(t, path); got != 2 {
+		t.Fatalf("complete.arrow holds %d records, want 2", got)
 	}
 	if saved(s) {
 		t.Fatal("a Flush with nothing written since the last one wrote the file again")
@@ -271,10 +282,39 @@ func TestSaveOnlyWhatChanged(t *testing.T) {
 		t.Fatal("Close after a restart with nothing written saved complete again")
 	}
 	s3 := open(t, dir, c)
-	if _, ok, err := s3.GetPacked(ctx, records.Complete, records.SetEntry, records.IDKey(1)); err != nil || !ok {
-		t.Fatalf("entry 1 after two restarts: %v %v", ok, err)
+	if p, ok, err := s3.GetPacked(ctx, records.Complete, records.SetEntry, records.IDKey(1)); err != nil || !ok || !bytes.Equal(p, newer.Packed) {
+		t.Fatalf("entry 1 after two restarts: %v %v %x, want %x", ok, err, p, newer.Packed)
+	}
+	// Entry 2's first version (replaced by the Mutate, then swept) and entry 3 (deleted)
+	// lie in the slabs as garbage: no save wrote them.
+	if got := s3.Len(records.Complete); got != 1 {
+		t.Fatalf("%d complete records after two restarts, want 1 (entry 1)", got)
 	}
 	if _, ok, _ := s3.GetPacked(ctx, records.Live, records.SetEntry, records.IDKey(9)); !ok {
 		t.Fatal("live's record was not saved by Close")
 	}
+}
+
+// fileRows is the number of records in the store file at path.
+func fileRows(t *testing.T, path string) int64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f, ipc.WithSchema(fileSchema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var rows int64
+	for i := range r.NumRecords() {
+		rec, err := r.RecordBatch(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows += rec.NumRows()
+	}
+	return rows
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,7 +37,9 @@ type spill struct {
 	f       *os.File
 	fd      int
 	touched atomic.Int64
-	every   int64 // spillEvict; smaller in tests
+	evicted atomic.Int64  // unix ns of the last drop (touch)
+	every   int64         // spillEvict; smaller in tests
+	after   time.Duration // spillEvictAfter; longer in tests
 	mu      sync.Mutex
 	segs    [][]byte // the file's mappings, spillSegment bytes each
 	used    int      // bytes of the last segment handed out as chunks
@@ -50,6 +54,8 @@ const (
 	// 5.6M entries). At 64 MiB a final cycle at 5.6M held 140-240 MB of them: a Put's
 	// batch, or a save's shard, is counted once it is done.
 	spillEvict = 16 << 20
+	// spillEvictAfter: the longest a touched page stays mapped while the store is used.
+	spillEvictAfter = 100 * time.Millisecond
 )
 
 // newSpill creates dir's slab file (unlinked at once: nothing to clean after a crash).
@@ -65,7 +71,7 @@ func newSpill(dir string) (*spill, error) {
 		f.Close()
 		return nil, fmt.Errorf("cannot unlink the complete namespace's slab file: %w", err)
 	}
-	return &spill{f: f, fd: int(f.Fd()), every: spillEvict}, nil
+	return &spill{f: f, fd: int(f.Fd()), every: spillEvict, after: spillEvictAfter}, nil
 }
 
 // chunk returns maxSlab bytes of the file, mapped shared, growing the file by a segment
@@ -102,7 +108,16 @@ func (s *spill) chunk() ([]byte, error) {
 // dropped while another goroutine writes it keeps what was written (a shared mapping).
 func (s *spill) touch(n int) {
 	if s.touched.Add(int64(n)) < s.every {
-		return
+		// Or once spillEvictAfter has passed since the last drop: what the count misses
+		// (a look-up that reads a record of the same tag, a compaction's reads, the
+		// kernel's fault-around) stays at most that long. At 5.6M entries a final
+		// cycle's writes alone left 100-200 MB of the file's pages resident.
+		last := s.evicted.Load()
+		if now := time.Now().UnixNano(); now-last < int64(s.after) || !s.evicted.CompareAndSwap(last, now) {
+			return
+		}
+	} else {
+		s.evicted.Store(time.Now().UnixNano())
 	}
 	s.touched.Store(0)
 	s.evict()
@@ -115,6 +130,26 @@ func (s *spill) evict() {
 	s.mu.Unlock()
 	for _, b := range segs {
 		_ = unix.Madvise(b, unix.MADV_DONTNEED) // an error leaves them resident: nothing is lost
+	}
+}
+
+// drop drops b's pages from the process if b lies in the file's mappings: b's bytes
+// stay the file's. A block that is not the file's (anonymous memory after the file could
+// not grow, a Go slice for a large record) is left alone: DONTNEED would zero it.
+func (s *spill) drop(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	b = b[:cap(b)]
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, seg := range s.segs {
+		start := uintptr(unsafe.Pointer(unsafe.SliceData(seg)))
+		if lo >= start && lo+uintptr(len(b)) <= start+uintptr(len(seg)) {
+			_ = unix.Madvise(b, unix.MADV_DONTNEED)
+			return
+		}
 	}
 }
 
