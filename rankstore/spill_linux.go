@@ -49,11 +49,15 @@ const (
 	// spillSegment: the file grows, and is mapped, 64 MiB at a time (~25 mappings for a
 	// 5.6M-entry match's standings).
 	spillSegment = 64 << 20
-	// spillEvict: the pages written or read since the last drop that a namespace may
-	// hold before it drops them all (a drop is a madvise a segment: ~25 system calls at
-	// 5.6M entries). At 64 MiB a final cycle at 5.6M held 140-240 MB of them: a Put's
-	// batch, or a save's shard, is counted once it is done.
-	spillEvict = 16 << 20
+	// spillEvict: the bytes written or read since the last drop that a namespace may
+	// count before it drops its pages (a drop is a madvise a segment: ~25 system calls
+	// at 5.6M entries, and the writers fault their slabs' current pages in again). What
+	// is mapped is several times what is counted: the kernel maps the page cache's
+	// pages around a fault (fault-around, large folios), and each of a Put's writes
+	// lands in its shard's slab. At 64 MiB a final cycle at 5.6M held 140-240 MB of
+	// the file's pages, at 16 MiB 100-400 MB; two writers of 1M records each held 60 MB
+	// at 16 MiB, 35 at 4, 20 at 1 (and took 1.7x as long).
+	spillEvict = 4 << 20
 	// spillEvictAfter: the longest a touched page stays mapped while the store is used.
 	spillEvictAfter = 100 * time.Millisecond
 )

@@ -251,7 +251,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 		s.kept.Add(pw.kept)
 	}
 	if n.heap.spill != nil {
-		s.spilled(n, recs)
+		s.spilled(n, recs, pw.reads)
 	}
 	if pw.fenced != nil {
 		pw.fenced.Count = pw.refused
@@ -260,10 +260,10 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	return nil
 }
 
-// spilled counts a Put's bytes into a namespace on disk (offheap.touch), and logs once
-// that its file could not grow.
-func (s *Store) spilled(n *namespace, recs []records.Record) {
-	size := 0
+// spilled counts a Put's bytes into a namespace on disk (offheap.touch), and its reads
+// of stored records, and logs once that its file could not grow.
+func (s *Store) spilled(n *namespace, recs []records.Record, reads int) {
+	size := reads * faultAround
 	for i := range recs {
 		size += len(recs[i].Key) + len(recs[i].Packed) + recHeader
 	}
@@ -322,16 +322,19 @@ type putWrite struct {
 	first    int32                // its index
 	refused  int
 	touched  uint64 // shards with slabs to compact
+	reads    int    // records read by look-ups (table.reads)
 }
 
 // shard writes the records of indexes order (hashes hash) into sh, under one hold of
 // its lock.
 func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
 	sh.mu.Lock()
+	reads := sh.reads
 	defer func() {
 		if len(sh.pending) > 0 {
 			w.touched |= 1 << (hash[0] >> 58)
 		}
+		w.reads += sh.reads - reads
 		sh.mu.Unlock()
 	}()
 	m := &w.m
