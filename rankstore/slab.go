@@ -141,11 +141,6 @@ type table struct {
 	// compactions counts the slabs compacted (copied), compacted the bytes of the
 	// records they copied, for tests and benchmarks.
 	compactions, compacted int
-	// reads counts the records find read to compare their keys (a tag shared by another
-	// key): a namespace on disk counts each as a page fault's worth (offheap.touch). At
-	// 5.6M, ~1% of a final cycle's new keys read a record so, at random across the file,
-	// and the kernel mapped 64 KiB around each: 100-400 MB of the file stayed mapped.
-	reads int
 }
 
 // view is a stored record, read in place.
@@ -254,18 +249,28 @@ func (t *table) decExp(e uint32) int64 {
 // find returns the slot of set/key (hash h) and true, or the empty slot where it would
 // go and false. The table must have a slot.
 func (t *table) find(h uint64, set, key string) (int, bool) {
+	i, ok, _ := t.findReads(h, set, key)
+	return i, ok
+}
+
+// findReads is find, and how many stored records it read to compare their keys (a tag
+// shared by another key): a namespace on disk counts each as a page fault's worth
+// (offheap.touch). At 5.6M, ~1% of a final cycle's new keys read a record so, at random
+// across the file.
+func (t *table) findReads(h uint64, set, key string) (int, bool, int) {
 	n := len(t.slots)
 	tag := tagOf(h)
+	reads := 0
 	for i := home(tag, n); ; {
 		s := t.slots[i]
 		if s == 0 {
-			return i, false
+			return i, false, reads
 		}
 		if s.tag() == tag {
-			t.reads++
+			reads++
 			v := t.view(s.loc())
 			if string(v.key) == key && string(v.set) == set {
-				return i, true
+				return i, true, reads
 			}
 		}
 		if i++; i == n {

@@ -329,12 +329,10 @@ type putWrite struct {
 // its lock.
 func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
 	sh.mu.Lock()
-	reads := sh.reads
 	defer func() {
 		if len(sh.pending) > 0 {
 			w.touched |= 1 << (hash[0] >> 58)
 		}
-		w.reads += sh.reads - reads
 		sh.mu.Unlock()
 	}()
 	m := &w.m
@@ -350,7 +348,8 @@ func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
 			return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, ErrFull)
 		}
 		sh.reserve()
-		i, had := sh.find(h, r.Set, r.Key)
+		i, had, reads := sh.findReads(h, r.Set, r.Key)
+		w.reads += reads
 		ov := view{size: -1}
 		if had {
 			ov = sh.view(sh.slots[i].loc())
