@@ -170,14 +170,14 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
-// benchSource hands out a benchmark's entry events as Poll would, in batches of 10k, in
-// the order LB_BENCH_ORDER names:
+// benchSource hands out a benchmark's entry events as Poll would, in the order
+// LB_BENCH_ORDER names:
 //   - "contest" (the default): synth's, each contest's entries together, as a bulk load
-//     writes them (generated as they are taken);
+//     writes them (generated as they are taken, in batches of 10k);
 //   - "join": a match day's stream, as `gen --order join` writes it: synth's events in a
 //     seeded random order (contests interleaved over the whole log, a team's entries
-//     apart), entry ids renumbered so that they ascend in it (made before the timer
-//     starts, and dropped once taken).
+//     apart), entry ids renumbered so that they ascend in it, in batches of runs of each
+//     partition (pollBatches; made before the timer starts, and dropped once taken).
 type benchSource struct {
 	s       *synth
 	batches []kafkasource.Batch
@@ -194,18 +194,10 @@ func newBenchSource(b testing.TB, n int) *benchSource {
 		}
 		rng := rand.New(rand.NewPCG(7, 11))
 		rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
-		offset := map[int32]int64{}
 		for i := range recs {
-			r := &recs[i]
-			r.Event.EntryID = int64(i + 1)
-			r.Offset = offset[r.Partition]
-			offset[r.Partition]++
+			recs[i].Event.EntryID = int64(i + 1)
 		}
-		for len(recs) > 0 {
-			k := min(len(recs), 10_000)
-			src.batches = append(src.batches, kafkasource.Batch{Entries: recs[:k:k]})
-			recs = recs[k:]
-		}
+		src.batches, _ = pollBatches(recs) // as Poll returns them: runs of each partition
 	default:
 		b.Fatalf("LB_BENCH_ORDER=%q: want contest or join", order)
 	}

@@ -95,17 +95,30 @@ func replayBatches(b *testing.B, n int) ([]kafkasource.Batch, map[int32]int64) {
 	default:
 		b.Fatalf("LB_BENCH_ORDER=%q: want contest or join", order)
 	}
+	return pollBatches(recs)
+}
+
+// pollBatches cuts a log's records (recs, in the order they were produced) into batches
+// shaped as Poll returns them: a run of up to pollRun records of each partition in
+// turn, each partition's in its log's order. It sets each record's offset in its
+// partition and returns the batches and each partition's end offset. (Batches of
+// records interleaved partition by partition, as a shuffle leaves them, let touchAhead
+// load one event at a time: not the replay a node does.)
+func pollBatches(recs []kafkasource.EntryRecord) ([]kafkasource.Batch, map[int32]int64) {
 	end := map[int32]int64{}
-	var parts [16][]int32 // each partition's records, in log order
+	var parts [][]int32 // each partition's records, in log order
 	for i := range recs {
 		r := &recs[i]
 		r.Offset = end[r.Partition]
 		end[r.Partition]++
+		for int(r.Partition) >= len(parts) {
+			parts = append(parts, nil)
+		}
 		parts[r.Partition] = append(parts[r.Partition], int32(i))
 	}
-	polled := make([]kafkasource.EntryRecord, 0, n)
+	polled := make([]kafkasource.EntryRecord, 0, len(recs))
 	var batches []kafkasource.Batch
-	for len(polled) < n {
+	for len(polled) < len(recs) {
 		from := len(polled)
 		for p := range parts {
 			k := min(len(parts[p]), pollRun)
