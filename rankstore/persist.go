@@ -223,9 +223,20 @@ func (s *Store) load(ns, name string) (int, error) {
 	if err := s.removeTemps(name); err != nil {
 		return 0, err
 	}
-	n, err := s.read(ns, path)
-	if err != nil || name != LiveFileName {
+	n, found, err := s.read(ns, path)
+	if err != nil {
 		return n, err
+	}
+	if name != LiveFileName {
+		if found {
+			// The file is the namespace: a save before anything is written is skipped.
+			c := s.ns[ns]
+			c.saved, c.savedAt = true, c.changes.Load()
+		}
+		return n, nil
+	}
+	if !found {
+		return n, nil
 	}
 	switch err := os.Remove(path); {
 	case errors.Is(err, fs.ErrNotExist):
@@ -254,19 +265,20 @@ func (s *Store) removeTemps(name string) error {
 	return nil
 }
 
-// read loads the store file at path (none: nothing) into namespace ns.
-func (s *Store) read(ns, path string) (int, error) {
+// read loads the store file at path into namespace ns, and reports whether there was
+// one (none: nothing loaded).
+func (s *Store) read(ns, path string) (int, bool, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("cannot open %s: %w", path, err)
+		return 0, false, fmt.Errorf("cannot open %s: %w", path, err)
 	}
 	defer f.Close()
 	r, err := ipc.NewFileReader(f, ipc.WithSchema(fileSchema))
 	if err != nil {
-		return 0, fmt.Errorf("%s is not a store file (%w); move it away to start empty", path, err)
+		return 0, true, fmt.Errorf("%s is not a store file (%w); move it away to start empty", path, err)
 	}
 	defer r.Close()
 	now := s.now().UnixNano()
@@ -321,7 +333,7 @@ func (s *Store) read(ns, path string) (int, error) {
 	close(batches)
 	wg.Wait()
 	n.compact(math.MaxUint64) // a file holding a key twice left garbage
-	return int(loaded.Load()), first
+	return int(loaded.Load()), true, first
 }
 
 // readBatch stores the unexpired records of one batch of a store file into n, and

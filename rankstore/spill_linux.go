@@ -112,10 +112,9 @@ func (s *spill) chunk() ([]byte, error) {
 // dropped while another goroutine writes it keeps what was written (a shared mapping).
 func (s *spill) touch(n int) {
 	if s.touched.Add(int64(n)) < s.every {
-		// Or once spillEvictAfter has passed since the last drop: what the count misses
-		// (a look-up that reads a record of the same tag, a compaction's reads, the
-		// kernel's fault-around) stays at most that long. At 5.6M entries a final
-		// cycle's writes alone left 100-200 MB of the file's pages resident.
+		// Or once s.after has passed since the last drop: what the count misses (a
+		// compaction's reads, the kernel's fault-around and large folios) stays mapped
+		// at most that long.
 		last := s.evicted.Load()
 		if now := time.Now().UnixNano(); now-last < int64(s.after) || !s.evicted.CompareAndSwap(last, now) {
 			return

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"math"
 	"math/bits"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -131,10 +129,6 @@ func Open(cfg Config, now func() time.Time, log *slog.Logger) (*Store, error) {
 			n, err := s.load(f.ns, f.name)
 			if err != nil {
 				return nil, err
-			}
-			if _, err := os.Stat(filepath.Join(cfg.DataDir, FileName)); err == nil && f.ns == records.Complete {
-				c := s.ns[records.Complete]
-				c.saved, c.savedAt = true, c.changes.Load() // the file is the namespace
 			}
 			if n > 0 {
 				log.Info("loaded namespace", "namespace", f.ns, "records", n, "dir", cfg.DataDir)
@@ -322,7 +316,7 @@ type putWrite struct {
 	first    int32                // its index
 	refused  int
 	touched  uint64 // shards with slabs to compact
-	reads    int    // records read by look-ups (table.reads)
+	reads    int    // records read by look-ups (table.findReads)
 }
 
 // shard writes the records of indexes order (hashes hash) into sh, under one hold of
