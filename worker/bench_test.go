@@ -170,6 +170,39 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
+// benchProfile is a CPU profile of the part of a benchmark between start and stop, into
+// the file an environment variable names (unset: no profile). Each start overwrites
+// what the last start..stop wrote: the file holds the last part profiled.
+type benchProfile struct{ f *os.File }
+
+func newBenchProfile(b testing.TB, env string) *benchProfile {
+	p := &benchProfile{}
+	if name := os.Getenv(env); name != "" {
+		f, err := os.Create(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { f.Close() })
+		p.f = f
+	}
+	return p
+}
+
+func (p *benchProfile) start() {
+	if p.f == nil {
+		return
+	}
+	p.f.Truncate(0)
+	p.f.Seek(0, 0)
+	pprof.StartCPUProfile(p.f)
+}
+
+func (p *benchProfile) stop() {
+	if p.f != nil {
+		pprof.StopCPUProfile()
+	}
+}
+
 // benchSource hands out a benchmark's entry events as Poll would, in the order
 // LB_BENCH_ORDER names:
 //   - "contest" (the default): synth's, each contest's entries together, as a bulk load
@@ -243,14 +276,7 @@ func BenchmarkColdStart(b *testing.B) {
 	n := benchEntries(b)
 	// LB_BENCH_FIRST_PROFILE=FILE: a CPU profile of the first cycles alone (the last
 	// iteration's).
-	var prof *os.File
-	if f := os.Getenv("LB_BENCH_FIRST_PROFILE"); f != "" {
-		var err error
-		if prof, err = os.Create(f); err != nil {
-			b.Fatal(err)
-		}
-		defer prof.Close()
-	}
+	prof := newBenchProfile(b, "LB_BENCH_FIRST_PROFILE")
 	for range b.N {
 		b.StopTimer()
 		before := heapInUse()
@@ -269,19 +295,13 @@ func BenchmarkColdStart(b *testing.B) {
 		}
 		w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "live", TS: 1}}})
 		alloc1 := totalAlloc()
-		if prof != nil {
-			prof.Truncate(0)
-			prof.Seek(0, 0)
-			pprof.StartCPUProfile(prof)
-		}
+		prof.start()
 		t1, cpu1 := time.Now(), cpuTime()
 		if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 		first, firstCPU := time.Since(t1), cpuTime()-cpu1
-		if prof != nil {
-			pprof.StopCPUProfile()
-		}
+		prof.stop()
 		firstAlloc := totalAlloc() - alloc1
 		cold, coldCPU := time.Since(start), cpuTime()-cpu0
 		b.StopTimer()
@@ -322,15 +342,9 @@ func BenchmarkLateEntry(b *testing.B) {
 	written := 0
 	// LB_BENCH_LATE_PROFILE=FILE: a CPU profile of the timed loop (idle and late cycles;
 	// look at what only a late cycle runs: fold, Derive, chunk records).
-	if f := os.Getenv("LB_BENCH_LATE_PROFILE"); f != "" {
-		prof, err := os.Create(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer prof.Close()
-		pprof.StartCPUProfile(prof)
-		defer pprof.StopCPUProfile()
-	}
+	prof := newBenchProfile(b, "LB_BENCH_LATE_PROFILE")
+	prof.start()
+	defer prof.stop()
 	b.ResetTimer()
 	for i := range b.N {
 		d, c := run()
@@ -460,14 +474,7 @@ func BenchmarkMovedCycle(b *testing.B) {
 	written := 0
 	ts := int64(1)
 	// LB_BENCH_MOVED_PROFILE=FILE: a CPU profile of the moved cycles alone (the last).
-	var prof *os.File
-	if f := os.Getenv("LB_BENCH_MOVED_PROFILE"); f != "" {
-		var err error
-		if prof, err = os.Create(f); err != nil {
-			b.Fatal(err)
-		}
-		defer prof.Close()
-	}
+	prof := newBenchProfile(b, "LB_BENCH_MOVED_PROFILE")
 	b.ResetTimer()
 	var idleCPU time.Duration
 	for i := range b.N {
@@ -476,15 +483,11 @@ func BenchmarkMovedCycle(b *testing.B) {
 		idleCPU += c
 		ts++
 		w.Apply(ctx, kafkasource.Batch{Points: []kafkasource.PointsEvent{{MatchID: 1, PlayerID: s.players[i%22], Centi: ts * 100, TS: ts}}})
-		if prof != nil {
-			pprof.StartCPUProfile(prof)
-		}
+		prof.start()
 		a0 := totalAlloc()
 		d, c = run()
 		movedAlloc += totalAlloc() - a0
-		if prof != nil {
-			pprof.StopCPUProfile()
-		}
+		prof.stop()
 		moved += d
 		movedCPU += c
 		written += w.LastCycle().Written

@@ -234,9 +234,9 @@ func (t *table) each(f func(k, v int64)) {
 }
 
 // playerSet is a small set of player ids (a match's, at most a few hundred): open
-// addressing in one slice of int32 (a power of two long, at most half full), which stays in cache where a Go map's probes of the
-// same set cost several times more (a replay checks every new team's players). The id
-// 0 is held apart.
+// addressing in one slice of int32 (a power of two long, at most half full), which stays
+// in cache where a Go map's probes of the same set cost several times more (a replay
+// checks every new team's players). The id 0 is held apart.
 type playerSet struct {
 	slots   []int32
 	n       int
