@@ -82,7 +82,8 @@ func (s *Store) save(ns, name string) error {
 	// LZ4: a save is on a final cycle's path and a node's stop; zstd's smaller file
 	// (26 against 37 B an entry record) took 2.7x as long (BenchmarkSave). A file of
 	// either is read (each batch names its codec).
-	w, err := ipc.NewFileWriter(tmp, ipc.WithSchema(fileSchema), ipc.WithLZ4())
+	mem := newRecycler(saveKeepBytes) // the batches' and their compression's buffers, reused
+	w, err := ipc.NewFileWriter(tmp, ipc.WithSchema(fileSchema), ipc.WithLZ4(), ipc.WithAllocator(mem))
 	if err != nil {
 		tmp.Close()
 		return err
@@ -107,7 +108,7 @@ func (s *Store) save(ns, name string) error {
 				if i >= shards {
 					return
 				}
-				rows.Add(int64(s.saveShard(n, &n.shards[i], now, &key, built)))
+				rows.Add(int64(s.saveShard(n, &n.shards[i], now, &key, built, mem)))
 			}
 		})
 	}
@@ -151,12 +152,16 @@ func (s *Store) save(ns, name string) error {
 // saveBatchRows is the most records in a batch of a store file (~2 MB of entry records).
 const saveBatchRows = 8192
 
+// saveKeepBytes is the most bytes of released buffers a save keeps for its next
+// batches (recycler): a few batches' worth, those being built and compressed at once.
+const saveKeepBytes = 64 << 20
+
 // saveShard sends sh's unexpired records at now to out, in batches of saveBatchRows
 // at most, and returns how many it sent; key is the caller's scratch. It holds sh's read
 // lock while it waits for room in out (the writer drains out to the end, error or not),
 // so each shard is saved as of one moment.
-func (s *Store) saveShard(n *namespace, sh *shard, now int64, key *[]byte, out chan<- arrow.RecordBatch) int {
-	b := array.NewRecordBuilder(memory.DefaultAllocator, fileSchema)
+func (s *Store) saveShard(n *namespace, sh *shard, now int64, key *[]byte, out chan<- arrow.RecordBatch, mem memory.Allocator) int {
+	b := array.NewRecordBuilder(mem, fileSchema)
 	defer b.Release()
 	keys := b.Field(0).(*array.StringBuilder)
 	bins := b.Field(1).(*array.BinaryBuilder)
