@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -230,6 +231,9 @@ func (w *Worker) cycleMatch(ctx context.Context, wk *matchWork, t Tick, allCaugh
 		w.putBack(wk)
 		w.log.Info("final cycle waits for every partition to catch up", "match", m.id)
 		return nil
+	}
+	if final {
+		defer finalGC(w.cfg.FinalGCPercent)()
 	}
 	start := w.now()
 	var (
@@ -1042,6 +1046,27 @@ func (w *Worker) reserve(m *match, final bool, whole []*group) {
 	for _, ns := range nss {
 		if err := r.Reserve(ns, more); err != nil {
 			w.log.Warn("store cannot reserve room for a cycle's records; writing without", "namespace", ns, "records", more, "err", err)
+		}
+	}
+}
+
+// finalGC sets the collector's target to pct for a final cycle (Config.FinalGCPercent)
+// and returns what puts the last one back. It changes nothing when pct is negative, or
+// when the target is lower already or off (an operator's GOGC). What it puts back is the
+// target it found, unless another setting came meanwhile (standalone's --gc-percent, set
+// once the node is first ready), which it leaves.
+func finalGC(pct int) func() {
+	if pct < 0 {
+		return func() {}
+	}
+	old := debug.SetGCPercent(pct)
+	if old < 0 || old <= pct {
+		debug.SetGCPercent(old)
+		return func() {}
+	}
+	return func() {
+		if now := debug.SetGCPercent(old); now != pct {
+			debug.SetGCPercent(now)
 		}
 	}
 }

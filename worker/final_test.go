@@ -1,9 +1,15 @@
 package worker
 
 import (
+	"context"
+	"runtime/debug"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/fantasy/leaderboard/internal/reference"
+	"github.com/fantasy/leaderboard/kafkasource"
 	"github.com/fantasy/leaderboard/records"
 )
 
@@ -69,4 +75,73 @@ func TestFinalCycleRewritesOnlyChangedInLive(t *testing.T) {
 	}
 	f.check(records.Complete, entries, pts)
 	f.check(records.Live, entries, pts)
+}
+
+// gcTargetStore is an embedded store that notes the collector's target at each write
+// to the complete namespace.
+type gcTargetStore struct {
+	Store
+	mu      sync.Mutex
+	targets []int
+}
+
+func (s *gcTargetStore) Put(ctx context.Context, ns string, recs []records.Record) error {
+	if ns == records.Complete {
+		pct := debug.SetGCPercent(100)
+		debug.SetGCPercent(pct)
+		s.mu.Lock()
+		s.targets = append(s.targets, pct)
+		s.mu.Unlock()
+	}
+	return s.Store.Put(ctx, ns, recs)
+}
+
+// TestFinalCycleGCTarget: a final cycle runs at Config.FinalGCPercent and puts the
+// collector's target back after it; a target set meanwhile (standalone's --gc-percent)
+// is left; a lower one or a negative setting is not touched.
+func TestFinalCycleGCTarget(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	run := func(cfgPct, before int) (during []int, after int) {
+		t.Helper()
+		cfg := DefaultConfig()
+		cfg.FinalGCPercent = cfgPct
+		st := &gcTargetStore{Store: embeddedStore(t)}
+		w := partitioned(t, cfg, st, time.Now, 4)
+		ctx := context.Background()
+		s := newSynth(2000)
+		replayLive(t, w, s)
+		if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Apply(ctx, kafkasource.Batch{Matches: []kafkasource.MatchEvent{{MatchID: 1, State: "completed", TS: 2}}}); err != nil {
+			t.Fatal(err)
+		}
+		debug.SetGCPercent(before)
+		if err := w.Cycle(ctx, Tick{Cycle: 2, At: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if !w.matches[1].final {
+			t.Fatal("the match's final cycle did not complete")
+		}
+		after = debug.SetGCPercent(100)
+		return st.targets, after
+	}
+	during, after := run(10, 50)
+	if len(during) == 0 || slices.ContainsFunc(during, func(p int) bool { return p != 10 }) || after != 50 {
+		t.Fatalf("FinalGCPercent 10 from 50: targets %v during the final cycle's writes, %d after it; want all 10, then 50", during, after)
+	}
+	if during, after := run(-1, 50); slices.ContainsFunc(during, func(p int) bool { return p != 50 }) || after != 50 {
+		t.Fatalf("FinalGCPercent -1: targets %v during, %d after; want 50 throughout", during, after)
+	}
+	if during, after := run(10, 5); slices.ContainsFunc(during, func(p int) bool { return p != 5 }) || after != 5 {
+		t.Fatalf("FinalGCPercent 10 under a target of 5: %v during, %d after; want 5 throughout", during, after)
+	}
+	// A setting made during the final cycle stays.
+	if got := finalGC(10); true {
+		debug.SetGCPercent(40)
+		got()
+		if now := debug.SetGCPercent(100); now != 40 {
+			t.Fatalf("a target set during the final cycle was replaced by %d, want it kept (40)", now)
+		}
+	}
 }

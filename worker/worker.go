@@ -75,7 +75,13 @@ type Config struct {
 	MaxMatchEntries int
 	// MaxPendingMatches caps the matches with points but no lifecycle event or entry yet.
 	MaxPendingMatches int
-	Engine            engine.Config
+	// FinalGCPercent is the Go collector's target (debug.SetGCPercent) during a match's
+	// final cycle, a process-wide setting put back after it: that cycle writes its whole
+	// standings again, and the garbage of its encoding, which the node's own target lets
+	// grow by half its heap (--gc-percent 50), was its memory peak. 0 takes the default;
+	// negative leaves the collector as it is.
+	FinalGCPercent int
+	Engine         engine.Config
 	// Cluster (not a flag: set by the process) makes the worker one of a cluster's: the
 	// coordinator commits matches (the SetMatch and SetMatches records, from the workers'
 	// cycle reports), so the worker writes only its partitions' own records. False (a
@@ -92,6 +98,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&c.GroupEntries, prefix+"group-entries", 1<<16, "entries per contest group (a late entry rebuilds its group only; a larger contest is a group alone)")
 	fs.IntVar(&c.MaxMatchEntries, prefix+"max-match-entries", 200_000_000, "most entries one match may hold; more are dead-lettered (match_full)")
 	fs.IntVar(&c.MaxPendingMatches, prefix+"max-pending-matches", 1000, "most matches held with points but no lifecycle event or entry yet; points for more are dead-lettered (unknown_match)")
+	fs.IntVar(&c.FinalGCPercent, prefix+"final-gc-percent", 10, "the Go garbage collector's target during a match's final cycle, put back after it (the node's memory peak is that cycle's; a negative value leaves the collector as it is)")
 	c.EntriesTopic, c.PointsTopic, c.MatchesTopic = "lb.entries", "lb.points", "lb.matches"
 	c.Engine = engine.DefaultConfig()
 	c.Engine.RegisterFlags(fs, prefix+"engine-")
@@ -116,6 +123,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.MaxPendingMatches == 0 {
 		c.MaxPendingMatches = d.MaxPendingMatches
+	}
+	if c.FinalGCPercent == 0 {
+		c.FinalGCPercent = d.FinalGCPercent
 	}
 	if c.EntriesTopic == "" {
 		c.EntriesTopic = d.EntriesTopic
