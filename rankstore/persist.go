@@ -8,9 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -288,11 +290,18 @@ func (s *Store) read(ns, path string) (int, bool, error) {
 	defer r.Close()
 	now := s.now().UnixNano()
 	n := s.ns[ns]
-	// The file's batches (one per shard of the store that saved it) are read and
-	// decompressed here, one after the other, and stored by GOMAXPROCS goroutines, each
-	// a batch at a time: a restart's live file of ~10M records took 14 s on one
-	// goroutine. Keys are distinct in a file save wrote; a file holding a key twice keeps
-	// either.
+	// An empty namespace (Open's) is filled in bulk: each record is copied into its
+	// slab and its slot appended to its shard's table as a list, and the tables are made
+	// hash tables once all are read (bulkIndex), in their slots' order: a look-up per
+	// record into a table of millions of slots was a cache miss each, and the most
+	// of a load's CPU (BenchmarkLoad; docs/PERFORMANCE.md). Until then no find may run
+	// on the namespace; nothing else reads it before Open returns.
+	bulk := s.digest == nil && n.empty()
+	// The file's batches (one per shard of the store that saved it, or of at most
+	// saveBatchRows records) are read and decompressed here, one after the other, and
+	// stored by GOMAXPROCS goroutines, each a batch at a time, each shard's lock taken
+	// once a batch: a restart's live file of ~10M records took 14 s on one goroutine.
+	// Keys are distinct in a file save wrote; a file holding a key twice keeps either.
 	var (
 		loaded  atomic.Int64
 		failed  atomic.Bool
@@ -307,9 +316,10 @@ func (s *Store) read(ns, path string) (int, bool, error) {
 	batches := make(chan arrow.RecordBatch, 2)
 	for range max(1, runtime.GOMAXPROCS(0)) {
 		wg.Go(func() {
+			var sc loadScratch
 			for rec := range batches {
 				if !failed.Load() {
-					k, err := s.readBatch(n, path, rec, now)
+					k, err := s.readBatch(n, path, rec, now, bulk, &sc)
 					loaded.Add(int64(k))
 					if err != nil {
 						fail(err)
@@ -329,7 +339,8 @@ func (s *Store) read(ns, path string) (int, bool, error) {
 			break
 		}
 		if i == 0 {
-			// The batches are about equal: size the index once for all of them.
+			// The batches are about equal: size the index once for all of them (a bulk
+			// load grows a table's list past it as a growth would).
 			s.Reserve(ns, int(rec.NumRows())*r.NumRecords())
 		}
 		rec.Retain() // RecordBatch's is valid until its next call
@@ -337,40 +348,228 @@ func (s *Store) read(ns, path string) (int, bool, error) {
 	}
 	close(batches)
 	wg.Wait()
+	if bulk {
+		n.bulkIndex() // also after a failure: the namespace is left a valid one
+	}
 	n.compact(math.MaxUint64) // a file holding a key twice left garbage
 	return int(loaded.Load()), true, first
 }
 
+// empty reports whether no shard of n holds a record.
+func (n *namespace) empty() bool {
+	for i := range n.shards {
+		sh := &n.shards[i]
+		sh.mu.RLock()
+		c := sh.count
+		sh.mu.RUnlock()
+		if c > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// loadScratch is a loading goroutine's scratch for one batch of a store file: its
+// unexpired records (row, where the set ends in the row's key, hash; bins Canonical
+// rewrote, an older build's) and their indexes ordered by shard. Pointer-free but for
+// conv: the batch's strings are not written to the Go heap (each such write was a
+// write barrier while the collector ran, ~15% of a load's CPU).
+type loadScratch struct {
+	row, cut []int32
+	conv     []int32 // >= 0: conv's index of the row's canonical bins
+	hash     []uint64
+	order    []int32
+	start    [shards + 1]int
+	bins     [][]byte // Canonical's copies
+}
+
 // readBatch stores the unexpired records of one batch of a store file into n, and
-// returns how many it stored.
-func (s *Store) readBatch(n *namespace, path string, rec arrow.RecordBatch, now int64) (int, error) {
+// returns how many it stored. With bulk, n is being filled in bulk (read, bulkAdd).
+func (s *Store) readBatch(n *namespace, path string, rec arrow.RecordBatch, now int64, bulk bool, sc *loadScratch) (int, error) {
 	keys := rec.Column(0).(*array.String)
 	bins := rec.Column(1).(*array.Binary)
 	exp := rec.Column(2).(*array.Int64).Int64Values()
-	loaded, size := 0, 0
-	defer func() { n.heap.touch(size) }() // a namespace on disk (spill_linux.go)
-	for j := range int(rec.NumRows()) {
+	rows := int(rec.NumRows())
+	sc.row, sc.cut, sc.conv, sc.hash = sc.row[:0], sc.cut[:0], sc.conv[:0], sc.hash[:0]
+	clear(sc.bins)
+	sc.bins = sc.bins[:0]
+	var count [shards]int
+	for j := range rows {
 		if exp[j] <= now {
 			continue
 		}
-		set, key, ok := strings.Cut(keys.Value(j), "\x00")
-		if !ok {
-			return loaded, fmt.Errorf("%s: record key %q has no set: %w", path, keys.Value(j), records.ErrCorrupt)
+		k := keys.Value(j)
+		cut := strings.IndexByte(k, 0)
+		if cut < 0 {
+			return 0, fmt.Errorf("%s: record key %q has no set: %w", path, k, records.ErrCorrupt)
 		}
-		b, err := records.Canonical(bins.Value(j)) // a file of an older build: names coded
+		set, key := k[:cut], k[cut+1:]
+		raw := bins.Value(j)
+		b, err := records.Canonical(raw) // a file of an older build: names coded
 		if err != nil {
-			return loaded, fmt.Errorf("%s: record %s/%s: %w", path, set, key, err)
+			return 0, fmt.Errorf("%s: record %s/%s: %w", path, set, key, err)
+		}
+		conv := int32(-1)
+		if unsafe.SliceData(b) != unsafe.SliceData(raw) || len(b) != len(raw) {
+			conv = int32(len(sc.bins))
+			sc.bins = append(sc.bins, b)
 		}
 		h := n.hash(set, key)
-		sh := n.shard(h)
-		sh.mu.Lock()
-		_, err = s.store(n, sh, h, set, key, b, exp[j], 0) // copied into the store's slabs
-		sh.mu.Unlock()
-		size += len(set) + len(key) + len(b) + recHeader
-		if err != nil {
-			return loaded, fmt.Errorf("%s: %w", path, err)
-		}
-		loaded++
+		count[h>>58]++
+		sc.row, sc.cut, sc.conv = append(sc.row, int32(j)), append(sc.cut, int32(cut)), append(sc.conv, conv)
+		sc.hash = append(sc.hash, h)
 	}
+	// The records' indexes by shard (a counting sort, the batch's order kept in a shard).
+	pos := 0
+	for sh, c := range count {
+		sc.start[sh] = pos
+		pos += c
+	}
+	sc.start[shards] = pos
+	sc.order = slices.Grow(sc.order[:0], pos)[:pos]
+	next := sc.start
+	for i, h := range sc.hash {
+		sh := h >> 58
+		sc.order[next[sh]] = int32(i)
+		next[sh]++
+	}
+	loaded, size := 0, 0
+	defer func() { n.heap.touch(size) }() // a namespace on disk (spill_linux.go)
+	for k := range shards {
+		lo, hi := sc.start[k], sc.start[k+1]
+		if lo == hi {
+			continue
+		}
+		sh := &n.shards[k]
+		sh.mu.Lock()
+		for _, i := range sc.order[lo:hi] {
+			j, cut, h := int(sc.row[i]), int(sc.cut[i]), sc.hash[i]
+			k := keys.Value(j)
+			set, key := k[:cut], k[cut+1:]
+			b := bins.Value(j)
+			if c := sc.conv[i]; c >= 0 {
+				b = sc.bins[c]
+			}
+			var err error
+			if bulk {
+				if sh.full() {
+					err = fmt.Errorf("record %s/%s: %w", set, key, ErrFull)
+				} else {
+					sh.bulkAdd(h, sh.put(set, key, b, exp[j], 0)) // copied into the store's slabs
+				}
+			} else {
+				_, err = s.store(n, sh, h, set, key, b, exp[j], 0)
+			}
+			if err != nil {
+				sh.mu.Unlock()
+				return loaded, fmt.Errorf("%s: %w", path, err)
+			}
+			size += len(set) + len(key) + len(b) + recHeader
+			loaded++
+		}
+		sh.mu.Unlock()
+	}
+	clear(sc.bins)
 	return loaded, nil
+}
+
+// bulkIndex makes each shard's table of n, filled in bulk (bulkAdd), a hash table, on
+// GOMAXPROCS goroutines.
+func (n *namespace) bulkIndex() {
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for range max(1, runtime.GOMAXPROCS(0)) {
+		wg.Go(func() {
+			var tmp []slot
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= shards {
+					return
+				}
+				sh := &n.shards[i]
+				sh.mu.Lock()
+				tmp = sh.bulkIndex(tmp)
+				sh.mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// bulkAdd appends the slot of a record (hash h, at loc) to t's first t.count slots, a
+// list rather than a hash table until bulkIndex, growing the table as reserve would
+// (so that bulkIndex finds it large enough). The caller has checked full.
+func (t *table) bulkAdd(h, loc uint64) {
+	if (t.count+1)*loadDen > len(t.slots)*loadNum {
+		size := min(maxSlots, max(16, (len(t.slots)*growNum/growDen+7)&^7))
+		var grown []slot
+		if t.heap != nil {
+			grown = t.heap.allocSlots(size)
+		} else {
+			grown = make([]slot, size)
+		}
+		copy(grown, t.slots[:t.count])
+		if t.heap != nil {
+			t.heap.releaseSlots(t.slots)
+		}
+		t.slots = grown
+	}
+	t.slots[t.count] = mkSlot(h, loc)
+	t.count++
+}
+
+// bulkIndex makes t's first t.count slots (bulkAdd's list) a hash table: the slots are
+// sorted by tag (an LSD radix sort through tmp, which it returns for reuse), so by home
+// slot, and placed in that order, each probe reading the slots just written instead of
+// a cache miss into the table. A key found twice (a file holding it twice) keeps the
+// slot placed first; the other record is garbage.
+func (t *table) bulkIndex(tmp []slot) []slot {
+	k := t.count
+	if k == 0 {
+		return tmp
+	}
+	tmp = slices.Grow(tmp[:0], k)[:k]
+	a, b := t.slots[:k], tmp
+	for shift := locBits; shift < locBits+tagBits; shift += 8 { // three passes: sorted into tmp
+		var at [256]int
+		for _, s := range a {
+			at[uint64(s)>>shift&255]++
+		}
+		p := 0
+		for d, c := range at {
+			at[d] = p
+			p += c
+		}
+		for _, s := range a {
+			d := uint64(s) >> shift & 255
+			b[at[d]] = s
+			at[d]++
+		}
+		a, b = b, a
+	}
+	clear(t.slots)
+	t.count = 0
+	size := len(t.slots)
+	for _, s := range a {
+		tag := s.tag()
+		for i := home(tag, size); ; {
+			c := t.slots[i]
+			if c == 0 {
+				t.slots[i] = s
+				t.count++
+				break
+			}
+			if c.tag() == tag {
+				v, w := t.view(c.loc()), t.view(s.loc())
+				if string(v.key) == string(w.key) && string(v.set) == string(w.set) {
+					t.release(s.loc(), w.size)
+					break
+				}
+			}
+			if i++; i == size {
+				i = 0
+			}
+		}
+	}
+	return tmp
 }

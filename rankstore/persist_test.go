@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/fantasy/leaderboard/records"
 )
@@ -317,4 +319,186 @@ func fileRows(t *testing.T, path string) int64 {
 		rows += rec.NumRows()
 	}
 	return rows
+}
+
+// checkIndex fails unless every shard of namespace ns is a valid table: each record in
+// a slot is found from its home slot (find) at that slot, and count is the slots in use.
+func checkIndex(t *testing.T, s *Store, ns string) {
+	t.Helper()
+	n := s.ns[ns]
+	for k := range n.shards {
+		sh := &n.shards[k]
+		sh.mu.RLock()
+		used := 0
+		for i, sl := range sh.slots {
+			if sl == 0 {
+				continue
+			}
+			used++
+			v := sh.view(sl.loc())
+			set, key := string(v.set), string(v.key)
+			if j, ok := sh.find(hashKey(sh.seed, set, key), set, key); !ok || j != i {
+				sh.mu.RUnlock()
+				t.Fatalf("shard %d: record %s/%s in slot %d, found at %d (%v)", k, set, key, i, j, ok)
+			}
+		}
+		if used != sh.count {
+			sh.mu.RUnlock()
+			t.Fatalf("shard %d: %d slots in use, count %d", k, used, sh.count)
+		}
+		sh.mu.RUnlock()
+	}
+}
+
+// TestLoadIndexesEveryRecord: a live file of records of coded and literal sets, in
+// batches larger than the index was reserved for at first, loads (in bulk: each shard's
+// slots listed, then placed) into a valid index that finds every record with its bytes,
+// and the loaded namespace takes deletions, rewrites and new records as any other.
+func TestLoadIndexesEveryRecord(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, dir, c)
+	const n = 30_000
+	want := make(map[[2]string]records.Packed, n)
+	var recs []records.Record
+	for i := range int64(n) {
+		r := loadBenchRecord(i)
+		if i%10 == 9 {
+			r.Set = "other" // a set written by name in the slabs
+		}
+		want[[2]string{r.Set, r.Key}] = r.Packed
+		recs = append(recs, r)
+	}
+	if err := s.Put(ctx, records.Live, recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, c)
+	if got := s.Len(records.Live); got != len(want) {
+		t.Fatalf("loaded %d records, want %d", got, len(want))
+	}
+	checkIndex(t, s, records.Live)
+	for k, p := range want {
+		got, ok, err := s.GetPacked(ctx, records.Live, k[0], k[1])
+		if err != nil || !ok || !bytes.Equal(got, p) {
+			t.Fatalf("%s/%s after the load: %x %v %v, want %x", k[0], k[1], got, ok, err, p)
+		}
+	}
+	// Delete a third of the entries, rewrite another third, add new ones.
+	var del []string
+	var put []records.Record
+	for i := int64(0); i < n; i += 3 {
+		r := loadBenchRecord(i)
+		if r.Set != records.SetEntry {
+			continue
+		}
+		if i%2 == 0 {
+			del = append(del, r.Key)
+			delete(want, [2]string{r.Set, r.Key})
+		} else {
+			r = records.Entry{ID: i + 10*n, Match: 2}.PackedRecord()
+			r.Key = loadBenchRecord(i).Key
+			want[[2]string{r.Set, r.Key}] = r.Packed
+			put = append(put, r)
+		}
+		nr := loadBenchRecord(i + 10*n)
+		want[[2]string{nr.Set, nr.Key}] = nr.Packed
+		put = append(put, nr)
+	}
+	if err := s.Delete(ctx, records.Live, records.SetEntry, del); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(ctx, records.Live, put); err != nil {
+		t.Fatal(err)
+	}
+	checkIndex(t, s, records.Live)
+	if got := s.Len(records.Live); got != len(want) {
+		t.Fatalf("after writes over the load: %d records, want %d", got, len(want))
+	}
+	for _, k := range del {
+		if _, ok, _ := s.GetPacked(ctx, records.Live, records.SetEntry, k); ok {
+			t.Fatalf("entry %s found after its deletion", k)
+		}
+	}
+	for k, p := range want {
+		if got, ok, err := s.GetPacked(ctx, records.Live, k[0], k[1]); err != nil || !ok || !bytes.Equal(got, p) {
+			t.Fatalf("%s/%s after writes over the load: %x %v %v, want %x", k[0], k[1], got, ok, err, p)
+		}
+	}
+}
+
+// writeStoreFile writes a store file at path of batches of (set\x00key, bins) records
+// expiring at exp.
+func writeStoreFile(t *testing.T, path string, exp int64, batches ...[][2]string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(fileSchema), ipc.WithLZ4())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, fileSchema)
+	defer b.Release()
+	for _, batch := range batches {
+		for _, r := range batch {
+			b.Field(0).(*array.StringBuilder).Append(r[0])
+			b.Field(1).(*array.BinaryBuilder).Append([]byte(r[1]))
+			b.Field(2).(*array.Int64Builder).Append(exp)
+		}
+		rec := b.NewRecordBatch()
+		err := w.Write(rec)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadKeyTwice: a file holding a key twice (no save writes one) loads one record for
+// it, either of the two, and a deletion leaves none behind; a first batch far smaller
+// than the next ones (as an older build's batch of a shard) only makes the index grow.
+func TestLoadKeyTwice(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	bins := func(id int64) string { return string(records.Entry{ID: id, Match: 1}.PackedRecord().Packed) }
+	first := [][2]string{{records.SetEntry + "\x00" + "5", bins(5)}}
+	var second [][2]string
+	for id := int64(1); id <= 5000; id++ {
+		second = append(second, [2]string{records.SetEntry + "\x00" + records.IDKey(id), bins(id + 1_000_000)})
+	}
+	second = append(second, [2]string{records.SetEntry + "\x00" + "7", bins(7)}) // twice in one batch
+	writeStoreFile(t, filepath.Join(dir, LiveFileName), c.now().Add(time.Hour).UnixNano(), first, second)
+	s := open(t, dir, c)
+	if got := s.Len(records.Live); got != 5000 {
+		t.Fatalf("loaded %d records, want 5000 (keys 5 and 7 once each)", got)
+	}
+	checkIndex(t, s, records.Live)
+	for _, id := range []int64{5, 7} {
+		p, ok, err := s.GetPacked(ctx, records.Live, records.SetEntry, records.IDKey(id))
+		if err != nil || !ok || (string(p) != bins(id) && string(p) != bins(id+1_000_000)) {
+			t.Fatalf("entry %d: %x %v %v, want one of its two records", id, p, ok, err)
+		}
+		if err := s.Delete(ctx, records.Live, records.SetEntry, []string{records.IDKey(id)}); err != nil {
+			t.Fatal(err)
+		}
+		if p, ok, _ := s.GetPacked(ctx, records.Live, records.SetEntry, records.IDKey(id)); ok {
+			t.Fatalf("entry %d found after its deletion: %x (its second record indexed too)", id, p)
+		}
+	}
+	if got := s.Len(records.Live); got != 4998 {
+		t.Fatalf("%d records after two deletions, want 4998", got)
+	}
+	checkIndex(t, s, records.Live)
 }
