@@ -47,7 +47,10 @@ func benchEntries(b *testing.B) int {
 // then 1000-, 100-, 20-, 10- and 2-entry contests), 22 players, and
 // LB_BENCH_TEAM_SHARE entries per team (default 2: a real match day has up to one
 // distinct team per two entries; the benchmarks before 2026-12-01 used 5), each team's
-// lineup one of 4096.
+// lineup one of 4096. A user holds three consecutive entries; LB_BENCH_USER_SHARE=K
+// draws each entry's user at random from n/K users instead, as `gen` does (its 5.6M
+// datasets: ~13 and ~4 entries a user), so that a user's entries lie in other contests
+// and partitions, and a user record's reads of its entries are random.
 type synth struct {
 	n, made     int
 	contest     int64
@@ -58,12 +61,16 @@ type synth struct {
 	lineups     [][]int32
 	mega, megaN int
 	share       int // entries per team
+	users       int // LB_BENCH_USER_SHARE: users drawn at random from so many; 0: id/3+1
 }
 
 func newSynth(n int) *synth {
 	s := &synth{n: n, sizes: []int{1000, 100, 100, 20, 20, 20, 10, 10, 10, 10, 2, 2, 2, 2, 2}, megaN: n / 10, share: 2}
 	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_TEAM_SHARE")); err == nil && v > 0 {
 		s.share = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("LB_BENCH_USER_SHARE")); err == nil && v > 0 {
+		s.users = max(1, n/v)
 	}
 	for i := range s.players {
 		s.players[i] = int32(100_000 + i*7)
@@ -94,8 +101,12 @@ func (s *synth) batch(max int) kafkasource.Batch {
 		team := id / int64(s.share)
 		l := s.lineups[team%4096]
 		p := int32(s.contest*2654435761%16+16) % 16
+		user := id/3 + 1
+		if s.users > 0 {
+			user = int64(mix64(uint64(id))%uint64(s.users)) + 1
+		}
 		b.Entries = append(b.Entries, kafkasource.EntryRecord{Partition: p, Offset: int64(s.made), Event: kafkasource.EntryEvent{
-			MatchID: 1, ContestID: s.contest, EntryID: id, UserID: id/3 + 1, TeamID: team + 1,
+			MatchID: 1, ContestID: s.contest, EntryID: id, UserID: user, TeamID: team + 1,
 			Players: l, Captain: l[0], ViceCaptain: l[1]}})
 		s.left--
 		s.made++

@@ -1495,12 +1495,13 @@ func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, hav
 							up.add(g, packs[gi[g]], int(i))
 						}
 					}
-					if len(up.ents) == 0 {
+					if up.none() {
 						missing[k] = append(missing[k], u)
 						continue
 					}
-					dst = append(dst, up.record(m.id, u, part))
+					up.mark(u, part)
 				}
+				dst = up.flush(m.id, dst)
 				up.done(dst)
 				return dst
 			}
@@ -1556,8 +1557,8 @@ func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, hav
 			dst := s.recs
 			if packs != nil {
 				up := s.userPacker()
-				walk(t, func(gi, e int) { up.add(groups[gi], packs[gi], e) },
-					func(user int64, part int32) { dst = append(dst, up.record(m.id, user, part)) })
+				walk(t, func(gi, e int) { up.add(groups[gi], packs[gi], e) }, up.mark)
+				dst = up.flush(m.id, dst)
 				up.done(dst)
 				return dst
 			}

@@ -1,7 +1,9 @@
 package worker
 
 import (
+	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/fantasy/leaderboard/engine"
 	"github.com/fantasy/leaderboard/records"
@@ -143,22 +145,81 @@ func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 }
 
 // groupPack is what the user records of a first write read of a group, built once per
-// cycle: its teams' lineups encoded, and each entry's contest (a binary search per
-// entry otherwise).
+// cycle: its teams' lineups encoded, and each entry's row (packRow: its contest, a
+// binary search per entry otherwise, and its team's id and lineup).
 type groupPack struct {
-	lin     teamLineups
-	contest []uint32 // entry -> its contest's index
+	lin  teamLineups
+	rows []packRow // entry -> what its users' records take of it
+	// contest: entry -> its contest's index, where rows cannot be (lin over 4 GiB)
+	contest []uint32
 }
 
+// packRow is what a user record takes of one entry of a group, its fields side by side.
+// A user's entries lie at random rows of their groups (gen's users hold ~13 entries in
+// as many contests): gathered from the partition's columns, each cost a cache miss per
+// column and then its team's row (id, lineup offset) and lineup, one after the other;
+// from a packRow, one line, and its lineup's place is known at once (userPacker.flush
+// prefetches both ahead).
+type packRow struct {
+	contest, id, team int64
+	lin, linEnd       uint32 // the team's lineup: groupPack.lin.b[lin:linEnd]
+}
+
+// packRowsMaxLineups: a group whose lineups take more bytes has no rows (their offsets
+// are uint32): its user records read the columns. A variable for tests.
+var packRowsMaxLineups = math.MaxUint32
+
 func newGroupPack(p *engine.Partition) *groupPack {
-	gp := &groupPack{lin: encodeTeamLineups(p, teamLineups{}), contest: make([]uint32, p.NumEntries())}
+	gp := &groupPack{lin: encodeTeamLineups(p, teamLineups{})}
+	if len(gp.lin.b) > packRowsMaxLineups {
+		gp.contest = make([]uint32, p.NumEntries())
+		for c := range p.NumContests() {
+			ct := p.Contest(c)
+			for i := ct.Start; i < ct.End; i++ {
+				gp.contest[i] = uint32(c)
+			}
+		}
+		return gp
+	}
+	gp.rows = make([]packRow, p.NumEntries())
+	off := gp.lin.off
 	for c := range p.NumContests() {
 		ct := p.Contest(c)
 		for i := ct.Start; i < ct.End; i++ {
-			gp.contest[i] = uint32(c)
+			t := p.TeamIndex(i)
+			gp.rows[i] = packRow{contest: ct.ID, id: p.EntryID(i), team: p.TeamIDAt(t), lin: uint32(off[t]), linEnd: uint32(off[t+1])}
 		}
 	}
 	return gp
+}
+
+// ent is entry i of g (whose groupPack gp is) as a user record takes it.
+func (gp *groupPack) ent(g *group, i int) userEnt {
+	if gp.rows != nil {
+		r := &gp.rows[i]
+		return userEnt{contest: r.contest, id: r.id, team: r.team, lineup: gp.lin.b[r.lin:r.linEnd]}
+	}
+	p := g.part
+	t := p.TeamIndex(i)
+	return userEnt{contest: p.ContestID(int(gp.contest[i])), id: p.EntryID(i), team: p.TeamIDAt(t), lineup: gp.lin.of(t)}
+}
+
+// touch prefetches entry i's row (rows: nothing otherwise).
+func (gp *groupPack) touch(i int) {
+	if gp.rows != nil {
+		prefetch(unsafe.Pointer(&gp.rows[i]))
+	}
+}
+
+// touchLineup prefetches entry i's lineup bytes: its row is read (touched before).
+func (gp *groupPack) touchLineup(i int) {
+	if gp.rows != nil {
+		r := &gp.rows[i]
+		if r.linEnd > r.lin {
+			prefetch(unsafe.Pointer(&gp.lin.b[r.lin]))
+			prefetch(unsafe.Pointer(&gp.lin.b[r.linEnd-1]))
+		}
+	}
 }
 
 // groupPacks builds the groupPack of each of groups, in parallel.
@@ -231,13 +292,39 @@ type userEnt struct {
 }
 
 // userPacker is the reusable memory in which one goroutine gathers users' entries and
-// packs their records (userScratch's records, from groupPacks).
+// packs their records (userScratch's records, from groupPacks). add only notes an
+// entry, mark notes where a user's entries end, and flush packs the marked users'
+// records, reading their entries' rows and lineups a few entries ahead (prefetched, so
+// that their cache misses overlap).
 type userPacker struct {
-	ents  []userEnt
+	refs  []packRef // the entries added, not packed yet
+	marks []packMark
+	ents  []userEnt // one user's, gathered
 	enc   records.UserEncoder
 	arena *records.Arena // a taskScratch's (taskScratch.userPacker)
 	keys  *records.Keys
 }
+
+// packRef is an entry added to a userPacker: row i of g, whose groupPack is gp.
+type packRef struct {
+	g  *group
+	gp *groupPack
+	i  int
+}
+
+// packMark is a user marked in a userPacker: its entries end at refs[end].
+type packMark struct {
+	user int64
+	part int32
+	end  int
+}
+
+// Prefetch distances of flush, in entries: rows packRowsAhead entries ahead, lineups
+// (read from rows prefetched before) packLineupsAhead.
+const (
+	packRowsAhead    = 16
+	packLineupsAhead = 8
+)
 
 // userPacker is s's userPacker, packing into s's arena and keys.
 func (s *taskScratch) userPacker() *userPacker {
@@ -245,16 +332,52 @@ func (s *taskScratch) userPacker() *userPacker {
 	return &s.users
 }
 
-// add gathers entry i of group g, whose groupPack is gp.
+// add notes entry i of group g, whose groupPack is gp, for the next mark.
 func (u *userPacker) add(g *group, gp *groupPack, i int) {
-	p := g.part
-	t := p.TeamIndex(i)
-	u.ents = append(u.ents, userEnt{contest: p.ContestID(int(gp.contest[i])), id: p.EntryID(i), team: p.TeamIDAt(t), lineup: gp.lin.of(t)})
+	u.refs = append(u.refs, packRef{g, gp, i})
 }
 
-// record packs the user record of the entries gathered (its key is given by done) and
-// empties the gathered entries.
-func (u *userPacker) record(match, user int64, part int32) records.Record {
+// none reports whether no entry was added since the last mark.
+func (u *userPacker) none() bool {
+	return len(u.marks) == 0 && len(u.refs) == 0 || len(u.marks) > 0 && u.marks[len(u.marks)-1].end == len(u.refs)
+}
+
+// mark notes that the entries added since the last mark are user's (of partition part):
+// flush packs its record.
+func (u *userPacker) mark(user int64, part int32) {
+	u.marks = append(u.marks, packMark{user: user, part: part, end: len(u.refs)})
+}
+
+// flush appends to dst the record of every user marked since the last flush, in order
+// (their keys are given by done).
+func (u *userPacker) flush(match int64, dst []records.Record) []records.Record {
+	refs := u.refs
+	for k := range min(len(refs), packRowsAhead) {
+		refs[k].gp.touch(refs[k].i)
+	}
+	for k := range min(len(refs), packLineupsAhead) {
+		refs[k].gp.touchLineup(refs[k].i)
+	}
+	j := 0
+	for _, mk := range u.marks {
+		for ; j < mk.end; j++ {
+			if k := j + packRowsAhead; k < len(refs) {
+				refs[k].gp.touch(refs[k].i)
+			}
+			if k := j + packLineupsAhead; k < len(refs) {
+				refs[k].gp.touchLineup(refs[k].i)
+			}
+			u.ents = append(u.ents, refs[j].gp.ent(refs[j].g, refs[j].i))
+		}
+		dst = append(dst, u.pack(match, mk.user, mk.part))
+	}
+	clear(refs) // no group held past the cycle
+	u.refs, u.marks = refs[:0], u.marks[:0]
+	return dst
+}
+
+// pack packs the user record of the entries gathered and empties them.
+func (u *userPacker) pack(match, user int64, part int32) records.Record {
 	// A group's entries of a user come in its order, (contest, entry id): sorted unless
 	// they come from several groups.
 	if !slices.IsSortedFunc(u.ents, cmpUserEnt) {
@@ -264,6 +387,7 @@ func (u *userPacker) record(match, user int64, part int32) records.Record {
 	for _, e := range u.ents {
 		u.enc.Add(e.id, e.contest, e.team, e.lineup)
 	}
+	clear(u.ents) // their lineups are a groupPack's
 	u.ents = u.ents[:0]
 	u.keys.User(match, user, part)
 	return u.arena.UserRecord(match, user, part, &u.enc)
