@@ -196,6 +196,14 @@ func (h *offheap) dropRead(b []byte) {
 	}
 }
 
+// readAhead reads block b's pages into the page cache ahead of a read of it whole, where
+// they are a file's (spill.readAhead); elsewhere it does nothing.
+func (h *offheap) readAhead(b []byte) {
+	if h.spill != nil {
+		h.spill.readAhead(b)
+	}
+}
+
 // spillFailed returns, once, why the heap's file could not grow (nil: it could, or
 // there is none).
 func (h *offheap) spillFailed() error {

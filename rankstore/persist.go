@@ -189,6 +189,7 @@ func (s *Store) saveShard(n *namespace, sh *shard, now int64, key *[]byte, out c
 	// around each read: a save at 5.6M held 100-350 MB of the file's pages).
 	for num := range sh.slabs {
 		buf := sh.slabs[num].buf
+		n.heap.readAhead(buf)
 		for off := 0; off < len(buf); {
 			loc := makeLoc(uint32(num+1), off)
 			v := sh.view(loc)

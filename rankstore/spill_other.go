@@ -16,3 +16,4 @@ func (*spill) evict()                 {}
 func (*spill) size() int64            { return 0 }
 func (*spill) close()                 {}
 func (*spill) drop([]byte)            {}
+func (*spill) readAhead([]byte)       {}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unsafe"
@@ -225,5 +227,48 @@ func TestSweepSkipsShardsNotDue(t *testing.T) {
 	}
 	if got := s.Len(records.Complete); got != 0 {
 		t.Fatalf("%d records left", got)
+	}
+}
+
+// TestCompleteOnDiskMapsWhatItWrites: after a drop, the slab file's pages mapped in the
+// process are about those written since, not the pages around each write fault that the
+// kernel reads ahead and maps with it (MADV_RANDOM): two writers into every shard's slab.
+func TestCompleteOnDiskMapsWhatItWrites(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	s := open(t, t.TempDir(), c)
+	sp := s.ns[records.Complete].heap.spill
+	sp.every, sp.after = 1<<40, time.Hour // no drops but evict's
+	var written atomic.Int64
+	write := func(from, n int) {
+		var wg sync.WaitGroup
+		for g := range 2 {
+			wg.Go(func() {
+				const batch = 1000
+				for lo := 0; lo < n; lo += batch {
+					recs := make([]records.Record, min(batch, n-lo))
+					for i := range recs {
+						id := int64(from + g*n + lo + i)
+						recs[i] = records.Entry{ID: id, Contest: id / 8, Match: 1, User: id, Team: id / 2,
+							Lineup: records.Lineup{Players: []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, Captain: 1, Vice: 2}}.PackedRecord()
+						written.Add(int64(len(recs[i].Packed)))
+					}
+					if err := s.Put(ctx, records.Complete, recs); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	write(0, 200_000) // the shards' slabs grown to their largest
+	sp.evict()
+	written.Store(0)
+	write(1_000_000, 2_000)
+	// The records with their headers, and the page each shard's two slabs were at.
+	bound := written.Load()*3/2 + shards*2*4096
+	if got := spillResident(t, sp); got > bound {
+		t.Fatalf("%d bytes of the slab file mapped after writing %d bytes of records since a drop; want at most %d", got, written.Load(), bound)
 	}
 }
