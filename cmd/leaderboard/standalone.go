@@ -47,27 +47,30 @@ func (c *nodeConfig) registerFlags(fs *flag.FlagSet, withKafka bool) {
 	fs.StringVar(&c.dataDir, "data-dir", "", "directory for the complete namespace (final standings survive restarts); empty = memory only")
 	fs.BoolVar(&c.verbose, "v", false, "log every cycle")
 	registerAdminFlag(fs, &c.admin)
-	fs.IntVar(&c.gcPct, "gc-percent", defaultGCPercent, "the Go garbage collector's target: heap growth, in percent of the live heap, before a collection (Go's default is 100; lower holds less memory for more GC work; docs/PERFORMANCE.md, \"Full-scale run\"); standalone applies it once first ready, so the replay runs at Go's setting; 0 leaves Go's setting; the GOGC environment variable, when set, wins")
+	fs.IntVar(&c.gcPct, "gc-percent", defaultGCPercent, "the Go garbage collector's target: heap growth, in percent of the live heap, before a collection (Go's default is 100; lower holds less memory for more GC work; docs/PERFORMANCE.md, \"Full-scale run\"); from the start; 0 leaves Go's setting; the GOGC environment variable, when set, wins")
 }
 
-// defaultGCPercent is --gc-percent's default: Go's 100 (a heap goal of twice the live
-// heap) holds about as much idle memory again as the worker's state; 50 was measured to
-// cut the resident bytes per entry by ~15% at 500k and 5.6M entries when the embedded
-// store's records were on the Go heap (docs/PERFORMANCE.md, "Full-scale run"). They are
-// not any more (rankstore/offheap.go) and the cycles reuse their memory, so the heap
-// rarely reaches its goal: 25 and 50 held the same resident bytes at 5.6M ("The store off
-// the Go heap"). standalone applies it once the node is first ready (gcPercentOnceReady);
-// demo at once.
-const defaultGCPercent = 50
+// defaultGCPercent is --gc-percent's default. Go's 100 (a heap goal of twice the live
+// heap) let the heap double in the cold start's first cycle, the node's memory peak (481
+// and 497 B/entry at 5.6M; 395 and 424 at 50 from the start, 369 and 373 at 25: "The
+// node's memory peaks" in docs/PERFORMANCE.md). The worker's state and the engine's
+// columns are pointer-free, so a collection of the node's ~0.6 GB heap costs ~30 ms of
+// CPU: 25 held the same steady memory as 50 (370 B/entry), the same freshness and live
+// cycles, and a cold start within the runs' noise. standalone, worker and demo apply it
+// from the start (applyGCPercent).
+const defaultGCPercent = 25
 
-// gcPercentOnceReady applies --gc-percent once the node is first ready: the replay and
-// the first cycle, which allocate the most and must be quick (the cold-start budget),
-// run at Go's own setting; the node then holds its steady state at the lower target. It
-// then returns the replay's and first cycle's garbage to the OS at once
+// applyGCPercent applies --gc-percent at once, for the cold start too, and once the node
+// is first ready returns the replay's and first cycle's garbage to the OS
 // (debug.FreeOSMemory: one collection), which the runtime's scavenger would otherwise
 // return over minutes, so the node's resident memory falls to its steady state when it
-// becomes ready.
-func gcPercentOnceReady(ctx context.Context, pct int, ready func() bool, every time.Duration, log *slog.Logger) {
+// becomes ready. The cold start ran at Go's own 100 until 2026-12-02, for speed, when the
+// store's records were on the Go heap and each collection marked them; they are off it
+// (rankstore/offheap.go) and a collection of the node's ~0.6 GB heap at 5.6M entries
+// costs ~30 ms of CPU, while the heap at 100 grew to twice its live size in the first
+// cycle, the node's memory peak (docs/PERFORMANCE.md, "The node's memory peaks").
+func applyGCPercent(ctx context.Context, pct int, ready func() bool, every time.Duration, log *slog.Logger) {
+	pct = setGCPercent(pct)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for !ready() {
@@ -77,7 +80,6 @@ func gcPercentOnceReady(ctx context.Context, pct int, ready func() bool, every t
 		case <-t.C:
 		}
 	}
-	pct = setGCPercent(pct)
 	start := time.Now()
 	debug.FreeOSMemory()
 	log.Debug("garbage collector", "gc_percent", pct, "returned_in", time.Since(start))
@@ -131,7 +133,7 @@ func cmdStandalone(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	go gcPercentOnceReady(ctx, c.gcPct, n.ready, 100*time.Millisecond, log)
+	go applyGCPercent(ctx, c.gcPct, n.ready, 100*time.Millisecond, log)
 	fmt.Fprintf(stdout, "leaderboard API on http://%s (metrics, pprof: %s); ranking every %v from %v\n", n.addr, n.adminURL(), c.worker.Interval, c.kafka.Brokers)
 	return n.wait()
 }

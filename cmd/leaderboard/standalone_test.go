@@ -41,30 +41,42 @@ func TestGCPercent(t *testing.T) {
 	}
 }
 
-// TestGCPercentOnceReady: the node's GC target changes only once the node is ready (the
-// cold start runs at Go's setting), and not at all when it stops before.
-func TestGCPercentOnceReady(t *testing.T) {
+// TestApplyGCPercent: the node's GC target applies at once, for the cold start too (the
+// collector is cheap since the store left the Go heap), and the node waits for ready
+// only to return the cold start's garbage to the OS; a node stopped before ready keeps
+// the target.
+func TestApplyGCPercent(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	t.Setenv("GOGC", "")
 	log := slog.New(slog.DiscardHandler)
 
 	debug.SetGCPercent(100)
 	var calls atomic.Int32
-	ready := func() bool { return calls.Add(1) > 3 }
+	var before atomic.Int32 // the target while the node was not ready yet
+	ready := func() bool {
+		if calls.Add(1) <= 3 {
+			p := debug.SetGCPercent(100)
+			debug.SetGCPercent(p)
+			before.Store(int32(p))
+			return false
+		}
+		return true
+	}
 	done := make(chan struct{})
-	go func() { gcPercentOnceReady(context.Background(), 42, ready, time.Millisecond, log); close(done) }()
+	go func() { applyGCPercent(context.Background(), 42, ready, time.Millisecond, log); close(done) }()
 	<-done
-	if got := debug.SetGCPercent(100); got != 42 || calls.Load() != 4 {
-		t.Fatalf("after ready (asked %d times): GC percent %d; want 42 once the 4th call said ready", calls.Load(), got)
+	if got := debug.SetGCPercent(100); got != 42 || before.Load() != 42 || calls.Load() != 4 {
+		t.Fatalf("GC percent %d before ready, %d after (asked %d times); want 42 throughout", before.Load(), got, calls.Load())
 	}
 
+	debug.SetGCPercent(100)
 	ctx, cancel := context.WithCancel(context.Background())
 	done = make(chan struct{})
-	go func() { gcPercentOnceReady(ctx, 42, func() bool { return false }, time.Millisecond, log); close(done) }()
+	go func() { applyGCPercent(ctx, 42, func() bool { return false }, time.Millisecond, log); close(done) }()
 	time.Sleep(10 * time.Millisecond)
 	cancel()
 	<-done
-	if got := debug.SetGCPercent(100); got != 100 {
-		t.Fatalf("never ready: GC percent %d; want Go's 100 kept", got)
+	if got := debug.SetGCPercent(100); got != 42 {
+		t.Fatalf("never ready: GC percent %d; want 42, applied at the start", got)
 	}
 }

@@ -111,7 +111,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			}
 		}()
 	}
-	go gcPercentOnceReady(ctx, defaultGCPercent, n.Ready, 100*time.Millisecond, log)
+	go applyGCPercent(ctx, defaultGCPercent, n.Ready, 100*time.Millisecond, log)
 	fmt.Fprintf(stdout, "worker %s: gossip on %s, metrics and probes on %s, writing to %s at %v\n", n.Member.Name(), n.Member.Addr(), orOff(adminAddr), c.backend.kind, c.backend.aerospike.Hosts)
 	return n.Wait(ctx)
 }
