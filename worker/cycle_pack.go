@@ -73,17 +73,23 @@ type entryTask struct {
 	g      *group
 	lin    *teamLineups
 	c0, c1 int
+	// lo, hi: entries [lo, hi) of contest c0 alone (c1 == c0+1), a part of a contest of
+	// more than entriesPerTask entries; hi 0: the whole contests.
+	lo, hi int
 }
 
 // entriesPerTask: a group whose lineups are shared (entryTasks) is packed in tasks of
-// at most as many entries (a larger contest: a task of its own), so that one shard's
+// at most as many entries (a larger contest: in parts of as many), so that one shard's
 // groups (often a single one) are packed in parallel, each task's records fitting a
 // scratch the pool keeps (scratchKeepRecords, with room for a slice's rounding up),
-// reused by the tasks after it (the users'). A variable for tests.
+// reused by the tasks after it (the users'). A contest of 560k entries packed whole held
+// its records and their bytes at once (~70 MB of Go heap at 5.6M entries: the final
+// cycle's memory peak, BenchmarkFinalCycle) and left them to the collector. A variable
+// for tests.
 var entriesPerTask = scratchKeepRecords / 2
 
 // entryTasks appends to dst the tasks that pack the entry records of groups: the longest
-// runs of contests of at most entriesPerTask entries (or one larger contest) from the lineups of their groupPack in packs, and a
+// runs of contests of at most entriesPerTask entries (a larger contest in parts of as many) from the lineups of their groupPack in packs, and a
 // whole group per task, encoding its own, where packs has none.
 func entryTasks(dst []entryTask, groups []*group, packs map[*group]*groupPack) []entryTask {
 	for _, g := range groups {
@@ -96,7 +102,18 @@ func entryTasks(dst []entryTask, groups []*group, packs map[*group]*groupPack) [
 		c0, n := 0, 0
 		for c := range p.NumContests() {
 			ct := p.Contest(c)
-			if k := ct.End - ct.Start; n > 0 && n+k > entriesPerTask {
+			k := ct.End - ct.Start
+			if k > entriesPerTask {
+				if c > c0 {
+					dst = append(dst, entryTask{g: g, lin: &gp.lin, c0: c0, c1: c})
+				}
+				for lo := ct.Start; lo < ct.End; lo += entriesPerTask {
+					dst = append(dst, entryTask{g: g, lin: &gp.lin, c0: c, c1: c + 1, lo: lo, hi: min(lo+entriesPerTask, ct.End)})
+				}
+				c0, n = c+1, 0
+				continue
+			}
+			if n > 0 && n+k > entriesPerTask {
 				dst = append(dst, entryTask{g: g, lin: &gp.lin, c0: c0, c1: c})
 				c0, n = c, k
 			} else {
@@ -127,13 +144,21 @@ func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 	dst := s.recs
 	at := len(dst)
 	if t.c1 > t.c0 {
-		dst = slices.Grow(dst, p.Contest(t.c1-1).End-p.Contest(t.c0).Start)
+		if t.hi > 0 {
+			dst = slices.Grow(dst, t.hi-t.lo)
+		} else {
+			dst = slices.Grow(dst, p.Contest(t.c1-1).End-p.Contest(t.c0).Start)
+		}
 	}
 	h := records.EntryHead{Match: m.id, Part: g.pid}
 	for c := t.c0; c < t.c1; c++ {
 		ct := p.Contest(c)
 		h.Contest = ct.ID
-		for i := ct.Start; i < ct.End; i++ {
+		lo, hi := ct.Start, ct.End
+		if t.hi > 0 {
+			lo, hi = t.lo, t.hi
+		}
+		for i := lo; i < hi; i++ {
 			t := p.TeamIndex(i)
 			h.ID, h.User, h.Team = p.EntryID(i), p.UserID(i), p.TeamIDAt(t)
 			keys.ID(h.ID)

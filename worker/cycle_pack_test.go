@@ -194,8 +194,9 @@ func TestRankedRecordsBytes(t *testing.T) {
 	}
 }
 
-// TestEntryTasks: entryTasks covers every contest of each group once, in order: the
-// longest runs of at most entriesPerTask entries (a larger contest alone, never split) from the group's groupPack
+// TestEntryTasks: entryTasks covers every entry of each group once, in order: the
+// longest runs of contests of at most entriesPerTask entries (a larger contest in parts of
+// exactly as many, but for its last) from the group's groupPack
 // lineups where packs has it, the whole group with no lineups (encoded by its task)
 // where not.
 func TestEntryTasks(t *testing.T) {
@@ -219,14 +220,29 @@ func TestEntryTasks(t *testing.T) {
 		groups = append(groups, sh.groups...)
 	}
 	tasks := entryTasks(nil, groups, packs)
-	at := map[*group]int{} // next contest expected
-	runs := 0
+	at := map[*group]int{} // next entry expected
+	runs, parts := 0, 0
 	for _, tk := range tasks {
 		p := tk.g.part
-		if tk.c0 != at[tk.g] || tk.c1 <= tk.c0 || tk.c1 > p.NumContests() {
-			t.Fatalf("task [%d,%d) of a group of %d contests, want it to start at %d", tk.c0, tk.c1, p.NumContests(), at[tk.g])
+		if tk.c1 <= tk.c0 || tk.c1 > p.NumContests() {
+			t.Fatalf("task [%d,%d) of a group of %d contests", tk.c0, tk.c1, p.NumContests())
 		}
-		at[tk.g] = tk.c1
+		lo, hi := p.Contest(tk.c0).Start, p.Contest(tk.c1-1).End
+		if tk.hi > 0 {
+			ct := p.Contest(tk.c0)
+			if tk.c1 != tk.c0+1 || tk.lo < ct.Start || tk.hi > ct.End || tk.hi <= tk.lo {
+				t.Fatalf("task of entries [%d,%d) of contests [%d,%d), want a part of one contest", tk.lo, tk.hi, tk.c0, tk.c1)
+			}
+			if ct.End-ct.Start <= entriesPerTask || tk.hi-tk.lo != entriesPerTask && tk.hi != ct.End {
+				t.Fatalf("a part of %d entries of a contest of %d, want parts of %d of a contest of more", tk.hi-tk.lo, ct.End-ct.Start, entriesPerTask)
+			}
+			lo, hi = tk.lo, tk.hi
+			parts++
+		}
+		if lo != at[tk.g] {
+			t.Fatalf("task of entries [%d,%d), want it to start at %d", lo, hi, at[tk.g])
+		}
+		at[tk.g] = hi
 		gp := packs[tk.g]
 		if gp == nil {
 			if tk.lin != nil || tk.c0 != 0 || tk.c1 != p.NumContests() {
@@ -238,18 +254,21 @@ func TestEntryTasks(t *testing.T) {
 			t.Fatalf("a group with a pack: its task does not read the pack's lineups")
 		}
 		runs++
-		n := p.Contest(tk.c1-1).End - p.Contest(tk.c0).Start
-		if n > entriesPerTask && tk.c1 != tk.c0+1 {
-			t.Fatalf("task [%d,%d) holds %d entries, over %d in more than one contest", tk.c0, tk.c1, n, entriesPerTask)
+		n := hi - lo
+		if n > entriesPerTask {
+			t.Fatalf("task of entries [%d,%d) holds %d, over %d", lo, hi, n, entriesPerTask)
 		}
-		if next := tk.c1; next < p.NumContests() && n+p.Contest(next).End-p.Contest(next).Start <= entriesPerTask {
+		if next := tk.c1; tk.hi == 0 && next < p.NumContests() && n+p.Contest(next).End-p.Contest(next).Start <= entriesPerTask {
 			t.Fatalf("task [%d,%d) holds %d entries, want the longest run of at most %d", tk.c0, tk.c1, n, entriesPerTask)
 		}
 	}
 	for _, g := range groups {
-		if at[g] != g.part.NumContests() {
-			t.Fatalf("a group's tasks end at contest %d of %d", at[g], g.part.NumContests())
+		if at[g] != g.part.NumEntries() {
+			t.Fatalf("a group's tasks end at entry %d of %d", at[g], g.part.NumEntries())
 		}
+	}
+	if parts < 2 {
+		t.Fatalf("%d parts of contests, want the contests of more than %d entries split", parts, entriesPerTask)
 	}
 	if runs < 2 {
 		t.Fatalf("%d tasks from a pack, want the shared shard's group split into several", runs)
