@@ -84,6 +84,7 @@ func (p *scratchPool) put(s *taskScratch) {
 	s.reset()
 	// What points into memory not the scratch's (a cycle's groups) goes.
 	clear(s.users.ents[:cap(s.users.ents)])
+	clear(s.users.refs[:cap(s.users.refs)])
 	clear(s.us.entries[:cap(s.us.entries)])
 	clear(s.groups[:cap(s.groups)])
 	if cap(s.lin.b) > scratchKeepBytes {
@@ -97,6 +98,13 @@ func (p *scratchPool) put(s *taskScratch) {
 	}
 	if cap(s.users.ents) > scratchKeepRecords {
 		s.users.ents = nil
+	}
+	// A first cycle's task notes every entry of its 4096 users (userPacker.flush).
+	if cap(s.users.refs) > scratchKeepRecords {
+		s.users.refs = nil
+	}
+	if cap(s.users.marks) > scratchKeepRecords {
+		s.users.marks = nil
 	}
 	if cap(s.recs) > scratchKeepRecords {
 		s.recs = nil
