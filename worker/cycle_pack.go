@@ -267,11 +267,11 @@ func liveGroups(shards []*shard) (groups []*group, users int) {
 	return groups, users
 }
 
-// bulkPacked: userRecords packs the records of want from groupPacks of shards' groups
+// bulkPacked: userRecords packs the records of want users from groupPacks of shards' groups
 // (many users: a first or final cycle).
-func bulkPacked(shards []*shard, want []int64) bool {
+func bulkPacked(shards []*shard, want int) bool {
 	_, total := liveGroups(shards)
-	return len(want)*bulkUsers >= total
+	return want*bulkUsers >= total
 }
 
 // shardPacks builds the groupPack of each group of shards holding entries, in
