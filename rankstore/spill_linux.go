@@ -148,27 +148,17 @@ func (s *spill) evict() {
 // drop drops b's pages from the process if b lies in the file's mappings: b's bytes
 // stay the file's. A block that is not the file's (anonymous memory after the file could
 // not grow, a Go slice for a large record) is left alone: DONTNEED would zero it.
-func (s *spill) drop(b []byte) {
-	if cap(b) == 0 {
-		return
-	}
-	b = b[:cap(b)]
-	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, seg := range s.segs {
-		start := uintptr(unsafe.Pointer(unsafe.SliceData(seg)))
-		if lo >= start && lo+uintptr(len(b)) <= start+uintptr(len(seg)) {
-			_ = unix.Madvise(b, unix.MADV_DONTNEED)
-			return
-		}
-	}
-}
+func (s *spill) drop(b []byte) { s.adviseOwn(b, unix.MADV_DONTNEED) }
 
 // readAhead asks the kernel to read b's pages into the page cache, where b lies in the
 // file's mappings (the mappings are read page by page otherwise: MADV_RANDOM), without
 // mapping them: a save reads each slab whole, once.
-func (s *spill) readAhead(b []byte) {
+func (s *spill) readAhead(b []byte) { s.adviseOwn(b, unix.MADV_WILLNEED) }
+
+// adviseOwn applies advice to b's whole capacity if it lies in one of the file's
+// mappings, and does nothing otherwise. An error is ignored: the advice only drops pages
+// the file keeps, or reads ahead what a later read would fault in.
+func (s *spill) adviseOwn(b []byte, advice int) {
 	if cap(b) == 0 {
 		return
 	}
@@ -179,7 +169,7 @@ func (s *spill) readAhead(b []byte) {
 	for _, seg := range s.segs {
 		start := uintptr(unsafe.Pointer(unsafe.SliceData(seg)))
 		if lo >= start && lo+uintptr(len(b)) <= start+uintptr(len(seg)) {
-			_ = unix.Madvise(b, unix.MADV_WILLNEED) // advice: an error only reads later
+			_ = unix.Madvise(b, advice)
 			return
 		}
 	}
