@@ -29,22 +29,45 @@ func BenchmarkSave(b *testing.B) {
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	dir := b.TempDir()
 	s := open(b, dir, c)
+	putRecords(b, s, records.Complete, n, entryRecord)
+	runtime.GC()
+	heapGrowth := sampleHeapGrowth()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := s.Flush(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(heapGrowth())/(1<<20), "save-heap-MB")
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	if fi, err := os.Stat(filepath.Join(dir, FileName)); err == nil {
+		b.ReportMetric(float64(fi.Size())/float64(n), "file-B/record")
+	}
+}
+
+// putRecords puts records rec(0) to rec(n-1) into namespace ns of s, in batches of 10k.
+func putRecords(b *testing.B, s *Store, ns string, n int, rec func(int64) records.Record) {
 	const batch = 10_000
 	recs := make([]records.Record, 0, batch)
 	for lo := 0; lo < n; lo += batch {
 		recs = recs[:0]
 		for id := lo; id < min(n, lo+batch); id++ {
-			recs = append(recs, entryRecord(int64(id)))
+			recs = append(recs, rec(int64(id)))
 		}
-		if err := s.Put(context.Background(), records.Complete, recs); err != nil {
+		if err := s.Put(context.Background(), ns, recs); err != nil {
 			b.Fatal(err)
 		}
 	}
-	runtime.GC()
+}
+
+// sampleHeapGrowth samples heapObjects every millisecond until the returned function is
+// called, which returns the most it grew above its level at the start (0 if it never
+// did).
+func sampleHeapGrowth() func() uint64 {
 	base := heapObjects()
 	var peak atomic.Uint64
-	done := make(chan struct{})
-	sampled := make(chan struct{})
+	done, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(sampled)
 		t := time.NewTicker(time.Millisecond)
@@ -60,19 +83,10 @@ func BenchmarkSave(b *testing.B) {
 			}
 		}
 	}()
-	b.ResetTimer()
-	for b.Loop() {
-		if err := s.Flush(); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	close(done)
-	<-sampled
-	b.ReportMetric(float64(max(peak.Load(), base)-base)/(1<<20), "save-heap-MB")
-	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-	if fi, err := os.Stat(filepath.Join(dir, FileName)); err == nil {
-		b.ReportMetric(float64(fi.Size())/float64(n), "file-B/record")
+	return func() uint64 {
+		close(done)
+		<-sampled
+		return max(peak.Load(), base) - base
 	}
 }
 
@@ -101,17 +115,7 @@ func BenchmarkLoad(b *testing.B) {
 	c := &clock{t: time.Unix(1_800_000_000, 0)}
 	saved := b.TempDir()
 	s := open(b, saved, c)
-	const batch = 10_000
-	recs := make([]records.Record, 0, batch)
-	for lo := 0; lo < n; lo += batch {
-		recs = recs[:0]
-		for id := lo; id < min(n, lo+batch); id++ {
-			recs = append(recs, loadBenchRecord(int64(id)))
-		}
-		if err := s.Put(context.Background(), records.Live, recs); err != nil {
-			b.Fatal(err)
-		}
-	}
+	putRecords(b, s, records.Live, n, loadBenchRecord)
 	if err := s.Close(); err != nil {
 		b.Fatal(err)
 	}
@@ -127,38 +131,20 @@ func BenchmarkLoad(b *testing.B) {
 		dir := b.TempDir()
 		copyFile(b, filepath.Join(saved, LiveFileName), filepath.Join(dir, LiveFileName))
 		runtime.GC()
-		base := heapObjects()
-		var peak atomic.Uint64
-		done, sampled := make(chan struct{}), make(chan struct{})
-		go func() {
-			defer close(sampled)
-			t := time.NewTicker(time.Millisecond)
-			defer t.Stop()
-			for {
-				select {
-				case <-done:
-					return
-				case <-t.C:
-					if h := heapObjects(); h > peak.Load() {
-						peak.Store(h)
-					}
-				}
-			}
-		}()
+		heapGrowth := sampleHeapGrowth()
 		b.StartTimer()
 		c0 := cpuTime()
 		st, err := Open(Config{LiveTTL: time.Hour, CompleteTTL: 7 * 24 * time.Hour, DataDir: dir}, c.now, slog.New(slog.DiscardHandler))
 		cpu += cpuTime() - c0
 		b.StopTimer()
-		close(done)
-		<-sampled
+		growth := heapGrowth()
 		if err != nil {
 			b.Fatal(err)
 		}
 		if got := st.Len(records.Live); got != n {
 			b.Fatalf("loaded %d records, want %d", got, n)
 		}
-		peakHeap = max(peakHeap, max(peak.Load(), base)-base)
+		peakHeap = max(peakHeap, growth)
 		runtime.KeepAlive(st)
 		b.StartTimer()
 	}
