@@ -137,8 +137,12 @@ func replayLive(b testing.TB, w *Worker, s *synth) {
 
 // embeddedStore is the store `standalone` writes into, for the benchmarks that measure
 // the writes too.
-func embeddedStore(b testing.TB) *rankstore.Store {
-	st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
+func embeddedStore(b testing.TB) *rankstore.Store { return embeddedStoreIn(b, "") }
+
+// embeddedStoreIn is embeddedStore with data dir dir (complete on disk, its files saved
+// and loaded there), as `standalone --data-dir` runs it; "": none.
+func embeddedStoreIn(b testing.TB, dir string) *rankstore.Store {
+	st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour, DataDir: dir}, time.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -230,13 +230,7 @@ func TestRestartOnDataDirKeepsRecords(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Interval, cfg.Refresh = 10*time.Second, 20*time.Minute
 	dir := t.TempDir()
-	open := func() *rankstore.Store {
-		st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour, DataDir: dir}, time.Now, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	open := func() *rankstore.Store { return embeddedStoreIn(t, dir) }
 	ctx := context.Background()
 	run := func(st *rankstore.Store, cycle int64) {
 		w := partitioned(t, cfg, st, time.Now, 16)

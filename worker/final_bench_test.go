@@ -13,10 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"log/slog"
-
 	"github.com/fantasy/leaderboard/kafkasource"
-	"github.com/fantasy/leaderboard/rankstore"
 )
 
 // BenchmarkFinalCycle replays a match into a worker over the embedded store with a data
@@ -39,10 +36,7 @@ func BenchmarkFinalCycle(b *testing.B) {
 	var alloc, heapPeak, rssPeak float64
 	for range b.N {
 		b.StopTimer()
-		st, err := rankstore.Open(rankstore.Config{LiveTTL: time.Hour, CompleteTTL: time.Hour, DataDir: b.TempDir()}, time.Now, slog.New(slog.DiscardHandler))
-		if err != nil {
-			b.Fatal(err)
-		}
+		st := embeddedStoreIn(b, b.TempDir())
 		w := benchWorker(b)
 		w.store = st
 		ctx := context.Background()
