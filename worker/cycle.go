@@ -1078,8 +1078,7 @@ func finalUserCount(sh *shard, n int) int {
 // finalGC sets the collector's target to pct for a final cycle (Config.FinalGCPercent)
 // and returns what puts the last one back. It changes nothing when pct is negative, or
 // when the target is lower already or off (an operator's GOGC). What it puts back is the
-// target it found, unless another setting came meanwhile (standalone's --gc-percent, set
-// once the node is first ready), which it leaves.
+// target it found, unless another setting came meanwhile, which it leaves.
 func finalGC(pct int) func() {
 	if pct < 0 {
 		return func() {}
