@@ -97,7 +97,7 @@ func (s *gcTargetStore) Put(ctx context.Context, ns string, recs []records.Recor
 }
 
 // TestFinalCycleGCTarget: a final cycle runs at Config.FinalGCPercent and puts the
-// collector's target back after it; a target set meanwhile (standalone's --gc-percent)
+// collector's target back after it; a target set meanwhile (by another part of the process)
 // is left; a lower one or a negative setting is not touched.
 func TestFinalCycleGCTarget(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
