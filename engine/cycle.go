@@ -35,7 +35,10 @@ type Stats struct {
 	ChangedEntries  int // entries whose rank or points changed
 	ChangedPages    int // pages whose content (entries, ranks or points) changed
 	SkippedContests int // contests with no team-point change: not re-sorted
-	Stages          []StageTime
+	// Repeated: the Run had the points of the last one on the same entries, and kept
+	// its results (no team points computed, no contest gathered): an idle cycle.
+	Repeated bool
+	Stages   []StageTime
 }
 
 type cycleState struct {
@@ -79,6 +82,10 @@ type cycleState struct {
 	// dirty marks the contests a Derive changed (nil: none): the next Run ranks them as a
 	// first cycle does, every entry and page of them changed, then forgets them.
 	dirty []uint64
+	// ranked: the last Run completed on these entries with the player points in
+	// slotPts, and no Derive made this state since (a derived partition's starts false),
+	// so a Run on the same points repeats it (repeat).
+	ranked bool
 }
 
 type workerScratch struct {
@@ -130,6 +137,8 @@ func (st *cycleState) init(p *Partition) {
 // Run ranks every entry against one points snapshot: team points, then per contest the
 // display order, competition ranks, and what changed since the previous Run. Results
 // are read with Rank, Points, Ordered, ChangedEntries and ChangedPages until the next Run.
+// A Run on the points of the last one (the partition's players all unchanged) with no
+// Derive between repeats it (repeat, Stats.Repeated): the same results, nothing changed.
 func (p *Partition) Run(snap *Snapshot) Stats {
 	st := &p.st
 	var stages []StageTime
@@ -146,9 +155,23 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 		}
 	}
 
-	st.quantum = 0
+	var slotPts [MaxPlayersPerMatch]int32
+	same := st.ranked
 	for s, id := range p.players {
 		c := int32(snap.Centi(id))
+		slotPts[s] = c
+		same = same && c == st.slotPts[s]
+	}
+	if same {
+		// The points of the last Run, on the same entries: every team's points, every
+		// contest's order and ranks are those already held, and nothing changed.
+		r := p.repeat(mark)
+		r.Stages = stages
+		return r
+	}
+	st.ranked = false // until this Run completes
+	st.quantum = 0
+	for s, c := range slotPts[:len(p.players)] {
 		st.slotPts[s] = c
 		st.quantum = gcd(st.quantum, c)
 	}
@@ -191,6 +214,7 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 	mark(StageChanges)
 	st.cycles++
 	st.dirty = nil
+	st.ranked = true
 	return Stats{
 		Cycle:           st.cycles,
 		Entries:         p.NumEntries(),
@@ -200,6 +224,30 @@ func (p *Partition) Run(snap *Snapshot) Stats {
 		ChangedPages:    int(st.changedPages.GetCardinality()),
 		SkippedContests: int(st.skipped.Load()),
 		Stages:          stages,
+	}
+}
+
+// repeat is a Run on the snapshot of the last one (every player of the partition at the
+// same points) with no Derive between: its results are the last Run's, so it keeps them
+// and reports no change, in time independent of the entries. An idle cycle (no points
+// event and no entry change since the last) costs this instead of team points over every
+// team and a gather over every entry (~190-265 ms at 5.6M entries on two cores).
+func (p *Partition) repeat(mark func(string)) Stats {
+	st := &p.st
+	mark(StageTeamPoints)
+	mark(StageRank)
+	clear(st.changed)
+	st.changedEntries.Clear()
+	st.changedPages.Clear()
+	mark(StageChanges)
+	st.cycles++
+	return Stats{
+		Cycle:           st.cycles,
+		Entries:         p.NumEntries(),
+		Contests:        p.NumContests(),
+		Teams:           p.NumTeams(),
+		SkippedContests: p.NumContests(),
+		Repeated:        true,
 	}
 }
 

@@ -78,6 +78,11 @@
 //     walk in which each chunk finds its first rank by binary search.
 //  3. changes: the changed-entry bitset and the changed pages become roaring bitmaps.
 //
+// A Run whose snapshot gives every player of the partition the points of the last Run,
+// with no Derive since (an idle cycle: no points event, no entry change), repeats it:
+// the results are kept, nothing is reported changed (Stats.Repeated), and it costs a
+// look-up per player instead of the three stages above (~190-265 ms at 5.6M entries).
+//
 // # Deriving a partition (derive.go)
 //
 // Partition.Derive returns a new partition holding an old one's entries less some

@@ -270,3 +270,74 @@ func TestLookupAllocs(t *testing.T) {
 	}
 	_ = sink
 }
+
+// TestRunRepeat: a Run on the points of the last one (every player of the partition
+// unchanged; players outside it may move) with no Derive between repeats it: the same
+// board, nothing changed, every contest skipped; the next Run on new points reports
+// the changes against the last board, as if the repeat had ranked; a derived partition
+// ranks on the same points (its changed contests), never repeats its parent.
+func TestRunRepeat(t *testing.T) {
+	shape := shapes["mixed"]
+	shape.PointValues = 20
+	entries, pts := reference.Random(7, shape)
+	for cname, cfg := range configs {
+		t.Run(cname, func(t *testing.T) {
+			p, ctrl := build(t, entries, cfg), build(t, entries, cfg)
+			p.Run(snapshotOf(t, pts))
+			ctrl.Run(snapshotOf(t, pts))
+			same := clonePts(pts)
+			same[1<<30] = 99 // a player in no lineup of p
+			for k := range 2 {
+				st := p.Run(snapshotOf(t, same))
+				if !st.Repeated || st.SkippedContests != p.NumContests() || st.ChangedEntries != 0 || st.ChangedPages != 0 || st.Cycle != 2+k {
+					t.Fatalf("repeat %d: stats %+v, want every one of %d contests skipped, nothing changed, cycle %d", k, st, p.NumContests(), 2+k)
+				}
+				if !p.ChangedEntries().IsEmpty() || !p.ChangedPages().IsEmpty() {
+					t.Fatalf("repeat %d: changed entries %v, pages %v", k, head(p.ChangedEntries().ToArray()), head(p.ChangedPages().ToArray()))
+				}
+				diffBoards(t, engineBoard(p), refBoard(reference.Rank(entries, pts)))
+				checkRankIndex(t, p)
+			}
+			moved := clonePts(pts)
+			for k := range moved {
+				moved[k] += 1.5
+				break
+			}
+			moved2 := clonePts(moved)
+			for k := range moved2 {
+				moved2[k] -= 4
+			}
+			for _, sp := range []map[int32]float64{moved, moved2, pts} {
+				st := p.Run(snapshotOf(t, sp))
+				want := ctrl.Run(snapshotOf(t, sp))
+				if st.Repeated || want.Repeated {
+					t.Fatalf("moved points repeated the last cycle: %+v", st)
+				}
+				diffBoards(t, engineBoard(p), refBoard(reference.Rank(entries, sp)))
+				if g, w := p.ChangedEntries().ToArray(), ctrl.ChangedEntries().ToArray(); !slices.Equal(g, w) {
+					t.Fatalf("changed entries %v after repeats, %v without", head(g), head(w))
+				}
+				if g, w := p.ChangedPages().ToArray(), ctrl.ChangedPages().ToArray(); !slices.Equal(g, w) {
+					t.Fatalf("changed pages %v after repeats, %v without", head(g), head(w))
+				}
+			}
+			// A derived partition on the points of its parent's last Run: it ranks.
+			e := entries[0]
+			e.EntryID = 1 << 40
+			q, err := p.Derive(nil, []engine.Entry{e})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := q.Run(snapshotOf(t, pts))
+			c, _ := q.FindContest(e.ContestID)
+			i, ok := q.FindEntry(c, e.EntryID)
+			if !ok || !q.ChangedEntries().Contains(uint32(i)) || st.Repeated {
+				t.Fatalf("a derived partition's first Run on its parent's points: stats %+v, new entry changed %v", st, ok && q.ChangedEntries().Contains(uint32(i)))
+			}
+			diffBoards(t, engineBoard(q), refBoard(reference.Rank(append(slices.Clone(entries), e), pts)))
+			if st := q.Run(snapshotOf(t, pts)); !st.Repeated || st.ChangedEntries != 0 {
+				t.Fatalf("the derived partition's second Run on the same points: %+v, want a repeat", st)
+			}
+		})
+	}
+}
