@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -347,8 +348,8 @@ func TestUserEntries(t *testing.T) {
 			if len(inParts) > 1 {
 				split++ // entries in two partitions, each ranked with its own partition's points
 			}
-			if n := f.store.calls.Load(); mid == liveMatch && n != 4 {
-				t.Fatalf("user %d: %d store calls, want 4 (match, users, contests, match partitions)", u, n)
+			if n := f.store.calls.Load(); mid == liveMatch && n != 5 {
+				t.Fatalf("user %d: %d store calls, want 5 (match, users, contests, match partitions, entries)", u, n)
 			}
 		}
 		if checked < 20 {
@@ -357,6 +358,108 @@ func TestUserEntries(t *testing.T) {
 		if mid == liveMatch && split < 5 {
 			t.Fatalf("only %d users with entries in two partitions checked", split)
 		}
+	}
+}
+
+// TestUserEntriesOlderForm: a user record of a build before "ents" carries its entries'
+// teams and lineups ("entries", records.User.Lined): the user answer ranks them from it,
+// without reading their entry records (deleted here), in 4 store calls.
+func TestUserEntriesOlderForm(t *testing.T) {
+	f := newFixtureCopy()
+	md := f.matches[liveMatch]
+	srv, _ := newTestServer(t, f.store, nil)
+	where := map[int64]reference.Row{}
+	for _, rows := range md.ranked {
+		for _, r := range rows {
+			where[r.EntryID] = r
+		}
+	}
+	checked := 0
+	for u, ids := range md.users {
+		if len(ids) < 2 {
+			continue
+		}
+		byPart := map[int32][]records.Entry{}
+		for _, id := range ids {
+			e := md.entries[id]
+			part := md.part[e.ContestID]
+			byPart[part] = append(byPart[part], records.Entry{ID: id, Contest: e.ContestID, Team: e.TeamID,
+				Lineup: records.Lineup{Players: e.Players, Captain: e.Captain, Vice: e.ViceCaptain}})
+			f.store.del(records.Live, records.SetEntry, records.IDKey(id))
+		}
+		for part, es := range byPart {
+			var old []byte // the older form: count, then each entry's id, contest, team and lineup
+			old = binary.AppendUvarint(old, uint64(len(es)))
+			for _, e := range es {
+				old = binary.AppendVarint(old, e.ID)
+				old = binary.AppendVarint(old, e.Contest)
+				old = binary.AppendVarint(old, e.Team)
+				old = records.AppendLineup(old, e.Players, e.Captain, e.Vice)
+			}
+			f.store.put(records.Live, records.Record{Set: records.SetUser, Key: records.UserKey(liveMatch, u, part),
+				Bins: records.Bins{"match": int64(liveMatch), "user": u, "part": int64(part), "entries": old}})
+		}
+		var got tUser
+		f.store.resetCounts()
+		fetch(t, srv, fmt.Sprintf("/v1/users/%d/entries?match_id=%d", u, liveMatch), 200, &got)
+		if len(got.Entries) != len(ids) {
+			t.Fatalf("user %d: %+v, want %d entries", u, got, len(ids))
+		}
+		for _, e := range got.Entries {
+			w := where[e.EntryID]
+			if e.Rank == nil || *e.Rank != int64(w.Rank) || e.Points == nil || string(*e.Points) != wantPoints(w.Points) {
+				t.Fatalf("user %d entry %+v, want %+v", u, e, w)
+			}
+		}
+		if n := f.store.calls.Load(); n != 4 {
+			t.Fatalf("user %d: %d store calls, want 4 (match, users, contests, match partitions)", u, n)
+		}
+		if checked++; checked == 10 {
+			break
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d users checked", checked)
+	}
+}
+
+// TestUserEntriesNoEntryRecord: an entry its user record lists whose entry record is
+// absent (not written yet) is listed without rank; one whose entry record is in
+// another contest (moved, between the two writes) makes the answer read again, then 503.
+func TestUserEntriesNoEntryRecord(t *testing.T) {
+	f := newFixtureCopy()
+	md := f.matches[liveMatch]
+	srv, _ := newTestServer(t, f.store, nil)
+	var u int64
+	for id, ids := range md.users {
+		if len(ids) >= 2 {
+			u = id
+			break
+		}
+	}
+	ids := md.users[u]
+	f.store.del(records.Live, records.SetEntry, records.IDKey(ids[0]))
+	var got tUser
+	fetch(t, srv, fmt.Sprintf("/v1/users/%d/entries?match_id=%d", u, liveMatch), 200, &got)
+	ranked := 0
+	for _, e := range got.Entries {
+		if e.EntryID == ids[0] && (e.Rank != nil || e.Points != nil) {
+			t.Fatalf("entry %d without its entry record: %+v", ids[0], e)
+		}
+		if e.Rank != nil {
+			ranked++
+		}
+	}
+	if len(got.Entries) != len(ids) || ranked != len(ids)-1 {
+		t.Fatalf("user %d: %+v", u, got)
+	}
+	e := md.entries[ids[1]]
+	f.store.put(records.Live, records.Entry{ID: ids[1], Contest: e.ContestID + 1_000_000, Match: liveMatch, User: u, Team: e.TeamID,
+		Part: md.part[e.ContestID], Lineup: records.Lineup{Players: e.Players, Captain: e.Captain, Vice: e.ViceCaptain}}.Record())
+	var bad struct{ Error string }
+	fetch(t, srv, fmt.Sprintf("/v1/users/%d/entries?match_id=%d", u, liveMatch), 503, &bad)
+	if !strings.Contains(bad.Error, fmt.Sprintf("entry %d is in contest", ids[1])) {
+		t.Fatalf("%q", bad.Error)
 	}
 }
 

@@ -549,7 +549,9 @@ func (p *pages) find(id, pts int64, st records.Standing) (int64, error) {
 
 // GET /v1/users/{user_id}/entries?match_id=: the match's commit record (the partitions
 // holding the match), then the user's records of those partitions in one batch, then the
-// entries' contests and the match partition records of the user's partitions, together.
+// entries' contests, the match partition records of the user's partitions and the
+// entries' entry records (their lineups: a user record lists its entries' ids and
+// contests), together.
 func (s *Server) userEntries(r *request) (any, error) {
 	uid, err := pathID(r, "user_id")
 	if err != nil {
@@ -590,6 +592,16 @@ func (s *Server) userEntries(r *request) (any, error) {
 	for k, p := range parts {
 		partKeys[k] = records.MatchPartKey(mid, p)
 	}
+	// The entries whose lineups are in their entry records: all but those of a user
+	// record of an older build, which carried them (records.User.Lined).
+	var lineKeys []string
+	var lineOf []int
+	for k, e := range es {
+		if e.Lineup.Players == nil {
+			lineKeys = append(lineKeys, records.IDKey(e.ID))
+			lineOf = append(lineOf, k)
+		}
+	}
 	var out userEntries
 	tries := 0
 	err = s.consistent(ctx, "user", uid, func() error {
@@ -600,16 +612,19 @@ func (s *Server) userEntries(r *request) (any, error) {
 			}
 		}
 		var (
-			pbs  []records.Packed
-			pat  []string
-			perr error
-			wg   sync.WaitGroup
+			pbs, ebs   []records.Packed
+			pat        []string
+			perr, eerr error
+			wg         sync.WaitGroup
 		)
 		read := func() { pbs, pat, perr = s.getMany(ctx, uat, records.SetMatchPart, partKeys) }
+		readEntries := func() { ebs, _, eerr = s.getMany(ctx, uat, records.SetEntry, lineKeys) }
 		if s.local {
 			read() // a goroutine would cost more than the read
+			readEntries()
 		} else {
 			wg.Go(read) // overlap the round trips
+			wg.Go(readEntries)
 		}
 		bs, _, err := s.getMany(ctx, uat, records.SetContest, keys)
 		wg.Wait()
@@ -618,6 +633,12 @@ func (s *Server) userEntries(r *request) (any, error) {
 		}
 		if perr != nil {
 			return perr
+		}
+		if eerr != nil {
+			return eerr
+		}
+		if err := s.takeLineups(es, lineOf, ebs, mid); err != nil {
+			return err
 		}
 		mps := make(map[int32]records.MatchPart, len(parts))
 		for k, b := range pbs {
@@ -656,7 +677,7 @@ func (s *Server) userEntries(r *request) (any, error) {
 		at := map[partCycle]map[int32]int64{} // player points by partition and cycle
 		for _, e := range es {
 			c, ok := contests[e.Contest]
-			if !ok {
+			if !ok || e.Lineup.Players == nil { // no standings yet, or its entry record not written yet
 				out.Entries = append(out.Entries, userEntry{ContestID: e.Contest, EntryID: e.ID})
 				continue
 			}
@@ -696,6 +717,37 @@ func (s *Server) userEntries(r *request) (any, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// takeLineups sets the lineup of each entry es[lineOf[k]] from its entry record ebs[k]
+// (read by its id), nil where it has none. An entry record of another contest than its
+// user record lists was caught between a cycle's writes of the two (an entry moved): the
+// answer reads them again.
+func (s *Server) takeLineups(es []records.Entry, lineOf []int, ebs []records.Packed, match int64) error {
+	for k, b := range ebs {
+		e := &es[lineOf[k]]
+		e.Lineup = records.Lineup{}
+		if b == nil {
+			continue
+		}
+		var u records.Unpacked
+		err := u.Reset(b)
+		var rec records.Entry
+		if err == nil {
+			rec, err = records.EntryFromUnpacked(&u)
+		}
+		if err == nil && (rec.ID != e.ID || rec.Match != match || len(rec.Players) == 0) {
+			err = fmt.Errorf("record of entry %d holds entry %d of match %d with %d players: %w", e.ID, rec.ID, rec.Match, len(rec.Players), records.ErrCorrupt)
+		}
+		if err != nil {
+			return s.corrupt("entry", e.ID, err)
+		}
+		if rec.Contest != e.Contest || rec.Part != e.Part {
+			return mixed("entry %d is in contest %d (partition %d), its user's record lists it in contest %d (partition %d)", e.ID, rec.Contest, rec.Part, e.Contest, e.Part)
+		}
+		e.Team, e.Lineup = rec.Team, rec.Lineup
+	}
+	return nil
 }
 
 // readUser reads the user's records of every partition holding match m in one batch

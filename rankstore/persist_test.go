@@ -137,7 +137,8 @@ func TestLoadsOldForm(t *testing.T) {
 		{records.Live, records.SetEntry, "9001", func(p records.Packed) (any, any, error) { v, err := records.EntryFrom(p); return v, e, err }},
 		{records.Live, records.SetUser, "7/42/2", func(p records.Packed) (any, any, error) {
 			v, err := records.UserFrom(p)
-			return v, records.User{Match: 7, User: 42, Part: 2, Entries: []records.Entry{e}}, err
+			// The form of the build that saved the file: each entry's team and lineup in it.
+			return v, records.User{Match: 7, User: 42, Part: 2, Entries: []records.Entry{e}, Lined: true}, err
 		}},
 		{records.Live, records.SetContest, "55", func(p records.Packed) (any, any, error) { v, err := records.ContestFrom(p); return v, c14, err }},
 		{records.Live, records.SetContest, "55", func(p records.Packed) (any, any, error) {

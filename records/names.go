@@ -63,6 +63,7 @@ const (
 	codeUser
 	codeWCycle
 	codeWEpoch
+	codeEnts
 	codeEnd // one past the last code
 )
 
@@ -97,6 +98,7 @@ var codedNames = [codeEnd - codeBase]string{
 	codeUser - codeBase:     "user",
 	codeWCycle - codeBase:   FenceCycleBin,
 	codeWEpoch - codeBase:   FenceEpochBin,
+	codeEnts - codeBase:     "ents",
 }
 
 // nameCodes maps a well-known name to its code.

@@ -19,7 +19,7 @@ import (
 func TestNameCodes(t *testing.T) {
 	pinned := []string{"as_of", "chunk", "chunks", "contest", "contests", "cycle", "entries", "hist", "id", "ids",
 		"lineup", "log", "match", "p_as_of", "p_cycle", "p_hist", "p_rows", "p_total", "page", "page_size", "part",
-		"parts", "rows", "state", "team", "total", "user", "w_cycle", "w_epoch"}
+		"parts", "rows", "state", "team", "total", "user", "w_cycle", "w_epoch", "ents"}
 	if !slices.Equal(codedNames[:], pinned) {
 		t.Fatalf("codedNames changed:\n%q\nwant (append only)\n%q", codedNames, pinned)
 	}
@@ -96,8 +96,8 @@ func TestOldForm(t *testing.T) {
 		value     any
 	}{
 		{"entry", oldEntry, SetEntry, withFence(e.Record().Bins), func(f Fields) (any, error) { return EntryFrom(f) }, e},
-		{"user", oldUser, SetUser, withFence(User{Match: 7, User: 42, Part: 2, Entries: []Entry{e}}.Record().Bins),
-			func(f Fields) (any, error) { return UserFrom(f) }, User{Match: 7, User: 42, Part: 2, Entries: []Entry{e}}},
+		{"user", oldUser, SetUser, withFence(linedUserBins(User{Match: 7, User: 42, Part: 2, Entries: []Entry{e}})),
+			func(f Fields) (any, error) { return UserFrom(f) }, User{Match: 7, User: 42, Part: 2, Entries: []Entry{e}, Lined: true}},
 		{"contest", oldContest, SetContest, contest, func(f Fields) (any, error) {
 			c, ok, err := ContestAt(f, 13) // the previous version
 			if !ok {

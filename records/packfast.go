@@ -186,9 +186,9 @@ func (a *Arena) Entry(h EntryHead, lineup []byte) Packed {
 	return p.b
 }
 
-// UserEncoder encodes a user record's entries bin one entry at a time, as User.Pack
-// does from User.Entries: the caller adds them in the record's order (contest, then
-// entry id, ascending). The zero value is ready; Reset reuses its buffer.
+// UserEncoder encodes a user record's ents bin one entry at a time, as User.Pack does
+// from User.Entries: the caller adds them in the record's order (contest, then entry
+// id, ascending). The zero value is ready; Reset reuses its buffer.
 type UserEncoder struct {
 	n    int
 	body []byte // the entries after the count
@@ -197,12 +197,10 @@ type UserEncoder struct {
 // Reset empties the encoder, keeping its buffer.
 func (e *UserEncoder) Reset() { e.n, e.body = 0, e.body[:0] }
 
-// Add appends an entry with its encoded lineup (AppendLineup's bytes).
-func (e *UserEncoder) Add(id, contest, team int64, lineup []byte) {
+// Add appends an entry: its id and contest.
+func (e *UserEncoder) Add(id, contest int64) {
 	e.body = binary.AppendVarint(e.body, id)
 	e.body = binary.AppendVarint(e.body, contest)
-	e.body = binary.AppendVarint(e.body, team)
-	e.body = append(e.body, lineup...)
 	e.n++
 }
 
@@ -215,7 +213,7 @@ func (a *Arena) User(match, user int64, part int32, e *UserEncoder) Packed {
 	el := uvarintLen(uint64(e.n)) + len(e.body)
 	p := packer{b: a.take(uvarintLen(4) + bytesSize(el) + intSize(match) + intSize(int64(part)) + intSize(user))}
 	p.b = append(p.b, 4) // the bin count
-	p.bytesHead(codeEntries, el)
+	p.bytesHead(codeEnts, el)
 	p.b = binary.AppendUvarint(p.b, uint64(e.n))
 	p.b = append(p.b, e.body...)
 	p.int(codeMatch, match)

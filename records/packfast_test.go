@@ -16,7 +16,6 @@ import (
 func TestArenaReset(t *testing.T) {
 	lin := AppendLineup(nil, []int32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 1, 2)
 	var ue UserEncoder
-	big := bytes.Repeat(lin, arenaChunk/len(lin)+1) // a user record past a chunk
 	pack := func(a *Arena, round int) [][]byte {
 		out := make([][]byte, 0, 3001)
 		for k := range 3000 { // ~3 chunks of entry records
@@ -24,7 +23,9 @@ func TestArenaReset(t *testing.T) {
 			out = append(out, a.Entry(h, lin))
 			if k == 1500 {
 				ue.Reset()
-				ue.Add(int64(k), 2, 3, big)
+				for j := range arenaChunk/2 + 1 { // a user record past a chunk: >= 2 bytes an entry
+					ue.Add(int64(k+j), 2)
+				}
 				out = append(out, a.User(94_000, int64(k+round), 9, &ue))
 			}
 		}

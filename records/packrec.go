@@ -256,11 +256,11 @@ func (e Entry) PackedRecord() Record {
 
 // Pack packs the user's SetUser record: what EncodeBins gives for u.Record().Bins.
 func (u User) Pack() Packed {
-	el := u.entriesSize()
+	el := u.entsSize()
 	p := newPacker(4, bytesSize(el)+intSize(u.Match)+intSize(int64(u.Part))+intSize(u.User))
-	p.bytesHead(codeEntries, el)
+	p.bytesHead(codeEnts, el)
 	w := writer{b: p.b}
-	w.userEntries(u.Entries)
+	w.userEnts(u.Entries)
 	p.b = w.b
 	p.int(codeMatch, u.Match)
 	p.int(codePart, int64(u.Part))

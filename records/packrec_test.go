@@ -491,7 +491,7 @@ func TestFastPackers(t *testing.T) {
 				want = u.Pack()
 				ue.Reset()
 				for _, e := range u.Entries {
-					ue.Add(e.ID, e.Contest, e.Team, AppendLineup(nil, e.Players, e.Captain, e.Vice))
+					ue.Add(e.ID, e.Contest)
 				}
 				if ue.Len() != len(u.Entries) {
 					t.Fatalf("UserEncoder.Len %d after %d entries", ue.Len(), len(u.Entries))
@@ -540,7 +540,7 @@ func BenchmarkFastPackers(b *testing.B) {
 		_ = a.Entry(h, lin)
 		ue.Reset()
 		for range 3 {
-			ue.Add(e.ID, e.Contest, e.Team, lin)
+			ue.Add(e.ID, e.Contest)
 		}
 		_ = a.User(e.Match, e.User, e.Part, &ue)
 	}

@@ -26,7 +26,10 @@ func TestRoundTrips(t *testing.T) {
 		"contest": {Contest{5, 1, 2, 200, 4, 100, hist, rows}.Record(), func(b Fields) (any, error) { return ContestFrom(b) }, Contest{5, 1, 2, 200, 4, 100, hist, rows}},
 		"page":    {Page{5, 3, 2, rows}.Record(), func(b Fields) (any, error) { return PageFrom(b) }, Page{5, 3, 2, rows}},
 		"entry":   {Entry{9, 5, 1, 90, 5, 3, l}.Record(), func(b Fields) (any, error) { return EntryFrom(b) }, Entry{9, 5, 1, 90, 5, 3, l}},
-		"user":    {User{1, 90, 3, []Entry{{9, 5, 1, 90, 5, 3, l}}}.Record(), func(b Fields) (any, error) { return UserFrom(b) }, User{1, 90, 3, []Entry{{9, 5, 1, 90, 5, 3, l}}}},
+		"user": {User{Match: 1, User: 90, Part: 3, Entries: []Entry{{9, 5, 1, 90, 5, 3, l}}}.Record(), func(b Fields) (any, error) { return UserFrom(b) },
+			User{Match: 1, User: 90, Part: 3, Entries: []Entry{{ID: 9, Contest: 5, Match: 1, User: 90, Part: 3}}}}, // team and lineup: in the entry record
+		"user, the older form": {Record{Set: SetUser, Bins: linedUserBins(User{Match: 1, User: 90, Part: 3, Entries: []Entry{{9, 5, 1, 90, 5, 3, l}}})},
+			func(b Fields) (any, error) { return UserFrom(b) }, User{Match: 1, User: 90, Part: 3, Entries: []Entry{{9, 5, 1, 90, 5, 3, l}}, Lined: true}},
 		"chunk":   {ContestChunk{1, 3, 0, 2, []ContestSize{{5, 4}, {6, 2}}}.Record(), func(b Fields) (any, error) { return ContestChunkFrom(b) }, ContestChunk{1, 3, 0, 2, []ContestSize{{5, 4}, {6, 2}}}},
 		"matches": {Matches{[]int64{1, 2}}.Record(), func(b Fields) (any, error) { return MatchesFrom(b) }, Matches{[]int64{1, 2}}},
 	} {
@@ -134,6 +137,7 @@ func FuzzDecode(f *testing.F) {
 		DecodeIDs(b)
 		EntryFrom(Bins{"lineup": b})
 		UserFrom(Bins{"entries": b})
+		UserFrom(Bins{"ents": b})
 		ContestChunkFrom(Bins{"contests": b})
 		// b as a whole packed record: CheckPacked and the getters agree with DecodeBins.
 		bins, err := DecodeBins(b)
@@ -373,4 +377,18 @@ func TestMergeLogs(t *testing.T) {
 	if got := MergeLogs(a, nil); !reflect.DeepEqual(got, a) {
 		t.Errorf("merge with nothing changed the log")
 	}
+}
+
+// linedUserBins are the bins of u's user record in the form of the builds before "ents"
+// (User.Lined): each entry's id, contest, team and lineup in an "entries" bin.
+func linedUserBins(u User) Bins {
+	var w writer
+	w.u(uint64(len(u.Entries)))
+	for _, e := range u.Entries {
+		w.i(e.ID)
+		w.i(e.Contest)
+		w.i(e.Team)
+		w.lineup(e.Lineup)
+	}
+	return Bins{"match": u.Match, "user": u.User, "part": int64(u.Part), "entries": w.b}
 }

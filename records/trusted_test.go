@@ -99,7 +99,7 @@ func TestArenaTrustedRecords(t *testing.T) {
 		want = append(want, e.Pack())
 		var enc UserEncoder
 		for _, ue := range u.Entries {
-			enc.Add(ue.ID, ue.Contest, ue.Team, AppendLineup(nil, ue.Players, ue.Captain, ue.Vice))
+			enc.Add(ue.ID, ue.Contest)
 		}
 		recs = append(recs, a.UserRecord(u.Match, u.User, u.Part, &enc))
 		want = append(want, u.Pack())

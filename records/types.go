@@ -187,49 +187,64 @@ func DecodeLineup(b []byte) (Lineup, error) {
 
 // User is the SetUser record: a user's entries of one match in one entries partition
 // (its writer's: a user's entries in other partitions are in their own records).
+//
+// The record lists each entry's id and contest (the "ents" bin): what a user answer
+// needs to read the entries' contests, and their entry records for their lineups. A
+// record of a build before this form (its "entries" bin: each entry's id, contest, team
+// and lineup, ~50 bytes an entry where "ents" takes ~7) still decodes, with Lined set.
 type User struct {
 	Match, User int64
 	Part        int32
-	Entries     []Entry
+	// Entries: ID and Contest, and Match, User and Part from the record; Team and
+	// Lineup only when Lined.
+	Entries []Entry
+	// Lined: the record is of the older form, its entries' Team and Lineup decoded
+	// from it. A record written by this build has them in its entries' entry records.
+	Lined bool
 }
 
 func (u User) Record() Record {
-	w := writer{b: make([]byte, 0, u.entriesSize())}
-	w.userEntries(u.Entries)
-	return Record{Set: SetUser, Key: UserKey(u.Match, u.User, u.Part), Bins: Bins{"match": u.Match, "user": u.User, "part": int64(u.Part), "entries": w.b}}
+	w := writer{b: make([]byte, 0, u.entsSize())}
+	w.userEnts(u.Entries)
+	return Record{Set: SetUser, Key: UserKey(u.Match, u.User, u.Part), Bins: Bins{"match": u.Match, "user": u.User, "part": int64(u.Part), "ents": w.b}}
 }
 
-// entriesSize is the length of the user's packed entries bin.
-func (u User) entriesSize() int {
+// entsSize is the length of the user's packed ents bin.
+func (u User) entsSize() int {
 	size := uvarintLen(uint64(len(u.Entries)))
 	for _, e := range u.Entries {
-		size += uvarintLen(zigzag(e.ID)) + uvarintLen(zigzag(e.Contest)) + uvarintLen(zigzag(e.Team)) + lineupSize(e.Lineup)
+		size += uvarintLen(zigzag(e.ID)) + uvarintLen(zigzag(e.Contest))
 	}
 	return size
 }
 
-// userEntries appends a user's entries bin: the count, then each entry's id, contest,
-// team and lineup.
-func (w *writer) userEntries(es []Entry) {
+// userEnts appends a user's ents bin: the count, then each entry's id and contest.
+func (w *writer) userEnts(es []Entry) {
 	w.u(uint64(len(es)))
 	for _, e := range es {
 		w.i(e.ID)
 		w.i(e.Contest)
-		w.i(e.Team)
-		w.lineup(e.Lineup)
 	}
 }
 
-// UserFrom decodes a SetUser record.
+// UserFrom decodes a SetUser record, of either form (User.Lined).
 func UserFrom[F Fields](b F) (User, error) {
 	u := User{Match: b.Int("match"), User: b.Int("user"), Part: int32(b.Int("part"))}
-	r := reader{b: b.Bytes("entries")}
+	ents := b.Bytes("ents")
+	u.Lined = ents == nil
+	if u.Lined {
+		ents = b.Bytes("entries") // the older form
+	}
+	r := reader{b: ents}
 	u.Entries = make([]Entry, r.n())
 	for k := range u.Entries {
 		e := &u.Entries[k]
-		e.ID, e.Contest, e.Team = r.i(), r.i(), r.i()
+		e.ID, e.Contest = r.i(), r.i()
 		e.Match, e.User, e.Part = u.Match, u.User, u.Part
-		e.Lineup = r.lineup()
+		if u.Lined {
+			e.Team = r.i()
+			e.Lineup = r.lineup()
+		}
 	}
 	return u, r.done("user entries")
 }

@@ -1516,7 +1516,7 @@ func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, hav
 							continue
 						}
 						for _, i := range idx {
-							up.add(g, packs[gi[g]], int(i))
+							up.add(packs[gi[g]], int(i))
 						}
 					}
 					if up.none() {
@@ -1581,7 +1581,7 @@ func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, hav
 			dst := s.recs
 			if packs != nil {
 				up := s.userPacker()
-				walk(t, func(gi, e int) { up.add(groups[gi], packs[gi], e) }, up.mark)
+				walk(t, func(gi, e int) { up.add(packs[gi], e) }, up.mark)
 				dst = up.flush(m.id, dst)
 				up.done(dst)
 				return dst
@@ -1614,25 +1614,17 @@ func sortEntries(es []records.Entry) {
 	})
 }
 
-// userScratch is the reusable memory in which one goroutine gathers a user's entries,
-// lineups included, before packing the user's record.
+// userScratch is the reusable memory in which one goroutine gathers a user's entries
+// before packing the user's record.
 type userScratch struct {
 	entries []records.Entry
-	players []int32 // the entries' lineups, one after the other
-	lineup  []byte  // one entry's, encoded
 	enc     records.UserEncoder
 }
 
-// add gathers entry i of group g.
+// add gathers entry i of group g: what its user's record lists of it.
 func (s *userScratch) add(m *match, g *group, i int) {
 	p := g.part
-	at := len(s.players)
-	var capt, vice int32
-	// A lineup is a slice of players: one that append moves keeps the old array, so the
-	// lineups gathered before stay as they were.
-	s.players, capt, vice = p.Lineup(i, s.players)
-	s.entries = append(s.entries, records.Entry{ID: p.EntryID(i), Contest: p.Contest(contestOf(p, i)).ID, Match: m.id, Part: g.pid,
-		User: p.UserID(i), Team: p.TeamID(i), Lineup: records.Lineup{Players: s.players[at:len(s.players):len(s.players)], Captain: capt, Vice: vice}})
+	s.entries = append(s.entries, records.Entry{ID: p.EntryID(i), Contest: p.Contest(contestOf(p, i)).ID})
 }
 
 // record packs the user record of the entries gathered into arena (the bytes of
@@ -1642,11 +1634,9 @@ func (s *userScratch) record(match, user int64, part int32, arena *records.Arena
 	sortEntries(s.entries)
 	s.enc.Reset()
 	for _, e := range s.entries {
-		s.lineup = records.AppendLineup(s.lineup[:0], e.Lineup.Players, e.Lineup.Captain, e.Lineup.Vice)
-		s.enc.Add(e.ID, e.Contest, e.Team, s.lineup)
+		s.enc.Add(e.ID, e.Contest)
 	}
-	clear(s.entries) // their lineups point into players
-	s.entries, s.players = s.entries[:0], s.players[:0]
+	s.entries = s.entries[:0]
 	keys.User(match, user, part)
 	return arena.UserRecord(match, user, part, &s.enc)
 }

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"math"
 	"slices"
 	"unsafe"
 
@@ -12,9 +11,10 @@ import (
 // The first writes: a replay's first cycle (and a final one) writes every entry record
 // and every user record once, 8.4M records at 5.6M entries. They are packed here from
 // the partitions' columns (records.Arena, records.EntryHead, records.UserEncoder): each
-// team's lineup encoded once per group and copied into the records of its entries and
-// their users, no records.Entry or Lineup built per entry, the bytes of a task's
-// records and their keys taken a chunk at a time. The bytes are those of entryPacked and
+// team's lineup encoded once per group and copied into the records of its entries (a
+// user record lists its entries' ids and contests, records.User), no records.Entry or
+// Lineup built per entry, the bytes of a task's records and their keys taken a chunk
+// at a time. The bytes are those of entryPacked and
 // userScratch (TestFirstWritesBytes).
 
 // teamLineups are the lineups of a partition's teams, each encoded once
@@ -169,83 +169,31 @@ func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 	return dst
 }
 
-// groupPack is what the user records of a first write read of a group, built once per
-// cycle: its teams' lineups encoded, and each entry's row (packRow: its contest, a
-// binary search per entry otherwise, and its team's id and lineup).
+// groupPack is what the first writes read of a group, built once per cycle: its teams'
+// lineups encoded (for its entry records), and each entry's row (packRow: its contest,
+// a binary search per entry otherwise, and its id) for its users' records.
 type groupPack struct {
 	lin  teamLineups
-	rows []packRow // entry -> what its users' records take of it
-	// contest: entry -> its contest's index, where rows cannot be (lin over 4 GiB)
-	contest []uint32
+	rows []userEnt // entry -> what its users' records take of it
 }
 
-// packRow is what a user record takes of one entry of a group, its fields side by side.
-// A user's entries lie at random rows of their groups (gen's users hold ~13 entries in
-// as many contests): gathered from the partition's columns, each cost a cache miss per
-// column and then its team's row (id, lineup offset) and lineup, one after the other;
-// from a packRow, one line, and its lineup's place is known at once (userPacker.flush
-// prefetches both ahead).
-type packRow struct {
-	contest, id, team int64
-	lin, linEnd       uint32 // the team's lineup: groupPack.lin.b[lin:linEnd]
-}
-
-// packRowsMaxLineups: a group whose lineups take more bytes has no rows (their offsets
-// are uint32): its user records read the columns. A variable for tests.
-var packRowsMaxLineups = math.MaxUint32
-
+// A group's rows: what a user record takes of each entry (userEnt), side by side. A
+// user's entries lie at random rows of their groups (gen's users hold ~13 entries in as
+// many contests): gathered from the partition's columns, each cost a cache miss per
+// column; from a row, one (userPacker.flush prefetches them ahead).
 func newGroupPack(p *engine.Partition) *groupPack {
-	gp := &groupPack{lin: encodeTeamLineups(p, teamLineups{})}
-	if len(gp.lin.b) > packRowsMaxLineups {
-		gp.contest = make([]uint32, p.NumEntries())
-		for c := range p.NumContests() {
-			ct := p.Contest(c)
-			for i := ct.Start; i < ct.End; i++ {
-				gp.contest[i] = uint32(c)
-			}
-		}
-		return gp
-	}
-	gp.rows = make([]packRow, p.NumEntries())
-	off := gp.lin.off
+	gp := &groupPack{lin: encodeTeamLineups(p, teamLineups{}), rows: make([]userEnt, p.NumEntries())}
 	for c := range p.NumContests() {
 		ct := p.Contest(c)
 		for i := ct.Start; i < ct.End; i++ {
-			t := p.TeamIndex(i)
-			gp.rows[i] = packRow{contest: ct.ID, id: p.EntryID(i), team: p.TeamIDAt(t), lin: uint32(off[t]), linEnd: uint32(off[t+1])}
+			gp.rows[i] = userEnt{contest: ct.ID, id: p.EntryID(i)}
 		}
 	}
 	return gp
 }
 
-// ent is entry i of g (whose groupPack gp is) as a user record takes it.
-func (gp *groupPack) ent(g *group, i int) userEnt {
-	if gp.rows != nil {
-		r := &gp.rows[i]
-		return userEnt{contest: r.contest, id: r.id, team: r.team, lineup: gp.lin.b[r.lin:r.linEnd]}
-	}
-	p := g.part
-	t := p.TeamIndex(i)
-	return userEnt{contest: p.ContestID(int(gp.contest[i])), id: p.EntryID(i), team: p.TeamIDAt(t), lineup: gp.lin.of(t)}
-}
-
-// touch prefetches entry i's row (rows: nothing otherwise).
-func (gp *groupPack) touch(i int) {
-	if gp.rows != nil {
-		prefetch(unsafe.Pointer(&gp.rows[i]))
-	}
-}
-
-// touchLineup prefetches entry i's lineup bytes: its row is read (touched before).
-func (gp *groupPack) touchLineup(i int) {
-	if gp.rows != nil {
-		r := &gp.rows[i]
-		if r.linEnd > r.lin {
-			prefetch(unsafe.Pointer(&gp.lin.b[r.lin]))
-			prefetch(unsafe.Pointer(&gp.lin.b[r.linEnd-1]))
-		}
-	}
-}
+// touch prefetches entry i's row.
+func (gp *groupPack) touch(i int) { prefetch(unsafe.Pointer(&gp.rows[i])) }
 
 // groupPacks builds the groupPack of each of groups, in parallel.
 func groupPacks(groups []*group) []*groupPack {
@@ -310,11 +258,8 @@ func splitWhole(whole []*group, shards []*shard, bulk []bool) (shared [][]*group
 	return shared, rest
 }
 
-// userEnt is one entry of a user record being gathered.
-type userEnt struct {
-	contest, id, team int64
-	lineup            []byte // its team's, in a groupPack
-}
+// userEnt is one entry of a user record being gathered: what the record lists of it.
+type userEnt struct{ contest, id int64 }
 
 // userPacker is the reusable memory in which one goroutine gathers users' entries and
 // packs their records (userScratch's records, from groupPacks). add only notes an
@@ -330,9 +275,8 @@ type userPacker struct {
 	keys  *records.Keys
 }
 
-// packRef is an entry added to a userPacker: row i of g, whose groupPack is gp.
+// packRef is an entry added to a userPacker: row i of the group whose groupPack is gp.
 type packRef struct {
-	g  *group
 	gp *groupPack
 	i  int
 }
@@ -344,12 +288,8 @@ type packMark struct {
 	end  int
 }
 
-// Prefetch distances of flush, in entries: rows packRowsAhead entries ahead, lineups
-// (read from rows prefetched before) packLineupsAhead.
-const (
-	packRowsAhead    = 16
-	packLineupsAhead = 8
-)
+// packRowsAhead: flush prefetches rows so many entries ahead.
+const packRowsAhead = 16
 
 // userPacker is s's userPacker, packing into s's arena and keys.
 func (s *taskScratch) userPacker() *userPacker {
@@ -357,9 +297,9 @@ func (s *taskScratch) userPacker() *userPacker {
 	return &s.users
 }
 
-// add notes entry i of group g, whose groupPack is gp, for the next mark.
-func (u *userPacker) add(g *group, gp *groupPack, i int) {
-	u.refs = append(u.refs, packRef{g, gp, i})
+// add notes entry i of the group whose groupPack is gp, for the next mark.
+func (u *userPacker) add(gp *groupPack, i int) {
+	u.refs = append(u.refs, packRef{gp, i})
 }
 
 // none reports whether no entry was added since the last mark.
@@ -380,19 +320,13 @@ func (u *userPacker) flush(match int64, dst []records.Record) []records.Record {
 	for k := range min(len(refs), packRowsAhead) {
 		refs[k].gp.touch(refs[k].i)
 	}
-	for k := range min(len(refs), packLineupsAhead) {
-		refs[k].gp.touchLineup(refs[k].i)
-	}
 	j := 0
 	for _, mk := range u.marks {
 		for ; j < mk.end; j++ {
 			if k := j + packRowsAhead; k < len(refs) {
 				refs[k].gp.touch(refs[k].i)
 			}
-			if k := j + packLineupsAhead; k < len(refs) {
-				refs[k].gp.touchLineup(refs[k].i)
-			}
-			u.ents = append(u.ents, refs[j].gp.ent(refs[j].g, refs[j].i))
+			u.ents = append(u.ents, refs[j].gp.rows[refs[j].i])
 		}
 		dst = append(dst, u.pack(match, mk.user, mk.part))
 	}
@@ -410,9 +344,8 @@ func (u *userPacker) pack(match, user int64, part int32) records.Record {
 	}
 	u.enc.Reset()
 	for _, e := range u.ents {
-		u.enc.Add(e.id, e.contest, e.team, e.lineup)
+		u.enc.Add(e.id, e.contest)
 	}
-	clear(u.ents) // their lineups are a groupPack's
 	u.ents = u.ents[:0]
 	u.keys.User(match, user, part)
 	return u.arena.UserRecord(match, user, part, &u.enc)

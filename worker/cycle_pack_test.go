@@ -23,23 +23,15 @@ func TestFirstWritesBytes(t *testing.T) {
 		groupEntries  int
 		users         int64
 		wantManyGroup bool
-		perTask       int  // entriesPerTask, 0: as it is
-		columns       bool // groupPacks without rows (packRowsMaxLineups)
+		perTask       int // entriesPerTask, 0: as it is
 	}{
-		{"one group per partition", 1 << 16, 700, false, 0, false},
-		{"many groups per partition", 64, 300, true, 0, false},
+		{"one group per partition", 1 << 16, 700, false, 0},
+		{"many groups per partition", 64, 300, true, 0},
 		// A group's entry records packed in many tasks from its users' groupPack.
-		{"one group per partition, runs of contests", 1 << 16, 700, false, 50, false},
-		{"many groups per partition, runs of contests", 64, 300, true, 20, false},
-		// Users' entries read from the partitions' columns, not from packRows.
-		{"one group per partition, from the columns", 1 << 16, 700, false, 0, true},
-		{"many groups per partition, from the columns", 64, 300, true, 0, true},
+		{"one group per partition, runs of contests", 1 << 16, 700, false, 50},
+		{"many groups per partition, runs of contests", 64, 300, true, 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.columns {
-				defer func(n int) { packRowsMaxLineups = n }(packRowsMaxLineups)
-				packRowsMaxLineups = -1
-			}
 			if tc.perTask > 0 {
 				defer func(n int) { entriesPerTask = n }(entriesPerTask)
 				entriesPerTask = tc.perTask

@@ -145,8 +145,9 @@ func TestMovedCycleWriteOrder(t *testing.T) {
 // TestRestartKeepsUnchangedRecords: a restarted worker over the same store (its live
 // namespace kept, as a node's saved one loaded back) rebuilds every entry and user record
 // in its first cycle, and the store keeps those it holds already unchanged (their
-// generation stays 1) instead of writing them again; the entry whose team changed
-// while the worker was down, and its user's record, are written.
+// generation stays 1) instead of writing them again; the entries whose team changed
+// while the worker was down are written, and the user records whose list of entries
+// changed (a user record lists ids and contests: a team edit alone leaves it).
 func TestRestartKeepsUnchangedRecords(t *testing.T) {
 	const n = 3000
 	cfg := DefaultConfig()
@@ -159,8 +160,13 @@ func TestRestartKeepsUnchangedRecords(t *testing.T) {
 		for s.made < s.n {
 			b := s.batch(1000)
 			for i := range b.Entries {
-				if e := &b.Entries[i].Event; change && e.EntryID == 100 {
-					e.TeamID += 10_000 // a team edit while the worker was down
+				// While the worker was down: entry 100 changed team and user, entry 103
+				// its team only.
+				if e := &b.Entries[i].Event; change && (e.EntryID == 100 || e.EntryID == 103) {
+					e.TeamID += 10_000
+					if e.EntryID == 100 {
+						e.UserID = 9_999
+					}
 				}
 			}
 			if err := w.Apply(ctx, b); err != nil {
@@ -202,18 +208,25 @@ func TestRestartKeepsUnchangedRecords(t *testing.T) {
 			rewritten++
 		}
 	}
-	if g := gen(records.SetEntry, records.IDKey(100)); g != 2 || rewritten != 1 {
-		t.Fatalf("restart: entry 100 generation %d (want 2: its team changed), %d entry records rewritten (want 1)", g, rewritten)
+	if g, g103 := gen(records.SetEntry, records.IDKey(100)), gen(records.SetEntry, records.IDKey(103)); g != 2 || g103 != 2 || rewritten != 2 {
+		t.Fatalf("restart: entries 100 and 103 generations %d, %d (want 2: their teams changed), %d entry records rewritten (want 2)", g, g103, rewritten)
 	}
 	if g := gen(records.SetUser, userKey); g != 2 {
-		t.Fatalf("restart: user record %s generation %d, want 2 (its entry changed)", userKey, g)
+		t.Fatalf("restart: user record %s generation %d, want 2 (entry 100 left it)", userKey, g)
+	}
+	if g := gen(records.SetUser, records.UserKey(1, 9_999, int32(mustPart(t, st, 100)))); g != 1 {
+		t.Fatalf("restart: entry 100's new user's record generation %d, want 1", g)
+	}
+	// A user record lists its entries' ids and contests: a team edit leaves it as it is.
+	if g := gen(records.SetUser, records.UserKey(1, 103/3+1, int32(mustPart(t, st, 103)))); g != 1 {
+		t.Fatalf("restart: entry 103's user record generation %d, want 1 (a team edit changes the entry record only)", g)
 	}
 	if g := gen(records.SetUser, records.UserKey(1, 1000/3+1, int32(mustPart(t, st, 1000)))); g != 1 {
 		t.Fatalf("restart: an unchanged user record rewritten (generation %d)", g)
 	}
 	// Every unchanged entry and (at least most) user records were kept.
-	if k := st.Kept() - kept0; k < n-1 {
-		t.Fatalf("restart: the store kept %d records, want at least the %d unchanged entries", k, n-1)
+	if k := st.Kept() - kept0; k < n-2 {
+		t.Fatalf("restart: the store kept %d records, want at least the %d unchanged entries", k, n-2)
 	}
 	if got, _, _ := st.Get(ctx, records.Live, records.SetEntry, records.IDKey(100)); got.Int("team") != e100.Int("team")+10_000 {
 		t.Fatalf("entry 100's team %d, want %d", got.Int("team"), e100.Int("team")+10_000)
