@@ -33,7 +33,8 @@ type matchWork struct {
 // and a completed match gets its final cycle, written to the complete namespace.
 //
 // The caught-up gate: nothing is published until the points and matches topics reached
-// the end offsets found at start; a partition still replaying takes no part (its
+// the end offsets found at start, nor, on a standalone node, until its start's replay
+// ended (idle_hold.go); a partition still replaying takes no part (its
 // contests are neither folded nor ranked), and a completed match waits for its final
 // cycle until every owned partition is caught up.
 func (w *Worker) Cycle(ctx context.Context, t Tick) error {
@@ -44,9 +45,14 @@ func (w *Worker) Cycle(ctx context.Context, t Tick) error {
 	}
 	w.mu.Lock()
 	gate := w.topicsCaughtUp()
+	hold := gate && w.holdStartLocked(w.now())
 	w.mu.Unlock()
 	if !gate {
 		w.log.Debug("cycle skipped: the points and matches topics are still replaying", "cycle", t.Cycle)
+		return nil
+	}
+	if hold {
+		w.log.Debug("cycle held: the start's replay has not ended", "cycle", t.Cycle)
 		return nil
 	}
 	begun := w.now()

@@ -81,7 +81,11 @@ type Config struct {
 	// grow by half its heap (--gc-percent 50), was its memory peak. 0 takes the default;
 	// negative leaves the collector as it is.
 	FinalGCPercent int
-	Engine         engine.Config
+	// StartHold is how long a standalone worker's cycles wait, from its first tick, for
+	// the start's replay to end before ranking the partitions caught up (idle_hold.go).
+	// 0 takes the default; negative: no hold.
+	StartHold time.Duration
+	Engine    engine.Config
 	// Cluster (not a flag: set by the process) makes the worker one of a cluster's: the
 	// coordinator commits matches (the SetMatch and SetMatches records, from the workers'
 	// cycle reports), so the worker writes only its partitions' own records. False (a
@@ -99,6 +103,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&c.MaxMatchEntries, prefix+"max-match-entries", 200_000_000, "most entries one match may hold; more are dead-lettered (match_full)")
 	fs.IntVar(&c.MaxPendingMatches, prefix+"max-pending-matches", 1000, "most matches held with points but no lifecycle event or entry yet; points for more are dead-lettered (unknown_match)")
 	fs.IntVar(&c.FinalGCPercent, prefix+"final-gc-percent", 10, "the Go garbage collector's target during a match's final cycle, put back after it (the node's memory peak is that cycle's; a negative value leaves the collector as it is)")
+	fs.DurationVar(&c.StartHold, prefix+"start-hold", 2*time.Minute, "at the start, cycles wait up to this long for every entries partition to catch up (nothing is ready before), then rank those caught up; a negative value ranks each partition as soon as it caught up (a cluster worker never waits)")
 	c.EntriesTopic, c.PointsTopic, c.MatchesTopic = "lb.entries", "lb.points", "lb.matches"
 	c.Engine = engine.DefaultConfig()
 	c.Engine.RegisterFlags(fs, prefix+"engine-")
@@ -126,6 +131,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.FinalGCPercent == 0 {
 		c.FinalGCPercent = d.FinalGCPercent
+	}
+	if c.StartHold == 0 {
+		c.StartHold = d.StartHold
 	}
 	if c.EntriesTopic == "" {
 		c.EntriesTopic = d.EntriesTopic
@@ -176,6 +184,9 @@ type Worker struct {
 	topicEnd  map[string]map[int32]int64
 	topicNext map[string]map[int32]int64
 	progress  chan struct{} // closed and replaced when ingest moves
+	// The start's hold (idle_hold.go): the first tick's time, and whether it ended.
+	holdSince time.Time
+	holdDone  bool
 
 	cycleMu   sync.Mutex // one cycle at a time
 	epoch     int64      // the epoch of the cycle running (its writes' fence), under cycleMu
