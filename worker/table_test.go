@@ -155,16 +155,35 @@ func TestTableFit(t *testing.T) {
 		tb.put(k+1, -k)
 	}
 	tb.fit()
-	if len(tb.slots) != 200 {
-		t.Fatalf("fit left %d slots for 100 keys, want 200", len(tb.slots))
+	if len(tb.slots) != 150 {
+		t.Fatalf("fit left %d slots for 100 keys, want 150 (two thirds full)", len(tb.slots))
 	}
 	for k := range int64(100) {
 		if v, ok := tb.get(k + 1); !ok || v != -k {
 			t.Fatalf("after fit: get(%d) = %d, %v; want %d", k+1, v, ok, -k)
 		}
 	}
-	tb.fit() // half full: stays
-	if len(tb.slots) != 200 {
-		t.Fatalf("fit of a half-full table resized it to %d slots", len(tb.slots))
+	tb.fit() // two thirds full: stays
+	if len(tb.slots) != 150 {
+		t.Fatalf("fit of a table two thirds full resized it to %d slots", len(tb.slots))
+	}
+	// A table grown to half full as keys came is fitted; the next keys past three
+	// quarters grow it again.
+	var grown table
+	for k := range int64(1000) {
+		grown.put(k+1, k)
+	}
+	before := len(grown.slots)
+	grown.fit()
+	if len(grown.slots) >= before || grown.n*3 > len(grown.slots)*2 {
+		t.Fatalf("fit of a table of %d keys in %d slots: %d slots", grown.n, before, len(grown.slots))
+	}
+	for k := int64(1000); k < 1200; k++ {
+		grown.put(k+1, k)
+	}
+	for k := range int64(1200) {
+		if v, ok := grown.get(k + 1); !ok || v != k {
+			t.Fatalf("after fit and growth: get(%d) = %d, %v", k+1, v, ok)
+		}
 	}
 }
