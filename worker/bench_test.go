@@ -515,6 +515,40 @@ func BenchmarkMovedCycle(b *testing.B) {
 	b.ReportMetric(float64(movedAlloc)/float64(b.N)/1e6, "moved_cycle_alloc_MB")
 }
 
+// BenchmarkIdleCycle measures a cycle with nothing to rank again (no points event and
+// no entry change since the last) writing into the embedded store, as `standalone` runs
+// after ready between points events: the TTL refresh's records, each partition's match
+// record and the commit; the engine repeats each group's last Run (engine.Stats.Repeated).
+// LB_BENCH_IDLE_PROFILE=FILE: a CPU profile of the timed cycles.
+//
+//	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench IdleCycle -benchtime 20x ./worker
+func BenchmarkIdleCycle(b *testing.B) {
+	n := benchEntries(b)
+	w := benchWorker(b)
+	w.store = embeddedStore(b)
+	replayLive(b, w, newSynth(n))
+	run := cycler(b, w)
+	run() // the first cycle
+	prof := newBenchProfile(b, "LB_BENCH_IDLE_PROFILE")
+	prof.start()
+	var cpu time.Duration
+	written := 0
+	b.ResetTimer()
+	for range b.N {
+		_, c := run()
+		cpu += c
+		rep := w.LastCycle()
+		if rep.Stats.ChangedEntries != 0 || rep.Rebuilt != 0 {
+			b.Fatalf("an idle cycle changed %d entries, rebuilt %d groups", rep.Stats.ChangedEntries, rep.Rebuilt)
+		}
+		written += rep.Written
+	}
+	b.StopTimer()
+	prof.stop()
+	b.ReportMetric(cpu.Seconds()/float64(b.N)*1000, "idle_cycle_cpu_ms")
+	b.ReportMetric(float64(written)/float64(b.N), "records/idle")
+}
+
 // BenchmarkEncodeRanked encodes every page and contest record of a ranked partition as
 // a moved cycle does (writeRanked, on GOMAXPROCS goroutines, into a store that
 // discards): one mega contest of
