@@ -317,7 +317,7 @@ type putWrite struct {
 	refused  int
 	touched  uint64 // shards with slabs to compact
 	reads    int    // records read by look-ups (table.findReads)
-	sink     uint64 // touchKept's loads
+	sink     uint64 // touch's loads
 }
 
 // shard writes the records of indexes order (hashes hash) into sh, under one hold of
@@ -331,7 +331,7 @@ func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
 		sh.mu.Unlock()
 	}()
 	m := &w.m
-	w.sink ^= sh.touchKept(hash, order, w.recs)
+	w.sink ^= sh.touch(hash, order, w.recs)
 	for k, idx := range order {
 		r := &w.recs[idx]
 		h := hash[k]
@@ -392,23 +392,32 @@ func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
 	return nil
 }
 
-// touchKept loads, before a shard's records of a Put are written, the home slot of each
-// one marked IfChanged and then the first bytes of the stored record of its tag (in the
-// slots from its home: a few of the line loaded):
-// the loads of a round are independent, so their cache misses overlap, where the
-// look-ups' misses came one after another (a restart's first cycle keeps ~10M records
-// at 5.6M entries, each look-up a miss into an index of ~100 MB). Its result means
-// nothing; the caller keeps it (putWrite.sink) so the loads stay.
-func (t *table) touchKept(hash []uint64, order []int32, recs []records.Record) uint64 {
+// touch loads, before a shard's records of a Put are written, the home slot of each one
+// and the first bytes of its packed bins, and then, for each one marked IfChanged, the
+// first bytes of the stored record of its tag (in the slots from its home: a few of the
+// line loaded): the loads of a round are independent, so their cache misses overlap,
+// where the look-ups' misses came one after another. A cold start's first cycle writes
+// ~9.5M new records at 5.6M entries, each look-up a miss into an index of ~100 MB
+// (docs/PERFORMANCE.md, "The store's first writes"); a restart's first cycle keeps ~10M,
+// each also a miss into the stored record (touchKept then, "A restart on its data dir").
+// Its result means nothing; the caller keeps it (putWrite.sink) so the loads stay.
+func (t *table) touch(hash []uint64, order []int32, recs []records.Record) uint64 {
 	n := len(t.slots)
 	if n == 0 {
 		return 0
 	}
 	var x uint64
+	kept := false
 	for k, idx := range order {
-		if recs[idx].IfChanged {
-			x += uint64(t.slots[home(tagOf(hash[k]), n)])
+		r := &recs[idx]
+		x += uint64(t.slots[home(tagOf(hash[k]), n)])
+		if len(r.Packed) > 0 {
+			x += uint64(r.Packed[0])
 		}
+		kept = kept || r.IfChanged
+	}
+	if !kept {
+		return x
 	}
 	for k, idx := range order {
 		if !recs[idx].IfChanged {
