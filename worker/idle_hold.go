@@ -15,9 +15,9 @@ import "time"
 // The hold lasts at most Config.StartHold from the first tick: a partition that never
 // catches up (a broker that cannot serve it) does not keep the others' standings from
 // being written; after it, the partitions caught up are cycled as before. A cluster
-// worker is not held: the coordinator hands it a partition to write once loaded
-// (LoadPartition, then Adopt), and a partition it gains mid-match must not stall the
-// others' cycles.
+// worker is not held: the coordinator hands it a partition another worker writes only
+// once loaded (LoadPartition, then Adopt), and one it takes over mid-match (its writer
+// gone) must not stall the cycles of the others it writes.
 
 // holdStartLocked reports whether a cycle at now is held for the start's replay (under
 // mu): a standalone worker that has not published yet, a partition it writes still
