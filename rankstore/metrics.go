@@ -9,8 +9,8 @@ import (
 // metrics reads the store's gauges at each scrape (a Collector: nothing is counted on
 // the write path).
 type metrics struct {
-	s                                      *Store
-	records, held, mapped, file, keptTotal *prometheus.Desc
+	s                                             *Store
+	records, slots, held, mapped, file, keptTotal *prometheus.Desc
 }
 
 // RegisterMetrics exposes the store's size with reg: records held, bytes outside the
@@ -22,6 +22,8 @@ func (s *Store) RegisterMetrics(reg prometheus.Registerer) error {
 	return reg.Register(&metrics{
 		s:       s,
 		records: prometheus.NewDesc("leaderboard_store_records", "Records the embedded store holds (expired ones until a sweep drops them).", ns, nil),
+		slots: prometheus.NewDesc("leaderboard_store_index_slots",
+			"Slots of the embedded store's index tables (8 bytes each; leaderboard_store_records over this is how full they are: at most 80%, 53% after a growth).", ns, nil),
 		held: prometheus.NewDesc("leaderboard_store_offheap_bytes",
 			"Bytes the embedded store holds outside the Go heap: its records' slabs and its large index tables (not in go_memstats_*).", ns, nil),
 		mapped: prometheus.NewDesc("leaderboard_store_mapped_bytes",
@@ -35,6 +37,7 @@ func (s *Store) RegisterMetrics(reg prometheus.Registerer) error {
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.records
+	ch <- m.slots
 	ch <- m.held
 	ch <- m.mapped
 	ch <- m.file
@@ -44,14 +47,16 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, name := range []string{records.Live, records.Complete} {
 		n := m.s.ns[name]
-		count := 0
+		count, slots := 0, 0
 		for i := range n.shards {
 			sh := &n.shards[i]
 			sh.mu.RLock()
 			count += sh.count
+			slots += len(sh.slots)
 			sh.mu.RUnlock()
 		}
 		ch <- prometheus.MustNewConstMetric(m.records, prometheus.GaugeValue, float64(count), name)
+		ch <- prometheus.MustNewConstMetric(m.slots, prometheus.GaugeValue, float64(slots), name)
 		ch <- prometheus.MustNewConstMetric(m.held, prometheus.GaugeValue, float64(n.heap.held()), name)
 		ch <- prometheus.MustNewConstMetric(m.mapped, prometheus.GaugeValue, float64(n.heap.mapped.Load()), name)
 		var file int64

@@ -228,8 +228,8 @@ func TestIndexOffGoHeap(t *testing.T) {
 	}
 }
 
-// TestStoreMetrics: the store's gauges say how many records each namespace holds and
-// the bytes they take outside the Go heap.
+// TestStoreMetrics: the store's gauges say how many records each namespace holds, the
+// slots of its index and the bytes they take outside the Go heap.
 func TestStoreMetrics(t *testing.T) {
 	s := open(t, "", &clock{t: time.Unix(1_800_000_000, 0)})
 	reg := prometheus.NewPedanticRegistry()
@@ -250,6 +250,10 @@ func TestStoreMetrics(t *testing.T) {
 	}
 	if held := got["leaderboard_store_offheap_bytes/live"]; held < 1000*float64(len(one.Packed)) || held > got["leaderboard_store_mapped_bytes/live"] {
 		t.Errorf("off-heap bytes held %v for 1000 records of %d bytes (mapped %v)", held, len(one.Packed), got["leaderboard_store_mapped_bytes/live"])
+	}
+	// The index: at most 80% full (53% after a growth), in 8-slot lines.
+	if slots := got["leaderboard_store_index_slots/live"]; slots < 1000/0.8 || slots > 1000/0.5+64*8 || got["leaderboard_store_index_slots/complete"] != 0 {
+		t.Errorf("index slots %v for 1000 live records: %v", slots, got)
 	}
 	if got["leaderboard_store_file_bytes/live"] != 0 || got["leaderboard_store_file_bytes/complete"] != 0 {
 		t.Errorf("file bytes without a data dir: %v", got)
