@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -97,6 +98,19 @@ func benchEntries(b *testing.B, f *fixture, path, metric string) {
 		}
 	}
 	benchHandler(b, f, targets, metric)
+}
+
+// BenchmarkUserHandler is the server's share of a user's entries: the handler called
+// directly (no sockets) over the fixture's records in the embedded store, for every user
+// of the fixture's live match in turn (the match's commit, the user's records of its
+// partitions, then their contests, match partitions and entry records).
+func BenchmarkUserHandler(b *testing.B) {
+	f := testFixture()
+	var targets []string
+	for _, u := range slices.Sorted(maps.Keys(f.matches[liveMatch].users)) {
+		targets = append(targets, fmt.Sprintf("/v1/users/%d/entries?match_id=%d", u, liveMatch))
+	}
+	benchHandler(b, f, targets, "answers/s")
 }
 
 // BenchmarkLeaderboardHandler is the server's share of a leaderboard page: the handler

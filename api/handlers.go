@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"sort"
 	"sync"
 
@@ -594,14 +595,13 @@ func (s *Server) userEntries(r *request) (any, error) {
 	}
 	// The entries whose lineups are in their entry records: all but those of a user
 	// record of an older build, which carried them (records.User.Lined).
-	var lineKeys []string
 	var lineOf []int
 	for k, e := range es {
 		if e.Lineup.Players == nil {
-			lineKeys = append(lineKeys, records.IDKey(e.ID))
 			lineOf = append(lineOf, k)
 		}
 	}
+	lineKeys := idKeys(es, lineOf)
 	var out userEntries
 	tries := 0
 	err = s.consistent(ctx, "user", uid, func() error {
@@ -719,6 +719,27 @@ func (s *Server) userEntries(r *request) (any, error) {
 	return out, nil
 }
 
+// idKeys are the keys (records.IDKey) of the entries es[k] for k in of, substrings of
+// one string.
+func idKeys(es []records.Entry, of []int) []string {
+	var b []byte
+	ends := make([]int, len(of))
+	for j, k := range of {
+		b = strconv.AppendInt(b, es[k].ID, 10)
+		ends[j] = len(b)
+	}
+	all := string(b)
+	keys := make([]string, len(of))
+	for j, at := range ends {
+		from := 0
+		if j > 0 {
+			from = ends[j-1]
+		}
+		keys[j] = all[from:at]
+	}
+	return keys
+}
+
 // takeLineups sets the lineup of each entry es[lineOf[k]] from its entry record ebs[k]
 // (read by its id), nil where it has none. An entry record of another contest than its
 // user record lists was caught between a cycle's writes of the two (an entry moved): the
@@ -730,22 +751,22 @@ func (s *Server) takeLineups(es []records.Entry, lineOf []int, ebs []records.Pac
 		if b == nil {
 			continue
 		}
-		var u records.Unpacked
-		err := u.Reset(b)
-		var rec records.Entry
+		// Read in place (records.Packed's getters), after one check of the whole record.
+		err := records.CheckPacked(b)
+		var l records.Lineup
 		if err == nil {
-			rec, err = records.EntryFromUnpacked(&u)
+			l, err = records.DecodeLineup(b.Bytes("lineup"))
 		}
-		if err == nil && (rec.ID != e.ID || rec.Match != match || len(rec.Players) == 0) {
-			err = fmt.Errorf("record of entry %d holds entry %d of match %d with %d players: %w", e.ID, rec.ID, rec.Match, len(rec.Players), records.ErrCorrupt)
+		if id, m := b.Int("id"), b.Int("match"); err == nil && (id != e.ID || m != match || len(l.Players) == 0) {
+			err = fmt.Errorf("record of entry %d holds entry %d of match %d with %d players: %w", e.ID, id, m, len(l.Players), records.ErrCorrupt)
 		}
 		if err != nil {
 			return s.corrupt("entry", e.ID, err)
 		}
-		if rec.Contest != e.Contest || rec.Part != e.Part {
-			return mixed("entry %d is in contest %d (partition %d), its user's record lists it in contest %d (partition %d)", e.ID, rec.Contest, rec.Part, e.Contest, e.Part)
+		if c, p := b.Int("contest"), int32(b.Int("part")); c != e.Contest || p != e.Part {
+			return mixed("entry %d is in contest %d (partition %d), its user's record lists it in contest %d (partition %d)", e.ID, c, p, e.Contest, e.Part)
 		}
-		e.Team, e.Lineup = rec.Team, rec.Lineup
+		e.Team, e.Lineup = b.Int("team"), l
 	}
 	return nil
 }
