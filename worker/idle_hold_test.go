@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -10,12 +11,13 @@ import (
 	"github.com/fantasy/leaderboard/records"
 )
 
-// holdFixture is a standalone worker with partition 0 caught up and partition 1 still
+// holdFixture is a standalone worker held at its start for 2 minutes, with partition 0 caught up and partition 1 still
 // replaying (1000 records to read, len(b) read), match 1 live with its points: a's
 // contest on partition 0, the others (b) on 1.
 func holdFixture(t *testing.T, seed uint64) (f *fixture, a, b, entries []engine.Entry, pts map[int32]float64) {
 	t.Helper()
 	f = newFixture(t, nil)
+	f.w.cfg.StartHold = 2 * time.Minute
 	entries, pts = reference.Random(seed, reference.Shape{Contests: []int{8, 20}, Players: 22, LineupSize: 11, PointValues: 20})
 	for _, e := range entries {
 		if e.ContestID == entries[0].ContestID {
@@ -70,7 +72,7 @@ func TestStartHold(t *testing.T) {
 
 // TestStartHoldEnds: a partition that never catches up holds the start's cycles for
 // StartHold at most; then the partitions caught up are ranked and written (the node
-// still not ready), and a negative StartHold holds nothing.
+// still not ready), and none (0, the default) holds nothing.
 func TestStartHoldEnds(t *testing.T) {
 	f, a, _, _, pts := holdFixture(t, 32)
 	f.w.cfg.StartHold = 5 * time.Second
@@ -88,9 +90,15 @@ func TestStartHoldEnds(t *testing.T) {
 	}
 
 	g, a2, _, _, pts2 := holdFixture(t, 33)
-	g.w.cfg.StartHold = -1
+	g.w.cfg.StartHold = 0
 	g.cycle()
 	g.check(records.Live, a2, pts2)
+
+	cfg := DefaultConfig()
+	cfg.StartHold = -time.Second
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "start hold") {
+		t.Fatalf("a negative start hold: %v, want an error naming it", err)
+	}
 }
 
 // TestStartHoldNotInCluster: a cluster worker is handed a partition to write once it is

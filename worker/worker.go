@@ -83,7 +83,7 @@ type Config struct {
 	FinalGCPercent int
 	// StartHold is how long a standalone worker's cycles wait, from its first tick, for
 	// the start's replay to end before ranking the partitions caught up (idle_hold.go).
-	// 0 takes the default; negative: no hold.
+	// 0 (the default): no hold.
 	StartHold time.Duration
 	Engine    engine.Config
 	// Cluster (not a flag: set by the process) makes the worker one of a cluster's: the
@@ -103,7 +103,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, prefix string) {
 	fs.IntVar(&c.MaxMatchEntries, prefix+"max-match-entries", 200_000_000, "most entries one match may hold; more are dead-lettered (match_full)")
 	fs.IntVar(&c.MaxPendingMatches, prefix+"max-pending-matches", 1000, "most matches held with points but no lifecycle event or entry yet; points for more are dead-lettered (unknown_match)")
 	fs.IntVar(&c.FinalGCPercent, prefix+"final-gc-percent", 10, "the Go garbage collector's target during a match's final cycle, put back after it (the node's memory peak is that cycle's; a negative value leaves the collector as it is)")
-	fs.DurationVar(&c.StartHold, prefix+"start-hold", 2*time.Minute, "at the start, cycles wait up to this long for every entries partition to catch up (nothing is ready before), then rank those caught up; a negative value ranks each partition as soon as it caught up (a cluster worker never waits)")
+	fs.DurationVar(&c.StartHold, prefix+"start-hold", 0, "at the start, cycles wait up to this long for every entries partition to catch up before ranking those caught up, so nothing of a part of the partitions is published before the node is ready (it is ready later: the first writes no longer overlap the replay); 0: each partition is ranked as soon as it caught up (a cluster worker never waits)")
 	c.EntriesTopic, c.PointsTopic, c.MatchesTopic = "lb.entries", "lb.points", "lb.matches"
 	c.Engine = engine.DefaultConfig()
 	c.Engine.RegisterFlags(fs, prefix+"engine-")
@@ -132,9 +132,6 @@ func (c *Config) fillDefaults() {
 	if c.FinalGCPercent == 0 {
 		c.FinalGCPercent = d.FinalGCPercent
 	}
-	if c.StartHold == 0 {
-		c.StartHold = d.StartHold
-	}
 	if c.EntriesTopic == "" {
 		c.EntriesTopic = d.EntriesTopic
 	}
@@ -161,6 +158,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("max match entries %d: must be >= 0", c.MaxMatchEntries)
 	case c.MaxPendingMatches < 0:
 		return fmt.Errorf("max pending matches %d: must be >= 0", c.MaxPendingMatches)
+	case c.StartHold < 0:
+		return fmt.Errorf("start hold %v: must be >= 0 (0: no hold)", c.StartHold)
 	}
 	return c.Engine.Validate()
 }
