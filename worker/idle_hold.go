@@ -13,9 +13,10 @@ import "time"
 // It is off by default because it made the node ready later, not sooner: the cycles over
 // the partitions caught up early use the cores the replay leaves idle (it waits on the
 // broker), and held, those first writes come after the replay instead (at 5.6M entries,
-// ready after 14.5-29.4 s held against 11.4-16.6 s, docs/PERFORMANCE.md, "Cycles that do
-// no work twice"). What those early cycles did twice, re-ranking the partitions caught up
-// on unchanged points at every tick, the engine now skips (engine.Stats.Repeated).
+// ready after a median of 19.85 s held against 13.25 s, six alternated runs each:
+// docs/PERFORMANCE.md, "Cycles that do no work twice"). What those early cycles did
+// twice, re-ranking the partitions caught up on unchanged points at every tick, the
+// engine now skips (engine.Stats.Repeated).
 //
 // The hold lasts at most Config.StartHold from the first tick: a partition that never
 // catches up (a broker that cannot serve it) does not keep the others' standings from
