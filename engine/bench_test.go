@@ -71,7 +71,7 @@ func BenchmarkCycle(b *testing.B) {
 }
 
 // BenchmarkCycleUnchanged runs cycles on an unchanged snapshot: each repeats the last
-// (Stats.Repeated: a look-up per player; before 2026-12-03 every team's points were
+// (Stats.Repeated: a look-up per player; before 2026-12-02 every team's points were
 // computed and every contest gathered and skipped, 3.1 ms at 560k).
 func BenchmarkCycleUnchanged(b *testing.B) {
 	p, snaps, _ := benchPartition(b, 560_000, "contest")
