@@ -393,9 +393,9 @@ func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
 }
 
 // touch loads, before a shard's records of a Put are written, the home slot of each one
-// (and the slot a line on) and the first bytes of its packed bins, and then, for each one
-// marked IfChanged, the first bytes of the stored record of its tag (in the slots from
-// its home: a few of the line loaded): the loads of a round are independent, so their cache misses overlap,
+// and the first bytes of its packed bins, and then, for each one marked IfChanged, the
+// first bytes of the stored record of its tag (in the slots from its home: a few of the
+// line loaded): the loads of a round are independent, so their cache misses overlap,
 // where the look-ups' misses came one after another. A cold start's first cycle writes
 // ~9.5M new records at 5.6M entries, each look-up a miss into an index of ~100 MB
 // (docs/PERFORMANCE.md, "The store's first writes"); a restart's first cycle keeps ~10M,
@@ -410,8 +410,7 @@ func (t *table) touch(hash []uint64, order []int32, recs []records.Record) uint6
 	kept := false
 	for k, idx := range order {
 		r := &recs[idx]
-		i := home(tagOf(hash[k]), n)
-		x += uint64(t.slots[i]) + uint64(t.slots[min(i+8, n-1)]) // and the next line: a probe run of a fuller table crosses into it
+		x += uint64(t.slots[home(tagOf(hash[k]), n)])
 		if len(r.Packed) > 0 {
 			x += uint64(r.Packed[0])
 		}
