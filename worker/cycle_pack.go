@@ -170,7 +170,7 @@ func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 }
 
 // groupPack is what the first writes read of a group, built once per cycle: its teams'
-// lineups encoded (for its entry records), and each entry's row (packRow: its contest,
+// lineups encoded (for its entry records), and each entry's row (a userEnt: its contest,
 // a binary search per entry otherwise, and its id) for its users' records.
 type groupPack struct {
 	lin  teamLineups
