@@ -1455,7 +1455,7 @@ func rangeUserRecords(pool *scratchPool, m *match, shards []*shard, lo, hi int64
 			g := groups[hits[i].g]
 			k := hits[i].k
 			for _, e := range g.users.idx[g.users.start[k]:g.users.start[k+1]] {
-				us.add(m, g, int(e))
+				us.add(g, int(e))
 			}
 		}
 		out = append(out, us.record(m.id, user, part, &s.arena, &s.keys))
@@ -1593,7 +1593,7 @@ func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, hav
 				return dst
 			}
 			us := &s.us
-			walk(t, func(gi, e int) { us.add(m, groups[gi], e) },
+			walk(t, func(gi, e int) { us.add(groups[gi], e) },
 				func(user int64, part int32) { dst = append(dst, us.record(m.id, user, part, &s.arena, &s.keys)) })
 			s.keys.SetShared(dst)
 			return dst
@@ -1611,40 +1611,26 @@ func userRecords(pool *scratchPool, m *match, shards []*shard, want []int64, hav
 // building them costs less than the random reads and searches it saves.
 const bulkUsers = 8
 
-func sortEntries(es []records.Entry) {
-	slices.SortFunc(es, func(a, b records.Entry) int {
-		if a.Contest != b.Contest {
-			return cmpInt(a.Contest, b.Contest)
-		}
-		return cmpInt(a.ID, b.ID)
-	})
-}
-
 // userScratch is the reusable memory in which one goroutine gathers a user's entries
 // before packing the user's record.
 type userScratch struct {
-	entries []records.Entry
-	enc     records.UserEncoder
+	ents []userEnt
+	enc  records.UserEncoder
 }
 
 // add gathers entry i of group g: what its user's record lists of it.
-func (s *userScratch) add(m *match, g *group, i int) {
+func (s *userScratch) add(g *group, i int) {
 	p := g.part
-	s.entries = append(s.entries, records.Entry{ID: p.EntryID(i), Contest: p.Contest(contestOf(p, i)).ID})
+	s.ents = append(s.ents, userEnt{contest: p.Contest(contestOf(p, i)).ID, id: p.EntryID(i)})
 }
 
 // record packs the user record of the entries gathered into arena (the bytes of
 // records.User{...}.TrustedRecord(), without its Key: its key is added to keys), and
 // empties the scratch.
 func (s *userScratch) record(match, user int64, part int32, arena *records.Arena, keys *records.Keys) records.Record {
-	sortEntries(s.entries)
-	s.enc.Reset()
-	for _, e := range s.entries {
-		s.enc.Add(e.ID, e.Contest)
-	}
-	s.entries = s.entries[:0]
-	keys.User(match, user, part)
-	return arena.UserRecord(match, user, part, &s.enc)
+	r := packUser(s.ents, &s.enc, match, user, part, arena, keys)
+	s.ents = s.ents[:0]
+	return r
 }
 
 // userRecord packs the record of a user's entries of a match in every contest group of
@@ -1664,11 +1650,11 @@ func (s *userScratch) userRecord(m *match, shards []*shard, user int64, arena *r
 				continue
 			}
 			for _, i := range idx {
-				s.add(m, g, int(i))
+				s.add(g, int(i))
 			}
 		}
 	}
-	if len(s.entries) == 0 {
+	if len(s.ents) == 0 {
 		return records.Record{}, false
 	}
 	return s.record(m.id, user, part, arena, keys), true

@@ -337,18 +337,25 @@ func (u *userPacker) flush(match int64, dst []records.Record) []records.Record {
 
 // pack packs the user record of the entries gathered and empties them.
 func (u *userPacker) pack(match, user int64, part int32) records.Record {
-	// A group's entries of a user come in its order, (contest, entry id): sorted unless
-	// they come from several groups.
-	if !slices.IsSortedFunc(u.ents, cmpUserEnt) {
-		slices.SortFunc(u.ents, cmpUserEnt)
-	}
-	u.enc.Reset()
-	for _, e := range u.ents {
-		u.enc.Add(e.id, e.contest)
-	}
+	r := packUser(u.ents, &u.enc, match, user, part, u.arena, u.keys)
 	u.ents = u.ents[:0]
-	u.keys.User(match, user, part)
-	return u.arena.UserRecord(match, user, part, &u.enc)
+	return r
+}
+
+// packUser packs the user record of ents with enc into arena (the bytes of
+// records.User{...}.Pack), its key added to keys. A group's entries of a user come in
+// its order, (contest, entry id): ents are sorted so unless they come from several
+// groups.
+func packUser(ents []userEnt, enc *records.UserEncoder, match, user int64, part int32, arena *records.Arena, keys *records.Keys) records.Record {
+	if !slices.IsSortedFunc(ents, cmpUserEnt) {
+		slices.SortFunc(ents, cmpUserEnt)
+	}
+	enc.Reset()
+	for _, e := range ents {
+		enc.Add(e.id, e.contest)
+	}
+	keys.User(match, user, part)
+	return arena.UserRecord(match, user, part, enc)
 }
 
 // done gives the records packed since the last done (recs, in order) their keys.

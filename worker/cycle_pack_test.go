@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -270,4 +271,14 @@ func TestEntryTasks(t *testing.T) {
 			t.Fatal("a group of the other shard got a pack")
 		}
 	}
+}
+
+// sortEntries sorts es as a user record lists them: by contest, then entry id.
+func sortEntries(es []records.Entry) {
+	slices.SortFunc(es, func(a, b records.Entry) int {
+		if a.Contest != b.Contest {
+			return cmpInt(a.Contest, b.Contest)
+		}
+		return cmpInt(a.ID, b.ID)
+	})
 }

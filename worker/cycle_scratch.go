@@ -82,10 +82,9 @@ func (p *scratchPool) put(s *taskScratch) {
 		return
 	}
 	s.reset()
-	// What points into memory not the scratch's (a cycle's groups) goes.
-	clear(s.users.ents[:cap(s.users.ents)])
+	// What points into memory not the scratch's (a cycle's groups) goes. (A user's
+	// entries gathered, userEnt, hold no pointer.)
 	clear(s.users.refs[:cap(s.users.refs)])
-	clear(s.us.entries[:cap(s.us.entries)])
 	clear(s.groups[:cap(s.groups)])
 	if cap(s.lin.b) > scratchKeepBytes {
 		s.lin = teamLineups{}
