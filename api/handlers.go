@@ -766,7 +766,7 @@ func (s *Server) takeLineups(es []records.Entry, lineOf []int, ebs []records.Pac
 		if c, p := b.Int("contest"), int32(b.Int("part")); c != e.Contest || p != e.Part {
 			return mixed("entry %d is in contest %d (partition %d), its user's record lists it in contest %d (partition %d)", e.ID, c, p, e.Contest, e.Part)
 		}
-		e.Team, e.Lineup = b.Int("team"), l
+		e.Lineup = l
 	}
 	return nil
 }
