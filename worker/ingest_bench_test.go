@@ -23,10 +23,14 @@ import (
 // replay rate by wall and by CPU time (user+system of the process, steadier on a shared
 // machine), and the Go heap the worker holds after the replay, per entry.
 //
-// LB_BENCH_ORDER=join replays a match day's stream (replayBatches).
+// LB_BENCH_ORDER=join replays a match day's stream (replayBatches);
+// LB_BENCH_CONTEST_ENTRIES=28 cuts the contests to gen's mean size (splitContests), and
+// LB_BENCH_TEAM_SHARE=1 gives every entry its own team (gen --teams-per-entry 1): the
+// shape of bench/fullscale.sh's join-order run.
 //
 //	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench Replay -benchtime 1x ./worker
 //	LB_BENCH_ENTRIES=1000000 LB_BENCH_ORDER=join go test -run '^$' -bench 'Replay$' -benchtime 3x ./worker
+//	LB_BENCH_ENTRIES=1000000 LB_BENCH_ORDER=join LB_BENCH_CONTEST_ENTRIES=28 LB_BENCH_TEAM_SHARE=1 go test -run '^$' -bench 'Replay$' ./worker
 func BenchmarkReplay(b *testing.B) {
 	n := benchEntries(b)
 	// Every iteration counts: the rates over all of them, the heap their mean (metrics
@@ -84,6 +88,7 @@ func replayBatches(b *testing.B, n int) ([]kafkasource.Batch, map[int32]int64) {
 	for s.made < s.n {
 		recs = append(recs, s.batch(10_000).Entries...)
 	}
+	splitContests(b, recs)
 	switch order := os.Getenv("LB_BENCH_ORDER"); order {
 	case "", "contest":
 	case "join":
@@ -96,6 +101,35 @@ func replayBatches(b *testing.B, n int) ([]kafkasource.Batch, map[int32]int64) {
 		b.Fatalf("LB_BENCH_ORDER=%q: want contest or join", order)
 	}
 	return pollBatches(recs)
+}
+
+// splitContests cuts synth's contests (but the first, the mega contest) into contests of
+// LB_BENCH_CONTEST_ENTRIES entries (unset: as synth makes them, ~90 entries a contest),
+// each in the partition its id hashes to as synth's are. gen's match day has ~28 entries
+// a contest (2M contests over 56M entries): 200k contests at 5.6M, ~12k per partition,
+// whose contest tables no longer stay in cache as synth's ~650 per partition do.
+func splitContests(b *testing.B, recs []kafkasource.EntryRecord) {
+	v := os.Getenv("LB_BENCH_CONTEST_ENTRIES")
+	if v == "" {
+		return
+	}
+	size, err := strconv.Atoi(v)
+	if err != nil || size < 1 {
+		b.Fatalf("LB_BENCH_CONTEST_ENTRIES=%q: want a count >= 1", v)
+	}
+	var last int64
+	k := 0 // the record's place in its contest
+	for i := range recs {
+		e := &recs[i].Event
+		if e.ContestID != last {
+			last, k = e.ContestID, 0
+		}
+		if e.ContestID != 1 {
+			e.ContestID = e.ContestID<<16 | int64(k/size)
+			recs[i].Partition = int32(e.ContestID*2654435761%16+16) % 16
+		}
+		k++
+	}
 }
 
 // pollBatches cuts a log's records (recs, in the order they were produced) into batches
