@@ -972,7 +972,7 @@ func (s *Store) Run(ctx context.Context, interval time.Duration) error {
 // for none) in m: its bins with its fence and, with old, old's PrevBins under their
 // PrevName bins (records.PackWrite, which gives the same bytes).
 func plan(m *records.Merge, r *records.Record, old records.Packed) error {
-	if err := m.Plan(*r, old); err != nil {
+	if err := m.PlanRecord(r, old); err != nil {
 		return fmt.Errorf("record %s/%s: %w", r.Set, r.Key, err)
 	}
 	if m.Len() > MaxRecordBytes {

@@ -408,7 +408,13 @@ type Merge struct {
 func (m *Merge) OldFence() (Fence, bool) { return m.oldFence, m.oldRead }
 
 // Plan prepares the write of r over old (see PackWrite).
-func (m *Merge) Plan(r Record, old Packed) error {
+func (m *Merge) Plan(r Record, old Packed) error { return m.PlanRecord(&r, old) }
+
+// PlanRecord is Plan of *r, for a store that plans a batch's records where they lie: a
+// Record is 88 bytes, and Plan's copy of it (and of it again inside) was about a third
+// of a first write's plan (docs/PERFORMANCE.md, "The cold start's first cycle"). It reads
+// r and keeps none of it but its Packed bytes (as Plan); r must not change until AppendTo.
+func (m *Merge) PlanRecord(r *Record, old Packed) error {
 	m.n, m.size, m.whole, m.tail, m.body, m.fence, m.oldFence, m.oldRead = 0, 0, nil, false, nil, Fence{}, Fence{}, false
 	m.coded, m.nseg = false, 0
 	if r.Packed == nil && old == nil {
@@ -436,15 +442,15 @@ func (m *Merge) Plan(r Record, old Packed) error {
 		m.coded = true
 		return nil
 	}
-	return m.merge(r, base, old)
+	return m.merge(*r, base, old)
 }
 
 // planTail plans r (packed, taking nothing from a stored record) as a tail write when it
 // can be one: ok is false when r must be merged (a name written literally that has a code,
 // a bin that sorts at or after the fence's in a fenced write). A trusted record
 // (TrustedRecord) is one without reading its bins.
-func (m *Merge) planTail(r Record) (ok bool, err error) {
-	if r.Trusted() { // this package's own packing: coded, canonical, before the fence (trusted.go)
+func (m *Merge) planTail(r *Record) (ok bool, err error) {
+	if r.trustedPtr() { // this package's own packing: coded, canonical, before the fence (trusted.go)
 		n, k := binary.Uvarint(r.Packed)
 		m.setTail(int(n), r.Packed[k:], r.Fence)
 		return true, nil

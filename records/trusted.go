@@ -63,6 +63,12 @@ func (r Record) mark() uint32 {
 
 // Trusted reports whether r is marked as this package's own packing (TrustedRecord)
 // and still holds the bytes it was marked with.
-func (r Record) Trusted() bool {
-	return r.trusted != 0 && r.trusted == r.mark()
+func (r Record) Trusted() bool { return r.trustedPtr() }
+
+// trustedPtr is Trusted without copying r (Merge.PlanRecord).
+func (r *Record) trustedPtr() bool {
+	if r.trusted == 0 || len(r.Packed) == 0 {
+		return false
+	}
+	return r.trusted == uint32(uintptr(unsafe.Pointer(&r.Packed[len(r.Packed)-1])))|1<<31
 }

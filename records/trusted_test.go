@@ -178,10 +178,25 @@ func TestRecordSize(t *testing.T) {
 }
 
 // BenchmarkPlanFirstWrite: Merge.Plan and AppendTo of a fenced first write of an entry
-// record, checked (PackedRecord) and trusted (TrustedRecord).
+// record, checked (PackedRecord) and trusted (TrustedRecord), and of the trusted one by
+// pointer (PlanRecord, as the embedded store plans a batch's records).
 //
 //	go test -run '^$' -bench PlanFirstWrite ./records
 func BenchmarkPlanFirstWrite(b *testing.B) {
+	defer b.Run("trusted-ptr", func(b *testing.B) {
+		l := Lineup{Players: []int32{101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111}, Captain: 101, Vice: 102}
+		e := Entry{ID: 41_234_567, Contest: 2_044_000, Match: 94_000, User: 1_400_000, Team: 3, Part: 9, Lineup: l}
+		recs := []Record{e.TrustedRecord()}
+		recs[0].Fence = Fence{Epoch: 1, Cycle: 1}
+		var m Merge
+		dst := make([]byte, 0, 256)
+		for b.Loop() {
+			if err := m.PlanRecord(&recs[0], nil); err != nil {
+				b.Fatal(err)
+			}
+			dst = m.AppendTo(dst[:0])
+		}
+	})
 	l := Lineup{Players: []int32{101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111}, Captain: 101, Vice: 102}
 	e := Entry{ID: 41_234_567, Contest: 2_044_000, Match: 94_000, User: 1_400_000, Team: 3, Part: 9, Lineup: l}
 	for _, c := range []struct {

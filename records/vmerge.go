@@ -100,7 +100,7 @@ func codedBin(b []byte) (code byte, n int, ok bool) {
 // planCoded plans the versioned write of r, packed as base, over old (not nil) in the
 // coded form; ok is false when a record is not wholly coded and well formed (the
 // caller then merges it by names).
-func (m *Merge) planCoded(r Record, base, old Packed) (ok bool) {
+func (m *Merge) planCoded(r *Record, base, old Packed) (ok bool) {
 	// The stored version: its versioned bins, its fence, each bin checked.
 	var extra [8]seg
 	k := 0

@@ -18,11 +18,13 @@ import (
 // cycle writing into the embedded store, as `standalone` does after a restart: every
 // entry and user record, every contest and page. It reports the first cycle's CPU and
 // wall time and the records it wrote. LB_BENCH_ORDER=join replays a match day's stream
-// (benchSource).
+// (benchSource); LB_BENCH_FIRST_PROFILE=FILE writes a CPU profile of the first cycle
+// alone (the last iteration's).
 //
 //	LB_BENCH_ENTRIES=1000000 go test -run '^$' -bench ColdStartStore -benchtime 3x ./worker
 func BenchmarkColdStartStore(b *testing.B) {
 	n := benchEntries(b)
+	prof := newBenchProfile(b, "LB_BENCH_FIRST_PROFILE")
 	var first, firstCPU time.Duration
 	written := 0
 	for range b.N {
@@ -34,12 +36,14 @@ func BenchmarkColdStartStore(b *testing.B) {
 		replayAll(b, w, newBenchSource(b, n))
 		runtime.GC()
 		b.StartTimer()
+		prof.start()
 		t0, c0 := time.Now(), cpuTime()
 		if err := w.Cycle(ctx, Tick{Cycle: 1, At: time.Now()}); err != nil {
 			b.Fatal(err)
 		}
 		first += time.Since(t0)
 		firstCPU += cpuTime() - c0
+		prof.stop()
 		b.StopTimer()
 		rep := w.LastCycle()
 		if rep == nil || rep.Stats.Entries != n {
