@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
-	"strconv"
 	"unsafe"
 )
 
@@ -199,8 +198,7 @@ func (e *UserEncoder) Reset() { e.n, e.body = 0, e.body[:0] }
 
 // Add appends an entry: its id and contest.
 func (e *UserEncoder) Add(id, contest int64) {
-	e.body = binary.AppendVarint(e.body, id)
-	e.body = binary.AppendVarint(e.body, contest)
+	e.body = appendUvarint(appendUvarint(e.body, zigzag(id)), zigzag(contest)) // binary.AppendVarint's bytes
 	e.n++
 }
 
@@ -231,7 +229,7 @@ type Keys struct {
 
 // ID adds IDKey(id).
 func (k *Keys) ID(id int64) {
-	k.b = strconv.AppendInt(k.b, id, 10)
+	k.b = appendDec(k.b, id)
 	k.end = append(k.end, len(k.b))
 }
 

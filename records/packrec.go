@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 )
 
 // The write path without maps. The record types a cycle writes by the hundred thousand
@@ -40,14 +39,12 @@ func newPacker(bins, size int) packer {
 }
 
 func (p *packer) int(code byte, v int64) {
-	p.b = append(p.b, code, tagInt)
-	p.b = binary.AppendVarint(p.b, v)
+	p.b = appendUvarint(append(p.b, code, tagInt), zigzag(v)) // binary.AppendVarint's bytes, unrolled (packfast.go)
 }
 
 // bytesHead appends a []byte bin's name, tag and length; the caller appends n bytes.
 func (p *packer) bytesHead(code byte, n int) {
-	p.b = append(p.b, code, tagBytes)
-	p.b = binary.AppendUvarint(p.b, uint64(n))
+	p.b = appendUvarint(append(p.b, code, tagBytes), uint64(n))
 }
 
 // intSize and bytesSize are the packed sizes of an int64 bin and of a []byte bin of n
@@ -675,7 +672,7 @@ func appendKey(b []byte, ids ...int64) []byte {
 		if k > 0 {
 			b = append(b, '/')
 		}
-		b = strconv.AppendInt(b, id, 10)
+		b = appendDec(b, id) // strconv.AppendInt's bytes (decimal.go)
 	}
 	return b
 }

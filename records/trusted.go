@@ -54,7 +54,7 @@ func trust(r Record) Record {
 
 // mark is the mark of r's Packed: the low 31 bits of its last byte's address and the
 // top bit, never 0 (0 when Packed is empty: never trusted).
-func (r Record) mark() uint32 {
+func (r *Record) mark() uint32 {
 	if len(r.Packed) == 0 {
 		return 0
 	}
@@ -66,9 +66,4 @@ func (r Record) mark() uint32 {
 func (r Record) Trusted() bool { return r.trustedPtr() }
 
 // trustedPtr is Trusted without copying r (Merge.PlanRecord).
-func (r *Record) trustedPtr() bool {
-	if r.trusted == 0 || len(r.Packed) == 0 {
-		return false
-	}
-	return r.trusted == uint32(uintptr(unsafe.Pointer(&r.Packed[len(r.Packed)-1])))|1<<31
-}
+func (r *Record) trustedPtr() bool { return r.trusted != 0 && r.trusted == r.mark() }
