@@ -620,9 +620,9 @@ func (m *Merge) AppendTo(dst []byte) []byte {
 	}
 	if m.tail {
 		dst = append(dst, m.body...)
-		if !m.fence.IsZero() {
-			dst = binary.AppendVarint(append(dst, codeWCycle, tagInt), m.fence.Cycle)
-			dst = binary.AppendVarint(append(dst, codeWEpoch, tagInt), m.fence.Epoch)
+		if !m.fence.IsZero() { // binary.AppendVarint's bytes, unrolled (packfast.go)
+			dst = appendUvarint(append(dst, codeWCycle, tagInt), zigzag(m.fence.Cycle))
+			dst = appendUvarint(append(dst, codeWEpoch, tagInt), zigzag(m.fence.Epoch))
 		}
 		return dst
 	}

@@ -45,6 +45,27 @@ func (a *Arena) UserRecord(match, user int64, part int32, e *UserEncoder) Record
 	return trust(Record{Set: SetUser, Packed: a.User(match, user, part, e)})
 }
 
+// AppendEntryRecord appends EntryRecord(h, lineup) to dst, built in place (a writer
+// packing a task's thousands of records appends each: a Record is 88 bytes, and
+// returning one by value copied it two or three times).
+func (a *Arena) AppendEntryRecord(dst []Record, h EntryHead, lineup []byte) []Record {
+	dst = append(dst, Record{Set: SetEntry})
+	r := &dst[len(dst)-1]
+	r.Packed = a.Entry(h, lineup)
+	r.trusted = r.mark()
+	return dst
+}
+
+// AppendUserRecord appends UserRecord(match, user, part, e) to dst, built in place (see
+// AppendEntryRecord).
+func (a *Arena) AppendUserRecord(dst []Record, match, user int64, part int32, e *UserEncoder) []Record {
+	dst = append(dst, Record{Set: SetUser})
+	r := &dst[len(dst)-1]
+	r.Packed = a.User(match, user, part, e)
+	r.trusted = r.mark()
+	return dst
+}
+
 // trust marks r's Packed, which this package's packers produced with every name coded
 // and every bin sorting before the fence's, as needing no check.
 func trust(r Record) Record {

@@ -87,10 +87,11 @@ func TestTrustedRecords(t *testing.T) {
 // TestArenaTrustedRecords: Arena.EntryRecord and Arena.UserRecord are trusted and hold
 // the bytes of Entry.Pack and User.Pack (which TestTrustedRecords checks), in the
 // arena's memory, each its own (a later record does not change an earlier one's mark).
+// AppendEntryRecord and AppendUserRecord append the same records.
 func TestArenaTrustedRecords(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 2))
 	var a Arena
-	var recs []Record
+	var recs, appended []Record
 	var want []Packed
 	for range 2000 {
 		e, u := randEntryUser(rng)
@@ -103,6 +104,17 @@ func TestArenaTrustedRecords(t *testing.T) {
 		}
 		recs = append(recs, a.UserRecord(u.Match, u.User, u.Part, &enc))
 		want = append(want, u.Pack())
+		// The same records appended in place (AppendEntryRecord, AppendUserRecord).
+		appended = a.AppendEntryRecord(appended, EntryHead{ID: e.ID, Contest: e.Contest, Match: e.Match, User: e.User, Team: e.Team, Part: e.Part}, l)
+		appended = a.AppendUserRecord(appended, u.Match, u.User, u.Part, &enc)
+	}
+	if len(appended) != len(recs) {
+		t.Fatalf("%d records appended, %d returned", len(appended), len(recs))
+	}
+	for i, r := range appended {
+		if r.Set != recs[i].Set || r.Key != "" || !r.Trusted() || !bytes.Equal(r.Packed, want[i]) || r.Fence != (Fence{}) || r.KeepPrev || r.IfChanged || r.Bins != nil {
+			t.Fatalf("appended record %d: %+v (trusted %v), want set %s, bytes %x, nothing else", i, r, r.Trusted(), recs[i].Set, want[i])
+		}
 	}
 	for i, r := range recs {
 		set := SetEntry

@@ -162,7 +162,7 @@ func entryRecords(m *match, t entryTask, s *taskScratch) []records.Record {
 			t := p.TeamIndex(i)
 			h.ID, h.User, h.Team = p.EntryID(i), p.UserID(i), p.TeamIDAt(t)
 			keys.ID(h.ID)
-			dst = append(dst, arena.EntryRecord(h, tl.of(t)))
+			dst = arena.AppendEntryRecord(dst, h, tl.of(t))
 		}
 	}
 	keys.SetShared(dst[at:])
@@ -328,18 +328,18 @@ func (u *userPacker) flush(match int64, dst []records.Record) []records.Record {
 			}
 			u.ents = append(u.ents, refs[j].gp.rows[refs[j].i])
 		}
-		dst = append(dst, u.pack(match, mk.user, mk.part))
+		dst = u.pack(dst, match, mk.user, mk.part)
 	}
 	clear(refs) // no group held past the cycle
 	u.refs, u.marks = refs[:0], u.marks[:0]
 	return dst
 }
 
-// pack packs the user record of the entries gathered and empties them.
-func (u *userPacker) pack(match, user int64, part int32) records.Record {
-	r := packUser(u.ents, &u.enc, match, user, part, u.arena, u.keys)
+// pack appends to dst the user record of the entries gathered, and empties them.
+func (u *userPacker) pack(dst []records.Record, match, user int64, part int32) []records.Record {
+	encodeUser(u.ents, &u.enc, match, user, part, u.keys)
 	u.ents = u.ents[:0]
-	return r
+	return u.arena.AppendUserRecord(dst, match, user, part, &u.enc)
 }
 
 // packUser packs the user record of ents with enc into arena (the bytes of
@@ -347,6 +347,13 @@ func (u *userPacker) pack(match, user int64, part int32) records.Record {
 // its order, (contest, entry id): ents are sorted so unless they come from several
 // groups.
 func packUser(ents []userEnt, enc *records.UserEncoder, match, user int64, part int32, arena *records.Arena, keys *records.Keys) records.Record {
+	encodeUser(ents, enc, match, user, part, keys)
+	return arena.UserRecord(match, user, part, enc)
+}
+
+// encodeUser is packUser but for the packing: ents (sorted) encoded into enc, the key
+// added to keys.
+func encodeUser(ents []userEnt, enc *records.UserEncoder, match, user int64, part int32, keys *records.Keys) {
 	if !slices.IsSortedFunc(ents, cmpUserEnt) {
 		slices.SortFunc(ents, cmpUserEnt)
 	}
@@ -355,7 +362,6 @@ func packUser(ents []userEnt, enc *records.UserEncoder, match, user int64, part 
 		enc.Add(e.id, e.contest)
 	}
 	keys.User(match, user, part)
-	return arena.UserRecord(match, user, part, enc)
 }
 
 // done gives the records packed since the last done (recs, in order) their keys.
