@@ -157,8 +157,13 @@ type view struct {
 // than the writer's three writes) salted by its set's code, so that one key in two sets
 // hashes apart; another set hashes set, a 0 and key.
 func hashKey(seed maphash.Seed, set, key string) uint64 {
-	if c, ok := setCode(set); ok {
-		return maphash.String(seed, key) ^ (c+1)*0x9e3779b97f4a7c15
+	return hashCoded(seed, setCodeOf(set), set, key)
+}
+
+// hashCoded is hashKey of a set whose code (setCodeOf) the caller has.
+func hashCoded(seed maphash.Seed, code uint8, set, key string) uint64 {
+	if code != setNone {
+		return maphash.String(seed, key) ^ (uint64(code)+1)*0x9e3779b97f4a7c15
 	}
 	var h maphash.Hash
 	h.SetSeed(seed)
@@ -368,8 +373,13 @@ func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // recordSize is the bytes a record takes in a slab.
 func recordSize(set, key string, binsLen int) int {
+	return recordSizeCoded(setCodeOf(set), set, key, binsLen)
+}
+
+// recordSizeCoded is recordSize with the set's code (setCodeOf) given.
+func recordSizeCoded(code uint8, set, key string, binsLen int) int {
 	setBytes := 1 // a coded set: its code alone
-	if _, ok := setCode(set); !ok {
+	if code == setNone {
 		setBytes = uvarintLen(setLiteral+uint64(len(set))) + len(set)
 	}
 	return recHeader + setBytes + uvarintLen(uint64(len(key))) + uvarintLen(uint64(binsLen)) + len(key) + binsLen
@@ -417,6 +427,18 @@ func setCode(set string) (uint64, bool) {
 		return 7, true
 	}
 	return 0, false
+}
+
+// setNone is setCodeOf's answer for a set written by name.
+const setNone = 0xff
+
+// setCodeOf is setCode as one byte: the code of a coded set, setNone for another. Put
+// finds it once a record (putBatch.sort), for its hash and its place in a slab.
+func setCodeOf(set string) uint8 {
+	if c, ok := setCode(set); ok {
+		return uint8(c)
+	}
+	return setNone
 }
 
 // Classes of records (slabClass), each filling slabs of its own.
@@ -484,17 +506,18 @@ func (t *table) newSlab(size int) uint32 {
 
 // put appends a record and returns its location. The caller indexes it.
 func (t *table) put(set, key string, bins []byte, expires int64, gen uint32) uint64 {
-	loc, dst := t.place(set, key, len(bins), expires, gen)
+	loc, dst := t.place(setCodeOf(set), set, key, len(bins), expires, gen)
 	copy(dst, bins)
 	return loc
 }
 
-// place appends a record whose packed bins are binsLen bytes, and returns its location
-// and those bytes, for the caller to fill (a store packs a record straight into its
-// slab) before it releases the shard's lock. The caller indexes it.
-func (t *table) place(set, key string, binsLen int, expires int64, gen uint32) (uint64, []byte) {
-	size := recordSize(set, key, binsLen)
-	code, coded := setCode(set)
+// place appends a record of set (whose code setCodeOf gave setc) whose packed bins are
+// binsLen bytes, and returns its location and those bytes, for the caller to fill (a
+// store packs a record straight into its slab) before it releases the shard's lock. The
+// caller indexes it.
+func (t *table) place(setc uint8, set, key string, binsLen int, expires int64, gen uint32) (uint64, []byte) {
+	size := recordSizeCoded(setc, set, key, binsLen)
+	code, coded := uint64(setc), setc != setNone
 	n := t.alloc(size, slabClass(code, coded))
 	s := &t.slabs[n-1]
 	off := len(s.buf)

@@ -228,7 +228,7 @@ func (s *Store) Put(_ context.Context, ns string, recs []records.Record) error {
 	b := s.batches.Get().(*putBatch)
 	defer s.batches.Put(b)
 	b.sort(n, recs)
-	pw := putWrite{s: s, n: n, ns: ns, recs: recs, now: now, exp: exp, first: -1}
+	pw := putWrite{s: s, n: n, ns: ns, recs: recs, setc: b.setc, now: now, exp: exp, first: -1}
 	for sh := range shards {
 		lo, hi := b.start[sh], b.start[sh+1]
 		if lo == hi {
@@ -273,6 +273,7 @@ type putBatch struct {
 	order []int32  // indexes into the batch, by shard and then in the batch's order
 	start [shards + 1]int
 	h     []uint64 // by index
+	setc  []uint8  // by index: each record's set's code (setCodeOf)
 }
 
 // sort hashes recs and orders their indexes by shard, keeping the batch's order within
@@ -281,10 +282,12 @@ func (b *putBatch) sort(n *namespace, recs []records.Record) {
 	b.h = slices.Grow(b.h[:0], len(recs))[:len(recs)]
 	b.hash = slices.Grow(b.hash[:0], len(recs))[:len(recs)]
 	b.order = slices.Grow(b.order[:0], len(recs))[:len(recs)]
+	b.setc = slices.Grow(b.setc[:0], len(recs))[:len(recs)]
 	var count [shards]int
 	for i := range recs {
-		h := n.hash(recs[i].Set, recs[i].Key)
-		b.h[i] = h
+		c := setCodeOf(recs[i].Set) // once a record: its hash's and its slab's
+		h := hashCoded(n.seed, c, recs[i].Set, recs[i].Key)
+		b.h[i], b.setc[i] = h, c
 		count[h>>58]++
 	}
 	pos := 0
@@ -308,6 +311,7 @@ type putWrite struct {
 	n        *namespace
 	ns       string
 	recs     []records.Record
+	setc     []uint8 // by index: the records' sets' codes (putBatch.setc)
 	now, exp int64
 	m        records.Merge
 	same     []byte               // Merge.Same's scratch
@@ -387,7 +391,7 @@ func (w *putWrite) shard(sh *shard, hash []uint64, order []int32) error {
 				continue
 			}
 		}
-		w.s.storeAt(w.n, sh, i, h, r.Set, r.Key, nil, m, w.exp, nextGen(ov.gen, live), ov.size)
+		w.s.storeAt(w.n, sh, i, h, w.setc[idx], r.Set, r.Key, nil, m, w.exp, nextGen(ov.gen, live), ov.size)
 	}
 	return nil
 }
@@ -451,23 +455,25 @@ func (s *Store) store(n *namespace, sh *shard, h uint64, set, key string, bins [
 	}
 	sh.reserve()
 	i, _ := sh.find(h, set, key)
-	return s.storeAt(n, sh, i, h, set, key, bins, nil, expires, gen, -1), nil
+	return s.storeAt(n, sh, i, h, setCodeOf(set), set, key, bins, nil, expires, gen, -1), nil
 }
 
 // storeAt is store with the record's slot i already found (after sh.reserve): the
-// record's, or the empty slot where it goes. Its packed bins are bins, or, with m, what
-// m writes (packed straight into the slab). oldSize is the replaced record's size in its
-// slab, -1 when not known.
-func (s *Store) storeAt(n *namespace, sh *shard, i int, h uint64, set, key string, bins []byte, m *records.Merge, expires int64, gen uint32, oldSize int) uint64 {
+// record's, or the empty slot where it goes; setc is its set's code (setCodeOf). Its
+// packed bins are bins, or, with m, what m writes (packed straight into the slab).
+// oldSize is the replaced record's size in its slab, -1 when not known.
+func (s *Store) storeAt(n *namespace, sh *shard, i int, h uint64, setc uint8, set, key string, bins []byte, m *records.Merge, expires int64, gen uint32, oldSize int) uint64 {
 	var loc uint64 // sh.put and sh.place compact nothing: slot numbers hold
 	if m != nil {
 		var dst []byte
-		loc, dst = sh.place(set, key, m.Len(), expires, gen)
+		loc, dst = sh.place(setc, set, key, m.Len(), expires, gen)
 		if got := m.AppendTo(dst[:0]); len(got) != len(dst) { // dst's capacity is its length: a longer record would not be in the slab
 			panic(fmt.Sprintf("BUG: rankstore: record %s/%s planned at %d bytes, packed %d", set, key, len(dst), len(got)))
 		}
 	} else {
-		loc = sh.put(set, key, bins, expires, gen)
+		var dst []byte
+		loc, dst = sh.place(setc, set, key, len(bins), expires, gen)
+		copy(dst, bins)
 	}
 	if old := sh.slots[i].loc(); old != 0 {
 		sh.slots[i] = sh.slots[i].withLoc(loc)

@@ -446,3 +446,49 @@ func TestPutErrorMidBatch(t *testing.T) {
 		t.Fatalf("%d records, want %d", got, len(batch))
 	}
 }
+
+// TestSetCodeOnce: Put finds a record's set code once (putBatch.sort) for its hash and
+// its slab: setCodeOf agrees with setCode for every coded set and a literal one, and a
+// batch of records of every coded set and of literal sets (one a coded set's name with
+// another byte) written through Put reads back under the hash and the slab size the
+// other paths compute (Lookup's hashKey, recordSize).
+func TestSetCodeOnce(t *testing.T) {
+	for _, set := range append(codedSets[:], "entrz", "", "a-longer-literal-set") {
+		code, ok := setCode(set)
+		if c := setCodeOf(set); ok && uint64(c) != code || !ok && c != setNone {
+			t.Fatalf("setCodeOf(%q) = %d, setCode %d %v", set, c, code, ok)
+		}
+	}
+	s, err := Open(Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sets := append(codedSets[:], "entrz", "usr", "a-longer-literal-set")
+	var batch []records.Record
+	for i := range 3000 {
+		p, err := records.Pack(records.Bins{"v": int64(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, records.Record{Set: sets[i%len(sets)], Key: strconv.Itoa(i / len(sets)), Packed: p})
+	}
+	if err := s.Put(ctx, records.Live, batch); err != nil {
+		t.Fatal(err)
+	}
+	n := s.ns[records.Live]
+	for i, r := range batch {
+		st, ok, err := s.Lookup(records.Live, r.Set, r.Key)
+		if err != nil || !ok {
+			t.Fatalf("%s/%s: %v %v", r.Set, r.Key, ok, err)
+		}
+		if b, _ := records.DecodeBins(st.Bins); b.Int("v") != int64(i) {
+			t.Fatalf("%s/%s holds %v, want v=%d", r.Set, r.Key, b, i)
+		}
+		sh := n.shard(n.hash(r.Set, r.Key))
+		loc := sh.lookup(n.hash(r.Set, r.Key), r.Set, r.Key)
+		if v := sh.view(loc); v.size != recordSize(r.Set, r.Key, len(v.bins)) || string(v.set) != r.Set {
+			t.Fatalf("%s/%s: %d bytes in its slab as set %q, recordSize %d", r.Set, r.Key, v.size, v.set, recordSize(r.Set, r.Key, len(v.bins)))
+		}
+	}
+}
