@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -317,10 +318,28 @@ func (t *table) reserve() {
 
 // reserveFor grows the table, when it is smaller, to the size that holds records
 // records at most loadNum/loadDen full (to a multiple of 8 slots, at most maxSlots).
+//
+// The new table's pages are then written once, in order (prefault): a mapped table
+// (offheap.allocSlots) is untouched memory, and the records that fill it land at random
+// slots, so each of its pages faulted twice, at random, in the middle of a Put: a read
+// (Put's touch maps the shared zero page) and then a write (the slot's, copying it).
+// A reserved table is filled over every page anyway (a slot is 8 bytes, a page 512 of
+// them): the pages cost nothing they would not have cost.
 func (t *table) reserveFor(records int) {
 	n := min(maxSlots, ((records*loadDen+loadNum-1)/loadNum+7)&^7)
 	if n > len(t.slots) {
 		t.grow(n)
+		prefault(t.slots)
+	}
+}
+
+// prefault writes each page of slots (a slot's value over itself, by an atomic add of
+// 0, which the compiler cannot drop as it would a plain store of the value just read):
+// one write fault a page, in order.
+func prefault(slots []slot) {
+	const perPage = 4096 / int(unsafe.Sizeof(slot(0)))
+	for j := 0; j < len(slots); j += perPage {
+		atomic.AddUint64((*uint64)(&slots[j]), 0)
 	}
 }
 

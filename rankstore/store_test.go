@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -489,6 +490,50 @@ func TestSetCodeOnce(t *testing.T) {
 		loc := sh.lookup(n.hash(r.Set, r.Key), r.Set, r.Key)
 		if v := sh.view(loc); v.size != recordSize(r.Set, r.Key, len(v.bins)) || string(v.set) != r.Set {
 			t.Fatalf("%s/%s: %d bytes in its slab as set %q, recordSize %d", r.Set, r.Key, v.size, v.set, recordSize(r.Set, r.Key, len(v.bins)))
+		}
+	}
+}
+
+// TestReservePrefaultKeepsRecords: Reserve writes each page of a grown table once
+// (prefault) without changing a slot: the records stored before read back after a
+// Reserve that grows every table past a page, and prefault leaves every slot of a table
+// as it was.
+func TestReservePrefaultKeepsRecords(t *testing.T) {
+	slots := make([]slot, 3*512+7)
+	for i := range slots {
+		slots[i] = slot(uint64(i) * 0x9e3779b97f4a7c15)
+	}
+	want := slices.Clone(slots)
+	prefault(slots)
+	if !slices.Equal(slots, want) {
+		t.Fatal("prefault changed a slot")
+	}
+	s, err := Open(Config{LiveTTL: time.Hour, CompleteTTL: time.Hour}, time.Now, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var batch []records.Record
+	for i := range 2000 {
+		batch = append(batch, records.Entry{ID: int64(i), Contest: 7, Match: 1, User: int64(i % 97), Team: int64(i)}.TrustedRecord())
+		batch[i].Key = strconv.Itoa(i)
+	}
+	if err := s.Put(ctx, records.Live, batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reserve(records.Live, 64*minMappedSlots); err != nil {
+		t.Fatal(err)
+	}
+	n := s.ns[records.Live]
+	for i := range n.shards {
+		if l := len(n.shards[i].slots); l < minMappedSlots {
+			t.Fatalf("shard %d has %d slots after Reserve, want a mapped table (%d or more)", i, l, minMappedSlots)
+		}
+	}
+	for i, r := range batch {
+		b, ok, err := s.GetPacked(ctx, records.Live, r.Set, r.Key)
+		if err != nil || !ok || string(b) != string(records.Entry{ID: int64(i), Contest: 7, Match: 1, User: int64(i % 97), Team: int64(i)}.Pack()) {
+			t.Fatalf("%s/%s after Reserve: %x %v %v", r.Set, r.Key, b, ok, err)
 		}
 	}
 }
