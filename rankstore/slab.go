@@ -525,7 +525,12 @@ func (t *table) newSlab(size int) uint32 {
 
 // put appends a record and returns its location. The caller indexes it.
 func (t *table) put(set, key string, bins []byte, expires int64, gen uint32) uint64 {
-	loc, dst := t.place(setCodeOf(set), set, key, len(bins), expires, gen)
+	return t.putCoded(setCodeOf(set), set, key, bins, expires, gen)
+}
+
+// putCoded is put of a record whose set's code (setCodeOf) the caller has.
+func (t *table) putCoded(setc uint8, set, key string, bins []byte, expires int64, gen uint32) uint64 {
+	loc, dst := t.place(setc, set, key, len(bins), expires, gen)
 	copy(dst, bins)
 	return loc
 }

@@ -471,9 +471,7 @@ func (s *Store) storeAt(n *namespace, sh *shard, i int, h uint64, setc uint8, se
 			panic(fmt.Sprintf("BUG: rankstore: record %s/%s planned at %d bytes, packed %d", set, key, len(dst), len(got)))
 		}
 	} else {
-		var dst []byte
-		loc, dst = sh.place(setc, set, key, len(bins), expires, gen)
-		copy(dst, bins)
+		loc = sh.putCoded(setc, set, key, bins, expires, gen)
 	}
 	if old := sh.slots[i].loc(); old != 0 {
 		sh.slots[i] = sh.slots[i].withLoc(loc)
