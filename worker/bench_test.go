@@ -100,7 +100,7 @@ func (s *synth) batch(max int) kafkasource.Batch {
 		id := int64(s.made + 1)
 		team := id / int64(s.share)
 		l := s.lineups[team%4096]
-		p := int32(s.contest*2654435761%16+16) % 16
+		p := synthPartition(s.contest)
 		user := id/3 + 1
 		if s.users > 0 {
 			user = int64(mix64(uint64(id))%uint64(s.users)) + 1
@@ -368,7 +368,7 @@ func BenchmarkLateEntry(b *testing.B) {
 		l := s.lineups[(i*7+3)%len(s.lineups)]
 		ev := kafkasource.EntryEvent{MatchID: 1, ContestID: 7, EntryID: int64(n + 1 + i), UserID: int64(n + 1 + i), TeamID: int64(n + 1 + i),
 			Players: l, Captain: l[2], ViceCaptain: l[3]}
-		p := int32(int64(7)*2654435761%16+16) % 16
+		p := synthPartition(7)
 		if err := w.Apply(ctx, kafkasource.Batch{Entries: []kafkasource.EntryRecord{{Partition: p, Event: ev}}}); err != nil {
 			b.Fatal(err)
 		}
@@ -612,3 +612,6 @@ func BenchmarkEncodeRanked(b *testing.B) {
 		})
 	}
 }
+
+// synthPartition is the entries partition (of 16) synth puts a contest's entries in.
+func synthPartition(contest int64) int32 { return int32(contest*2654435761%16+16) % 16 }

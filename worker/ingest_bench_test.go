@@ -126,7 +126,7 @@ func splitContests(b *testing.B, recs []kafkasource.EntryRecord) {
 		}
 		if e.ContestID != 1 {
 			e.ContestID = e.ContestID<<16 | int64(k/size)
-			recs[i].Partition = int32(e.ContestID*2654435761%16+16) % 16
+			recs[i].Partition = synthPartition(e.ContestID)
 		}
 		k++
 	}
